@@ -1,0 +1,37 @@
+"""The shared shape of actions that read the shop's database."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db.session import session_scope
+
+logger = logging.getLogger(__name__)
+
+
+class ShopAction(Action):
+    """Runs `handle` in a database session; a store that is down gets a clear answer, not silence."""
+
+    def name(self) -> Text:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError
+
+    def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
+    ) -> List[Dict[Text, Any]]:
+        raise NotImplementedError
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        try:
+            with session_scope() as session:
+                return self.handle(dispatcher, tracker, session)
+        except SQLAlchemyError:
+            logger.exception("%s: the shop database failed", self.name())
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []

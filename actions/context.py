@@ -1,0 +1,51 @@
+"""What every action needs from the tracker: who the customer is, and which order they mean."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+from bot.identity import customer_from_metadata
+from bot.shop.orders import normalize_order_number
+
+
+def verified_customer(tracker: Tracker) -> Optional[str]:
+    """The customer id of the latest signed message; None for an anonymous visitor.
+
+    Only the signature counts: ids typed in the chat or sent as plain metadata are never trusted.
+    """
+    latest = tracker.latest_message or {}
+    customer = customer_from_metadata(latest.get("metadata"))
+    if customer is not None:
+        return customer
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return customer_from_metadata(event.get("metadata"))
+    return None
+
+
+def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    value = next(tracker.get_latest_entity_values(entity), None)
+    return str(value) if value is not None else None
+
+
+def requested_order_number(tracker: Tracker) -> Optional[str]:
+    """The order the customer means: named in this message, else the one under discussion."""
+    for candidate in (latest_entity(tracker, "order_id"), tracker.get_slot("order_id")):
+        if candidate:
+            number = normalize_order_number(candidate)
+            if number:
+                return number
+    return None
+
+
+def order_buttons(orders: List[Any], intent: str) -> List[Dict[str, str]]:
+    """Quick replies that let the customer pick one of their orders with a tap."""
+    return [
+        {
+            "title": f"{o.number} · {o.lines[0][0] if o.lines else 'order'} · {o.status.replace('_', ' ')}",
+            "payload": f'/{intent}{{"order_id":"{o.number}"}}',
+        }
+        for o in orders
+    ]

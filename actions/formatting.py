@@ -1,0 +1,34 @@
+"""How shop data reads in a chat message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Iterable, Optional, Sequence, Tuple
+
+
+def money(amount: Any) -> str:
+    return f"£{Decimal(str(amount)):,.2f}"
+
+
+def day(value: Optional[dt.date]) -> str:
+    if value is None:
+        return "an unknown date"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return f"{value:%A} {value.day} {value:%B}"
+
+
+def items(lines: Sequence[Tuple[Any, ...]]) -> str:
+    """'Apple iPhone 15 and 2 other items' from (name, quantity, unit price) lines."""
+    if not lines:
+        return "your items"
+    first = lines[0][0]
+    rest = sum(int(line[1]) for line in lines[1:])
+    if rest == 0 and int(lines[0][1]) > 1:
+        return f"{lines[0][1]} x {first}"
+    return first if rest == 0 else f"{first} and {rest} other item{'s' if rest > 1 else ''}"
+
+
+def bullet_list(entries: Iterable[str]) -> str:
+    return "\n".join(f"• {entry}" for entry in entries)

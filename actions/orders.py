@@ -1,0 +1,215 @@
+"""Order status, delivery problems, cancellation, returns and refunds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import formatting as fmt
+from actions.base import ShopAction
+from actions.context import order_buttons, requested_order_number, verified_customer
+from bot.shop import orders as shop_orders
+
+AWAITING = "awaiting"
+
+
+def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
+    """Tell the customer where an order stands, in the words CX keeps in domain.yml."""
+    values = dict(
+        order_id=order.number,
+        items=fmt.items(order.lines),
+        eta=fmt.day(order.estimated_delivery),
+        carrier=order.carrier or "our courier",
+        tracking=order.tracking_number or "not yet available",
+        total=fmt.money(order.total),
+        placed_on=fmt.day(order.placed_at),
+        delivered_on=fmt.day(order.delivered_at),
+    )
+    if order.is_late:
+        dispatcher.utter_message(response="utter_order_late", **values)
+    else:
+        dispatcher.utter_message(response=f"utter_order_{order.status}", **values)
+
+
+class _OrderAction(ShopAction):
+    """Finds the order the customer means, or lets them pick one of theirs."""
+
+    intent: str = "order_status"
+    awaiting: str = "order_for_status"
+
+    def candidates(self, session: Any, customer: str) -> List[Any]:
+        return shop_orders.recent_orders(session, customer, limit=5)
+
+    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        raise NotImplementedError
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_sign_in_needed")
+            return [SlotSet(AWAITING, None)]
+        number = requested_order_number(tracker)
+        if number:
+            order = shop_orders.get_customer_order(session, customer, number)
+            if order is None:
+                dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+                return [SlotSet("order_id", None), SlotSet(AWAITING, None)]
+            return [SlotSet("order_id", number), SlotSet(AWAITING, None)] + self.act_on(
+                dispatcher, session, customer, order
+            )
+        orders = self.candidates(session, customer)
+        if not orders:
+            dispatcher.utter_message(response=f"utter_no_orders_{self.awaiting}")
+            return [SlotSet(AWAITING, None)]
+        if len(orders) == 1:
+            return [SlotSet("order_id", orders[0].number), SlotSet(AWAITING, None)] + self.act_on(
+                dispatcher, session, customer, orders[0]
+            )
+        dispatcher.utter_message(response="utter_which_order", buttons=order_buttons(orders, self.intent))
+        return [SlotSet(AWAITING, self.awaiting)]
+
+
+class ActionOrderStatus(_OrderAction):
+    def name(self) -> Text:
+        return "action_order_status"
+
+    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        _status_message(dispatcher, order)
+        return []
+
+
+class ActionDeliveryProblem(_OrderAction):
+    intent = "delivery_problem"
+    awaiting = "order_for_delivery"
+
+    def name(self) -> Text:
+        return "action_delivery_problem"
+
+    def candidates(self, session: Any, customer: str) -> List[Any]:
+        # A delivery problem is about an order on its way, or one that arrived in the last fortnight.
+        recent = shop_orders.recent_orders(session, customer, limit=8)
+        cutoff = dt.date.today() - dt.timedelta(days=14)
+        relevant = [
+            o for o in recent
+            if o.status in shop_orders.IN_FLIGHT_STATUSES
+            or (o.status == "delivered" and o.delivered_at and o.delivered_at.date() >= cutoff)
+        ]
+        return relevant[:5]
+
+    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        info = shop_orders.delivery_info(session, customer, order.number)
+        values = dict(
+            order_id=order.number,
+            items=fmt.items(order.lines),
+            eta=fmt.day(order.estimated_delivery),
+            carrier=order.carrier or "our courier",
+            tracking=order.tracking_number or "not yet available",
+            delivered_on=fmt.day(order.delivered_at),
+        )
+        if order.status == "delivered":
+            dispatcher.utter_message(response="utter_delivery_marked_delivered", **values)
+        elif info is not None and info.is_late:
+            dispatcher.utter_message(response="utter_delivery_late", **values)
+        elif order.status in shop_orders.IN_FLIGHT_STATUSES:
+            dispatcher.utter_message(response="utter_delivery_on_track", **values)
+        else:
+            _status_message(dispatcher, order)
+        return []
+
+
+class ActionCancelOrderCheck(_OrderAction):
+    """Checks the shop's rules and asks for confirmation; nothing changes until the customer says yes."""
+
+    intent = "cancel_order"
+    awaiting = "order_for_cancel"
+
+    def name(self) -> Text:
+        return "action_cancel_order_check"
+
+    def candidates(self, session: Any, customer: str) -> List[Any]:
+        return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_cancel(o)[0]][:5]
+
+    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        allowed, reason = shop_orders.can_cancel(order)
+        values = dict(order_id=order.number, items=fmt.items(order.lines), total=fmt.money(order.total))
+        if allowed:
+            dispatcher.utter_message(response="utter_confirm_cancel", **values)
+            return [SlotSet("order_id", order.number), SlotSet(AWAITING, "cancel_confirmation")]
+        dispatcher.utter_message(response=f"utter_cannot_cancel_{reason}", **values)
+        return []
+
+
+class ActionCancelOrderConfirm(ShopAction):
+    def name(self) -> Text:
+        return "action_cancel_order_confirm"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        number = tracker.get_slot("order_id")
+        if customer is None or not number:
+            dispatcher.utter_message(response="utter_nothing_to_confirm")
+            return [SlotSet(AWAITING, None)]
+        result = shop_orders.cancel_order(session, customer, number)
+        if result.cancelled:
+            dispatcher.utter_message(response="utter_cancel_done", order_id=number, total=fmt.money(result.order.total))
+        elif result.order is None:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+        else:
+            # The order moved on (e.g. shipped) between the question and the answer.
+            dispatcher.utter_message(response=f"utter_cannot_cancel_{result.reason}", order_id=number, items=fmt.items(result.order.lines), total=fmt.money(result.order.total))
+        return [SlotSet(AWAITING, None)]
+
+
+class ActionCancelOrderAbort(ShopAction):
+    def name(self) -> Text:
+        return "action_cancel_order_abort"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_cancel_kept", order_id=tracker.get_slot("order_id") or "your order")
+        return [SlotSet(AWAITING, None)]
+
+
+class ActionReturnInfo(ShopAction):
+    """Explains returns with the customer's own orders that can still go back."""
+
+    def name(self) -> Text:
+        return "action_return_info"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_return_policy")
+            return []
+        returnable = shop_orders.returnable_orders(session, customer)
+        if not returnable:
+            dispatcher.utter_message(response="utter_no_returnable_orders")
+            return []
+        lines = fmt.bullet_list(
+            f"{o.number}: {fmt.items(o.lines)} (return by {fmt.day(o.return_deadline)})" for o in returnable
+        )
+        dispatcher.utter_message(response="utter_returnable_orders", orders=lines)
+        return []
+
+
+class ActionRefundStatus(ShopAction):
+    def name(self) -> Text:
+        return "action_refund_status"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_sign_in_needed")
+            return []
+        refunds = shop_orders.refunds(session, customer)
+        if not refunds:
+            dispatcher.utter_message(response="utter_no_refunds")
+            return []
+        lines = fmt.bullet_list(
+            f"{r.order_number}: {fmt.money(r.amount)}, {r.state_text}" for r in refunds
+        )
+        dispatcher.utter_message(response="utter_refunds", refunds=lines)
+        return []

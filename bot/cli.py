@@ -1,0 +1,137 @@
+"""The `tandem` command: `tandem db upgrade`, `tandem seed`, ...
+
+Each subcommand is a `register_*` function that adds its parser and sets `handler`; add a new one to
+`COMMANDS` to extend the CLI. Handlers return the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    """`--database-url` if given, else the configured TANDEM_DATABASE_URL (bot.settings)."""
+    if getattr(args, "database_url", None):
+        return args.database_url
+    from bot.settings import get_settings
+
+    return get_settings().database_url
+
+
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL (default: $TANDEM_DATABASE_URL or the SQLite file under .tandem/)",
+    )
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+# --- tandem db ... --------------------------------------------------------------------------------------------
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db.migrate import upgrade
+
+    url = _database_url(args)
+    upgrade(url, args.revision)
+    print(f"Database at {_redact(url)} is at revision {args.revision}.")
+    return 0
+
+
+def register_db(subparsers: argparse._SubParsersAction) -> None:
+    db = subparsers.add_parser("db", help="database schema management")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    up = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    _add_database_url(up)
+    up.add_argument("--revision", default="head", help="target revision (default: head)")
+    up.set_defaults(handler=_cmd_db_upgrade)
+
+
+# --- tandem seed ----------------------------------------------------------------------------------------------
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+    from bot.shop.seed import ShopAlreadySeeded, seed_shop
+
+    url = _database_url(args)
+    upgrade(url)
+    try:
+        with session_scope(url) as session:
+            summary = seed_shop(
+                session,
+                seed=args.seed,
+                customers=args.customers,
+                anchor=args.anchor,
+                progress=not args.no_progress,
+                replace=args.replace,
+            )
+    except ShopAlreadySeeded as exc:
+        print(f"tandem seed: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"tandem seed: {exc}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
+def register_seed(subparsers: argparse._SubParsersAction) -> None:
+    seed = subparsers.add_parser("seed", help="fill the database with the deterministic demo shop")
+    _add_database_url(seed)
+    seed.add_argument("--customers", type=int, default=1000, help="number of customers (default: 1000)")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    seed.add_argument(
+        "--anchor", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+        help="the shop's 'today' for order dates (default: today, UTC)",
+    )
+    seed.add_argument("--replace", action="store_true", help="delete existing shop data first")
+    seed.add_argument("--no-progress", action="store_true", help="no progress bar")
+    seed.set_defaults(handler=_cmd_seed)
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_db, register_seed]
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only used for display
+        return "<database>"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description="Tandem customer-service assistant tools.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `tandem` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Configuration from environment variables, with embedded defaults for a laptop.
+
+Every process (Rasa server, action server, web apps, CLI) reads the same variables, so production
+settings (PostgreSQL, Redis, several instances) are configuration, never code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("TANDEM_STATE_DIR", PROJECT_ROOT / ".tandem"))
+
+
+def _default_secret(state_dir: Path) -> str:
+    """A per-installation secret kept on disk, so tokens survive restarts without any set-up."""
+    path = state_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    database_url: str
+    secret_key: str
+    token_ttl_seconds: int
+    rasa_url: str
+    rasa_public_url: str
+    web_host: str
+    web_port: int
+    max_message_chars: int
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    state_dir = _state_dir()
+    return Settings(
+        state_dir=state_dir,
+        database_url=os.environ.get(
+            "TANDEM_DATABASE_URL", f"sqlite:///{state_dir / 'tandem.db'}"
+        ),
+        secret_key=os.environ.get("TANDEM_SECRET_KEY") or _default_secret(state_dir),
+        token_ttl_seconds=int(os.environ.get("TANDEM_TOKEN_TTL_SECONDS", "43200")),
+        rasa_url=os.environ.get("TANDEM_RASA_URL", "http://127.0.0.1:5005"),
+        rasa_public_url=os.environ.get("TANDEM_RASA_PUBLIC_URL", "http://localhost:5005"),
+        web_host=os.environ.get("TANDEM_WEB_HOST", "127.0.0.1"),
+        web_port=int(os.environ.get("TANDEM_WEB_PORT", "8000")),
+        max_message_chars=int(os.environ.get("TANDEM_MAX_MESSAGE_CHARS", "5000")),
+    )

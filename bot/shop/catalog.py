@@ -1,0 +1,358 @@
+"""Product lookup: category vocabulary, free-text product search, compatibility.
+
+Search runs a portable SQL pre-filter (LIKE on lower-cased names, the same on SQLite and PostgreSQL) and
+ranks the few hundred candidates in Python, so ranking rules stay readable and identical on both backends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Product, ProductCompatibility
+
+# slug -> display name (docs/architecture.md, "Categories").
+CATEGORY_NAMES: dict[str, str] = {
+    "phones": "Phones",
+    "laptops": "Laptops",
+    "tablets": "Tablets",
+    "smartwatches": "Smartwatches",
+    "headphones": "Headphones",
+    "phone_accessories": "Phone accessories",
+    "chargers_cables": "Chargers and cables",
+    "laptop_accessories": "Laptop accessories",
+    "mobile_plans": "Mobile plans",
+    "home_internet": "Home internet plans",
+}
+
+CATEGORY_BRANDS: dict[str, tuple[str, ...]] = {
+    "phones": ("Apple", "Samsung", "Google", "OnePlus", "Motorola"),
+    "laptops": ("Apple", "Lenovo", "Dell", "HP", "Asus"),
+    "tablets": ("Apple", "Samsung", "Lenovo", "Amazon"),
+    "smartwatches": ("Apple", "Samsung", "Google", "Garmin"),
+    "headphones": ("Apple", "Sony", "Bose", "Samsung", "JBL"),
+    "phone_accessories": ("Apple", "Samsung", "Spigen", "OtterBox", "Belkin"),
+    "chargers_cables": ("Anker", "Belkin", "Apple", "Samsung", "Ugreen"),
+    "laptop_accessories": ("Logitech", "Dell", "Anker", "Targus", "Apple"),
+    "mobile_plans": ("Tandem Mobile",),
+    "home_internet": ("Tandem Fibre",),
+}
+
+# Categories whose products are devices a customer owns (they have a `family`).
+DEVICE_CATEGORIES = ("phones", "laptops", "tablets", "smartwatches")
+
+# family -> category of its devices (docs/architecture.md, "Device families").
+DEVICE_FAMILIES: dict[str, str] = {
+    "iphone": "phones",
+    "galaxy": "phones",
+    "pixel": "phones",
+    "oneplus": "phones",
+    "moto": "phones",
+    "macbook": "laptops",
+    "thinkpad": "laptops",
+    "xps": "laptops",
+    "hp": "laptops",
+    "zenbook": "laptops",
+    "ipad": "tablets",
+    "galaxy_tab": "tablets",
+    "fire": "tablets",
+    "tab_p": "tablets",
+    "apple_watch": "smartwatches",
+    "galaxy_watch": "smartwatches",
+    "pixel_watch": "smartwatches",
+    "garmin": "smartwatches",
+}
+
+# What people call each category -> slug. Keys are normalised with `_normalise_phrase` when the table is built,
+# so plurals, case, hyphens and "&" need not be listed.
+_CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "phones": (
+        "phone", "mobile", "mobile phone", "cell phone", "cellphone", "smartphone", "smart phone",
+        "handset", "iphone", "android phone",
+    ),
+    "laptops": ("laptop", "notebook", "notebook computer", "computer", "pc", "ultrabook", "macbook"),
+    "tablets": ("tablet", "ipad", "android tablet", "e reader", "ereader"),
+    "smartwatches": (
+        "smartwatch", "smart watch", "watch", "wearable", "fitness tracker", "fitness watch", "sports watch",
+    ),
+    "headphones": (
+        "headphone", "headset", "earbud", "earphone", "ear bud", "ear phone", "airpod", "in ear",
+        "over ear", "noise cancelling headphone",
+    ),
+    "phone_accessories": (
+        "phone accessory", "phone accessories", "case", "phone case", "cover", "phone cover", "screen protector",
+        "screen guard", "tempered glass", "mobile accessory", "mobile accessories", "phone case and screen protector",
+        "cases and screen protectors",
+    ),
+    "chargers_cables": (
+        "charger", "charging", "cable", "charging cable", "charger cable", "usb cable", "usb c cable",
+        "lightning cable", "power adapter", "plug", "power bank", "powerbank", "wireless charger", "charging pad",
+        "charger and cable", "cables and chargers", "charging accessories",
+    ),
+    "laptop_accessories": (
+        "laptop accessory", "laptop accessories", "laptop bag", "bag", "backpack", "sleeve", "laptop sleeve",
+        "dock", "docking station", "usb hub", "hub", "mouse", "mice", "keyboard", "computer accessory",
+        "computer accessories", "bags docks mice keyboards",
+    ),
+    "mobile_plans": (
+        "mobile plan", "phone plan", "cell plan", "cellphone plan", "cell phone plan", "sim", "sim only",
+        "sim only plan", "sim only deal", "sim card", "esim", "data plan", "tariff", "mobile tariff",
+        "phone contract", "mobile contract", "airtime", "5g plan", "mobile subscription", "tandem mobile",
+    ),
+    "home_internet": (
+        "home internet", "home internet plan", "internet", "internet plan", "broadband", "home broadband",
+        "broadband plan", "fibre", "fiber", "fibre broadband", "fiber broadband", "wifi", "wifi plan",
+        "home wifi", "wi fi", "wi fi plan", "internet connection", "tandem fibre", "home internet plans",
+    ),
+}
+
+_STOPWORDS = frozenset(
+    "a an and any are at do does for from have i im in is it me my of on or please show some that the "
+    "there this to want with you your looking need buy get new".split()
+)
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product as the bot shows it (plain values, safe to keep after the session closed)."""
+
+    sku: str
+    name: str
+    category: str
+    category_name: str
+    brand: str
+    price: Decimal
+    description: str
+    family: str | None
+    active: bool
+    attributes: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+def _view(product: Product) -> ProductView:
+    return ProductView(
+        sku=product.sku,
+        name=product.name,
+        category=product.category,
+        category_name=CATEGORY_NAMES.get(product.category, product.category),
+        brand=product.brand,
+        price=Decimal(product.price),
+        description=product.description,
+        family=product.family,
+        active=bool(product.active),
+        attributes=dict(product.attributes or {}),
+    )
+
+
+def _singular(word: str) -> str:
+    """Crude English singular, enough for shop vocabulary (cases, chargers, batteries, watches)."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def _normalise_phrase(text: str) -> str:
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"\(.*?\)", " ", text)  # "Phone accessories (cases, screen protectors)"
+    text = re.sub(r"[-_/.,'’]", " ", text)
+    text = re.sub(r"[^a-z0-9 ]+", " ", text)
+    words = [_singular(w) for w in text.split()]
+    return " ".join(words)
+
+
+def _build_category_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for slug, display in CATEGORY_NAMES.items():
+        for phrase in (slug, display, *_CATEGORY_SYNONYMS.get(slug, ())):
+            lookup.setdefault(_normalise_phrase(phrase), slug)
+    return lookup
+
+
+_CATEGORY_LOOKUP = _build_category_lookup()
+
+
+def normalize_category(text: str | None) -> str | None:
+    """Map what a customer (or the NLU) calls a category to its slug, or None if it is not one.
+
+    Accepts slugs, display names, singular/plural and common synonyms ("cell phone", "earbuds", "sim only",
+    "wifi plan"); a leading "the"/"a"/"my" or a trailing "deals"/"plans" word is ignored.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    phrase = _normalise_phrase(text)
+    if not phrase:
+        return None
+    candidates = [phrase]
+    words = phrase.split()
+    if words and words[0] in {"the", "a", "an", "my", "some", "new"}:
+        candidates.append(" ".join(words[1:]))
+    for candidate in list(candidates):
+        parts = candidate.split()
+        if len(parts) > 1 and parts[-1] in {"deal", "offer", "product", "item", "option"}:
+            candidates.append(" ".join(parts[:-1]))
+    for candidate in candidates:
+        if candidate in _CATEGORY_LOOKUP:
+            return _CATEGORY_LOOKUP[candidate]
+    return None
+
+
+def _query_words(query: str) -> list[str]:
+    words: list[str] = []
+    for raw in re.findall(r"[a-z0-9]+", query.lower()):
+        if raw in _STOPWORDS:
+            continue
+        word = _singular(raw)
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def _name_tokens(product: Product) -> list[str]:
+    return [_singular(t) for t in re.findall(r"[a-z0-9]+", f"{product.brand} {product.name}".lower())]
+
+
+def _word_match(word: str, tokens: list[str], category_words: Mapping[str, str], category: str) -> int:
+    """2 = a whole word of the name, 1 = a prefix of one (or the product's category), 0 = absent."""
+    if word in tokens:
+        return 2
+    if category_words.get(word) == category:
+        return 1
+    if len(word) >= 3 and any(t.startswith(word) for t in tokens):
+        return 1
+    return 0
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value).replace("£", "").replace("$", "").replace(",", "").strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a price: {value!r}") from exc
+
+
+def find_products(
+    session: Session,
+    *,
+    query: str | None = None,
+    category: str | None = None,
+    brand: str | None = None,
+    max_price: Decimal | float | int | str | None = None,
+    limit: int = 5,
+) -> list[ProductView]:
+    """Active products matching a free-text query and/or filters, best matches first.
+
+    `category` accepts slugs, display names or synonyms; `brand` is case-insensitive. Products containing all
+    query words (as words of brand + name, a prefix, or the product's category: "samsung phone") rank first,
+    then those with more words, then exact words over prefixes, shorter names and lower prices.
+    """
+    if limit <= 0:
+        return []
+    stmt = select(Product).where(Product.active.is_(True))
+    if category:
+        slug = normalize_category(category) or category
+        stmt = stmt.where(Product.category == slug)
+    if brand:
+        stmt = stmt.where(func.lower(Product.brand) == brand.strip().lower())
+    price_cap = _to_decimal(max_price)
+    if price_cap is not None:
+        stmt = stmt.where(Product.price <= price_cap)
+
+    words = _query_words(query) if query else []
+    if not words:
+        stmt = stmt.order_by(Product.price, Product.name, Product.id).limit(limit)
+        return [_view(p) for p in session.execute(stmt).scalars()]
+
+    # Words (and two-word phrases) that name a category: "phone", "screen protector", "sim only".
+    # A two-word phrase wins over its words: in "phone case", "phone" means a phone accessory.
+    category_words: dict[str, str] = {}
+    for first, second in zip(words, words[1:]):
+        pair_slug = normalize_category(f"{first} {second}")
+        if pair_slug:
+            category_words.setdefault(first, pair_slug)
+            category_words.setdefault(second, pair_slug)
+    for word in words:
+        slug = normalize_category(word)
+        if slug:
+            category_words.setdefault(word, slug)
+
+    haystack = func.lower(Product.brand + " " + Product.name)
+    conditions = [haystack.like(f"%{w}%") for w in words]
+    slugs = sorted(set(category_words.values()))
+    if slugs:
+        conditions.append(Product.category.in_(slugs))
+    candidates = session.execute(stmt.where(or_(*conditions))).scalars().all()
+
+    ranked = []
+    for product in candidates:
+        tokens = _name_tokens(product)
+        scores = [_word_match(w, tokens, category_words, product.category) for w in words]
+        matched = sum(1 for s in scores if s)
+        if not matched:
+            continue
+        exact = sum(1 for s in scores if s == 2)
+        ranked.append(
+            ((matched < len(words), -matched, -exact, len(product.name), product.price, product.name), product)
+        )
+    ranked.sort(key=lambda item: item[0])
+    return [_view(p) for _, p in ranked[:limit]]
+
+
+def get_product(session: Session, sku: str) -> ProductView | None:
+    """The product with this SKU (case-insensitive), active or not, or None."""
+    if not sku:
+        return None
+    product = session.execute(
+        select(Product).where(Product.sku == sku.strip().upper())
+    ).scalar_one_or_none()
+    return _view(product) if product else None
+
+
+def compatible_devices(session: Session, sku: str) -> list[ProductView]:
+    """Devices an accessory or plan fits ("does this case fit my Galaxy S24?")."""
+    target = select(Product.id).where(Product.sku == sku.strip().upper()).scalar_subquery()
+    stmt = (
+        select(Product)
+        .join(ProductCompatibility, ProductCompatibility.compatible_product_id == Product.id)
+        .where(ProductCompatibility.product_id == target)
+        .order_by(Product.name, Product.id)
+    )
+    return [_view(p) for p in session.execute(stmt).scalars()]
+
+
+def accessories_for(
+    session: Session, device_skus: Iterable[str], *, category: str | None = None, limit: int = 5
+) -> list[ProductView]:
+    """Active accessories/plans that fit any of these devices, cheapest first (for recommendations)."""
+    skus = sorted({s.strip().upper() for s in device_skus if s})
+    if not skus:
+        return []
+    devices = select(Product.id).where(Product.sku.in_(skus))
+    stmt = (
+        select(Product)
+        .where(
+            and_(
+                Product.active.is_(True),
+                Product.id.in_(
+                    select(ProductCompatibility.product_id).where(
+                        ProductCompatibility.compatible_product_id.in_(devices)
+                    )
+                ),
+            )
+        )
+        .order_by(Product.price, Product.name, Product.id)
+        .limit(limit)
+    )
+    if category:
+        stmt = stmt.where(Product.category == (normalize_category(category) or category))
+    return [_view(p) for p in session.execute(stmt).scalars()]

@@ -1,0 +1,398 @@
+"""Orders: lookup, delivery information and the shop's cancellation rules.
+
+Every lookup is scoped by the customer's external id (from the verified token), so an order number typed in
+the chat can never reveal another customer's order: it simply is "not found". Results are frozen
+dataclasses, safe to use after the session has closed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order, OrderLine, utcnow
+
+RETURN_WINDOW_DAYS = 30
+
+_ORDER_NUMBER = re.compile(r"^#?\s*td\s*[-_#:.]?\s*(\d{6})$", re.IGNORECASE)
+
+
+def normalize_order_number(text: str | None) -> str | None:
+    """`TD` + 6 digits from what a customer typed ("td123456", "TD-123456", " Td 123456 ", "#TD123456").
+
+    Returns None for anything else (including bare digits), so callers can ask again instead of guessing.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    match = _ORDER_NUMBER.match(text.strip())
+    return f"TD{match.group(1)}" if match else None
+
+
+def _today(today: date | None) -> date:
+    return today if today is not None else utcnow().date()
+
+
+def format_date(value: date | datetime | None) -> str:
+    """'Sun 1 Nov 2026': unambiguous for UK and US readers alike."""
+    if value is None:
+        return ""
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def format_money(value: Decimal) -> str:
+    return f"£{Decimal(value):,.2f}"
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+    sku: str
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as the customer may see it. `is_late` and the return window are evaluated for `today`."""
+
+    number: str
+    status: str
+    placed_at: datetime
+    shipped_at: datetime | None
+    estimated_delivery: date | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    carrier: str | None
+    tracking_number: str | None
+    total: Decimal
+    shipping_address: str
+    lines: tuple[OrderLineView, ...]
+    is_late: bool
+    return_deadline: date | None
+    return_window_open: bool
+
+    @property
+    def is_open(self) -> bool:
+        """Still on its way: neither delivered nor cancelled/returned."""
+        return self.status in OPEN_ORDER_STATUSES
+
+
+def _order_view(order: Order, today: date) -> OrderView:
+    late = (
+        order.status in OPEN_ORDER_STATUSES
+        and order.estimated_delivery is not None
+        and order.estimated_delivery < today
+    )
+    deadline = None
+    if order.delivered_at is not None and order.status == "delivered":
+        deadline = order.delivered_at.date() + timedelta(days=RETURN_WINDOW_DAYS)
+    return OrderView(
+        number=order.order_number,
+        status=order.status,
+        placed_at=order.placed_at,
+        shipped_at=order.shipped_at,
+        estimated_delivery=order.estimated_delivery,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        total=Decimal(order.total),
+        shipping_address=order.shipping_address,
+        lines=tuple(
+            OrderLineView(
+                product_name=line.product.name,
+                quantity=line.quantity,
+                unit_price=Decimal(line.unit_price),
+                sku=line.product.sku,
+            )
+            for line in order.lines
+        ),
+        is_late=late,
+        return_deadline=deadline,
+        return_window_open=deadline is not None and today <= deadline,
+    )
+
+
+def _orders_of(customer_external_id: str):  # noqa: ANN202 - a Select
+    return (
+        select(Order)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Customer.external_id == customer_external_id)
+        .options(selectinload(Order.lines).joinedload(OrderLine.product))
+    )
+
+
+def get_customer_order(
+    session: Session, customer_external_id: str, order_number: str, today: date | None = None
+) -> OrderView | None:
+    """The customer's order with this number, or None if it does not exist or belongs to someone else."""
+    number = normalize_order_number(order_number)
+    if number is None or not customer_external_id:
+        return None
+    order = session.execute(
+        _orders_of(customer_external_id).where(Order.order_number == number)
+    ).scalar_one_or_none()
+    return _order_view(order, _today(today)) if order else None
+
+
+def recent_orders(
+    session: Session, customer_external_id: str, limit: int = 5, today: date | None = None
+) -> list[OrderView]:
+    """The customer's latest orders, newest first."""
+    stmt = _orders_of(customer_external_id).order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)
+    day = _today(today)
+    return [_order_view(o, day) for o in session.execute(stmt).scalars()]
+
+
+def open_orders(
+    session: Session, customer_external_id: str, limit: int | None = None, today: date | None = None
+) -> list[OrderView]:
+    """Orders still on their way (not delivered, cancelled or returned), newest first."""
+    stmt = (
+        _orders_of(customer_external_id)
+        .where(Order.status.in_(OPEN_ORDER_STATUSES))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    day = _today(today)
+    return [_order_view(o, day) for o in session.execute(stmt).scalars()]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Cancellation
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class CancelDecision(str, Enum):
+    """Why an order can or cannot be cancelled (a `str`, so it can go straight into a slot)."""
+
+    CANCELLABLE = "cancellable"  # can_cancel(): placed or processing
+    CANCELLED = "cancelled"  # cancel_order(): done now
+    SHIPPED = "shipped"  # too late: refuse the delivery or return it
+    OUT_FOR_DELIVERY = "out_for_delivery"  # too late: refuse the delivery or return it
+    DELIVERED = "delivered"  # too late: return it (30-day window)
+    ALREADY_CANCELLED = "already_cancelled"
+    RETURNED = "returned"
+    NOT_FOUND = "not_found"  # no such order for this customer
+
+
+_REASON_BY_STATUS = {
+    "placed": CancelDecision.CANCELLABLE,
+    "processing": CancelDecision.CANCELLABLE,
+    "shipped": CancelDecision.SHIPPED,
+    "out_for_delivery": CancelDecision.OUT_FOR_DELIVERY,
+    "delivered": CancelDecision.DELIVERED,
+    "cancelled": CancelDecision.ALREADY_CANCELLED,
+    "returned": CancelDecision.RETURNED,
+}
+
+
+def can_cancel(order: Any) -> tuple[bool, CancelDecision]:
+    """Whether an order (an `OrderView`, an ORM `Order`, anything with `.status`) can still be cancelled.
+
+    One rule for the confirmation question and for the cancellation itself: only orders that have not left
+    the warehouse (placed, processing) can be cancelled.
+    """
+    if order is None:
+        return False, CancelDecision.NOT_FOUND
+    reason = _REASON_BY_STATUS.get(getattr(order, "status", None), CancelDecision.NOT_FOUND)
+    return reason is CancelDecision.CANCELLABLE, reason
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """Outcome of `cancel_order`: the decision, the order as it is now, and what the customer can do instead."""
+
+    decision: CancelDecision
+    order_number: str | None
+    order: OrderView | None
+    message: str
+    advice: str | None = None  # "refuse_delivery_or_return", "return", "return_window_closed"
+    return_deadline: date | None = None
+    return_window_open: bool | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.decision is CancelDecision.CANCELLED
+
+
+def _cancel_message(decision: CancelDecision, view: OrderView | None, number: str | None) -> str:
+    ref = f"order {number}" if number else "that order"
+    if decision is CancelDecision.NOT_FOUND or view is None:
+        return f"I couldn't find {ref} on your account."
+    ref = f"Order {view.number}"
+    if decision is CancelDecision.CANCELLED:
+        return (
+            f"{ref} is cancelled. The {format_money(view.total)} you paid will be refunded to your original "
+            "payment method."
+        )
+    if decision is CancelDecision.SHIPPED:
+        via = f" with {view.carrier}" if view.carrier else ""
+        return (
+            f"{ref} has already been shipped{via}, so it can no longer be cancelled. You can refuse the delivery "
+            f"when it arrives, or return it within {RETURN_WINDOW_DAYS} days of delivery for a refund."
+        )
+    if decision is CancelDecision.OUT_FOR_DELIVERY:
+        return (
+            f"{ref} is already out for delivery, so it can no longer be cancelled. You can refuse the delivery, "
+            f"or return it within {RETURN_WINDOW_DAYS} days of delivery for a refund."
+        )
+    if decision is CancelDecision.DELIVERED:
+        delivered = format_date(view.delivered_at)
+        if view.return_window_open:
+            return (
+                f"{ref} was delivered on {delivered}, so it can't be cancelled, but you can still return it for a "
+                f"refund until {format_date(view.return_deadline)} ({RETURN_WINDOW_DAYS}-day return window)."
+            )
+        return (
+            f"{ref} was delivered on {delivered}, so it can't be cancelled, and its {RETURN_WINDOW_DAYS}-day "
+            f"return window closed on {format_date(view.return_deadline)}."
+        )
+    if decision is CancelDecision.ALREADY_CANCELLED:
+        when = f" on {format_date(view.cancelled_at)}" if view.cancelled_at else ""
+        return f"{ref} was already cancelled{when}."
+    if decision is CancelDecision.RETURNED:
+        return f"{ref} has been returned, so there is nothing left to cancel."
+    return f"{ref} can be cancelled."
+
+
+def cancel_order(
+    session: Session, customer_external_id: str, order_number: str, now: datetime | None = None
+) -> CancelResult:
+    """Cancel the customer's order if the rules allow it (status placed/processing).
+
+    The row is locked (`SELECT ... FOR UPDATE` on PostgreSQL) so a cancellation cannot race with dispatch.
+    The change is flushed in the caller's transaction; `session_scope` commits it.
+    """
+    number = normalize_order_number(order_number)
+    now = now or utcnow()
+    today = now.date()
+    order = None
+    if number is not None and customer_external_id:
+        order = session.execute(
+            _orders_of(customer_external_id)
+            .where(Order.order_number == number)
+            .with_for_update(of=Order)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    if order is None:
+        decision = CancelDecision.NOT_FOUND
+        return CancelResult(decision, number, None, _cancel_message(decision, None, number or order_number))
+
+    allowed, decision = can_cancel(order)
+    if allowed:
+        order.status = "cancelled"
+        order.cancelled_at = now.replace(microsecond=0)
+        session.flush()
+        decision = CancelDecision.CANCELLED
+    view = _order_view(order, today)
+    advice = None
+    if decision in (CancelDecision.SHIPPED, CancelDecision.OUT_FOR_DELIVERY):
+        advice = "refuse_delivery_or_return"
+    elif decision is CancelDecision.DELIVERED:
+        advice = "return" if view.return_window_open else "return_window_closed"
+    return CancelResult(
+        decision=decision,
+        order_number=number,
+        order=view,
+        message=_cancel_message(decision, view, number),
+        advice=advice,
+        return_deadline=view.return_deadline,
+        return_window_open=view.return_window_open if decision is CancelDecision.DELIVERED else None,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Delivery
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    """Answer to "where is my delivery?" for one order."""
+
+    order_number: str
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    placed_at: datetime
+    shipped_at: datetime | None
+    estimated_delivery: date | None
+    delivered_at: datetime | None
+    is_late: bool
+    days_late: int
+    message: str
+
+
+def _delivery_message(view: OrderView, today: date, days_late: int) -> str:
+    ref = f"Order {view.number}"
+    tracking = ""
+    if view.carrier and view.tracking_number:
+        tracking = f" with {view.carrier} (tracking number {view.tracking_number})"
+    eta = format_date(view.estimated_delivery)
+    if view.status == "delivered":
+        return f"{ref} was delivered on {format_date(view.delivered_at)}."
+    if view.status == "returned":
+        return f"{ref} was delivered on {format_date(view.delivered_at)} and has since been returned."
+    if view.status == "cancelled":
+        return f"{ref} was cancelled on {format_date(view.cancelled_at)}, so it won't be delivered."
+    if view.is_late:
+        day_word = "day" if days_late == 1 else "days"
+        where = {
+            "placed": " It hasn't left our warehouse yet.",
+            "processing": " It is still being prepared at our warehouse.",
+            "shipped": f" It is on its way{tracking}.",
+            "out_for_delivery": f" It is out for delivery today{tracking}.",
+        }[view.status]
+        return f"Sorry, {ref} was due on {eta} and is running {days_late} {day_word} late.{where}"
+    if view.status == "out_for_delivery":
+        return f"{ref} is out for delivery today{tracking}."
+    if view.status == "shipped":
+        return f"{ref} is on its way{tracking} and should arrive by {eta}."
+    stage = "has been received" if view.status == "placed" else "is being prepared"
+    return f"{ref} {stage} and should arrive by {eta}."
+
+
+def delivery_info(
+    session: Session,
+    customer_external_id: str,
+    order_number: str | None = None,
+    today: date | None = None,
+) -> DeliveryInfo | None:
+    """Carrier, tracking, ETA and lateness of the customer's order.
+
+    Without an order number: the newest order still on its way, else the newest order. None if there is
+    no such order for this customer.
+    """
+    day = _today(today)
+    if order_number:
+        view = get_customer_order(session, customer_external_id, order_number, today=day)
+    else:
+        candidates = open_orders(session, customer_external_id, limit=1, today=day) or recent_orders(
+            session, customer_external_id, limit=1, today=day
+        )
+        view = candidates[0] if candidates else None
+    if view is None:
+        return None
+    days_late = (day - view.estimated_delivery).days if view.is_late and view.estimated_delivery else 0
+    return DeliveryInfo(
+        order_number=view.number,
+        status=view.status,
+        carrier=view.carrier,
+        tracking_number=view.tracking_number,
+        placed_at=view.placed_at,
+        shipped_at=view.shipped_at,
+        estimated_delivery=view.estimated_delivery,
+        delivered_at=view.delivered_at,
+        is_late=view.is_late,
+        days_late=days_late,
+        message=_delivery_message(view, day, days_late),
+    )

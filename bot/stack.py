@@ -1,0 +1,152 @@
+"""`tandem up`: prepare the database and model, then run Rasa, the action server and the shop page.
+
+One supervisor for a laptop or a demo; in production each process runs under the platform's own
+supervisor with the same commands and environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.settings import PROJECT_ROOT, Settings, get_settings
+
+PYTHON = sys.executable
+RASA = str(Path(sys.executable).with_name("rasa"))
+
+
+def child_env(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env["TANDEM_STATE_DIR"] = str(settings.state_dir)
+    env["TANDEM_DATABASE_URL"] = settings.database_url
+    env["TANDEM_SECRET_KEY"] = settings.secret_key
+    return env
+
+
+def train_if_changed(env: Dict[str, str], models_dir: Path) -> Path:
+    """`rasa train` keeps the last model when nothing it depends on changed (Rasa's fingerprints)."""
+    subprocess.run(
+        [RASA, "train", "--out", str(models_dir)],
+        cwd=PROJECT_ROOT, env=env, check=True,
+    )
+    return latest_model(models_dir)
+
+
+def latest_model(models_dir: Path) -> Path:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise SystemExit(f"no trained model in {models_dir}")
+    return models[-1]
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = None
+
+
+def wait_healthy(service: Service, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process is not None and service.process.poll() is not None:
+            raise SystemExit(f"{service.name} exited with code {service.process.returncode}; see its log above")
+        try:
+            with urllib.request.urlopen(service.health_url, timeout=2) as reply:
+                if reply.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{service.name} did not become healthy within {timeout:.0f}s ({service.health_url})")
+
+
+def services(settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int) -> List[Service]:
+    return [
+        Service(
+            "action server",
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            f"http://127.0.0.1:{actions_port}/health",
+        ),
+        Service(
+            "rasa",
+            [RASA, "run", "--model", str(model), "--enable-api", "--cors", "*", "--port", str(rasa_port),
+             "--credentials", "credentials.yml", "--endpoints", endpoints],
+            f"http://127.0.0.1:{rasa_port}/status",
+        ),
+        Service(
+            "shop page",
+            [PYTHON, "-m", "bot.web.shop_site"],
+            f"http://{settings.web_host}:{settings.web_port}/healthz",
+        ),
+    ]
+
+
+def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0) -> None:
+    for service in service_list:
+        print(f"starting {service.name}: {' '.join(service.command)}", flush=True)
+        service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    for service in service_list:
+        wait_healthy(service, timeout)
+        print(f"{service.name} is up ({service.health_url})", flush=True)
+
+
+def stop(service_list: List[Service]) -> None:
+    for service in reversed(service_list):
+        if service.process is not None and service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGTERM)
+    for service in service_list:
+        if service.process is not None:
+            try:
+                service.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(service.process.pid, signal.SIGKILL)
+
+
+def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+    from bot.shop.seed import is_seeded, seed_shop
+
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    env = child_env(settings)
+    print(f"database: {settings.database_url}", flush=True)
+    upgrade(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        if not is_seeded(session):
+            print("seeding the demo shop...", flush=True)
+            seed_shop(session, customers=seed_customers, progress=True)
+    model = train_if_changed(env, PROJECT_ROOT / "models")
+    endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
+    service_list = services(settings, model, endpoints, rasa_port, actions_port)
+    try:
+        start(service_list, env)
+        print(
+            f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat "
+            f"(Ctrl-C stops everything).\n",
+            flush=True,
+        )
+        while all(s.process is not None and s.process.poll() is None for s in service_list):
+            time.sleep(1)
+        crashed = [s.name for s in service_list if s.process is not None and s.process.poll() is not None]
+        print(f"stopped: {', '.join(crashed)} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(service_list)

@@ -1,0 +1,178 @@
+"""The shop's demo page: a customer picker, the embedded chat widget and the token-signing endpoint.
+
+Run it with `python -m bot.web.shop_site` (host and port from TANDEM_WEB_HOST / TANDEM_WEB_PORT).
+The Rasa server must allow this page's origin (`rasa run --cors "*"` or the page's origin), because the
+widget posts to it directly from the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import jinja2
+from aiohttp import web
+
+from bot.identity import sign_customer
+from bot.settings import Settings, get_settings
+from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATE_DIR = WEB_DIR / "templates"
+
+DEMO_CUSTOMER_LIMIT = 25
+MAX_CUSTOMER_ID_CHARS = 64
+MAX_REQUEST_BYTES = 64 * 1024
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+DIRECTORY_KEY = web.AppKey("customer_directory", CustomerDirectory)
+TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+
+
+def create_app(customer_directory: CustomerDirectory, settings: Optional[Settings] = None) -> web.Application:
+    settings = settings or get_settings()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers])
+    app[SETTINGS_KEY] = settings
+    app[DIRECTORY_KEY] = customer_directory
+    app[TEMPLATES_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    app.router.add_get("/", index)
+    app.router.add_post("/api/session", create_session)
+    app.router.add_get("/api/config", config)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+    return app
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status, headers={"Cache-Control": "no-store"})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(settings: Settings) -> str:
+    # The widget talks to Rasa directly from the browser, so Rasa's origin must be allowed.
+    # (The socket.io channel will also need its ws:// or wss:// origin here.)
+    connect = " ".join(filter(None, ["'self'", _origin(settings.rasa_public_url)]))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: https: http:",
+            f"connect-src {connect}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+async def index(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    directory = request.app[DIRECTORY_KEY]
+    directory_error = None
+    try:
+        customers = await asyncio.to_thread(directory.list_demo_customers, DEMO_CUSTOMER_LIMIT)
+    except Exception:  # the page still works anonymously without the database
+        log.exception("could not list demo customers")
+        customers = []
+        directory_error = "The customer database is not available, so you can only chat anonymously."
+    html = request.app[TEMPLATES_KEY].get_template("shop.html").render(
+        customers=customers,
+        directory_error=directory_error,
+        rasa_url=settings.rasa_public_url,
+        max_message_chars=settings.max_message_chars,
+    )
+    return web.Response(
+        text=html,
+        content_type="text/html",
+        headers={"Content-Security-Policy": content_security_policy(settings)},
+    )
+
+
+async def create_session(request: web.Request) -> web.Response:
+    """Sign a customer token for the demo customer the visitor picked.
+
+    DEMO ONLY: this signs a token for *any* customer id it is given, i.e. anyone can act as anyone.
+    In a real shop, the shop's own server calls `sign_customer(...)` after its own login, for the
+    customer of the logged-in session (never for an id sent by the browser), and hands the token to
+    the page, which passes it to the widget with `TandemWidget.setCustomer(token, customer)`.
+    """
+    settings = request.app[SETTINGS_KEY]
+    try:
+        body = json.loads(await request.text())
+    except ValueError:
+        return json_error(400, "The request body must be JSON, e.g. {\"customer_id\": \"CUST-00001\"}.")
+    if not isinstance(body, dict):
+        return json_error(400, "The request body must be a JSON object, e.g. {\"customer_id\": \"CUST-00001\"}.")
+    customer_id = body.get("customer_id")
+    if not isinstance(customer_id, str) or not customer_id.strip():
+        return json_error(400, "\"customer_id\" is required and must be a non-empty string.")
+    customer_id = customer_id.strip()
+    if len(customer_id) > MAX_CUSTOMER_ID_CHARS:
+        return json_error(400, f"\"customer_id\" must be at most {MAX_CUSTOMER_ID_CHARS} characters.")
+    try:
+        customer = await asyncio.to_thread(request.app[DIRECTORY_KEY].get, customer_id)
+    except Exception:
+        log.exception("could not look up customer %r", customer_id)
+        return json_error(503, "The customer database is not available right now.")
+    if customer is None:
+        return json_error(404, "Unknown customer.", customer_id=customer_id)
+    token = sign_customer(
+        customer.external_id, ttl_seconds=settings.token_ttl_seconds, secret=settings.secret_key
+    )
+    return web.json_response(
+        {
+            "token": token,
+            "customer": customer.to_json(),
+            "rasa_url": settings.rasa_public_url,
+            "expires_in": settings.token_ttl_seconds,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def config(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    return web.json_response(
+        {"rasa_url": settings.rasa_public_url, "max_message_chars": settings.max_message_chars}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    log.warning("demo shop: /api/session signs a token for any customer id; never expose it publicly")
+    app = create_app(SqlCustomerDirectory(settings.database_url), settings)
+    web.run_app(app, host=settings.web_host, port=settings.web_port)
+
+
+if __name__ == "__main__":
+    main()

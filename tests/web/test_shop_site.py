@@ -1,0 +1,208 @@
+"""The demo shop's HTTP API, through aiohttp's test client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+import jwt
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.identity import InvalidToken, verify_token
+from bot.web.customers import CustomerDirectory, DemoCustomer, SqlCustomerDirectory
+from bot.web.shop_site import DEMO_CUSTOMER_LIMIT, create_app
+from tests.web.tandem_web_support import TEST_SECRET, FakeCustomerDirectory
+
+
+def call(app, method: str, path: str, **kwargs):
+    """(status, headers, body bytes) of one request to `app`."""
+
+    async def go():
+        async with TestClient(TestServer(app)) as client:
+            resp = await client.request(method, path, **kwargs)
+            return resp.status, resp.headers, await resp.read()
+
+    return asyncio.run(go())
+
+
+def post_session(app, body: bytes):
+    status, headers, raw = call(
+        app, "POST", "/api/session", data=body, headers={"Content-Type": "application/json"}
+    )
+    return status, headers, json.loads(raw)
+
+
+def test_fake_directory_is_a_customer_directory(directory):
+    assert isinstance(directory, CustomerDirectory)
+
+
+def test_session_signs_a_token_the_bot_accepts(directory, settings):
+    status, headers, body = post_session(create_app(directory, settings), b'{"customer_id": "CUST-00007"}')
+
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00007"
+    assert body["customer"] == {
+        "external_id": "CUST-00007",
+        "name": directory.customers["CUST-00007"].name,
+        "email": "customer7@example.com",
+    }
+    assert body["rasa_url"] == settings.rasa_public_url
+    claims = jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"], issuer="tandem-shop")
+    assert claims["exp"] - claims["iat"] == settings.token_ttl_seconds
+    with pytest.raises(InvalidToken):
+        verify_token(body["token"], secret="another-installation-secret-0123456789abcdef")
+
+
+def test_session_strips_whitespace_around_the_id(directory, settings):
+    status, _, body = post_session(create_app(directory, settings), b'{"customer_id": "  CUST-00002 "}')
+    assert status == 200
+    assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00002"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b'{"customer_id": ',
+        b"\xff\xfe",
+        b"[]",
+        b'"CUST-00001"',
+        b"{}",
+        b'{"customer": "CUST-00001"}',
+        b'{"customer_id": ""}',
+        b'{"customer_id": "   "}',
+        b'{"customer_id": 1}',
+        b'{"customer_id": null}',
+        b'{"customer_id": ["CUST-00001"]}',
+        json.dumps({"customer_id": "C" * 65}).encode(),
+    ],
+)
+def test_session_rejects_malformed_requests(directory, settings, body):
+    status, headers, payload = post_session(create_app(directory, settings), body)
+    assert status == 400
+    assert headers["Content-Type"].startswith("application/json")
+    assert isinstance(payload["error"], str) and "customer_id" in payload["error"]
+    assert "token" not in payload
+
+
+def test_session_unknown_customer_is_404(directory, settings):
+    status, _, payload = post_session(create_app(directory, settings), b'{"customer_id": "CUST-99999"}')
+    assert status == 404
+    assert payload == {"error": "Unknown customer.", "customer_id": "CUST-99999"}
+
+
+def test_session_when_the_database_is_down_is_503(settings):
+    app = create_app(FakeCustomerDirectory([], fail=True), settings)
+    status, _, payload = post_session(app, b'{"customer_id": "CUST-00001"}')
+    assert status == 503
+    assert "error" in payload
+
+
+def test_session_only_accepts_post(directory, settings):
+    status, _, _ = call(create_app(directory, settings), "GET", "/api/session")
+    assert status == 405
+
+
+def test_healthz(directory, settings):
+    status, _, raw = call(create_app(directory, settings), "GET", "/healthz")
+    assert status == 200
+    assert json.loads(raw) == {"status": "ok"}
+
+
+def test_config_gives_the_public_rasa_url(directory, settings):
+    status, _, raw = call(create_app(directory, settings), "GET", "/api/config")
+    assert status == 200
+    assert json.loads(raw) == {"rasa_url": "http://localhost:5005", "max_message_chars": 5000}
+
+
+def test_index_lists_the_first_25_customers_and_embeds_the_widget(directory, settings):
+    status, headers, raw = call(create_app(directory, settings), "GET", "/")
+    html = raw.decode()
+
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert "Sign in as a demo customer" in html
+    assert html.count('<option value="CUST-') == DEMO_CUSTOMER_LIMIT == 25
+    assert 'value="CUST-00001"' in html and 'value="CUST-00025"' in html and "CUST-00026" not in html
+    assert '<script src="/static/widget.js"' in html
+    assert 'data-rasa-url="http://localhost:5005"' in html
+    assert 'data-token-endpoint="/api/session"' in html
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self' http://localhost:5005" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_index_escapes_customer_names(settings):
+    evil = DemoCustomer("CUST-00001", '<script>alert("x")</script>', "e@example.com")
+    _, _, raw = call(create_app(FakeCustomerDirectory([evil]), settings), "GET", "/")
+    html = raw.decode()
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_index_still_works_when_the_database_is_down(settings):
+    status, _, raw = call(create_app(FakeCustomerDirectory([], fail=True), settings), "GET", "/")
+    html = raw.decode()
+    assert status == 200
+    assert "only chat anonymously" in html
+    assert "/static/widget.js" in html
+
+
+@pytest.mark.parametrize(
+    "path, content_type",
+    [
+        ("/static/widget.js", "javascript"),
+        ("/static/widget.css", "text/css"),
+        ("/static/shop.js", "javascript"),
+        ("/static/shop.css", "text/css"),
+    ],
+)
+def test_static_files(directory, settings, path, content_type):
+    status, headers, raw = call(create_app(directory, settings), "GET", path)
+    assert status == 200
+    assert content_type in headers["Content-Type"]
+    assert raw
+
+
+def test_static_does_not_serve_files_outside_the_folder(directory, settings):
+    status, _, _ = call(create_app(directory, settings), "GET", "/static/../shop_site.py")
+    assert status in (403, 404)
+
+
+def test_sql_customer_directory_reads_the_customers_table(tmp_path, settings):
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, external_id VARCHAR(32) UNIQUE NOT NULL,"
+            " name TEXT NOT NULL, email TEXT NOT NULL, phone TEXT)"
+        )
+        conn.executemany(
+            "INSERT INTO customers (external_id, name, email) VALUES (?, ?, ?)",
+            [(f"CUST-{i:05d}", f"Customer {i}", f"c{i}@example.com") for i in (3, 30, 1, 12, 2)]
+            + [(f"CUST-{i:05d}", f"Customer {i}", f"c{i}@example.com") for i in range(40, 70)],
+        )
+    directory = SqlCustomerDirectory(f"sqlite:///{db}")
+    try:
+        assert isinstance(directory, CustomerDirectory)
+        first = directory.list_demo_customers(25)
+        assert len(first) == 25
+        assert [c.external_id for c in first[:6]] == [
+            "CUST-00001", "CUST-00002", "CUST-00003", "CUST-00012", "CUST-00030", "CUST-00040"
+        ]
+        assert directory.list_demo_customers(2) == [
+            DemoCustomer("CUST-00001", "Customer 1", "c1@example.com"),
+            DemoCustomer("CUST-00002", "Customer 2", "c2@example.com"),
+        ]
+        assert directory.get("CUST-00012") == DemoCustomer("CUST-00012", "Customer 12", "c12@example.com")
+        assert directory.get("CUST-99999") is None
+        assert directory.get("' OR 1=1 --") is None
+
+        status, _, body = post_session(create_app(directory, settings), b'{"customer_id": "CUST-00030"}')
+        assert status == 200
+        assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00030"
+    finally:
+        directory.dispose()
