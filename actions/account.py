@@ -36,7 +36,7 @@ class ActionBillingOverview(ShopAction):
         if customer_id is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
             return []
-        plans = customers.active_plans(session, customer_id)
+        plans = customers.customer_plans(session, customer_id, active_only=True)
         if not plans:
             dispatcher.utter_message(response="utter_billing_no_plans")
             return []

@@ -44,7 +44,7 @@ def order_buttons(orders: List[Any], intent: str) -> List[Dict[str, str]]:
     """Quick replies that let the customer pick one of their orders with a tap."""
     return [
         {
-            "title": f"{o.number} · {o.lines[0][0] if o.lines else 'order'} · {o.status.replace('_', ' ')}",
+            "title": f"{o.number} · {o.lines[0].product_name if o.lines else 'order'} · {o.status.replace('_', ' ')}",
             "payload": f'/{intent}{{"order_id":"{o.number}"}}',
         }
         for o in orders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Iterable, Optional, Sequence
 
 
 def money(amount: Any) -> str:
@@ -19,14 +19,14 @@ def day(value: Optional[dt.date]) -> str:
     return f"{value:%A} {value.day} {value:%B}"
 
 
-def items(lines: Sequence[Tuple[Any, ...]]) -> str:
-    """'Apple iPhone 15 and 2 other items' from (name, quantity, unit price) lines."""
+def items(lines: Sequence[Any]) -> str:
+    """'Apple iPhone 15 and 2 other items' from an order's lines."""
     if not lines:
         return "your items"
-    first = lines[0][0]
-    rest = sum(int(line[1]) for line in lines[1:])
-    if rest == 0 and int(lines[0][1]) > 1:
-        return f"{lines[0][1]} x {first}"
+    first = lines[0].product_name
+    rest = sum(int(line.quantity) for line in lines[1:])
+    if rest == 0 and int(lines[0].quantity) > 1:
+        return f"{lines[0].quantity} x {first}"
     return first if rest == 0 else f"{first} and {rest} other item{'s' if rest > 1 else ''}"
 
 

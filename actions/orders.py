@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import formatting as fmt
 from actions.base import ShopAction
 from actions.context import order_buttons, requested_order_number, verified_customer
+from bot.db.models import OPEN_ORDER_STATUSES
 from bot.shop import orders as shop_orders
 
 AWAITING = "awaiting"
@@ -95,7 +96,7 @@ class ActionDeliveryProblem(_OrderAction):
         cutoff = dt.date.today() - dt.timedelta(days=14)
         relevant = [
             o for o in recent
-            if o.status in shop_orders.IN_FLIGHT_STATUSES
+            if o.status in OPEN_ORDER_STATUSES
             or (o.status == "delivered" and o.delivered_at and o.delivered_at.date() >= cutoff)
         ]
         return relevant[:5]
@@ -114,7 +115,7 @@ class ActionDeliveryProblem(_OrderAction):
             dispatcher.utter_message(response="utter_delivery_marked_delivered", **values)
         elif info is not None and info.is_late:
             dispatcher.utter_message(response="utter_delivery_late", **values)
-        elif order.status in shop_orders.IN_FLIGHT_STATUSES:
+        elif order.status in OPEN_ORDER_STATUSES:
             dispatcher.utter_message(response="utter_delivery_on_track", **values)
         else:
             _status_message(dispatcher, order)
@@ -139,8 +140,20 @@ class ActionCancelOrderCheck(_OrderAction):
         if allowed:
             dispatcher.utter_message(response="utter_confirm_cancel", **values)
             return [SlotSet("order_id", order.number), SlotSet(AWAITING, "cancel_confirmation")]
-        dispatcher.utter_message(response=f"utter_cannot_cancel_{reason}", **values)
+        dispatcher.utter_message(response=f"utter_cannot_cancel_{reason.value}", **values)
         return []
+
+
+def _just_asked_to_confirm(tracker: Tracker) -> bool:
+    """A "yes" cancels only as the answer to the bot's own question, never a stale one."""
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    if last_user is None:
+        return False
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") == "action_cancel_order_check"
+    return False
 
 
 class ActionCancelOrderConfirm(ShopAction):
@@ -150,7 +163,7 @@ class ActionCancelOrderConfirm(ShopAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
-        if customer is None or not number:
+        if customer is None or not number or not _just_asked_to_confirm(tracker):
             dispatcher.utter_message(response="utter_nothing_to_confirm")
             return [SlotSet(AWAITING, None)]
         result = shop_orders.cancel_order(session, customer, number)
@@ -160,7 +173,10 @@ class ActionCancelOrderConfirm(ShopAction):
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
         else:
             # The order moved on (e.g. shipped) between the question and the answer.
-            dispatcher.utter_message(response=f"utter_cannot_cancel_{result.reason}", order_id=number, items=fmt.items(result.order.lines), total=fmt.money(result.order.total))
+            dispatcher.utter_message(
+                response=f"utter_cannot_cancel_{result.decision.value}",
+                order_id=number, items=fmt.items(result.order.lines), total=fmt.money(result.order.total),
+            )
         return [SlotSet(AWAITING, None)]
 
 
@@ -184,7 +200,7 @@ class ActionReturnInfo(ShopAction):
         if customer is None:
             dispatcher.utter_message(response="utter_return_policy")
             return []
-        returnable = shop_orders.returnable_orders(session, customer)
+        returnable = [o for o in shop_orders.recent_orders(session, customer, limit=20) if o.return_window_open]
         if not returnable:
             dispatcher.utter_message(response="utter_no_returnable_orders")
             return []

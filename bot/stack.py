@@ -120,17 +120,19 @@ def stop(service_list: List[Service]) -> None:
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
-    from bot.shop.seed import is_seeded, seed_shop
+    from bot.shop.seed import ShopAlreadySeeded, seed_shop
 
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     env = child_env(settings)
     print(f"database: {settings.database_url}", flush=True)
     upgrade(settings.database_url)
-    with session_scope(settings.database_url) as session:
-        if not is_seeded(session):
-            print("seeding the demo shop...", flush=True)
-            seed_shop(session, customers=seed_customers, progress=True)
+    try:
+        with session_scope(settings.database_url) as session:
+            summary = seed_shop(session, customers=seed_customers, progress=True)
+        print(f"seeded the demo shop: {summary}", flush=True)
+    except ShopAlreadySeeded:
+        print("the demo shop is already seeded", flush=True)
     model = train_if_changed(env, PROJECT_ROOT / "models")
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port)

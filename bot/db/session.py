@@ -6,6 +6,7 @@ same URL must share one pool instead of opening a new one per request.
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,14 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+
+# SQLite stores Numeric as REAL. Money here has 2 decimals and is far below 2**53 cents, and SQLAlchemy
+# rounds it back to Numeric(10, 2) scale, so the conversion is exact; the generic warning is noise.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal objects natively",
+)
 
 
 def is_sqlite(url: str | URL) -> bool:

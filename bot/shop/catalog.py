@@ -111,6 +111,10 @@ _CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Product-line names that are also category synonyms ("macbook" -> laptops). In a search they name the line:
+# "macbook" must not match every laptop.
+_PRODUCT_LINE_WORDS = frozenset(DEVICE_FAMILIES) | {"airpod"}
+
 _STOPWORDS = frozenset(
     "a an and any are at do does for from have i im in is it me my of on or please show some that the "
     "there this to want with you your looking need buy get new".split()
@@ -254,7 +258,8 @@ def find_products(
 
     `category` accepts slugs, display names or synonyms; `brand` is case-insensitive. Products containing all
     query words (as words of brand + name, a prefix, or the product's category: "samsung phone") rank first,
-    then those with more words, then exact words over prefixes, shorter names and lower prices.
+    then those with more words, then exact words over prefixes, products of a category the query names,
+    shorter names and lower prices.
     """
     if limit <= 0:
         return []
@@ -276,12 +281,13 @@ def find_products(
     # Words (and two-word phrases) that name a category: "phone", "screen protector", "sim only".
     # A two-word phrase wins over its words: in "phone case", "phone" means a phone accessory.
     category_words: dict[str, str] = {}
-    for first, second in zip(words, words[1:]):
+    line_words = [w for w in words if w not in _PRODUCT_LINE_WORDS]
+    for first, second in zip(line_words, line_words[1:]):
         pair_slug = normalize_category(f"{first} {second}")
         if pair_slug:
             category_words.setdefault(first, pair_slug)
             category_words.setdefault(second, pair_slug)
-    for word in words:
+    for word in line_words:
         slug = normalize_category(word)
         if slug:
             category_words.setdefault(word, slug)
@@ -301,9 +307,10 @@ def find_products(
         if not matched:
             continue
         exact = sum(1 for s in scores if s == 2)
-        ranked.append(
-            ((matched < len(words), -matched, -exact, len(product.name), product.price, product.name), product)
-        )
+        in_named_category = product.category in slugs  # "watch": watches before the watch SIM plan
+        key = (matched < len(words), -matched, -exact, not in_named_category, len(product.name), product.price,
+               product.name)
+        ranked.append((key, product))
     ranked.sort(key=lambda item: item[0])
     return [_view(p) for _, p in ranked[:limit]]
 

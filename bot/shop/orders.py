@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order, OrderLine, utcnow
 
@@ -352,7 +352,7 @@ def _delivery_message(view: OrderView, today: date, days_late: int) -> str:
             "shipped": f" It is on its way{tracking}.",
             "out_for_delivery": f" It is out for delivery today{tracking}.",
         }[view.status]
-        return f"Sorry, {ref} was due on {eta} and is running {days_late} {day_word} late.{where}"
+        return f"Sorry, order {view.number} was due on {eta} and is running {days_late} {day_word} late.{where}"
     if view.status == "out_for_delivery":
         return f"{ref} is out for delivery today{tracking}."
     if view.status == "shipped":
@@ -396,3 +396,61 @@ def delivery_info(
         days_late=days_late,
         message=_delivery_message(view, day, days_late),
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Refunds
+# ----------------------------------------------------------------------------------------------------------------
+
+REFUND_WORKING_DAYS = 5  # a refund reaches the original payment method within this many working days
+
+
+def add_working_days(start: date, days: int) -> date:
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+@dataclass(frozen=True)
+class RefundView:
+    """A refund the customer is owed or has had, from a cancelled or returned order."""
+
+    order_number: str
+    amount: Decimal
+    issued_on: date | None
+    expected_by: date | None
+    arrived: bool
+
+    @property
+    def state_text(self) -> str:
+        if self.issued_on is None:
+            return "refunded to your original payment method"
+        if self.arrived:
+            return f"refunded on {format_date(self.issued_on)}"
+        return f"issued on {format_date(self.issued_on)}, due in your account by {format_date(self.expected_by)}"
+
+
+def refunds(session: Session, customer_external_id: str, limit: int = 5, today: date | None = None) -> list[RefundView]:
+    """Refunds of the customer's cancelled and returned orders, newest first."""
+    day = _today(today)
+    views = [
+        v for v in recent_orders(session, customer_external_id, limit=50, today=day)
+        if v.status in ("cancelled", "returned")
+    ]
+    result = []
+    for view in views[:limit]:
+        issued = view.cancelled_at.date() if view.status == "cancelled" and view.cancelled_at else None
+        expected = add_working_days(issued, REFUND_WORKING_DAYS) if issued else None
+        result.append(
+            RefundView(
+                order_number=view.number,
+                amount=view.total,
+                issued_on=issued,
+                expected_by=expected,
+                arrived=expected is None or expected < day,
+            )
+        )
+    return result

@@ -1,0 +1,172 @@
+"""Order actions answer from the real database, only about the signed-in customer's own orders."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from actions.orders import (
+    ActionCancelOrderAbort,
+    ActionCancelOrderCheck,
+    ActionCancelOrderConfirm,
+    ActionDeliveryProblem,
+    ActionOrderStatus,
+    ActionRefundStatus,
+    ActionReturnInfo,
+)
+from bot.db.models import Order
+from bot.db.session import session_scope
+from bot.identity import sign_customer
+from tests.actions.conftest import customer_with_orders, find_order, run_action, tracker
+
+
+def responses(messages):
+    return [m["response"] for m in messages]
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_order_status_by_number_reports_the_real_status(shop_url):
+    ref = find_order(shop_url, status="shipped", late=False)
+    messages, events = run_action(ActionOrderStatus(), tracker(f"where is {ref.number}", entities={"order_id": ref.number.lower()}, customer=ref.customer))
+    assert responses(messages) == ["utter_order_shipped"]
+    assert messages[0]["order_id"] == ref.number
+    with session_scope(shop_url) as session:
+        order = session.execute(select(Order).where(Order.order_number == ref.number)).scalar_one()
+        assert messages[0]["tracking"] == order.tracking_number
+        assert messages[0]["carrier"] == order.carrier
+    assert slot_events(events)["order_id"] == ref.number
+
+
+def test_a_late_order_is_reported_as_late(shop_url):
+    ref = find_order(shop_url, late=True)
+    messages, _ = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_order_late"]
+
+
+def test_delivered_and_cancelled_orders_say_so(shop_url):
+    for status in ("delivered", "cancelled"):
+        ref = find_order(shop_url, status=status)
+        messages, _ = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, customer=ref.customer))
+        assert responses(messages) == [f"utter_order_{status}"]
+
+
+def test_an_unknown_order_gets_a_clear_answer(shop_url):
+    customer = customer_with_orders(shop_url, 1)
+    messages, events = run_action(ActionOrderStatus(), tracker(entities={"order_id": "TD999999"}, customer=customer))
+    assert responses(messages) == ["utter_order_not_found"]
+    assert messages[0]["order_id"] == "TD999999"
+    assert slot_events(events)["order_id"] is None
+
+
+def test_another_customers_order_is_never_shown(shop_url):
+    ref = find_order(shop_url, status="delivered")
+    other = next(c for c in (f"CUST-{i:05d}" for i in range(1, 80)) if c != ref.customer)
+    messages, _ = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, customer=other))
+    assert responses(messages) == ["utter_order_not_found"]
+
+
+def test_an_id_typed_in_the_chat_does_not_identify_the_customer(shop_url):
+    ref = find_order(shop_url, status="delivered")
+    # No signed token, but a customer id in the slots and plain metadata: still anonymous.
+    messages, _ = run_action(ActionOrderStatus(), tracker(f"i am {ref.customer}", entities={"order_id": ref.number}, slots={"customer_id": ref.customer}))
+    assert responses(messages) == ["utter_sign_in_needed"]
+    forged = sign_customer(ref.customer, secret="someone-elses-secret")
+    messages, _ = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, token=forged))
+    assert responses(messages) == ["utter_sign_in_needed"]
+
+
+def test_without_a_number_the_customer_picks_from_their_orders(shop_url):
+    customer = customer_with_orders(shop_url, 2)
+    messages, events = run_action(ActionOrderStatus(), tracker("where's my order", customer=customer))
+    assert responses(messages) == ["utter_which_order"]
+    buttons = messages[0]["buttons"]
+    assert 2 <= len(buttons) <= 5
+    assert all(b["payload"].startswith('/order_status{"order_id":"TD') for b in buttons)
+    assert slot_events(events)["awaiting"] == "order_for_status"
+
+
+def test_delivery_problem_on_a_late_order_apologises_with_tracking(shop_url):
+    ref = find_order(shop_url, late=True)
+    messages, _ = run_action(ActionDeliveryProblem(), tracker(intent="delivery_problem", entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_delivery_late"]
+
+
+def test_cancel_asks_for_confirmation_and_changes_nothing_yet(writable_shop_url):
+    ref = find_order(writable_shop_url, status="processing")
+    messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_confirm_cancel"]
+    assert slot_events(events) == {"order_id": ref.number, "awaiting": "cancel_confirmation"}
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+
+
+def _confirmation_tracker(ref, answer_intent="affirm"):
+    asked = [
+        {"event": "action", "name": "action_cancel_order_check"},
+        {"event": "slot", "name": "awaiting", "value": "cancel_confirmation"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    return tracker("yes", intent=answer_intent, customer=ref.customer, slots={"order_id": ref.number, "awaiting": "cancel_confirmation"}, events=asked)
+
+
+def test_confirmed_cancellation_is_persisted(writable_shop_url):
+    ref = find_order(writable_shop_url, status="placed")
+    messages, events = run_action(ActionCancelOrderConfirm(), _confirmation_tracker(ref))
+    assert responses(messages) == ["utter_cancel_done"]
+    assert slot_events(events)["awaiting"] is None
+    with session_scope(writable_shop_url) as session:
+        order = session.execute(select(Order).where(Order.order_number == ref.number)).scalar_one()
+        assert order.status == "cancelled" and order.cancelled_at is not None
+
+
+def test_a_stale_yes_cancels_nothing(writable_shop_url):
+    ref = find_order(writable_shop_url, status="processing")
+    stale = tracker("yes", intent="affirm", customer=ref.customer, slots={"order_id": ref.number, "awaiting": "cancel_confirmation"},
+                    events=[{"event": "action", "name": "action_cancel_order_check"}, {"event": "action", "name": "action_listen"},
+                            {"event": "user", "text": "my wifi is down", "metadata": {}}, {"event": "action", "name": "utter_report_problem"},
+                            {"event": "action", "name": "action_listen"}])
+    messages, _ = run_action(ActionCancelOrderConfirm(), stale)
+    assert responses(messages) == ["utter_nothing_to_confirm"]
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+
+
+def test_shipped_orders_cannot_be_cancelled(shop_url):
+    ref = find_order(shop_url, status="shipped")
+    messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_cannot_cancel_shipped"]
+    assert "awaiting" not in slot_events(events) or slot_events(events)["awaiting"] is None
+
+
+def test_keeping_the_order_leaves_it(writable_shop_url):
+    ref = find_order(writable_shop_url, status="processing")
+    messages, _ = run_action(ActionCancelOrderAbort(), _confirmation_tracker(ref, "deny"))
+    assert responses(messages) == ["utter_cancel_kept"]
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+
+
+def test_returns_and_refunds_use_the_customers_orders(shop_url):
+    ref = find_order(shop_url, status="cancelled")
+    messages, _ = run_action(ActionRefundStatus(), tracker(intent="refund_status", customer=ref.customer))
+    assert responses(messages) == ["utter_refunds"]
+    assert ref.number in messages[0]["refunds"]
+    ref = find_order(shop_url, status="delivered")
+    messages, _ = run_action(ActionReturnInfo(), tracker(intent="return_item", customer=ref.customer))
+    assert responses(messages)[0] in ("utter_returnable_orders", "utter_no_returnable_orders")
+
+
+def test_a_database_that_is_down_gets_a_clear_answer(monkeypatch):
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("TANDEM_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+    get_settings.cache_clear()
+    try:
+        messages, events = run_action(ActionOrderStatus(), tracker(entities={"order_id": "TD123456"}, customer="CUST-00001"))
+    finally:
+        get_settings.cache_clear()
+    assert responses(messages) == ["utter_service_unavailable"]
+    assert events == []

@@ -1,0 +1,74 @@
+"""Greeting, billing, products and fallback actions against the real shop."""
+
+from __future__ import annotations
+
+from actions.account import ActionBillingOverview, ActionGreet
+from actions.fallback import ActionHandleFallback
+from actions.products import ActionProductLookup, ActionRecommendProducts
+from bot.shop.customers import get_customer
+from bot.db.session import session_scope
+from tests.actions.conftest import run_action, tracker
+
+
+def responses(messages):
+    return [m["response"] for m in messages]
+
+
+def test_a_signed_in_customer_is_greeted_by_name(shop_url):
+    messages, _ = run_action(ActionGreet(), tracker("hi", intent="greet", customer="CUST-00003"))
+    with session_scope(shop_url) as session:
+        name = get_customer(session, "CUST-00003").first_name
+    assert messages == [{**messages[0], "response": "utter_greet_customer", "name": name}]
+
+
+def test_an_unknown_or_anonymous_customer_gets_the_plain_greeting(shop_url):
+    for customer in (None, "CUST-99999"):
+        messages, _ = run_action(ActionGreet(), tracker("hi", intent="greet", customer=customer))
+        assert responses(messages) == ["utter_greet"]
+
+
+def test_billing_lists_the_active_plans_with_a_total(shop_url):
+    from bot.shop.customers import customer_plans
+
+    with session_scope(shop_url) as session:
+        customer = next(
+            f"CUST-{i:05d}" for i in range(1, 81) if customer_plans(session, f"CUST-{i:05d}", active_only=True)
+        )
+        plans = customer_plans(session, customer, active_only=True)
+    messages, _ = run_action(ActionBillingOverview(), tracker(intent="billing_question", customer=customer))
+    assert responses(messages) == ["utter_billing_overview"]
+    for plan in plans:
+        assert plan.name in messages[0]["plans"]
+
+
+def test_product_lookup_finds_named_products(shop_url):
+    messages, events = run_action(ActionProductLookup(), tracker("how much is the galaxy s24", intent="product_question", entities={"product": "galaxy s24"}))
+    assert responses(messages) == ["utter_product_results"]
+    assert "Galaxy S24" in messages[0]["products"]
+    assert "£" in messages[0]["products"]
+
+
+def test_product_lookup_of_something_we_do_not_sell_says_so(shop_url):
+    messages, _ = run_action(ActionProductLookup(), tracker("do you sell the nokia 3310", intent="product_question", entities={"product": "nokia 3310"}))
+    assert responses(messages) == ["utter_no_products"]
+
+
+def test_recommendations_need_a_category_or_brand(shop_url):
+    messages, _ = run_action(ActionRecommendProducts(), tracker("what should i buy", intent="ask_recommendation"))
+    assert responses(messages) == ["utter_ask_recommendation_category"]
+    messages, _ = run_action(ActionRecommendProducts(), tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"}))
+    assert responses(messages) == ["utter_recommendations"]
+
+
+def test_fallback_asks_to_rephrase_then_offers_help():
+    def fallback_event(text):
+        return {"event": "user", "text": text, "parse_data": {"intent": {"name": "nlu_fallback"}}}
+
+    first = tracker("asdf qwer", intent="nlu_fallback")
+    messages, events = run_action(ActionHandleFallback(), first)
+    assert responses(messages) == ["utter_ask_rephrase"]
+    assert events == [{"event": "rewind", "timestamp": None}]
+    second = tracker("zxcv", intent="nlu_fallback", events=[fallback_event("asdf qwer"), {"event": "action", "name": "action_handle_fallback"}, {"event": "rewind"}])
+    second.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
+    messages, _ = run_action(ActionHandleFallback(), second)
+    assert responses(messages) == ["utter_offer_help"]
