@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -14,16 +15,21 @@ from bot.db.session import session_scope
 logger = logging.getLogger(__name__)
 
 
-class ShopAction(Action):
-    """Runs `handle` in a database session; a store that is down gets a clear answer, not silence."""
+class ShopAction(Action, ABC):
+    """Runs `handle` in a database session; a store that is down gets a clear answer, not silence.
 
-    def name(self) -> Text:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    Abstract, so that rasa-sdk registers only the concrete actions.
+    """
 
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+    @abstractmethod
     def handle(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
     ) -> List[Dict[Text, Any]]:
-        raise NotImplementedError
+        ...
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]

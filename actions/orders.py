@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -45,8 +46,9 @@ class _OrderAction(ShopAction):
     def candidates(self, session: Any, customer: str) -> List[Any]:
         return shop_orders.recent_orders(session, customer, limit=5)
 
+    @abstractmethod
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
-        raise NotImplementedError
+        ...
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)

@@ -56,10 +56,14 @@ def trained_model() -> Path:
         return model
     started = time.monotonic()
     print(f"\ntraining the Tandem model for the tests (key {key})...", file=sys.stderr, flush=True)
-    subprocess.run(
-        [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-         "--out", str(CACHE), "--fixed-model-name", key],
-        cwd=ROOT, env=rasa_env(), check=True, timeout=1200,
-    )
+    log = CACHE / f"{key}.train.log"
+    with log.open("w") as out:
+        result = subprocess.run(
+            [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+             "--out", str(CACHE), "--fixed-model-name", key],
+            cwd=ROOT, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT, timeout=1200,
+        )
+    if result.returncode != 0 or not model.exists():
+        raise RuntimeError(f"rasa train failed ({result.returncode}); its output ends:\n{log.read_text()[-4000:]}")
     print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return model

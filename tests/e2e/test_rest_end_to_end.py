@@ -1,0 +1,173 @@
+"""The whole stack as a customer meets it: the widget's REST channel -> Rasa -> action server -> PostgreSQL.
+
+Real processes, the trained project model, a seeded shop; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.models import Customer, Order
+from bot.db.session import session_scope
+from bot.identity import sign_customer
+from bot.shop.seed import seed_shop
+from tests.conftest import DatabaseFactory
+from tests.support.rasa_model import rasa_env, trained_model
+from tests.support.servers import (
+    action_server_command,
+    free_port,
+    rasa_server_command,
+    running,
+    write_endpoints,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def postgres_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    factory = DatabaseFactory("postgresql", tmp_path_factory.mktemp("e2e-db"))
+    url = factory.create()
+    with session_scope(url) as session:
+        seed_shop(session, customers=50, anchor=dt.date.today())
+    yield url
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("e2e")
+    model = trained_model()
+    env = rasa_env({"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_STATE_DIR": str(workdir)})
+    actions_port, rasa_port = free_port(), free_port()
+    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db")
+    actions_cmd = action_server_command(actions_port)
+    with running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env, workdir / "actions.log") as actions:
+        with running(rasa_server_command(model, rasa_port, endpoints), f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", env, workdir / "rasa.log"):
+            yield {
+                "url": f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
+                "actions": actions,
+                "actions_cmd": actions_cmd,
+                "actions_health": f"http://127.0.0.1:{actions_port}/health",
+                "env": env,
+                "workdir": workdir,
+            }
+
+
+def say(url: str, sender: str, text: str, token: Optional[str] = None, raw: Optional[bytes] = None) -> Tuple[int, Any]:
+    body = raw if raw is not None else json.dumps(
+        {"sender": sender, "message": text, "metadata": {"customer_token": token} if token else {}}
+    ).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def texts(reply: List[Dict[str, Any]]) -> str:
+    return " ".join(m.get("text", "") for m in reply)
+
+
+def an_order(url: str, status: str) -> Tuple[str, Order]:
+    with session_scope(url) as session:
+        order, customer = session.execute(
+            select(Order, Customer.external_id).join(Customer).where(Order.status == status).order_by(Order.order_number)
+        ).first()
+        session.expunge(order)
+        return customer, order
+
+
+def test_where_is_my_order_answers_with_the_real_status(stack, postgres_shop):
+    customer, order = an_order(postgres_shop, "shipped")
+    status, reply = say(stack["url"], "e2e-status", f"where is my order {order.order_number}?", sign_customer(customer))
+    assert status == 200
+    answer = texts(reply)
+    assert order.order_number in answer
+    assert order.tracking_number in answer and order.carrier in answer
+
+
+def test_an_unknown_order_gets_a_clear_answer(stack, postgres_shop):
+    customer, _ = an_order(postgres_shop, "delivered")
+    status, reply = say(stack["url"], "e2e-unknown", "where is my order TD000001", sign_customer(customer))
+    assert status == 200
+    assert "couldn't find an order TD000001" in texts(reply) or "no order TD000001" in texts(reply)
+
+
+def test_cancelling_takes_a_confirmation_and_is_persisted(stack, postgres_shop):
+    customer, order = an_order(postgres_shop, "processing")
+    token = sign_customer(customer)
+    _, reply = say(stack["url"], "e2e-cancel", f"please cancel order {order.order_number}", token)
+    assert "cancel order" in texts(reply).lower()
+    assert [b["payload"] for b in reply[-1]["buttons"]] == ["/affirm", "/deny"]
+    _, reply = say(stack["url"], "e2e-cancel", "/affirm", token)
+    assert order.order_number in texts(reply) and "cancelled" in texts(reply)
+    with session_scope(postgres_shop) as session:
+        assert session.execute(select(Order.status).where(Order.id == order.id)).scalar_one() == "cancelled"
+
+
+def test_a_forged_token_is_refused(stack, postgres_shop):
+    customer, order = an_order(postgres_shop, "delivered")
+    status, reply = say(stack["url"], "e2e-forged", f"where is {order.order_number}", sign_customer(customer, secret="forger"))
+    assert status == 401 and "invalid" in reply["error"]
+
+
+def test_an_anonymous_visitor_sees_no_account_data(stack, postgres_shop):
+    _, order = an_order(postgres_shop, "delivered")
+    status, reply = say(stack["url"], "e2e-anon", f"where is my order {order.order_number}")
+    assert status == 200
+    assert "sign in" in texts(reply).lower()
+    assert order.order_number not in texts(reply)
+
+
+@pytest.mark.parametrize(
+    "raw, status, reason",
+    [
+        (b"{not json", 400, "JSON"),
+        (json.dumps({"sender": "x", "message": "   "}).encode(), 400, "empty"),
+        (json.dumps({"sender": "x", "message": "a" * 10_000}).encode(), 413, "too long"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(stack, raw, status, reason):
+    code, reply = say(stack["url"], "", "", raw=raw)
+    assert code == status and reason in reply["error"]
+
+
+def test_html_in_a_message_comes_back_as_plain_data(stack):
+    status, reply = say(stack["url"], "e2e-html", "<script>alert(1)</script> hi")
+    assert status == 200 and reply  # answered; the widget renders text, never HTML
+
+
+def test_two_messages_of_one_conversation_at_once_both_get_answers(stack, postgres_shop):
+    customer, order = an_order(postgres_shop, "delivered")
+    token = sign_customer(customer)
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda t: say(stack["url"], "e2e-twice", t, token), [f"status of {order.order_number}", "hello"]))
+    assert all(code == 200 and reply for code, reply in replies)
+    status, reply = say(stack["url"], "e2e-twice", "thanks!", token)
+    assert status == 200 and reply
+
+
+def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, postgres_shop):
+    customer, order = an_order(postgres_shop, "delivered")
+    stack["actions"].terminate()
+    stack["actions"].wait(timeout=20)
+    try:
+        status, reply = say(stack["url"], "e2e-down", f"where is my order {order.order_number}", sign_customer(customer))
+        assert status == 200
+        assert "try again" in texts(reply).lower()
+    finally:
+        # Bring it back so that the rest of the module is unaffected.
+        log = (stack["workdir"] / "actions-restarted.log").open("w")
+        stack["actions"] = subprocess.Popen(stack["actions_cmd"], cwd=Path(__file__).resolve().parents[2], env=stack["env"], stdout=log, stderr=subprocess.STDOUT)
