@@ -16,6 +16,8 @@ def day(value: Optional[dt.date]) -> str:
         return "an unknown date"
     if isinstance(value, dt.datetime):
         value = value.date()
+    if abs((value - dt.date.today()).days) > 180:
+        return f"{value.day} {value:%B %Y}"
     return f"{value:%A} {value.day} {value:%B}"
 
 

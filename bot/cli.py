@@ -103,9 +103,26 @@ def register_seed(subparsers: argparse._SubParsersAction) -> None:
     seed.set_defaults(handler=_cmd_seed)
 
 
+# --- tandem up ------------------------------------------------------------------------------------------------
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from bot.stack import up
+
+    return up(seed_customers=args.customers, rasa_port=args.rasa_port, actions_port=args.actions_port)
+
+
+def register_up(subparsers: argparse._SubParsersAction) -> None:
+    up = subparsers.add_parser("up", help="migrate, seed, train if needed, and run the whole assistant")
+    up.add_argument("--customers", type=int, default=1000, help="demo customers to seed into an empty database")
+    up.add_argument("--rasa-port", type=int, default=5005)
+    up.add_argument("--actions-port", type=int, default=5055)
+    up.set_defaults(handler=_cmd_up)
+
+
 # --------------------------------------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_db, register_seed]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_db, register_seed, register_up]
 
 
 def _redact(url: str) -> str:

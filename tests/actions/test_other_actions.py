@@ -72,3 +72,16 @@ def test_fallback_asks_to_rephrase_then_offers_help():
     second.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
     messages, _ = run_action(ActionHandleFallback(), second)
     assert responses(messages) == ["utter_offer_help"]
+
+
+def test_an_order_number_on_its_own_gets_the_order_status(shop_url):
+    from actions.inform import ActionHandleInform
+    from tests.actions.conftest import find_order
+
+    ref = find_order(shop_url, status="delivered")
+    messages, _ = run_action(ActionHandleInform(), tracker(ref.number, intent="inform", entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_order_delivered"]
+    messages, _ = run_action(ActionHandleInform(), tracker("galaxy s24", intent="inform", entities={"product": "galaxy s24"}))
+    assert responses(messages) == ["utter_product_results"]
+    messages, _ = run_action(ActionHandleInform(), tracker("blue", intent="inform"))
+    assert responses(messages) == ["utter_ask_what_to_do"]

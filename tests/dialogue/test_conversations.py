@@ -22,8 +22,11 @@ ACTION_RESPONSE_FAMILIES = {
 }
 
 
+RASA_DEFAULT_ACTION_RESPONSES = {"utter_default"}  # sent by Rasa's action_default_fallback
+
+
 def responses_used_by_actions() -> set:
-    used = set()
+    used = set(RASA_DEFAULT_ACTION_RESPONSES)
     for path in (ROOT / "actions").glob("*.py"):
         used |= set(re.findall(r'response="(utter_[a-z_]+)"', path.read_text()))
     for family, values in ACTION_RESPONSE_FAMILIES.items():

@@ -5,14 +5,13 @@ Real processes, the trained project model, a seeded shop; nothing is mocked.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from sqlalchemy import select
@@ -20,48 +19,9 @@ from sqlalchemy import select
 from bot.db.models import Customer, Order
 from bot.db.session import session_scope
 from bot.identity import sign_customer
-from bot.shop.seed import seed_shop
-from tests.conftest import DatabaseFactory
-from tests.support.rasa_model import rasa_env, trained_model
-from tests.support.servers import (
-    action_server_command,
-    free_port,
-    rasa_server_command,
-    running,
-    write_endpoints,
-)
+from tests.support.servers import wait_until_up
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def postgres_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    factory = DatabaseFactory("postgresql", tmp_path_factory.mktemp("e2e-db"))
-    url = factory.create()
-    with session_scope(url) as session:
-        seed_shop(session, customers=50, anchor=dt.date.today())
-    yield url
-    factory.close()
-
-
-@pytest.fixture(scope="module")
-def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    model = trained_model()
-    env = rasa_env({"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_STATE_DIR": str(workdir)})
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db")
-    actions_cmd = action_server_command(actions_port)
-    with running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env, workdir / "actions.log") as actions:
-        with running(rasa_server_command(model, rasa_port, endpoints), f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", env, workdir / "rasa.log"):
-            yield {
-                "url": f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
-                "actions": actions,
-                "actions_cmd": actions_cmd,
-                "actions_health": f"http://127.0.0.1:{actions_port}/health",
-                "env": env,
-                "workdir": workdir,
-            }
 
 
 def say(url: str, sender: str, text: str, token: Optional[str] = None, raw: Optional[bytes] = None) -> Tuple[int, Any]:
@@ -169,5 +129,7 @@ def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, pos
         assert "try again" in texts(reply).lower()
     finally:
         # Bring it back so that the rest of the module is unaffected.
-        log = (stack["workdir"] / "actions-restarted.log").open("w")
-        stack["actions"] = subprocess.Popen(stack["actions_cmd"], cwd=Path(__file__).resolve().parents[2], env=stack["env"], stdout=log, stderr=subprocess.STDOUT)
+        log_path = stack["workdir"] / "actions-restarted.log"
+        process = subprocess.Popen(stack["actions_cmd"], cwd=Path(__file__).resolve().parents[2], env=stack["env"], stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        wait_until_up(stack["actions_health"], process, log_path)
+        stack["actions"] = process

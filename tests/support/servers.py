@@ -52,7 +52,7 @@ def action_server_command(port: int) -> List[str]:
 
 
 def rasa_server_command(model: Path, port: int, endpoints: Path) -> List[str]:
-    return [RASA, "run", "--model", str(model), "--port", str(port), "--enable-api",
+    return [RASA, "run", "--model", str(model), "--port", str(port), "--enable-api", "--cors", "*",
             "--credentials", "credentials.yml", "--endpoints", str(endpoints)]
 
 

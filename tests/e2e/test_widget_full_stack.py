@@ -1,0 +1,59 @@
+"""A customer in a real browser: the shop page, the widget, Rasa, the actions and the database, all real."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+
+from bot.db.models import Customer, Order
+from bot.db.session import session_scope
+from tests.support.servers import free_port, running
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def shop_page(stack, postgres_shop):
+    port = free_port()
+    env = dict(stack["env"], TANDEM_WEB_PORT=str(port), TANDEM_RASA_PUBLIC_URL=stack["rasa_base"])
+    with running([sys.executable, "-m", "bot.web.shop_site"], f"http://127.0.0.1:{port}/healthz", env, stack["workdir"] / "shop.log"):
+        yield f"http://127.0.0.1:{port}/"
+
+
+def test_a_signed_in_customer_asks_where_their_order_is(shop_page, postgres_shop, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium", pytrace=False)
+    with session_scope(postgres_shop) as session:
+        number, customer = session.execute(
+            select(Order.order_number, Customer.external_id).join(Customer)
+            .where(Order.status == "out_for_delivery", Customer.external_id <= "CUST-00025")
+            .order_by(Order.order_number)
+        ).first()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(shop_page)
+        page.wait_for_function("() => window.TandemWidget !== undefined")
+        page.select_option("#demo-customer", customer)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(".tandem-launcher").click()
+        log = page.get_by_role("log")
+
+        page.fill("#tandem-input", f"hi, where is my order {number.lower()}?")
+        page.keyboard.press("Enter")
+        expect(log).to_contain_text(f"Order {number}", timeout=30_000)
+        expect(log).to_contain_text("out for delivery", timeout=5_000)
+
+        page.fill("#tandem-input", "and where is TD000001")
+        page.keyboard.press("Enter")
+        expect(log).to_contain_text("couldn't find an order TD000001", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "widget-full-stack.png"))
+        browser.close()
