@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 
 def money(amount: Any) -> str:
@@ -34,3 +34,25 @@ def items(lines: Sequence[Any]) -> str:
 
 def bullet_list(entries: Iterable[str]) -> str:
     return "\n".join(f"• {entry}" for entry in entries)
+
+
+def order_values(order: Any) -> Dict[str, str]:
+    """The placeholders every order response may use ({order_id}, {items}, {eta}, ...)."""
+    return dict(
+        order_id=order.number,
+        items=items(order.lines),
+        eta=day(order.estimated_delivery),
+        carrier=order.carrier or "our courier",
+        tracking=order.tracking_number or "not yet available",
+        total=money(order.total),
+        placed_on=day(order.placed_at),
+        delivered_on=day(order.delivered_at),
+    )
+
+
+def refund_state(refund: Any) -> str:
+    if refund.issued_on is None:
+        return "refunded to your original payment method"
+    if refund.arrived:
+        return f"refunded on {day(refund.issued_on)}"
+    return f"issued on {day(refund.issued_on)}, due in your account by {day(refund.expected_by)}"

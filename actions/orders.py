@@ -21,16 +21,7 @@ AWAITING = "awaiting"
 
 def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
     """Tell the customer where an order stands, in the words CX keeps in domain.yml."""
-    values = dict(
-        order_id=order.number,
-        items=fmt.items(order.lines),
-        eta=fmt.day(order.estimated_delivery),
-        carrier=order.carrier or "our courier",
-        tracking=order.tracking_number or "not yet available",
-        total=fmt.money(order.total),
-        placed_on=fmt.day(order.placed_at),
-        delivered_on=fmt.day(order.delivered_at),
-    )
+    values = fmt.order_values(order)
     if order.is_late:
         dispatcher.utter_message(response="utter_order_late", **values)
     else:
@@ -104,18 +95,10 @@ class ActionDeliveryProblem(_OrderAction):
         return relevant[:5]
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
-        info = shop_orders.delivery_info(session, customer, order.number)
-        values = dict(
-            order_id=order.number,
-            items=fmt.items(order.lines),
-            eta=fmt.day(order.estimated_delivery),
-            carrier=order.carrier or "our courier",
-            tracking=order.tracking_number or "not yet available",
-            delivered_on=fmt.day(order.delivered_at),
-        )
+        values = fmt.order_values(order)
         if order.status == "delivered":
             dispatcher.utter_message(response="utter_delivery_marked_delivered", **values)
-        elif info is not None and info.is_late:
+        elif order.is_late:
             dispatcher.utter_message(response="utter_delivery_late", **values)
         elif order.status in OPEN_ORDER_STATUSES:
             dispatcher.utter_message(response="utter_delivery_on_track", **values)
@@ -138,7 +121,7 @@ class ActionCancelOrderCheck(_OrderAction):
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
         allowed, reason = shop_orders.can_cancel(order)
-        values = dict(order_id=order.number, items=fmt.items(order.lines), total=fmt.money(order.total))
+        values = fmt.order_values(order)
         if allowed:
             dispatcher.utter_message(response="utter_confirm_cancel", **values)
             return [SlotSet("order_id", order.number), SlotSet(AWAITING, "cancel_confirmation")]
@@ -176,8 +159,7 @@ class ActionCancelOrderConfirm(ShopAction):
         else:
             # The order moved on (e.g. shipped) between the question and the answer.
             dispatcher.utter_message(
-                response=f"utter_cannot_cancel_{result.decision.value}",
-                order_id=number, items=fmt.items(result.order.lines), total=fmt.money(result.order.total),
+                response=f"utter_cannot_cancel_{result.decision.value}", **fmt.order_values(result.order)
             )
         return [SlotSet(AWAITING, None)]
 
@@ -226,8 +208,6 @@ class ActionRefundStatus(ShopAction):
         if not refunds:
             dispatcher.utter_message(response="utter_no_refunds")
             return []
-        lines = fmt.bullet_list(
-            f"{r.order_number}: {fmt.money(r.amount)}, {r.state_text}" for r in refunds
-        )
+        lines = fmt.bullet_list(f"{r.order_number}: {fmt.money(r.amount)}, {fmt.refund_state(r)}" for r in refunds)
         dispatcher.utter_message(response="utter_refunds", refunds=lines)
         return []

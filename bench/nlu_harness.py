@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Tuple
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Rasa caches trained components across runs; a benchmark must pay the full training cost each time.
+os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
 
 import yaml
 from tqdm import tqdm

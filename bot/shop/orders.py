@@ -39,17 +39,6 @@ def _today(today: date | None) -> date:
     return today if today is not None else utcnow().date()
 
 
-def format_date(value: date | datetime | None) -> str:
-    """'Sun 1 Nov 2026': unambiguous for UK and US readers alike."""
-    if value is None:
-        return ""
-    return f"{value:%a} {value.day} {value:%b %Y}"
-
-
-def format_money(value: Decimal) -> str:
-    return f"£{Decimal(value):,.2f}"
-
-
 @dataclass(frozen=True)
 class OrderLineView:
     product_name: str
@@ -214,7 +203,6 @@ class CancelResult:
     decision: CancelDecision
     order_number: str | None
     order: OrderView | None
-    message: str
     advice: str | None = None  # "refuse_delivery_or_return", "return", "return_window_closed"
     return_deadline: date | None = None
     return_window_open: bool | None = None
@@ -222,46 +210,6 @@ class CancelResult:
     @property
     def cancelled(self) -> bool:
         return self.decision is CancelDecision.CANCELLED
-
-
-def _cancel_message(decision: CancelDecision, view: OrderView | None, number: str | None) -> str:
-    ref = f"order {number}" if number else "that order"
-    if decision is CancelDecision.NOT_FOUND or view is None:
-        return f"I couldn't find {ref} on your account."
-    ref = f"Order {view.number}"
-    if decision is CancelDecision.CANCELLED:
-        return (
-            f"{ref} is cancelled. The {format_money(view.total)} you paid will be refunded to your original "
-            "payment method."
-        )
-    if decision is CancelDecision.SHIPPED:
-        via = f" with {view.carrier}" if view.carrier else ""
-        return (
-            f"{ref} has already been shipped{via}, so it can no longer be cancelled. You can refuse the delivery "
-            f"when it arrives, or return it within {RETURN_WINDOW_DAYS} days of delivery for a refund."
-        )
-    if decision is CancelDecision.OUT_FOR_DELIVERY:
-        return (
-            f"{ref} is already out for delivery, so it can no longer be cancelled. You can refuse the delivery, "
-            f"or return it within {RETURN_WINDOW_DAYS} days of delivery for a refund."
-        )
-    if decision is CancelDecision.DELIVERED:
-        delivered = format_date(view.delivered_at)
-        if view.return_window_open:
-            return (
-                f"{ref} was delivered on {delivered}, so it can't be cancelled, but you can still return it for a "
-                f"refund until {format_date(view.return_deadline)} ({RETURN_WINDOW_DAYS}-day return window)."
-            )
-        return (
-            f"{ref} was delivered on {delivered}, so it can't be cancelled, and its {RETURN_WINDOW_DAYS}-day "
-            f"return window closed on {format_date(view.return_deadline)}."
-        )
-    if decision is CancelDecision.ALREADY_CANCELLED:
-        when = f" on {format_date(view.cancelled_at)}" if view.cancelled_at else ""
-        return f"{ref} was already cancelled{when}."
-    if decision is CancelDecision.RETURNED:
-        return f"{ref} has been returned, so there is nothing left to cancel."
-    return f"{ref} can be cancelled."
 
 
 def cancel_order(
@@ -284,8 +232,7 @@ def cancel_order(
             .execution_options(populate_existing=True)
         ).scalar_one_or_none()
     if order is None:
-        decision = CancelDecision.NOT_FOUND
-        return CancelResult(decision, number, None, _cancel_message(decision, None, number or order_number))
+        return CancelResult(CancelDecision.NOT_FOUND, number, None)
 
     allowed, decision = can_cancel(order)
     if allowed:
@@ -303,7 +250,6 @@ def cancel_order(
         decision=decision,
         order_number=number,
         order=view,
-        message=_cancel_message(decision, view, number),
         advice=advice,
         return_deadline=view.return_deadline,
         return_window_open=view.return_window_open if decision is CancelDecision.DELIVERED else None,
@@ -329,36 +275,6 @@ class DeliveryInfo:
     delivered_at: datetime | None
     is_late: bool
     days_late: int
-    message: str
-
-
-def _delivery_message(view: OrderView, today: date, days_late: int) -> str:
-    ref = f"Order {view.number}"
-    tracking = ""
-    if view.carrier and view.tracking_number:
-        tracking = f" with {view.carrier} (tracking number {view.tracking_number})"
-    eta = format_date(view.estimated_delivery)
-    if view.status == "delivered":
-        return f"{ref} was delivered on {format_date(view.delivered_at)}."
-    if view.status == "returned":
-        return f"{ref} was delivered on {format_date(view.delivered_at)} and has since been returned."
-    if view.status == "cancelled":
-        return f"{ref} was cancelled on {format_date(view.cancelled_at)}, so it won't be delivered."
-    if view.is_late:
-        day_word = "day" if days_late == 1 else "days"
-        where = {
-            "placed": " It hasn't left our warehouse yet.",
-            "processing": " It is still being prepared at our warehouse.",
-            "shipped": f" It is on its way{tracking}.",
-            "out_for_delivery": f" It is out for delivery today{tracking}.",
-        }[view.status]
-        return f"Sorry, order {view.number} was due on {eta} and is running {days_late} {day_word} late.{where}"
-    if view.status == "out_for_delivery":
-        return f"{ref} is out for delivery today{tracking}."
-    if view.status == "shipped":
-        return f"{ref} is on its way{tracking} and should arrive by {eta}."
-    stage = "has been received" if view.status == "placed" else "is being prepared"
-    return f"{ref} {stage} and should arrive by {eta}."
 
 
 def delivery_info(
@@ -394,7 +310,6 @@ def delivery_info(
         delivered_at=view.delivered_at,
         is_late=view.is_late,
         days_late=days_late,
-        message=_delivery_message(view, day, days_late),
     )
 
 
@@ -423,14 +338,6 @@ class RefundView:
     issued_on: date | None
     expected_by: date | None
     arrived: bool
-
-    @property
-    def state_text(self) -> str:
-        if self.issued_on is None:
-            return "refunded to your original payment method"
-        if self.arrived:
-            return f"refunded on {format_date(self.issued_on)}"
-        return f"issued on {format_date(self.issued_on)}, due in your account by {format_date(self.expected_by)}"
 
 
 def refunds(session: Session, customer_external_id: str, limit: int = 5, today: date | None = None) -> list[RefundView]:

@@ -12,7 +12,6 @@ from bot.db.models import Customer, Order
 from bot.db.session import session_scope
 from bot.shop.customers import customer_devices, customer_exists, customer_plans, get_customer
 from bot.shop.orders import (
-    RETURN_WINDOW_DAYS,
     CancelDecision,
     can_cancel,
     cancel_order,
@@ -128,7 +127,7 @@ def test_cancel_placed_or_processing_order(session, shop, status):
     result = cancel_order(session, ext, number, now=now)
     assert result.cancelled and result.decision is CancelDecision.CANCELLED
     assert result.order.status == "cancelled" and result.order.cancelled_at == now.replace(microsecond=0)
-    assert number in result.message and "refund" in result.message
+    assert result.order_number == number and result.order.status == "cancelled"
     again = cancel_order(session, ext, number, now=now)
     assert again.decision is CancelDecision.ALREADY_CANCELLED and not again.cancelled
 
@@ -141,7 +140,6 @@ def test_shipped_orders_cannot_be_cancelled(session, shop, status, decision):
     result = cancel_order(session, ext, number, now=shop.now)
     assert result.decision is decision and not result.cancelled
     assert result.advice == "refuse_delivery_or_return"
-    assert "refuse" in result.message and str(RETURN_WINDOW_DAYS) in result.message
     assert get_customer_order(session, ext, number, today=shop.anchor).status == status
 
 
@@ -151,7 +149,6 @@ def test_delivered_order_within_return_window(session, shop):
     assert result.decision is CancelDecision.DELIVERED and not result.cancelled
     assert result.advice == "return" and result.return_window_open is True
     assert result.return_deadline >= shop.anchor
-    assert "return" in result.message and "30-day" in result.message
     assert get_customer_order(session, ext, number, today=shop.anchor).status == "delivered"
 
 
@@ -165,7 +162,7 @@ def test_delivered_order_after_return_window(session, shop):
     result = cancel_order(session, ext, number, now=shop.now)
     assert result.decision is CancelDecision.DELIVERED
     assert result.advice == "return_window_closed" and result.return_window_open is False
-    assert result.return_deadline < shop.anchor and "closed" in result.message
+    assert result.return_deadline < shop.anchor and result.advice == "return_window_closed"
 
 
 @pytest.mark.parametrize(
@@ -210,9 +207,8 @@ def test_delivery_info_for_a_late_order(session, shop):
     info = delivery_info(session, ext, order.order_number, today=shop.anchor)
     assert info.is_late and info.days_late == (shop.anchor - order.estimated_delivery).days > 0
     assert info.estimated_delivery == order.estimated_delivery
-    assert "late" in info.message and order.order_number in info.message
-    if order.tracking_number:
-        assert info.tracking_number in info.message and info.carrier == order.carrier
+    assert info.order_number == order.order_number
+    assert (info.tracking_number, info.carrier) == (order.tracking_number, order.carrier)
     # the same order seen on its due date is not late yet
     on_time = delivery_info(session, ext, order.order_number, today=order.estimated_delivery)
     assert not on_time.is_late and on_time.days_late == 0
@@ -221,10 +217,10 @@ def test_delivery_info_for_a_late_order(session, shop):
 def test_delivery_info_states(session, shop):
     ext, number = _order(session, "out_for_delivery", late=False, today=shop.anchor)
     info = delivery_info(session, ext, number, today=shop.anchor)
-    assert not info.is_late and "out for delivery" in info.message and info.tracking_number in info.message
+    assert not info.is_late and info.status == "out_for_delivery" and info.tracking_number
     ext, number = _order(session, "delivered")
     info = delivery_info(session, ext, number, today=shop.anchor)
-    assert info.delivered_at is not None and "delivered" in info.message and not info.is_late
+    assert info.delivered_at is not None and info.status == "delivered" and not info.is_late
 
 
 def test_delivery_info_without_number_picks_newest_open_order(session, shop):
