@@ -92,7 +92,8 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     from bot.identity import sign_customer
     from bot.shop import orders as shop_orders
     from bot.shop.seed import seed_shop
-    from bot.stack import child_env, latest_model
+    from bot.stack import child_env
+    from bot.training import train_if_changed
     from bot.settings import get_settings
 
     db_url = f"sqlite:///{workdir / 'shop.db'}"
@@ -111,12 +112,7 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     tokens = {c: sign_customer(c) for c in customers}
     env = child_env(settings)
 
-    model = args.model
-    if model is None:
-        started = time.perf_counter()
-        subprocess.run([RASA, "train", "--out", str(workdir / "models")], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-        print(f"tandem: rasa train took {time.perf_counter() - started:.1f} s", flush=True)
-        model = latest_model(workdir / "models")
+    model = args.model or train_if_changed(ROOT / "models", env=env, log=workdir / "train.log")
     rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.settings import PROJECT_ROOT, Settings, get_settings
+from bot.training import RASA, train_if_changed
 
 PYTHON = sys.executable
-RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def child_env(settings: Settings) -> Dict[str, str]:
@@ -34,22 +34,6 @@ def child_env(settings: Settings) -> Dict[str, str]:
     env["TANDEM_DATABASE_URL"] = settings.database_url
     env["TANDEM_SECRET_KEY"] = settings.secret_key
     return env
-
-
-def train_if_changed(env: Dict[str, str], models_dir: Path) -> Path:
-    """`rasa train` keeps the last model when nothing it depends on changed (Rasa's fingerprints)."""
-    subprocess.run(
-        [RASA, "train", "--out", str(models_dir)],
-        cwd=PROJECT_ROOT, env=env, check=True,
-    )
-    return latest_model(models_dir)
-
-
-def latest_model(models_dir: Path) -> Path:
-    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise SystemExit(f"no trained model in {models_dir}")
-    return models[-1]
 
 
 @dataclass
@@ -133,7 +117,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         print(f"seeded the demo shop: {summary}", flush=True)
     except ShopAlreadySeeded:
         print("the demo shop is already seeded", flush=True)
-    model = train_if_changed(env, PROJECT_ROOT / "models")
+    model = train_if_changed(PROJECT_ROOT / "models", env=env)
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port)
     try:

@@ -1,0 +1,60 @@
+"""Train the Rasa model only when something it is trained from changed.
+
+The fingerprint covers everything `rasa train` reads plus our NLU components' code and the pinned
+environment, so a model named after it is never stale. `tandem up` and the tests share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterable, Optional
+
+from bot.settings import PROJECT_ROOT
+
+RASA = str(Path(sys.executable).with_name("rasa"))
+
+
+def training_inputs(root: Path = PROJECT_ROOT) -> Iterable[Path]:
+    yield root / "config.yml"
+    yield root / "domain.yml"
+    yield from sorted((root / "data").rglob("*.yml"))
+    yield from sorted((root / "bot" / "nlu").rglob("*.py"))
+    yield root / "requirements" / "lock.txt"
+
+
+def fingerprint(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log: Optional[Path] = None) -> Path:
+    """The model for the current data: reused if it exists, else trained (progress goes to `log` or stdout)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    key = fingerprint()
+    model = models_dir / f"tandem-{key}.tar.gz"
+    if model.exists():
+        print(f"model {model.name} is up to date", flush=True)
+        return model
+    print(f"training {model.name} (data, config or NLU code changed)...", flush=True)
+    started = time.monotonic()
+    command = [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+               "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
+    run_env = env if env is not None else dict(os.environ)
+    if log is None:
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env)
+    else:
+        with log.open("w") as out:
+            result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0 or not model.exists():
+        tail = log.read_text()[-4000:] if log is not None and log.exists() else ""
+        raise RuntimeError(f"rasa train failed with exit code {result.returncode}\n{tail}")
+    print(f"trained in {time.monotonic() - started:.0f} s", flush=True)
+    return model
