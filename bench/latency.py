@@ -115,10 +115,13 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     model = args.model or train_if_changed(ROOT / "models", env=env, log=workdir / "train.log")
     rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
+    tracker_store = (
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+        if args.tracker_store == "sql" else ""  # no entry: Rasa's in-memory tracker store
+    )
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        "lock_store:\n  type: in_memory\n"
+        + tracker_store + "lock_store:\n  type: in_memory\n"
     )
     procs = [
         subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
@@ -174,19 +177,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--messages", type=int, default=15)
     parser.add_argument("--model", type=Path, default=None, help="a trained Tandem model (default: train one)")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--tracker-store", choices=["sql", "memory"], default="sql",
+                        help="Tandem's tracker store: SQLite as `tandem up` runs it (default) or in memory like the baseline")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["tandem (whole stack)"] = run_tandem(args, workdir)
+        results[f"tandem ({args.tracker_store} trackers)"] = run_tandem(args, workdir)
         print(json.dumps(results), flush=True)
         if not args.skip_baseline:
             results["bare rasa init bot"] = run_baseline(args, workdir)
     print(f"\n{args.conversations} concurrent conversations x {args.messages} messages, REST webhook")
-    print(f"{'stack':24} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'msg/s':>7} {'failed':>6}")
+    print(f"{'stack':26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'msg/s':>7} {'failed':>6}")
     for name, r in results.items():
-        print(f"{name:24} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['mean_ms']:8.1f} {r['throughput_msg_s']:7.1f} {r['failures']:6d}")
+        print(f"{name:26} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['mean_ms']:8.1f} {r['throughput_msg_s']:7.1f} {r['failures']:6d}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
