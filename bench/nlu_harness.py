@@ -36,7 +36,7 @@ def train_and_parse(
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
-    config_path = workdir / f"{name}.yml"
+    config_path = workdir / f"{name}.config.yml"
     config_path.write_text(yaml.safe_dump({"recipe": "default.v1", "language": "en", "pipeline": pipeline}))
     started = time.perf_counter()
     model = train_nlu(str(config_path), str(train_file), output=str(workdir / name), fixed_model_name=name)
