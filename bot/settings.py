@@ -34,6 +34,7 @@ def _default_secret(state_dir: Path) -> str:
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path
+    models_dir: Path
     database_url: str
     secret_key: str
     token_ttl_seconds: int
@@ -49,6 +50,7 @@ def get_settings() -> Settings:
     state_dir = _state_dir()
     return Settings(
         state_dir=state_dir,
+        models_dir=Path(os.environ.get("TANDEM_MODELS_DIR", PROJECT_ROOT / "models")),
         database_url=os.environ.get(
             "TANDEM_DATABASE_URL", f"sqlite:///{state_dir / 'tandem.db'}"
         ),

@@ -101,6 +101,10 @@ def stop(service_list: List[Service]) -> None:
                 os.killpg(service.process.pid, signal.SIGKILL)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
@@ -117,9 +121,11 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         print(f"seeded the demo shop: {summary}", flush=True)
     except ShopAlreadySeeded:
         print("the demo shop is already seeded", flush=True)
-    model = train_if_changed(PROJECT_ROOT / "models", env=env)
+    model = train_if_changed(settings.models_dir, env=env)
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port)
+    # A supervisor stopped by its platform (SIGTERM) must take its children down, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         start(service_list, env)
         print(

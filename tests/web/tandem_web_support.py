@@ -19,6 +19,7 @@ TEST_SECRET = "tandem-web-tests-secret-" + "0123456789abcdef" * 2
 def make_settings(state_dir: Path, **overrides) -> Settings:
     settings = Settings(
         state_dir=state_dir,
+        models_dir=state_dir / "models",
         database_url="sqlite://",
         secret_key=TEST_SECRET,
         token_ttl_seconds=3600,

@@ -1,0 +1,80 @@
+"""`tandem up`, the README's run command: it prepares everything, starts every process, and stops them all."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.identity import sign_customer
+from tests.support.rasa_model import CACHE, ROOT, rasa_env, trained_model
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for_line(log: Path, text: str, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text():
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise AssertionError(f"`tandem up` never printed {text!r}:\n{log.read_text()[-4000:]}")
+
+
+def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
+    trained_model()  # `up` finds the model by fingerprint and skips training
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    state = tmp_path / "state"
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {state / 'tracker.db'}\nlock_store:\n  type: in_memory\n"
+    )
+    env = rasa_env({
+        "TANDEM_STATE_DIR": str(state),
+        "TANDEM_MODELS_DIR": str(CACHE),
+        "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
+        "TANDEM_ENDPOINTS": str(endpoints),
+        "TANDEM_WEB_PORT": str(web_port),
+        "TANDEM_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+    })
+    log = tmp_path / "up.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
+             "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_line(log, "Tandem is running", process)
+        output = log.read_text()
+        assert "seeded the demo shop" in output and "is up to date" in output
+        assert f"http://127.0.0.1:{web_port}/" in output
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/") as page:
+            assert "CUST-00001" in page.read().decode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
+            data=json.dumps({"sender": "up-smoke", "message": "where is my order TD000001?",
+                             "metadata": {"customer_token": sign_customer("CUST-00001")}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            answer = " ".join(m.get("text", "") for m in json.loads(reply.read()))
+        assert "TD000001" in answer
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    # Every child went down with it: nothing answers on the ports any more.
+    for port in (rasa_port, actions_port, web_port):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
