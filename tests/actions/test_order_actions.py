@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from actions.orders import (
     ActionCancelOrderAbort,
