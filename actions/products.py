@@ -1,4 +1,4 @@
-"""Product questions and (until the personalization engine lands) popular picks by category."""
+"""Product questions, and best sellers by category or brand until the personalization engine lands."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class ActionRecommendProducts(ShopAction):
         if category is None and brand is None:
             dispatcher.utter_message(response="utter_ask_recommendation_category")
             return []
-        found = catalog.find_products(session, category=category, brand=brand, limit=3)
+        found = catalog.popular_products(session, category=category, brand=brand, limit=3)
         if not found:
             dispatcher.utter_message(response="utter_no_products", query=brand or catalog.CATEGORY_NAMES.get(category, "that"))
             return []

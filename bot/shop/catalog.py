@@ -7,6 +7,7 @@ ranks the few hundred candidates in Python, so ranking rules stay readable and i
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
@@ -14,7 +15,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Product, ProductCompatibility
+from bot.db.models import Order, OrderLine, Product, ProductCompatibility, utcnow
 
 # slug -> display name (docs/architecture.md, "Categories").
 CATEGORY_NAMES: dict[str, str] = {
@@ -363,3 +364,43 @@ def accessories_for(
     if category:
         stmt = stmt.where(Product.category == (normalize_category(category) or category))
     return [_view(p) for p in session.execute(stmt).scalars()]
+
+
+POPULARITY_WINDOW_DAYS = 90
+
+
+def popular_products(
+    session: Session,
+    *,
+    category: str | None = None,
+    brand: str | None = None,
+    limit: int = 5,
+    now: datetime | None = None,
+    window_days: int = POPULARITY_WINDOW_DAYS,
+) -> list[ProductView]:
+    """Best sellers by units ordered in the last `window_days` (cancelled orders do not count).
+
+    The non-personalized baseline: what "popular" means when the bot says so. Products with no recent
+    sales follow, cheapest first, so a narrow filter still gets an answer.
+    """
+    since = (now or utcnow()) - timedelta(days=window_days)
+    filters = [Product.active.is_(True)]
+    if category:
+        filters.append(Product.category == category)
+    if brand:
+        filters.append(func.lower(Product.brand) == brand.strip().lower())
+    units = (
+        select(OrderLine.product_id, func.sum(OrderLine.quantity).label("units"))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.placed_at >= since, Order.status != "cancelled")
+        .group_by(OrderLine.product_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Product)
+        .outerjoin(units, units.c.product_id == Product.id)
+        .where(*filters)
+        .order_by(func.coalesce(units.c.units, 0).desc(), Product.price, Product.id)
+        .limit(max(1, limit))
+    ).scalars()
+    return [_view(p) for p in rows]

@@ -101,3 +101,33 @@ def test_get_product_and_compatibility(session):
     fitting = accessories_for(session, [devices[0].sku], category="case", limit=20)
     assert case in fitting and all(a.category == "phone_accessories" for a in fitting)
     assert accessories_for(session, []) == []
+
+
+def test_popular_products_are_the_recent_best_sellers(session, shop):
+    from collections import Counter
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bot.db.models import Order, OrderLine, Product
+    from bot.shop.catalog import popular_products
+
+    since = shop.now - timedelta(days=90)
+    units = Counter()
+    rows = session.execute(
+        select(Product.sku, OrderLine.quantity).join(OrderLine.product).join(Order)
+        .where(Product.category == "phones", Order.placed_at >= since, Order.status != "cancelled")
+    )
+    for sku, quantity in rows:
+        units[sku] += quantity
+    top = popular_products(session, category="phones", limit=3, now=shop.now)
+    assert [p.category for p in top] == ["phones"] * 3
+    assert units[top[0].sku] == max(units.values())
+    assert [units[p.sku] for p in top] == sorted((units[p.sku] for p in top), reverse=True)
+
+
+def test_popular_products_still_answer_for_a_narrow_filter(session, shop):
+    from bot.shop.catalog import popular_products
+
+    found = popular_products(session, category="laptops", brand="apple", limit=5, now=shop.now)
+    assert found and all(p.brand == "Apple" and p.category == "laptops" for p in found)
