@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,24 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RASA = str(Path(sys.executable).with_name("rasa"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 300) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise SystemExit(f"{url} did not come up")
+from bot.processes import free_port, wait_for_http  # noqa: E402
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -127,8 +109,8 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
         subprocess.Popen([RASA, "run", "--model", str(model), "--port", str(rasa_port), "--credentials", "credentials.yml", "--endpoints", str(endpoints)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health")
-        wait_for(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/")
+        wait_for_http(f"http://127.0.0.1:{actions_port}/health", timeout=300)
+        wait_for_http(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", timeout=300)
         rng = random.Random(1)
 
         def body(c: int, m: int) -> Dict[str, Any]:
@@ -161,7 +143,7 @@ def run_baseline(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     port = free_port()
     proc = subprocess.Popen([RASA, "run", "--port", str(port)], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(f"http://127.0.0.1:{port}/webhooks/rest/")
+        wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300)
         texts = ["hi", "i am feeling sad", "yes", "great", "are you a bot?", "bye"]
         return asyncio.run(load(f"http://127.0.0.1:{port}/webhooks/rest/webhook", args.conversations, args.messages,
                                 lambda c, m: {"sender": f"bench-{c}", "message": texts[m % len(texts)]}))

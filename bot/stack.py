@@ -11,29 +11,23 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.settings import PROJECT_ROOT, Settings, get_settings
+from bot.processes import ServiceFailed, runtime_env, wait_for_http
 from bot.training import RASA, train_if_changed
 
 PYTHON = sys.executable
 
 
 def child_env(settings: Settings) -> Dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    env["TANDEM_STATE_DIR"] = str(settings.state_dir)
-    env["TANDEM_DATABASE_URL"] = settings.database_url
-    env["TANDEM_SECRET_KEY"] = settings.secret_key
-    return env
+    return runtime_env({
+        "TANDEM_STATE_DIR": str(settings.state_dir),
+        "TANDEM_DATABASE_URL": settings.database_url,
+        "TANDEM_SECRET_KEY": settings.secret_key,
+    })
 
 
 @dataclass
@@ -45,18 +39,10 @@ class Service:
 
 
 def wait_healthy(service: Service, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.process is not None and service.process.poll() is not None:
-            raise SystemExit(f"{service.name} exited with code {service.process.returncode}; see its log above")
-        try:
-            with urllib.request.urlopen(service.health_url, timeout=2) as reply:
-                if reply.status < 500:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{service.name} did not become healthy within {timeout:.0f}s ({service.health_url})")
+    try:
+        wait_for_http(service.health_url, service.process, timeout)
+    except ServiceFailed as exc:
+        raise SystemExit(f"{service.name} failed: {exc}; see its log above") from exc
 
 
 def services(settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int) -> List[Service]:

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from bot.db.models import Customer, Order
+from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order
 from bot.db.session import session_scope
 from bot.identity import sign_customer
 from bot.settings import get_settings
@@ -61,7 +61,7 @@ def find_order(url: str, *, status: Optional[str] = None, late: Optional[bool] =
             query = query.where(Order.status == status)
         for order, customer in session.execute(query):
             is_late = order.estimated_delivery is not None and order.estimated_delivery < today
-            if late is None or late == (is_late and order.status in ("placed", "processing", "shipped", "out_for_delivery")):
+            if late is None or late == (is_late and order.status in OPEN_ORDER_STATUSES):
                 return OrderRef(customer, order.order_number)
     raise LookupError(f"no order with status={status} late={late}")
 

@@ -6,10 +6,10 @@ data, config or NLU code change (`bot.training.fingerprint`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Dict
 
+from bot.processes import runtime_env
 from bot.training import RASA, train_if_changed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,16 +19,7 @@ __all__ = ["RASA", "ROOT", "rasa_env", "trained_model"]
 
 
 def rasa_env(extra: Dict[str, str] | None = None) -> Dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        RASA_TELEMETRY_ENABLED="false",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-    )
-    env.update(extra or {})
-    return env
+    return runtime_env(extra)
 
 
 def trained_model() -> Path:

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List
 
+from bot.processes import ServiceFailed, free_port, wait_for_http
 from tests.support.rasa_model import RASA, ROOT
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["action_server_command", "free_port", "rasa_server_command", "running", "wait_until_up", "write_endpoints"]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
+    try:
+        wait_for_http(url, process, timeout)
+    except ServiceFailed as exc:
+        raise RuntimeError(f"{exc}:\n{log.read_text()[-3000:]}") from exc
 
 
 @contextmanager

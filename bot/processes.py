@@ -1,0 +1,53 @@
+"""What running Tandem's processes needs, shared by `tandem up`, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from typing import Dict, Optional
+
+# Rasa, TensorFlow and transformers must never phone home or wait on the hub: the machine is offline.
+RUNTIME_DEFAULTS = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+class ServiceFailed(RuntimeError):
+    """A process exited, or its health URL did not answer in time."""
+
+
+def runtime_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """This process's environment with the offline defaults, then `extra` on top."""
+    env = dict(os.environ)
+    for key, value in RUNTIME_DEFAULTS.items():
+        env.setdefault(key, value)
+    env.update(extra or {})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, process: Optional[subprocess.Popen] = None, timeout: float = 180) -> None:
+    """Return once `url` answers; fail early if `process` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServiceFailed(f"{url}: the process exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            time.sleep(0.5)
+    raise ServiceFailed(f"{url} did not answer within {timeout:.0f} s")
