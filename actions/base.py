@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,9 +15,20 @@ from bot.db.session import session_scope
 
 logger = logging.getLogger(__name__)
 
+# The sentiment policy treats a set `flow_failure` as "the conversation is failing".
+FAILURE_SLOT = "flow_failure"
+
+
+def failed(reason: str) -> Dict[Text, Any]:
+    """The event an action returns when it could not do what the customer asked."""
+    return SlotSet(FAILURE_SLOT, reason)
+
 
 class ShopAction(Action, ABC):
     """Runs `handle` in a database session; a store that is down gets a clear answer, not silence.
+
+    Handlers return `failed(reason)` among their events when they could not help; any other outcome
+    clears the failure.
 
     Abstract, so that rasa-sdk registers only the concrete actions.
     """
@@ -36,8 +48,11 @@ class ShopAction(Action, ABC):
     ) -> List[Dict[Text, Any]]:
         try:
             with session_scope() as session:
-                return self.handle(dispatcher, tracker, session)
+                events = self.handle(dispatcher, tracker, session)
         except SQLAlchemyError:
             logger.exception("%s: the shop database failed", self.name())
             dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+            return [failed("service_unavailable")]
+        if not any(e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events):
+            events.append(SlotSet(FAILURE_SLOT, None))
+        return events

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 
 from bot.identity import customer_from_metadata
+from bot.sentiment.trend import SentimentTrend, conversation_trend
 from bot.shop.orders import normalize_order_number
 
 
@@ -49,3 +50,8 @@ def order_buttons(orders: List[Any], intent: str) -> List[Dict[str, str]]:
         }
         for o in orders
     ]
+
+
+def sentiment_trend(tracker: Tracker) -> SentimentTrend:
+    """The conversation's sentiment so far (last, mean, worst, slope, negative streak)."""
+    return conversation_trend(tracker.events)

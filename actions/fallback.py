@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import UserUtteranceReverted
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 
@@ -31,5 +31,6 @@ class ActionHandleFallback(Action):
             dispatcher.utter_message(response="utter_offer_help")
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
-        # The misunderstood message should not steer the dialogue that follows.
-        return [UserUtteranceReverted()]
+        # The misunderstood message should not steer the dialogue that follows; the failure is kept
+        # (after the revert) so the sentiment policy knows the conversation is going badly.
+        return [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]

@@ -11,7 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
-from actions.base import ShopAction
+from actions.base import ShopAction, failed
 from actions.context import order_buttons, requested_order_number, verified_customer
 from bot.db.models import OPEN_ORDER_STATUSES
 from bot.shop import orders as shop_orders
@@ -45,13 +45,13 @@ class _OrderAction(ShopAction):
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
-            return [SlotSet(AWAITING, None)]
+            return [SlotSet(AWAITING, None), failed("sign_in_needed")]
         number = requested_order_number(tracker)
         if number:
             order = shop_orders.get_customer_order(session, customer, number)
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", order_id=number)
-                return [SlotSet("order_id", None), SlotSet(AWAITING, None)]
+                return [SlotSet("order_id", None), SlotSet(AWAITING, None), failed("order_not_found")]
             return [SlotSet("order_id", number), SlotSet(AWAITING, None)] + self.act_on(
                 dispatcher, session, customer, order
             )
@@ -126,7 +126,7 @@ class ActionCancelOrderCheck(_OrderAction):
             dispatcher.utter_message(response="utter_confirm_cancel", **values)
             return [SlotSet("order_id", order.number), SlotSet(AWAITING, "cancel_confirmation")]
         dispatcher.utter_message(response=f"utter_cannot_cancel_{reason.value}", **values)
-        return []
+        return [failed(f"cannot_cancel_{reason.value}")]
 
 
 def _just_asked_to_confirm(tracker: Tracker) -> bool:
@@ -154,14 +154,15 @@ class ActionCancelOrderConfirm(ShopAction):
         result = shop_orders.cancel_order(session, customer, number)
         if result.cancelled:
             dispatcher.utter_message(response="utter_cancel_done", order_id=number, total=fmt.money(result.order.total))
-        elif result.order is None:
+            return [SlotSet(AWAITING, None)]
+        if result.order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
-        else:
-            # The order moved on (e.g. shipped) between the question and the answer.
-            dispatcher.utter_message(
-                response=f"utter_cannot_cancel_{result.decision.value}", **fmt.order_values(result.order)
-            )
-        return [SlotSet(AWAITING, None)]
+            return [SlotSet(AWAITING, None), failed("order_not_found")]
+        # The order moved on (e.g. shipped) between the question and the answer.
+        dispatcher.utter_message(
+            response=f"utter_cannot_cancel_{result.decision.value}", **fmt.order_values(result.order)
+        )
+        return [SlotSet(AWAITING, None), failed(f"cannot_cancel_{result.decision.value}")]
 
 
 class ActionCancelOrderAbort(ShopAction):

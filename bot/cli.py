@@ -122,7 +122,60 @@ def register_up(subparsers: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_db, register_seed, register_up]
+# --- tandem sentiment ... -------------------------------------------------------------------------------------
+
+
+def _cmd_sentiment_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.sentiment.data import SentimentDataMissing
+    from bot.sentiment.training import RECIPES, ensure_model
+    from bot.settings import get_settings
+
+    models = Path(args.models_dir) if args.models_dir else get_settings().models_dir
+    try:
+        path = ensure_model(models, RECIPES[args.recipe])
+    except SentimentDataMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"sentiment model '{args.recipe}': {path}")
+    return 0
+
+
+def _cmd_sentiment_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.sentiment.defaults import default_model_path
+    from bot.sentiment.model import SentimentModelError, load_sentiment_model
+
+    try:
+        model = load_sentiment_model(args.model or default_model_path())
+    except SentimentModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for text in args.text:
+        print(json.dumps({"text": text, **model.predict(text).as_dict()}))
+    return 0
+
+
+def register_sentiment(subparsers: argparse._SubParsersAction) -> None:
+    from bot.sentiment.training import RECIPES
+
+    sentiment = subparsers.add_parser("sentiment", help="build or try the sentiment model")
+    sub = sentiment.add_subparsers(dest="sentiment_command", metavar="COMMAND", required=True)
+    build = sub.add_parser("build", help="fine-tune the default sentiment model (cached; minutes on a CPU)")
+    build.add_argument("--recipe", choices=sorted(RECIPES), default="default")
+    build.add_argument("--models-dir", help="where models live (default: $TANDEM_MODELS_DIR or models/)")
+    build.set_defaults(handler=_cmd_sentiment_build)
+    predict = sub.add_parser("predict", help="print the sentiment of each TEXT")
+    predict.add_argument("text", nargs="+")
+    predict.add_argument("--model", help="model folder or hub id (default: the built default model)")
+    predict.set_defaults(handler=_cmd_sentiment_predict)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    register_db, register_seed, register_up, register_sentiment,
+]
 
 
 def _redact(url: str) -> str:

@@ -91,6 +91,18 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def ensure_sentiment_model(settings: Settings) -> None:
+    """Build Tandem's default sentiment model once (minutes, with progress) unless another is configured."""
+    from bot.sentiment.defaults import ENV
+    from bot.sentiment.training import RECIPES, ensure_model
+
+    if os.environ.get(ENV):
+        print(f"sentiment model: {os.environ[ENV]} (from {ENV})", flush=True)
+        return
+    path = ensure_model(settings.models_dir, RECIPES["default"])
+    print(f"sentiment model: {path}", flush=True)
+
+
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
@@ -107,6 +119,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         print(f"seeded the demo shop: {summary}", flush=True)
     except ShopAlreadySeeded:
         print("the demo shop is already seeded", flush=True)
+    ensure_sentiment_model(settings)
     model = train_if_changed(settings.models_dir, env=env)
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port)

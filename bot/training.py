@@ -24,14 +24,20 @@ def training_inputs(root: Path = PROJECT_ROOT) -> Iterable[Path]:
     yield root / "domain.yml"
     yield from sorted((root / "data").rglob("*.yml"))
     yield from sorted((root / "bot" / "nlu").rglob("*.py"))
+    yield from sorted((root / "bot" / "policies").rglob("*.py"))
+    yield from sorted((root / "bot" / "sentiment").rglob("*.py"))
     yield root / "requirements" / "lock.txt"
 
 
 def fingerprint(root: Path = PROJECT_ROOT) -> str:
+    from bot.sentiment.defaults import model_identity
+
     digest = hashlib.sha256()
     for path in training_inputs(root):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
+    # The sentiment model is copied into the Rasa model, so a different one means a new Rasa model.
+    digest.update(model_identity().encode())
     return digest.hexdigest()[:16]
 
 

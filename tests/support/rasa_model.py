@@ -1,26 +1,41 @@
 """The project's trained model for the tests, trained once per change of what it is trained from.
 
 CI starts from a clean checkout and trains once for the whole suite; locally the model is reused until
-data, config or NLU code change (`bot.training.fingerprint`).
+data, config or NLU code change (`bot.training.fingerprint`). The Rasa model carries a small but real
+sentiment model (the `small` recipe: two MiniLM layers, fine-tuned for about a minute), built once and
+cached the same way, instead of the default one that takes minutes to build.
 """
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict
 
 from bot.processes import runtime_env
+from bot.sentiment.defaults import ENV as SENTIMENT_ENV
+from bot.sentiment.training import RECIPES, ensure_model
 from bot.training import RASA, train_if_changed
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".tandem" / "test-models"
 
-__all__ = ["RASA", "ROOT", "rasa_env", "trained_model"]
+__all__ = ["RASA", "ROOT", "CACHE", "rasa_env", "small_sentiment_model", "trained_model"]
+
+
+@lru_cache(maxsize=1)
+def small_sentiment_model() -> Path:
+    """Built once (about a minute), then reused; every Rasa process the tests start serves it."""
+    path = ensure_model(CACHE, RECIPES["small"], progress=False)
+    os.environ[SENTIMENT_ENV] = str(path)
+    return path
 
 
 def rasa_env(extra: Dict[str, str] | None = None) -> Dict[str, str]:
-    return runtime_env(extra)
+    return runtime_env({SENTIMENT_ENV: str(small_sentiment_model()), **(extra or {})})
 
 
 def trained_model() -> Path:
+    small_sentiment_model()
     return train_if_changed(CACHE, env=rasa_env(), log=CACHE / "train.log")

@@ -1,0 +1,198 @@
+"""Turns each message's sentiment into slots, and offers a person when the customer is unhappy.
+
+Right after a user message it records the message's sentiment (from `bot.nlu.sentiment_analyzer`) in
+the `sentiment`, `sentiment_score` and `sentiment_trend` slots, before any action runs, so responses can
+have empathetic variants (conditional response variations on `sentiment`) and actions can read the
+trend. It does this inside Rasa, so sentiment costs no extra call to the action server.
+
+At the end of the bot's turn (after an action that the training data always follows with listening) it
+predicts `utter_offer_human` (a response with yes/no buttons) when `bot.sentiment.escalation` says so, with a priority above the rule
+policy; after the offer it waits for the customer. Otherwise it abstains (all zeros).
+
+config.yml:
+    - name: bot.policies.sentiment_policy.SentimentPolicy
+      negative_streak: 3          # this many negative messages in a row offer a person
+      very_negative_score: -0.8   # ...or one message this negative while the flow is failing
+      priority: 7
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Set, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import InvalidConfigException
+
+from bot.sentiment.escalation import EscalationRules, escalation_reason
+from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE, message_sentiments, trend
+
+logger = logging.getLogger(__name__)
+
+SLOT_TREND = "sentiment_trend"
+SLOT_FAILURE = "flow_failure"
+SLOT_OFFER_REASON = "handoff_offer_reason"
+FALLBACK_INTENT = "nlu_fallback"
+_TERMINAL_FILE = "terminal_actions.json"
+
+
+def _event_dicts(events: Iterable[Event]) -> Iterable[Dict[str, Any]]:
+    """The few event fields `bot.sentiment.trend` reads, without serialising whole events."""
+    for event in events:
+        if isinstance(event, UserUttered):
+            yield {"event": "user", "parse_data": event.parse_data, "timestamp": event.timestamp,
+                   "text": event.text}
+        elif isinstance(event, SlotSet):
+            yield {"event": "slot", "name": event.key, "value": event.value}
+        elif isinstance(event, BotUttered):
+            yield {"event": "bot"}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class SentimentPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "priority": 7,
+            "negative_streak": 3,
+            "very_negative_score": -0.8,
+            "offer_action": "utter_offer_human",
+            # The customer is already on the way to a person: no offer after these.
+            "no_offer_after": ["action_request_human"],
+        }
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        terminal_actions: Optional[Set[Text]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context)
+        try:
+            self.rules = EscalationRules(int(config["negative_streak"]), float(config["very_negative_score"]))
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigException(f"SentimentPolicy: {exc}") from exc
+        self.offer_action = str(config["offer_action"])
+        self.no_offer_after = set(config["no_offer_after"]) | {self.offer_action}
+        self.terminal_actions: Set[Text] = terminal_actions or set()
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        """Learn which actions end the bot's turn: in the stories and rules they are always followed by listening."""
+        if self.offer_action not in domain.action_names_or_texts:
+            raise InvalidConfigException(
+                f"SentimentPolicy: the offer action '{self.offer_action}' is not in the domain's actions"
+            )
+        followers: Dict[Text, Set[Text]] = {}
+        for tracker in training_trackers:
+            actions = [e.action_name for e in tracker.events if isinstance(e, ActionExecuted) and e.action_name]
+            for current, following in zip(actions, actions[1:]):
+                followers.setdefault(current, set()).add(following)
+        self.terminal_actions = {
+            action for action, nexts in followers.items()
+            if nexts == {ACTION_LISTEN_NAME} and action != ACTION_LISTEN_NAME
+        }
+        with self._model_storage.write_to(self._resource) as directory:
+            (Path(directory) / _TERMINAL_FILE).write_text(json.dumps(sorted(self.terminal_actions)))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SentimentPolicy":
+        terminal: Set[Text] = set()
+        try:
+            with model_storage.read_from(resource) as directory:
+                terminal = set(json.loads((Path(directory) / _TERMINAL_FILE).read_text()))
+        except (ValueError, OSError):
+            logger.warning("SentimentPolicy: no trained turn-ending actions found; it will not offer a person")
+        return cls(config, model_storage, resource, execution_context, terminal_actions=terminal)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        latest_action = tracker.latest_action_name
+
+        if latest_action == ACTION_LISTEN_NAME and isinstance(self._latest_turn_start(tracker), UserUttered):
+            return self._prediction(probabilities, events=self._sentiment_slots(tracker))
+
+        if latest_action == self.offer_action:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities)
+
+        reason = self._offer_reason(tracker, latest_action)
+        if reason:
+            probabilities[domain.index_for_action(self.offer_action)] = 1.0
+            return self._prediction(probabilities, events=[SlotSet(SLOT_OFFER_REASON, reason)])
+        return self._prediction(probabilities)
+
+    @staticmethod
+    def _latest_turn_start(tracker: DialogueStateTracker) -> Optional[Event]:
+        """The latest user message or action, skipping the slots `action_extract_slots` set."""
+        for event in reversed(tracker.applied_events()):
+            if isinstance(event, (UserUttered, ActionExecuted)):
+                return event
+        return None
+
+    def _sentiment_slots(self, tracker: DialogueStateTracker) -> List[Event]:
+        history = message_sentiments(_event_dicts(tracker.events))
+        message = tracker.latest_message
+        if not history or message is None or not message.parse_data.get(SLOT_LABEL):
+            return []
+        latest = history[-1]
+        return [
+            SlotSet(SLOT_LABEL, latest.label),
+            SlotSet(SLOT_SCORE, round(latest.score, 4)),
+            SlotSet(SLOT_TREND, trend(history).as_dict()),
+        ]
+
+    def _offer_reason(self, tracker: DialogueStateTracker, latest_action: Optional[Text]) -> Optional[Text]:
+        if latest_action not in self.terminal_actions or latest_action in self.no_offer_after:
+            return None
+        # Only the messages since the last offer (or the start) count, and only one offer per turn.
+        events = list(tracker.events)
+        since = 0
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if isinstance(event, ActionExecuted) and event.action_name in self.no_offer_after:
+                since = index + 1
+                break
+        recent = events[since:]
+        if not any(isinstance(e, UserUttered) for e in recent):
+            return None
+        return escalation_reason(message_sentiments(_event_dicts(recent)), self._failing(tracker), self.rules)
+
+    @staticmethod
+    def _failing(tracker: DialogueStateTracker) -> bool:
+        """An action reported a failure, or one of the last two messages was not understood."""
+        if tracker.get_slot(SLOT_FAILURE):
+            return True
+        intents = [e.intent_name for e in reversed(tracker.events) if isinstance(e, UserUttered)][:2]
+        return FALLBACK_INTENT in intents
