@@ -83,6 +83,7 @@ VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "tandem (config.yml)": {},
     "tandem: dense only (sparse_weight 0)": {"LinearIntentClassifier": {"sparse_weight": 0.0}},
     "tandem: sparse only (no encoder)": {"SentenceEncoderFeaturizer": {"drop": True}, "LinearIntentClassifier": {"C": 10.0}},
+    "tandem: without sentiment": {"SentimentAnalyzer": {"drop": True}},
 }
 
 
@@ -92,6 +93,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--default-epochs", type=int, default=0, help="also run Rasa's default pipeline with this many DIET epochs (its default is 100)")
     parser.add_argument("--only-config", action="store_true", help="skip the variants of config.yml")
+    parser.add_argument("--variant", action="append", default=None,
+                        help="run only the variants whose name contains this (repeatable)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args(argv)
     quiet_rasa()
@@ -104,6 +107,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         train_file = workdir / "train.yml"
         write_nlu_yaml(train, train_file)
         runs = list(VARIANTS.items())[: 1 if args.only_config else None]
+        if args.variant:
+            runs = [(name, o) for name, o in runs if any(v in name for v in args.variant)]
         for name, overrides in runs:
             results.append(evaluate(name.split(" ")[0] + str(len(results)), project_pipeline(overrides), train_file, test, workdir) | {"pipeline": name})
             print(json.dumps(results[-1]), flush=True)

@@ -28,7 +28,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, RULE_SNIPPET_ACTION_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -102,7 +102,9 @@ class SentimentPolicy(Policy):
             )
         followers: Dict[Text, Set[Text]] = {}
         for tracker in training_trackers:
-            actions = [e.action_name for e in tracker.events if isinstance(e, ActionExecuted) and e.action_name]
+            # Rules mark "anything may follow" with the snippet action "...": that is no evidence either way.
+            actions = [e.action_name for e in tracker.events
+                       if isinstance(e, ActionExecuted) and e.action_name and e.action_name != RULE_SNIPPET_ACTION_NAME]
             for current, following in zip(actions, actions[1:]):
                 followers.setdefault(current, set()).add(following)
         self.terminal_actions = {

@@ -58,6 +58,7 @@ def test_an_unknown_order_gets_a_clear_answer(shop_url):
     assert responses(messages) == ["utter_order_not_found"]
     assert messages[0]["order_id"] == "TD999999"
     assert slot_events(events)["order_id"] is None
+    assert slot_events(events)["flow_failure"] == "order_not_found"
 
 
 def test_another_customers_order_is_never_shown(shop_url):
@@ -97,7 +98,8 @@ def test_cancel_asks_for_confirmation_and_changes_nothing_yet(writable_shop_url)
     ref = find_order(writable_shop_url, status="processing")
     messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
     assert responses(messages) == ["utter_confirm_cancel"]
-    assert slot_events(events) == {"order_id": ref.number, "awaiting": "cancel_confirmation"}
+    # A step that worked clears any earlier failure (the sentiment policy reads it).
+    assert slot_events(events) == {"order_id": ref.number, "awaiting": "cancel_confirmation", "flow_failure": None}
     with session_scope(writable_shop_url) as session:
         assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
 
@@ -138,6 +140,7 @@ def test_shipped_orders_cannot_be_cancelled(shop_url):
     messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
     assert responses(messages) == ["utter_cannot_cancel_shipped"]
     assert "awaiting" not in slot_events(events) or slot_events(events)["awaiting"] is None
+    assert slot_events(events)["flow_failure"] == "cannot_cancel_shipped"
 
 
 def test_keeping_the_order_leaves_it(writable_shop_url):
@@ -168,4 +171,4 @@ def test_a_database_that_is_down_gets_a_clear_answer(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert responses(messages) == ["utter_service_unavailable"]
-    assert events == []
+    assert events == [{"event": "slot", "timestamp": None, "name": "flow_failure", "value": "service_unavailable"}]

@@ -67,7 +67,9 @@ def test_fallback_asks_to_rephrase_then_offers_help():
     first = tracker("asdf qwer", intent="nlu_fallback")
     messages, events = run_action(ActionHandleFallback(), first)
     assert responses(messages) == ["utter_ask_rephrase"]
-    assert events == [{"event": "rewind", "timestamp": None}]
+    # The message is rewound, but the failure stays for the sentiment policy.
+    assert events == [{"event": "rewind", "timestamp": None},
+                      {"event": "slot", "timestamp": None, "name": "flow_failure", "value": "not_understood"}]
     second = tracker("zxcv", intent="nlu_fallback", events=[fallback_event("asdf qwer"), {"event": "action", "name": "action_handle_fallback"}, {"event": "rewind"}])
     second.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
     messages, _ = run_action(ActionHandleFallback(), second)

@@ -35,7 +35,18 @@ def policy(tmp_path, domain: Domain) -> SentimentPolicy:
             ActionExecuted("action_listen"), UserUttered(intent={"name": "report_problem"}),
             ActionExecuted("utter_report_problem"), ActionExecuted("action_listen"),
             UserUttered(intent={"name": "order_status"}), ActionExecuted("action_order_status"),
-            ActionExecuted("action_listen"),
+            ActionExecuted("action_listen"), UserUttered(intent={"name": "delivery_problem"}),
+            ActionExecuted("action_delivery_problem"), ActionExecuted("action_listen"),
+        ], domain=domain),
+        # A rule with `wait_for_user_input: false` ends in the snippet action "...": no evidence.
+        TrackerWithCachedStates.from_events("rule", [
+            ActionExecuted("..."), ActionExecuted("action_listen"), UserUttered(intent={"name": "delivery_problem"}),
+            ActionExecuted("action_delivery_problem"), ActionExecuted("..."),
+        ], domain=domain, is_rule_tracker=True),
+        # An action followed by another one does not end a turn.
+        TrackerWithCachedStates.from_events("multi", [
+            ActionExecuted("action_listen"), UserUttered(intent={"name": "cancel_order"}),
+            ActionExecuted("action_cancel_order_check"), ActionExecuted("utter_ok"), ActionExecuted("action_listen"),
         ], domain=domain),
     ]
     policy.train(trackers, domain)
@@ -64,7 +75,8 @@ def predicted(prediction, domain: Domain) -> Optional[str]:
 
 
 def test_training_learns_which_actions_end_a_turn(policy: SentimentPolicy) -> None:
-    assert policy.terminal_actions == {"utter_report_problem", "action_order_status"}
+    assert policy.terminal_actions == {"utter_report_problem", "action_order_status", "action_delivery_problem",
+                                       "utter_ok"}
 
 
 def test_right_after_a_message_its_sentiment_fills_the_slots(policy, domain) -> None:
