@@ -1,9 +1,10 @@
 """Turns each message's sentiment into slots, and offers a person when the customer is unhappy.
 
 Right after a user message it records the message's sentiment (from `bot.nlu.sentiment_analyzer`) in
-the `sentiment`, `sentiment_score` and `sentiment_trend` slots, before any action runs, so responses can
-have empathetic variants (conditional response variations on `sentiment`) and actions can read the
-trend. It does this inside Rasa, so sentiment costs no extra call to the action server.
+the `sentiment` and `sentiment_score` slots, before any action runs, so responses can have empathetic
+variants (conditional response variations on `sentiment`). It does this inside Rasa, so sentiment costs
+no extra call to the action server. The trend (last, mean, worst, slope) is computed from the events
+when needed (`bot.sentiment.trend`), not stored on every turn.
 
 At the end of the bot's turn (after an action that the training data always follows with listening) it
 predicts `utter_offer_human` (a response with yes/no buttons) when `bot.sentiment.escalation` says so, with a priority above the rule
@@ -36,11 +37,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
 from bot.sentiment.escalation import EscalationRules, escalation_reason
-from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE, message_sentiments, trend
+from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE, message_sentiments
 
 logger = logging.getLogger(__name__)
 
-SLOT_TREND = "sentiment_trend"
 SLOT_FAILURE = "flow_failure"
 SLOT_OFFER_REASON = "handoff_offer_reason"
 FALLBACK_INTENT = "nlu_fallback"
@@ -157,23 +157,26 @@ class SentimentPolicy(Policy):
 
     @staticmethod
     def _latest_turn_start(tracker: DialogueStateTracker) -> Optional[Event]:
-        """The latest user message or action, skipping the slots `action_extract_slots` set."""
-        for event in reversed(tracker.applied_events()):
+        """The latest user message or action, skipping the slots `action_extract_slots` set.
+
+        A raw backwards scan (it stops at once); after a rewound message the latest action comes first.
+        """
+        for event in reversed(tracker.events):
             if isinstance(event, (UserUttered, ActionExecuted)):
                 return event
         return None
 
-    def _sentiment_slots(self, tracker: DialogueStateTracker) -> List[Event]:
-        history = message_sentiments(_event_dicts(tracker.events))
+    @staticmethod
+    def _sentiment_slots(tracker: DialogueStateTracker) -> List[Event]:
+        """The message's label (when it changed) and score: few events, as every event is stored and replayed."""
         message = tracker.latest_message
-        if not history or message is None or not message.parse_data.get(SLOT_LABEL):
+        sentiment = message.parse_data.get(SLOT_LABEL) if message is not None else None
+        if not sentiment or sentiment.get("label") is None:
             return []
-        latest = history[-1]
-        return [
-            SlotSet(SLOT_LABEL, latest.label),
-            SlotSet(SLOT_SCORE, round(latest.score, 4)),
-            SlotSet(SLOT_TREND, trend(history).as_dict()),
-        ]
+        events: List[Event] = [SlotSet(SLOT_SCORE, sentiment.get("score"))]
+        if tracker.get_slot(SLOT_LABEL) != sentiment["label"]:
+            events.insert(0, SlotSet(SLOT_LABEL, sentiment["label"]))
+        return events
 
     def _offer_reason(self, tracker: DialogueStateTracker, latest_action: Optional[Text]) -> Optional[Text]:
         if latest_action not in self.terminal_actions or latest_action in self.no_offer_after:

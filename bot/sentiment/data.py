@@ -33,8 +33,21 @@ class SentimentDataMissing(FileNotFoundError):
 
 
 def data_dir() -> Path:
-    """`$TANDEM_SENTIMENT_DATA`, else the workplace's shared data folder beside the project."""
-    return Path(os.environ.get("TANDEM_SENTIMENT_DATA", PROJECT_ROOT.parent / "shared" / "data" / "sentiment"))
+    """`$TANDEM_SENTIMENT_DATA`, else the nearest `shared/data/sentiment` beside the project or above it.
+
+    The workplace keeps its public data sets in `../shared/data`; a checkout one level deeper (as CI
+    may make) still finds them.
+    """
+    configured = os.environ.get("TANDEM_SENTIMENT_DATA")
+    if configured:
+        return Path(configured)
+    for parent in PROJECT_ROOT.parents:
+        candidate = parent / "shared" / "data" / "sentiment"
+        if candidate.is_dir():
+            return candidate
+    # The workplace's own location, for a checkout made elsewhere (e.g. under /tmp).
+    workplace = Path("/work/shared/data/sentiment")
+    return workplace if workplace.is_dir() else PROJECT_ROOT.parent / "shared" / "data" / "sentiment"
 
 
 def normalize_text(text: str) -> str:

@@ -20,7 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -283,7 +283,3 @@ def _export_onnx(torch, model, tokenizer, path: Path) -> None:  # type: ignore[n
             dynamo=False,
         )
 
-
-def evaluate(model_predict: Callable[[Sequence[str]], List[str]], examples: Sequence["sentiment_data.Example"]) -> Dict[str, object]:
-    """Classification report of a predict function on labelled examples."""
-    return classification_report([e.label for e in examples], model_predict([e.text for e in examples]))

@@ -82,11 +82,12 @@ def test_training_learns_which_actions_end_a_turn(policy: SentimentPolicy) -> No
 def test_right_after_a_message_its_sentiment_fills_the_slots(policy, domain) -> None:
     prediction = predict(policy, domain, turn("hm", "neutral", 0.0) + message("this is awful", "negative", -0.9))
     assert predicted(prediction, domain) is None  # the other policies choose the action
-    slots = {e.key: e.value for e in prediction.events if isinstance(e, SlotSet)}
-    assert slots["sentiment"] == "negative"
-    assert slots["sentiment_score"] == pytest.approx(-0.9)
-    assert slots["sentiment_trend"]["count"] == 2
-    assert slots["sentiment_trend"]["negative_streak"] == 1
+    assert prediction.events == [SlotSet("sentiment", "negative"), SlotSet("sentiment_score", -0.9)]
+
+
+def test_an_unchanged_label_is_not_set_again(policy, domain) -> None:
+    events = turn("no", "negative", -0.5) + [SlotSet("sentiment", "negative")] + message("nope", "negative", -0.7)
+    assert predict(policy, domain, events).events == [SlotSet("sentiment_score", -0.7)]
 
 
 def test_a_streak_of_negative_messages_offers_a_person_at_the_end_of_the_turn(policy, domain) -> None:
