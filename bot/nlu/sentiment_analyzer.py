@@ -37,6 +37,7 @@ from bot.sentiment.model import (
     SentimentModel,
     SentimentModelError,
     load_sentiment_model,
+    model_signature,
     read_metadata,
 )
 
@@ -78,14 +79,7 @@ class SentimentAnalyzer(GraphComponent):
             source = resolve_model(config.get("model"))
         except SentimentModelError as exc:
             return f"unresolved:{exc}"
-        path = Path(source)
-        if not path.is_dir():
-            return source
-        digest = hashlib.sha256(source.encode())
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            stat = file.stat()
-            digest.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        return digest.hexdigest()
+        return hashlib.sha256(model_signature(source).encode()).hexdigest()
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from itertools import islice
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Text
 
@@ -199,5 +200,5 @@ class SentimentPolicy(Policy):
         """An action reported a failure, or one of the last two messages was not understood."""
         if tracker.get_slot(SLOT_FAILURE):
             return True
-        intents = [e.intent_name for e in reversed(tracker.events) if isinstance(e, UserUttered)][:2]
-        return FALLBACK_INTENT in intents
+        latest_two = islice((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), 2)
+        return any(e.intent_name == FALLBACK_INTENT for e in latest_two)

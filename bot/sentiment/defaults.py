@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from bot.sentiment.data import SentimentDataMissing
-from bot.sentiment.model import SentimentModelError
+from bot.sentiment.model import SentimentModelError, model_signature
 
 ENV = "TANDEM_SENTIMENT_MODEL"
 
@@ -41,8 +41,4 @@ def model_identity() -> str:
         source = default_model_path()
     except SentimentModelError as exc:
         return f"unavailable: {exc}"
-    path = Path(source)
-    if not path.is_dir():
-        return str(source)
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    return str(path) + "|" + "|".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return model_signature(source)

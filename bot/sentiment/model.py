@@ -195,6 +195,15 @@ def read_metadata(folder: Path) -> Dict[str, Any]:
         raise SentimentModelError(f"{path} is corrupt ({exc})") from exc
 
 
+def model_signature(source: str | os.PathLike[str]) -> str:
+    """Changes whenever the model behind `source` changes (file names, sizes, times); cheap, no hashing of weights."""
+    path = Path(source)
+    if not path.is_dir():
+        return str(source)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return str(path) + "|" + "|".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+
 def is_onnx_folder(folder: Path, onnx_file: Optional[str] = None) -> bool:
     if onnx_file:
         return True

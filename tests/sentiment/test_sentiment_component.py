@@ -162,3 +162,11 @@ def test_a_plain_hugging_face_folder_is_served_by_transformers(tmp_path, small_m
     analyzer = component(tmp_path, model=str(plain))
     analyzer.train(TrainingData())
     assert parse(reload(analyzer), CLEARLY["negative"][1])["sentiment"]["label"] == "negative"
+
+
+def test_a_huge_message_is_truncated_not_refused(tmp_path, small_model) -> None:
+    # The channel refuses over 5,000 characters, but /model/parse and other channels may pass anything.
+    analyzer = component(tmp_path, model=str(small_model))
+    analyzer.train(TrainingData())
+    sentiment = parse(analyzer, "this is awful and nobody helps " * 330)["sentiment"]
+    assert sentiment["label"] in {"negative", "neutral", "positive"}
