@@ -121,6 +121,10 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         print("the demo shop is already seeded", flush=True)
     ensure_sentiment_model(settings)
     model = train_if_changed(settings.models_dir, env=env)
+    # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open
+    # a tracker database outside the state folder and keep conversations only in memory.
+    env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
+    env.setdefault("TANDEM_TRACKER_DB", str(settings.state_dir / "rasa_tracker.db"))
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port)
     # A supervisor stopped by its platform (SIGTERM) must take its children down, as Ctrl-C does.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -33,17 +34,11 @@ def _wait_for_line(log: Path, text: str, process: subprocess.Popen, timeout: flo
 def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
     trained_model()  # `up` finds the model by fingerprint and skips training
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
-    state = tmp_path / "state"
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {state / 'tracker.db'}\nlock_store:\n  type: in_memory\n"
-    )
+    state = tmp_path / "state"  # the project's own endpoints.yml, as a user runs it
     env = rasa_env({
         "TANDEM_STATE_DIR": str(state),
         "TANDEM_MODELS_DIR": str(CACHE),
         "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
-        "TANDEM_ENDPOINTS": str(endpoints),
         "TANDEM_WEB_PORT": str(web_port),
         "TANDEM_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
     })
@@ -71,6 +66,9 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
         with urllib.request.urlopen(request, timeout=60) as reply:
             answer = " ".join(m.get("text", "") for m in json.loads(reply.read()))
         assert "TD000001" in answer
+        # The conversation is kept in the state folder's tracker database, not only in memory.
+        with sqlite3.connect(state / "rasa_tracker.db") as db:
+            assert db.execute("SELECT count(*) FROM events WHERE sender_id = 'up-smoke'").fetchone()[0] > 0
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
