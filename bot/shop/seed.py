@@ -1056,9 +1056,13 @@ def _chunks(rows: list[dict[str, Any]], size: int = _CHUNK) -> Iterator[list[dic
 
 
 def clear_shop(session: Session) -> None:
-    """Delete all shop rows (children first). PostgreSQL also restarts the id sequences."""
+    """Delete all shop rows (children first). PostgreSQL also restarts the id sequences.
+
+    Rows of other tables that reference customers or products (behaviour, segments, ...) go with them: on
+    PostgreSQL through TRUNCATE ... CASCADE, on SQLite through their ON DELETE CASCADE foreign keys.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"TRUNCATE {', '.join(_SHOP_TABLES)} RESTART IDENTITY"))
+        session.execute(text(f"TRUNCATE {', '.join(_SHOP_TABLES)} RESTART IDENTITY CASCADE"))
         return
     for model in (CustomerDevice, CustomerPlan, OrderLine, Order, Customer, ProductCompatibility, Product):
         session.execute(delete(model.__table__))
