@@ -1,4 +1,4 @@
-"""Product questions, and best sellers by category or brand until the personalization engine lands."""
+"""Product questions: search the catalog; a product the customer names is remembered as interest."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
 from actions.base import ShopAction
-from actions.context import latest_entity
+from actions.context import latest_entity, verified_customer
+from bot.personalization.engine import default_engine
 from bot.shop import catalog
 
 
@@ -37,28 +38,9 @@ class ActionProductLookup(ShopAction):
             dispatcher.utter_message(response="utter_no_products", query=product or brand or catalog.CATEGORY_NAMES.get(category, "that"))
             return []
         dispatcher.utter_message(response="utter_product_results", products=_describe(found))
-        return [SlotSet("product", product), SlotSet("product_category", category), SlotSet("brand", brand)]
-
-
-class ActionRecommendProducts(ShopAction):
-    def name(self) -> Text:
-        return "action_recommend_products"
-
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
-        category = catalog.normalize_category(
-            latest_entity(tracker, "product_category") or tracker.get_slot("product_category") or ""
-        )
-        brand = latest_entity(tracker, "brand")
-        if category is None and brand is None:
-            dispatcher.utter_message(response="utter_ask_recommendation_category")
-            return []
-        found = catalog.popular_products(session, category=category, brand=brand, limit=3)
-        if not found:
-            dispatcher.utter_message(response="utter_no_products", query=brand or catalog.CATEGORY_NAMES.get(category, "that"))
-            return []
-        dispatcher.utter_message(
-            response="utter_recommendations",
-            category=catalog.CATEGORY_NAMES.get(category, "products").lower() if category else f"{brand} products",
-            products=_describe(found),
-        )
-        return [SlotSet("product_category", category)]
+        events = [SlotSet("product", product), SlotSet("product_category", category), SlotSet("brand", brand)]
+        if product:
+            # The product the customer named is interest the recommender learns from ("more like this" too).
+            default_engine().record_mention(session, verified_customer(tracker), found[0].sku)
+            events.append(SlotSet("product_sku", found[0].sku))
+        return events

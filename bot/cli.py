@@ -14,7 +14,7 @@ from typing import Callable
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _database_url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace) -> str:
     """`--database-url` if given, else the configured TANDEM_DATABASE_URL (bot.settings)."""
     if getattr(args, "database_url", None):
         return args.database_url
@@ -23,7 +23,7 @@ def _database_url(args: argparse.Namespace) -> str:
     return get_settings().database_url
 
 
-def _add_database_url(parser: argparse.ArgumentParser) -> None:
+def add_database_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -44,7 +44,7 @@ def _iso_date(text: str) -> date:
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.db.migrate import upgrade
 
-    url = _database_url(args)
+    url = database_url(args)
     upgrade(url, args.revision)
     print(f"Database at {_redact(url)} is at revision {args.revision}.")
     return 0
@@ -54,7 +54,7 @@ def register_db(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="database schema management")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
     up = db_sub.add_parser("upgrade", help="apply the Alembic migrations")
-    _add_database_url(up)
+    add_database_url(up)
     up.add_argument("--revision", default="head", help="target revision (default: head)")
     up.set_defaults(handler=_cmd_db_upgrade)
 
@@ -67,7 +67,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
     from bot.db.session import session_scope
     from bot.shop.seed import ShopAlreadySeeded, seed_shop
 
-    url = _database_url(args)
+    url = database_url(args)
     upgrade(url)
     try:
         with session_scope(url) as session:
@@ -91,7 +91,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 def register_seed(subparsers: argparse._SubParsersAction) -> None:
     seed = subparsers.add_parser("seed", help="fill the database with the deterministic demo shop")
-    _add_database_url(seed)
+    add_database_url(seed)
     seed.add_argument("--customers", type=int, default=1000, help="number of customers (default: 1000)")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     seed.add_argument(
@@ -173,8 +173,14 @@ def register_sentiment(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(handler=_cmd_sentiment_predict)
 
 
+def register_recs(subparsers: argparse._SubParsersAction) -> None:
+    from bot.personalization.cli import register
+
+    register(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    register_db, register_seed, register_up, register_sentiment,
+    register_db, register_seed, register_up, register_sentiment, register_recs,
 ]
 
 

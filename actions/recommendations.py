@@ -1,0 +1,178 @@
+"""Recommendations, "not interested", "more like this", clicks and offers: thin calls into the engine.
+
+The engine (bot/personalization/engine.py) applies every rule; these actions read what the customer said
+and how the engine answered, and say it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import formatting as fmt
+from actions.base import ShopAction, failed
+from actions.context import latest_entity, verified_customer
+from bot.personalization.budget import parse_budget
+from bot.personalization.engine import RecommendationResult, default_engine
+from bot.shop import catalog
+
+LAST_RECOMMENDATIONS = "last_recommendations"  # slot: {"request_id": ..., "skus": [...]}
+
+
+def _channel(tracker: Tracker) -> str:
+    return (tracker.get_latest_input_channel() or "chat")[:32]
+
+
+def _describe(result: RecommendationResult) -> str:
+    return fmt.bullet_list(f"{r.name}: {fmt.money(r.price)} ({r.reason})" for r in result.items)
+
+
+def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
+    """One tap per suggestion: opening it is the click that closes the loop."""
+    return [
+        {"title": f"{r.name} · {fmt.money(r.price)}", "payload": f'/recommendation_clicked{{"product_sku":"{r.sku}"}}'}
+        for r in result.items
+    ]
+
+
+def _remember(result: RecommendationResult) -> Dict[Text, Any]:
+    return SlotSet(LAST_RECOMMENDATIONS, {"request_id": result.request_id, "skus": [r.sku for r in result.items]})
+
+
+def _budget(tracker: Tracker) -> Optional[float]:
+    return parse_budget(latest_entity(tracker, "budget")) or parse_budget((tracker.latest_message or {}).get("text"))
+
+
+def _say(dispatcher: CollectingDispatcher, result: RecommendationResult, heading: str) -> None:
+    dispatcher.utter_message(
+        response="utter_recommendations", heading=heading, products=_describe(result), buttons=_buttons(result)
+    )
+
+
+class ActionRecommendProducts(ShopAction):
+    def name(self) -> Text:
+        return "action_recommend_products"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        category = catalog.normalize_category(
+            latest_entity(tracker, "product_category") or tracker.get_slot("product_category") or ""
+        )
+        brand = latest_entity(tracker, "brand")
+        budget = _budget(tracker)
+        focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
+        result = default_engine().recommend(
+            session, verified_customer(tracker), category=category, brand=brand, max_price=budget,
+            focus_skus=focus, n=3, solicited=True, channel=_channel(tracker),
+        )
+        if not result.items:
+            what = brand or (catalog.CATEGORY_NAMES.get(category, "that").lower() if category else "that")
+            dispatcher.utter_message(response="utter_no_recommendations", query=what)
+            return [SlotSet("product_category", category), failed("no_recommendations")]
+        what = catalog.CATEGORY_NAMES.get(category, "").lower() if category else ""
+        heading = f"Here are {what or 'some'} suggestions" + (f" under {fmt.money(budget)}" if budget else "")
+        _say(dispatcher, result, heading + ":")
+        return [SlotSet("product_category", category), _remember(result)]
+
+
+class ActionMoreLikeThis(ShopAction):
+    def name(self) -> Text:
+        return "action_more_like_this"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        shown = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("skus") or []
+        sku = latest_entity(tracker, "product_sku") or tracker.get_slot("product_sku") or (shown[0] if shown else None)
+        if not sku:
+            dispatcher.utter_message(response="utter_ask_recommendation_category")
+            return []
+        result = default_engine().recommend(
+            session, verified_customer(tracker), focus_skus=[sku], n=3, solicited=True, channel=_channel(tracker)
+        )
+        if not result.items:
+            dispatcher.utter_message(response="utter_no_recommendations", query="that")
+            return [failed("no_recommendations")]
+        product = catalog.get_product(session, sku)
+        _say(dispatcher, result, f"More like the {product.name}:" if product else "More like that:")
+        return [SlotSet("product_sku", sku), _remember(result)]
+
+
+class ActionRecommendationClicked(ShopAction):
+    """A suggestion was opened: log the click, show the product, offer "more like this" / "not interested"."""
+
+    def name(self) -> Text:
+        return "action_recommendation_clicked"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        sku = latest_entity(tracker, "product_sku")
+        product = catalog.get_product(session, sku) if sku else None
+        if product is None:
+            dispatcher.utter_message(response="utter_no_products", query=sku or "that product")
+            return [failed("unknown_product")]
+        request_id = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("request_id")
+        default_engine().record_click(
+            session, verified_customer(tracker), product.sku, request_id=request_id, channel=_channel(tracker)
+        )
+        dispatcher.utter_message(
+            response="utter_product_details",
+            name=product.name,
+            price=fmt.money(product.price),
+            description=product.description,
+            buttons=[
+                {"title": "More like this", "payload": f'/more_like_this{{"product_sku":"{product.sku}"}}'},
+                {"title": "Not interested", "payload": f'/not_interested{{"product_sku":"{product.sku}"}}'},
+            ],
+        )
+        return [SlotSet("product_sku", product.sku)]
+
+
+class ActionNotInterested(ShopAction):
+    """Item named (a button) -> that item; a category named -> that category (on request); else what was
+    just suggested."""
+
+    def name(self) -> Text:
+        return "action_not_interested"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        sku = latest_entity(tracker, "product_sku")
+        category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
+        shown: Sequence[str] = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("skus") or []
+        skus = [sku] if sku else ([] if category else list(shown))
+        customer = verified_customer(tracker)
+        remembered = default_engine().not_interested(
+            session, customer, skus=skus, category=category, channel=_channel(tracker)
+        )
+        if not remembered or not (skus or category):
+            dispatcher.utter_message(response="utter_not_interested")
+        elif category:
+            dispatcher.utter_message(
+                response="utter_not_interested_category",
+                category=catalog.CATEGORY_NAMES.get(category, category).lower(),
+                days=int(default_engine().config.category_exclusion_days),
+            )
+        else:
+            dispatcher.utter_message(response="utter_not_interested_items")
+        return [SlotSet(LAST_RECOMMENDATIONS, None)]
+
+
+class ActionOffer(ShopAction):
+    """The customer's next-best-action: a retention offer, an upsell, or nothing (and why not)."""
+
+    def name(self) -> Text:
+        return "action_offer"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_offers_sign_in")
+            return []
+        offer = default_engine().offer(session, customer, solicited=True, channel=_channel(tracker))
+        if offer.action == "retention_offer":
+            dispatcher.utter_message(response="utter_offer_retention")
+            return [SlotSet("next_best_action", offer.action)]
+        if offer.action == "upsell":
+            _say(dispatcher, offer.recommendations, "You might like these:")
+            return [SlotSet("next_best_action", offer.action), _remember(offer.recommendations)]
+        dispatcher.utter_message(response="utter_no_offers")
+        return [SlotSet("next_best_action", "none")]

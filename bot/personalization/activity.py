@@ -1,0 +1,436 @@
+"""What each customer has done up to a moment in time, as per-customer arrays (segments and churn read these).
+
+One `CustomerActivity` is a snapshot "as of `now`": everything in it comes from events at or before `now`, so
+the churn model can build training features at a past cutoff with exactly the code that scores today. It is
+built from the shop's database (`load_activity`: aggregated in SQL with GROUP BY, one row per customer
+comes back) or from raw event arrays (`EventLog` / `from_events`: the synthetic shop, tests), both vectorised
+so that 100,000 customers take seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Callable, Sequence
+
+import numpy as np
+from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import BehaviourEvent, Customer, CustomerDevice, Order, OrderLine, Product
+
+DAY = 86_400.0
+# Kinds that show the customer is still engaged ("activity" for churn); impressions are things we showed
+# them, returns and dismissals are not engagement.
+ACTIVE_KINDS = ("purchase", "view", "click", "mention", "rating")
+# Purchases that complete a device the customer owns (upsell: "a device with few accessories").
+ACCESSORY_CATEGORIES = ("phone_accessories", "chargers_cables", "laptop_accessories")
+
+TimeLike = datetime | float | int
+
+
+def to_unix(when: TimeLike) -> float:
+    """Unix seconds of a naive-UTC datetime (the store's convention), or the number itself."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp()
+    return float(when)
+
+
+def to_datetime(when: TimeLike) -> datetime:
+    """Naive-UTC datetime of Unix seconds (or the datetime itself)."""
+    if isinstance(when, datetime):
+        return when
+    return datetime.fromtimestamp(float(when), tz=timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class CustomerActivity:
+    """Per-customer behaviour up to `now`; entry i of every array belongs to `customer_ids[i]`.
+
+    Times are Unix seconds (float64, NaN = never). Counts are int64. `db_ids` are `customers.id` when built
+    from the database (None otherwise). A customer whose `created_at` is after `now` (or unknown) did not
+    exist yet: `exists` is False for them.
+    """
+
+    customer_ids: np.ndarray  # object array of str
+    now: float
+    created_at: np.ndarray
+    purchases: np.ndarray  # purchase occasions (orders, purchase events)
+    monetary: np.ndarray  # money spent, all time
+    spend_365d: np.ndarray
+    purchases_90d: np.ndarray
+    first_purchase_at: np.ndarray
+    last_purchase_at: np.ndarray
+    returns: np.ndarray
+    views: np.ndarray
+    clicks: np.ndarray
+    mentions: np.ndarray
+    impressions: np.ndarray
+    dismissals: np.ndarray
+    events_30d: np.ndarray  # engagement events other than purchases (views, clicks, mentions, ratings)
+    events_90d: np.ndarray
+    last_activity_at: np.ndarray  # newest event of ACTIVE_KINDS (orders included)
+    devices: np.ndarray
+    accessories: np.ndarray
+    last_device_at: np.ndarray
+    db_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.customer_ids)
+        for f in _array_fields():
+            value = getattr(self, f)
+            if value is not None and len(value) != n:
+                raise ValueError(f"CustomerActivity.{f} must have one entry per customer")
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    @property
+    def exists(self) -> np.ndarray:
+        """Customers known at `now` (training at a past cutoff must leave out later sign-ups)."""
+        return ~np.isnan(self.created_at) & (self.created_at <= self.now)
+
+    @property
+    def tenure_days(self) -> np.ndarray:
+        return np.clip(np.nan_to_num((self.now - self.created_at) / DAY, nan=0.0), 0.0, None)
+
+    @property
+    def recency_days(self) -> np.ndarray:
+        """Days since the last purchase; NaN for customers who never bought."""
+        return (self.now - self.last_purchase_at) / DAY
+
+    @property
+    def inactive_days(self) -> np.ndarray:
+        """Days since the last engagement; NaN for customers who never engaged."""
+        return (self.now - self.last_activity_at) / DAY
+
+    @property
+    def days_since_device(self) -> np.ndarray:
+        """Days since the newest device was acquired; NaN for customers who own none."""
+        return (self.now - self.last_device_at) / DAY
+
+    @property
+    def return_rate(self) -> np.ndarray:
+        return self.returns / np.maximum(self.purchases, 1)
+
+    def subset(self, keep: np.ndarray) -> "CustomerActivity":
+        """The customers selected by a boolean mask or an index array, in that order."""
+        return replace(self, **{f: getattr(self, f)[keep] for f in _array_fields() if getattr(self, f) is not None})
+
+
+def _array_fields() -> list[str]:
+    return [f.name for f in fields(CustomerActivity) if f.name != "now"]
+
+
+ActivityBuilder = Callable[[TimeLike], CustomerActivity]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# From raw event arrays
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per-group maximum of `values` (NaN for groups without any), by one sort instead of a Python loop."""
+    out = np.full(n, np.nan)
+    if len(groups):
+        order = np.lexsort((values, groups))
+        g, v = groups[order], values[order]
+        last = np.r_[g[1:] != g[:-1], True]
+        out[g[last]] = v[last]
+    return out
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """Raw behaviour: event k is customer `users[k]` doing `kinds[k]` at `timestamps[k]` (Unix seconds).
+
+    `amounts` is the money of purchases (ignored for other kinds). Optional per-event flags say which
+    purchases were devices or accessories; optional per-customer `created_at` is the sign-up time (default:
+    the customer's first event). Calling the log at a time gives the activity snapshot at that time, so it is
+    an `ActivityBuilder` for `train_churn_model`.
+    """
+
+    customer_ids: np.ndarray
+    users: np.ndarray
+    kinds: np.ndarray
+    amounts: np.ndarray
+    timestamps: np.ndarray
+    created_at: np.ndarray | None = None
+    device: np.ndarray | None = None
+    accessory: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.users)
+        for name in ("kinds", "amounts", "timestamps", "device", "accessory"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"EventLog.{name} must have one entry per event")
+        if self.created_at is not None and len(self.created_at) != len(self.customer_ids):
+            raise ValueError("EventLog.created_at must have one entry per customer")
+
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Typed copies (and one boolean mask per kind), computed once however many snapshots are taken."""
+        kinds = np.asarray(self.kinds).astype(str)
+        out = {
+            "users": np.asarray(self.users, dtype=np.int64),
+            "amounts": np.nan_to_num(np.asarray(self.amounts, dtype=np.float64)),
+            "timestamps": np.asarray(self.timestamps, dtype=np.float64),
+        }
+        for kind in ("purchase", "return", "view", "click", "mention", "impression", "dismissal"):
+            out[kind] = kinds == kind
+        out["active"] = np.isin(kinds, ACTIVE_KINDS)
+        n = len(kinds)
+        out["device"] = np.zeros(n, bool) if self.device is None else np.asarray(self.device, dtype=bool)
+        out["accessory"] = np.zeros(n, bool) if self.accessory is None else np.asarray(self.accessory, dtype=bool)
+        return out
+
+    def activity_at(self, now: TimeLike) -> CustomerActivity:
+        """Snapshot from the events at or before `now` only."""
+        t_now = to_unix(now)
+        a = self._arrays
+        n = len(self.customer_ids)
+        ts = a["timestamps"]
+        seen = ts <= t_now
+        users = a["users"]
+
+        def count(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(users[mask & seen], minlength=n).astype(np.int64)
+
+        buy = a["purchase"] & seen
+        recent_buy = ts > t_now - 365 * DAY
+        engagement = a["active"] & ~a["purchase"]
+        device_buy = buy & a["device"]
+        first_event = -_group_max(users[seen], -ts[seen], n)
+        created = first_event if self.created_at is None else np.asarray(self.created_at, dtype=np.float64)
+        return CustomerActivity(
+            customer_ids=np.asarray(self.customer_ids, dtype=object),
+            now=t_now,
+            created_at=created,
+            purchases=count(a["purchase"]),
+            monetary=np.bincount(users[buy], weights=a["amounts"][buy], minlength=n),
+            spend_365d=np.bincount(users[buy & recent_buy], weights=a["amounts"][buy & recent_buy], minlength=n),
+            purchases_90d=count(a["purchase"] & (ts > t_now - 90 * DAY)),
+            first_purchase_at=-_group_max(users[buy], -ts[buy], n),
+            last_purchase_at=_group_max(users[buy], ts[buy], n),
+            returns=count(a["return"]),
+            views=count(a["view"]),
+            clicks=count(a["click"]),
+            mentions=count(a["mention"]),
+            impressions=count(a["impression"]),
+            dismissals=count(a["dismissal"]),
+            events_30d=count(engagement & (ts > t_now - 30 * DAY)),
+            events_90d=count(engagement & (ts > t_now - 90 * DAY)),
+            last_activity_at=_group_max(users[a["active"] & seen], ts[a["active"] & seen], n),
+            devices=count(a["device"] & a["purchase"]),
+            accessories=count(a["accessory"] & a["purchase"]),
+            last_device_at=_group_max(users[device_buy], ts[device_buy], n),
+        )
+
+    __call__ = activity_at
+
+
+def from_events(
+    customer_ids: Sequence[str] | np.ndarray,
+    users: np.ndarray,
+    kinds: np.ndarray,
+    amounts: np.ndarray,
+    timestamps: np.ndarray,
+    now: TimeLike,
+    *,
+    created_at: np.ndarray | None = None,
+    device: np.ndarray | None = None,
+    accessory: np.ndarray | None = None,
+) -> CustomerActivity:
+    """Activity at `now` from raw event arrays (see `EventLog`)."""
+    log = EventLog(
+        customer_ids=np.asarray(customer_ids, dtype=object),
+        users=users,
+        kinds=kinds,
+        amounts=amounts,
+        timestamps=timestamps,
+        created_at=created_at,
+        device=device,
+        accessory=accessory,
+    )
+    return log.activity_at(now)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# From the shop's database
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _unix_array(values: Sequence[datetime | None]) -> np.ndarray:
+    """Naive-UTC datetimes (None allowed) as float Unix seconds, NaN for None."""
+    stamps = np.array(list(values), dtype="datetime64[us]")
+    out = stamps.astype(np.int64) / 1e6
+    out[np.isnat(stamps)] = np.nan
+    return out
+
+
+def _columns(db_ids: np.ndarray, result: Sequence[Sequence]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A grouped SQL result (first column: customer id) as (row -> customer index, other columns as arrays)."""
+    if not result:
+        return np.zeros(0, np.int64), []
+    columns = [np.asarray(c, dtype=object) for c in zip(*result)]
+    return np.searchsorted(db_ids, columns[0].astype(np.int64)), columns[1:]
+
+
+def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int] | None = None) -> CustomerActivity:
+    """Activity of every customer (or of `customer_ids`, database ids) at `now`, aggregated in the database.
+
+    Purchases are the lines of orders placed by `now` and not cancelled by then (frequency counts orders,
+    money sums quantity x unit price), plus `purchase` events (money: quantity x the product's price).
+    Returns are returned orders (counted from their delivery: the schema keeps no return time) plus
+    `return` events. Devices are `customer_devices` acquired by `now`; accessories are accessory units
+    bought. Everything is filtered to `<= now`, so a past `now` gives the snapshot the shop had then.
+    """
+    as_of = to_datetime(now)
+    t_now = to_unix(now)
+    customers = select(Customer.id, Customer.external_id, Customer.created_at).order_by(Customer.id)
+    if customer_ids is not None:
+        customers = customers.where(Customer.id.in_(list(customer_ids)))
+    rows = session.execute(customers).all()
+    n = len(rows)
+    db_ids = np.array([r[0] for r in rows], dtype=np.int64)
+
+    def zeros() -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
+    def nans() -> np.ndarray:
+        return np.full(n, np.nan)
+
+    purchases, returns, purchases_90d, accessories = zeros(), zeros(), zeros(), zeros()
+    monetary, spend_365d = np.zeros(n), np.zeros(n)
+    first_purchase, last_purchase = nans(), nans()
+    counts = {kind: zeros() for kind in ("view", "click", "mention", "impression", "dismissal")}
+    events_30d, events_90d = zeros(), zeros()
+    last_engagement = nans()
+    devices, last_device = zeros(), nans()
+
+    def restrict(stmt, column):  # noqa: ANN001, ANN202 - a Select and its customer id column
+        return stmt if customer_ids is None else stmt.where(column.in_(list(customer_ids)))
+
+    # Orders: one row per customer.
+    amount = OrderLine.quantity * OrderLine.unit_price
+    accessory_units = case((Product.category.in_(ACCESSORY_CATEGORIES), OrderLine.quantity), else_=0)
+    returned = case(
+        (((Order.status == "returned") & (Order.delivered_at <= as_of)), Order.id), else_=None
+    )
+    orders = (
+        select(
+            Order.customer_id,
+            func.count(distinct(Order.id)),
+            func.sum(amount),
+            func.sum(case((Order.placed_at > as_of - timedelta(days=365), amount), else_=0)),
+            func.count(distinct(case((Order.placed_at > as_of - timedelta(days=90), Order.id), else_=None))),
+            func.min(Order.placed_at),
+            func.max(Order.placed_at),
+            func.count(distinct(returned)),
+            func.sum(accessory_units),
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Order.placed_at <= as_of, or_(Order.status != "cancelled", Order.cancelled_at > as_of))
+        .group_by(Order.customer_id)
+    )
+    index, cols = _columns(db_ids, session.execute(restrict(orders, Order.customer_id)).all())
+    if cols:
+        purchases[index] = np.asarray(cols[0], dtype=np.int64)
+        monetary[index] = np.asarray(cols[1], dtype=np.float64)
+        spend_365d[index] = np.asarray(cols[2], dtype=np.float64)
+        purchases_90d[index] = np.asarray(cols[3], dtype=np.int64)
+        first_purchase[index] = _unix_array(cols[4])
+        last_purchase[index] = _unix_array(cols[5])
+        returns[index] = np.asarray(cols[6], dtype=np.int64)
+        accessories[index] = np.asarray(cols[7], dtype=np.int64)
+
+    # Behaviour events: one row per (customer, kind).
+    e = BehaviourEvent
+    quantity = func.coalesce(e.value, 1.0)
+    money = quantity * func.coalesce(Product.price, 0)
+    events = (
+        select(
+            e.customer_id,
+            e.kind,
+            func.count(),
+            func.min(e.occurred_at),
+            func.max(e.occurred_at),
+            func.sum(case((e.occurred_at > as_of - timedelta(days=30), 1), else_=0)),
+            func.sum(case((e.occurred_at > as_of - timedelta(days=90), 1), else_=0)),
+            func.sum(money),
+            func.sum(case((e.occurred_at > as_of - timedelta(days=365), money), else_=0)),
+            func.sum(case((Product.category.in_(ACCESSORY_CATEGORIES), quantity), else_=0)),
+        )
+        .outerjoin(Product, Product.id == e.product_id)
+        .where(e.occurred_at <= as_of)
+        .group_by(e.customer_id, e.kind)
+    )
+    rows_index, cols = _columns(db_ids, session.execute(restrict(events, e.customer_id)).all())
+    kinds = cols[0].astype(str) if cols else np.zeros(0, str)
+    for kind in ("purchase", "return", *counts, "rating"):
+        mine = kinds == kind
+        if not mine.any():
+            continue
+        index = rows_index[mine]
+        n_events, oldest, newest, in_30d, in_90d, spent, spent_365d, accessory_units = (c[mine] for c in cols[1:])
+        n_events = n_events.astype(np.int64)
+        if kind == "purchase":
+            purchases[index] += n_events
+            monetary[index] += spent.astype(np.float64)
+            spend_365d[index] += spent_365d.astype(np.float64)
+            purchases_90d[index] += in_90d.astype(np.int64)
+            accessories[index] += accessory_units.astype(np.float64).astype(np.int64)
+            first_purchase[index] = np.fmin(first_purchase[index], _unix_array(oldest))
+            last_purchase[index] = np.fmax(last_purchase[index], _unix_array(newest))
+        elif kind == "return":
+            returns[index] += n_events
+        else:
+            if kind in counts:
+                counts[kind][index] += n_events
+            if kind in ACTIVE_KINDS:
+                events_30d[index] += in_30d.astype(np.int64)
+                events_90d[index] += in_90d.astype(np.int64)
+                last_engagement[index] = np.fmax(last_engagement[index], _unix_array(newest))
+
+    # Devices owned.
+    owned = (
+        select(CustomerDevice.customer_id, func.count(), func.max(CustomerDevice.acquired_at))
+        .where(CustomerDevice.acquired_at <= as_of)
+        .group_by(CustomerDevice.customer_id)
+    )
+    index, cols = _columns(db_ids, session.execute(restrict(owned, CustomerDevice.customer_id)).all())
+    if cols:
+        devices[index] = np.asarray(cols[0], dtype=np.int64)
+        last_device[index] = _unix_array(cols[1])
+
+    return CustomerActivity(
+        customer_ids=np.array([r[1] for r in rows], dtype=object),
+        now=t_now,
+        created_at=_unix_array([r[2] for r in rows]),
+        purchases=purchases,
+        monetary=monetary,
+        spend_365d=spend_365d,
+        purchases_90d=purchases_90d,
+        first_purchase_at=first_purchase,
+        last_purchase_at=last_purchase,
+        returns=returns,
+        views=counts["view"],
+        clicks=counts["click"],
+        mentions=counts["mention"],
+        impressions=counts["impression"],
+        dismissals=counts["dismissal"],
+        events_30d=events_30d,
+        events_90d=events_90d,
+        last_activity_at=np.fmax(last_engagement, last_purchase),
+        devices=devices,
+        accessories=accessories,
+        last_device_at=last_device,
+        db_ids=db_ids,
+    )

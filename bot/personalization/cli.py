@@ -1,0 +1,116 @@
+"""`tandem recs ...`: train and refresh the personalization models, import behaviour, compare strategies."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+
+def _models_dir(args: argparse.Namespace) -> Path:
+    from bot.settings import get_settings
+
+    return Path(args.models_dir) if getattr(args, "models_dir", None) else get_settings().models_dir
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.session import session_scope
+    from bot.personalization.training import train
+
+    with session_scope(database_url(args)) as session:
+        bundle = train(session, _models_dir(args), history_days=args.history_days, progress=not args.no_progress)
+    m = bundle.metrics
+    print(
+        f"personalization model {bundle.version}: {m['customers']} consenting customers, {m['items']} products, "
+        f"{m['events']} events; fitted in {m['total_seconds']} s. Running action servers pick it up by themselves."
+    )
+    return 0
+
+
+def _cmd_segments(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.session import session_scope
+    from bot.personalization.segment_refresh import refresh_segments
+
+    churn_path = _models_dir(args) / "personalization-churn.joblib"
+    with session_scope(database_url(args)) as session:
+        summary = refresh_segments(session, progress=not args.no_progress, k=args.clusters, model_path=churn_path)
+    print(summary)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.models import utcnow
+    from bot.db.session import session_scope
+    from bot.personalization.config import PersonalizationConfig
+    from bot.personalization.report import format_report, strategy_report
+
+    until = utcnow()
+    config = PersonalizationConfig.from_env()
+    with session_scope(database_url(args)) as session:
+        rows = strategy_report(
+            session, since=until - timedelta(days=args.days), until=until, conversion_days=config.conversion_days
+        )
+    print(f"Recommendations of the last {args.days} days (conversion: bought within {config.conversion_days:g} days)")
+    print(format_report(rows))
+    return 0
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.session import session_scope
+    from bot.personalization.engine import PersonalizationEngine
+    from bot.personalization.model_store import ModelCache
+
+    engine = PersonalizationEngine(ModelCache(_models_dir(args)))
+    with session_scope(database_url(args)) as session:
+        result = engine.recommend(
+            session, args.customer, category=args.category, n=args.n, solicited=True, channel="cli"
+        )
+        if not args.log_impressions:
+            session.rollback()
+    if result.withheld:
+        print(f"nothing suggested: {result.withheld}")
+        return 1
+    print(f"strategy: {result.strategy} (personalized: {result.personalized})")
+    for item in result.items:
+        print(f"  {item.sku:<12} {item.name:<48} £{item.price:>8.2f}  {item.reason}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from bot.cli import add_database_url
+
+    recs = subparsers.add_parser("recs", help="personalization: train, import behaviour, segments, reports")
+    sub = recs.add_subparsers(dest="recs_command", metavar="COMMAND", required=True)
+
+    train = sub.add_parser("train", help="fit the recommenders on the database and publish them (live reload)")
+    add_database_url(train)
+    train.add_argument("--models-dir", help="where models live (default: $TANDEM_MODELS_DIR or models/)")
+    train.add_argument("--history-days", type=float, default=365.0, help="behaviour window (default: 365)")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(handler=_cmd_train)
+
+    segments = sub.add_parser("segments", help="refresh RFM scores, behaviour clusters, churn risk, next-best-action")
+    add_database_url(segments)
+    segments.add_argument("--models-dir", help="where the churn model is saved")
+    segments.add_argument("--clusters", type=int, default=6)
+    segments.add_argument("--no-progress", action="store_true")
+    segments.set_defaults(handler=_cmd_segments)
+
+    report = sub.add_parser("report", help="CTR and conversion per recommendation strategy")
+    add_database_url(report)
+    report.add_argument("--days", type=int, default=30, help="impressions of the last N days (default: 30)")
+    report.set_defaults(handler=_cmd_report)
+
+    recommend = sub.add_parser("recommend", help="show what a customer would be recommended, with reasons")
+    add_database_url(recommend)
+    recommend.add_argument("customer", help="customer external id, e.g. CUST-00042")
+    recommend.add_argument("--category")
+    recommend.add_argument("-n", type=int, default=5)
+    recommend.add_argument("--models-dir")
+    recommend.add_argument("--log-impressions", action="store_true", help="store the impressions (default: dry run)")
+    recommend.set_defaults(handler=_cmd_recommend)

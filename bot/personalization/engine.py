@@ -1,0 +1,436 @@
+"""The personalization engine: what actions ask for recommendations, "not interested", clicks and offers.
+
+One request reads the customer's consent, history, devices and exclusions (a handful of indexed queries),
+scores the catalog with the live model (numpy, in memory) and writes the impressions in the caller's
+session, so what the customer was shown is stored before the bot answers. The rules that make it
+trustworthy live here, in one place, whatever strategy ranks the items:
+
+- every item carries a reason a customer understands;
+- "not interested" keeps an item (or, on request, its category) out for a configurable time;
+- suggestions nobody asked for are capped per time window, and held back while a problem is open;
+- without consent, behaviour is neither read nor used: suggestions are the non-personalized best sellers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import CustomerSegment, utcnow
+from bot.personalization import store
+from bot.personalization.config import PersonalizationConfig
+from bot.personalization.dataset import event_weight
+from bot.personalization.experiments import NON_PERSONALIZED, assign_strategy
+from bot.personalization.explain import reason_sentence, strongest_kinds
+from bot.personalization.model_store import ModelBundle, ModelCache
+from bot.personalization.open_issues import NoOpenIssues, OpenIssues
+from bot.personalization.recommenders.base import RequestContext, ScoredItem, UserHistory
+from bot.personalization.recommenders.ranking import recommend_with
+
+# Why nothing was suggested (RecommendationResult.withheld).
+WITHHELD_OPEN_ISSUE = "open_issue"
+WITHHELD_FREQUENCY_CAP = "frequency_cap"
+WITHHELD_NO_CONSENT = "no_consent"
+WITHHELD_NO_MODEL = "no_model"
+WITHHELD_NOTHING_TO_OFFER = "nothing_to_offer"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    sku: str
+    name: str
+    category: str
+    brand: str
+    price: float
+    reason: str  # a sentence for the customer: "because you bought the MacBook Air 13"
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class RecommendationResult:
+    items: tuple[Recommendation, ...] = ()
+    strategy: str | None = None
+    request_id: str | None = None  # ties the impressions to later clicks
+    personalized: bool = False
+    withheld: str | None = None  # why nothing was suggested (WITHHELD_*), when it was a rule
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The next-best-action, ready to say: a retention offer, an upsell (with items), or nothing."""
+
+    action: str  # retention_offer | upsell | none
+    reason: str  # for the agent console: why this action
+    recommendations: RecommendationResult = field(default_factory=RecommendationResult)
+    withheld: str | None = None
+
+
+@dataclass
+class _Customer:
+    """What one request knows about the customer; behaviour fields stay empty without consent."""
+
+    id: int | None
+    external_id: str | None
+    consented: bool = False
+    history: UserHistory = field(default_factory=UserHistory)
+    kinds: dict[int, str] = field(default_factory=dict)  # catalog index -> strongest way they met it
+    owned: list[store.OwnedDevice] = field(default_factory=list)
+    excluded: store.Exclusions = field(default_factory=store.Exclusions)
+    do_not_repeat: set[int] = field(default_factory=set)  # bought or returned: never suggested again
+
+
+class PersonalizationEngine:
+    def __init__(
+        self,
+        models: ModelCache,
+        *,
+        config: PersonalizationConfig | None = None,
+        open_issues: OpenIssues | None = None,
+    ) -> None:
+        self.models = models
+        self.config = config or PersonalizationConfig.from_env()
+        self.open_issues = open_issues or NoOpenIssues()
+
+    # --- recommendations --------------------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        session: Session,
+        customer_external_id: str | None,
+        *,
+        category: str | None = None,
+        brand: str | None = None,
+        max_price: float | None = None,
+        focus_skus: Sequence[str] = (),
+        n: int = 3,
+        solicited: bool = True,
+        channel: str = "chat",
+        now: datetime | None = None,
+    ) -> RecommendationResult:
+        """Up to `n` suggestions. `solicited=False` for suggestions the customer did not ask for: those are
+        frequency-capped and held back while the customer has an open issue."""
+        now = now or utcnow()
+        bundle = self.models.get()
+        if bundle is None:
+            return RecommendationResult(withheld=WITHHELD_NO_MODEL)
+        customer_id = store.customer_pk(session, customer_external_id)
+        if not solicited:
+            withheld = self._promotion_blocked(session, customer_id, now)
+            if withheld:
+                return RecommendationResult(withheld=withheld)
+        customer = self._customer(session, bundle, customer_id, customer_external_id, now)
+        strategy = (
+            assign_strategy(customer.external_id, self.config.strategies, self.config.experiment_salt)
+            if customer.consented
+            else NON_PERSONALIZED
+        )
+        context = self._context(bundle, customer, category, brand, max_price, focus_skus, now)
+        exclude = self._exclude_mask(bundle, customer, asked_category=category)
+        scored = self._rank(bundle, strategy, customer, context, n, exclude)
+        items = tuple(self._explain(bundle, customer, s) for s in scored)
+        request_id = uuid.uuid4().hex if items else None
+        if customer.id is not None and items:
+            store.record_events(
+                session,
+                [
+                    {
+                        "customer_id": customer.id,
+                        "product_id": int(bundle.product_ids[s.item]),
+                        "category": bundle.catalog.categories[s.item],
+                        "kind": "impression",
+                        "occurred_at": now,
+                        "channel": channel,
+                        "strategy": strategy,
+                        "request_id": request_id,
+                        "solicited": solicited,
+                    }
+                    for s in scored
+                ],
+            )
+        return RecommendationResult(
+            items=items,
+            strategy=strategy,
+            request_id=request_id,
+            personalized=customer.consented and strategy != NON_PERSONALIZED,
+        )
+
+    def _promotion_blocked(self, session: Session, customer_id: int | None, now: datetime) -> str | None:
+        if customer_id is None:
+            return None
+        if self.open_issues.has_open_issue(session, customer_id):
+            return WITHHELD_OPEN_ISSUE
+        since = now - timedelta(hours=self.config.unsolicited_window_hours)
+        if store.unsolicited_shown_since(session, customer_id, since) >= self.config.unsolicited_cap:
+            return WITHHELD_FREQUENCY_CAP
+        return None
+
+    def _customer(
+        self, session: Session, bundle: ModelBundle, customer_id: int | None, external_id: str | None, now: datetime
+    ) -> _Customer:
+        customer = _Customer(id=customer_id, external_id=external_id)
+        if customer_id is None:
+            return customer
+        customer.excluded = store.active_exclusions(session, customer_id, now)
+        customer.consented = store.has_consent(session, customer_id)
+        if not customer.consented:
+            return customer  # behaviour is not used: no history, devices or segment
+        since = now - timedelta(days=self.config.history_days)
+        weights: dict[int, float] = {}
+        kinds: dict[int, list[str]] = {}
+        for event in store.recent_history(session, customer_id, since=since):
+            index = bundle.index_of_product(event.product_id)
+            if index is None:
+                continue
+            if event.kind in ("purchase", "return"):
+                customer.do_not_repeat.add(index)
+            if event.kind == "return":
+                continue
+            weights[index] = weights.get(index, 0.0) + event_weight(event.kind, event.value)
+            kinds.setdefault(index, []).append(event.kind)
+        positive = [(i, w) for i, w in weights.items() if w > 0]
+        segment = session.execute(
+            select(CustomerSegment.cluster_label).where(CustomerSegment.customer_id == customer_id)
+        ).scalar_one_or_none()
+        customer.history = UserHistory(
+            items=np.array([i for i, _ in positive], dtype=np.int32),
+            weights=np.array([w for _, w in positive], dtype=np.float32),
+            user_index=bundle.row_of_user(external_id) if external_id else None,
+            segment=segment,
+        )
+        customer.kinds = strongest_kinds(kinds)
+        customer.owned = store.owned_devices(session, customer_id)
+        for device in customer.owned:
+            index = bundle.index_of_product(device.product_id)
+            if index is not None:
+                customer.do_not_repeat.add(index)
+        return customer
+
+    def _context(
+        self,
+        bundle: ModelBundle,
+        customer: _Customer,
+        category: str | None,
+        brand: str | None,
+        max_price: float | None,
+        focus_skus: Sequence[str],
+        now: datetime,
+    ) -> RequestContext:
+        focus = tuple(i for i in (bundle.index_of_sku(s) for s in focus_skus) if i is not None)
+        recent_since = now - timedelta(days=self.config.recent_device_days)
+        recent = tuple(
+            i
+            for i in (
+                bundle.index_of_product(d.product_id) for d in customer.owned if d.acquired_at >= recent_since
+            )
+            if i is not None
+        )
+        return RequestContext(
+            category=category,
+            brand=brand,
+            max_price=max_price,
+            focus_items=focus,
+            owned_families=frozenset(d.family for d in customer.owned if d.family),
+            recent_device_items=recent,
+        )
+
+    def _exclude_mask(self, bundle: ModelBundle, customer: _Customer, asked_category: str | None) -> np.ndarray:
+        mask = np.zeros(bundle.catalog.n_items, dtype=bool)
+        for product_id in customer.excluded.product_ids:
+            index = bundle.index_of_product(product_id)
+            if index is not None:
+                mask[index] = True
+        # A category the customer turned down stays out, unless they ask for it again themselves.
+        blocked = customer.excluded.categories - ({asked_category} if asked_category else set())
+        if blocked:
+            mask |= np.isin(bundle.catalog.categories, list(blocked))
+        if customer.do_not_repeat:
+            mask[list(customer.do_not_repeat)] = True
+        return mask
+
+    def _rank(
+        self,
+        bundle: ModelBundle,
+        strategy: str,
+        customer: _Customer,
+        context: RequestContext,
+        n: int,
+        exclude: np.ndarray,
+    ) -> list[ScoredItem]:
+        name = strategy if strategy in bundle.recommenders else "popularity"
+        recommender = bundle.recommenders[name]
+        history = customer.history if customer.consented else UserHistory()
+        if name == "hybrid":
+            return recommender.recommend(history, context, n=n, exclude=exclude)
+        return recommend_with(recommender, history, context, n=n, exclude=exclude, catalog=bundle.catalog)
+
+    def _explain(self, bundle: ModelBundle, customer: _Customer, scored: ScoredItem) -> Recommendation:
+        catalog = bundle.catalog
+        i = scored.item
+        reason_item = scored.reason_item
+        device_name = None
+        fits = catalog.fits[i]
+        for device in customer.owned:
+            if device.family and device.family in fits:
+                index = bundle.index_of_product(device.product_id)
+                device_name = catalog.names[index] if index is not None else None
+                break
+        sentence = reason_sentence(
+            scored.reason,
+            item_name=catalog.names[reason_item] if reason_item is not None else None,
+            item_kind=customer.kinds.get(reason_item) if reason_item is not None else None,
+            device_name=device_name,
+        )
+        return Recommendation(
+            sku=str(catalog.item_ids[i]),
+            name=str(catalog.names[i]),
+            category=str(catalog.categories[i]),
+            brand=str(catalog.brands[i]),
+            price=float(catalog.prices[i]),
+            reason=sentence,
+            reason_code=scored.reason,
+        )
+
+    # --- feedback ---------------------------------------------------------------------------------------------
+
+    def not_interested(
+        self,
+        session: Session,
+        customer_external_id: str | None,
+        *,
+        skus: Sequence[str] = (),
+        category: str | None = None,
+        channel: str = "chat",
+        now: datetime | None = None,
+    ) -> bool:
+        """Keep these items (and the category, when the customer asked for that) out of their suggestions.
+
+        Returns False for an anonymous or unknown customer (nothing to remember it against)."""
+        now = now or utcnow()
+        customer_id = store.customer_pk(session, customer_external_id)
+        if customer_id is None:
+            return False
+        product_ids = store.product_ids_for(session, skus)
+        if not product_ids and not category:
+            return True
+        if product_ids:
+            store.add_exclusions(
+                session, customer_id, product_ids=product_ids,
+                until=now + timedelta(days=self.config.exclusion_days), now=now,
+            )
+        if category:
+            store.add_exclusions(
+                session, customer_id, category=category,
+                until=now + timedelta(days=self.config.category_exclusion_days), now=now,
+            )
+        rows = [
+            {"customer_id": customer_id, "product_id": pid, "kind": "dismissal", "occurred_at": now, "channel": channel}
+            for pid in product_ids
+        ]
+        if category:
+            rows.append(
+                {"customer_id": customer_id, "category": category, "kind": "dismissal", "occurred_at": now,
+                 "channel": channel}
+            )
+        store.record_events(session, rows)
+        return True
+
+    def record_click(
+        self,
+        session: Session,
+        customer_external_id: str | None,
+        sku: str,
+        *,
+        request_id: str | None = None,
+        channel: str = "chat",
+        now: datetime | None = None,
+    ) -> bool:
+        """A suggestion was opened: the event that closes the loop (CTR per strategy, and training signal).
+
+        The click takes the strategy of the impression it answers, so reports compare like with like."""
+        customer_id = store.customer_pk(session, customer_external_id)
+        product_ids = store.product_ids_for(session, [sku])
+        if customer_id is None or not product_ids:
+            return False
+        impression = store.impression_of(session, customer_id, product_ids[0], request_id)
+        store.record_events(
+            session,
+            [
+                {
+                    "customer_id": customer_id,
+                    "product_id": product_ids[0],
+                    "kind": "click",
+                    "occurred_at": now or utcnow(),
+                    "channel": channel,
+                    "strategy": impression.strategy if impression else None,
+                    "request_id": impression.request_id if impression else request_id,
+                }
+            ],
+        )
+        return True
+
+    def record_mention(
+        self, session: Session, customer_external_id: str | None, sku: str, *, channel: str = "chat",
+        now: datetime | None = None,
+    ) -> None:
+        """A product named in the chat: interest worth learning from (when the customer consented)."""
+        customer_id = store.customer_pk(session, customer_external_id)
+        product_ids = store.product_ids_for(session, [sku])
+        if customer_id is not None and product_ids:
+            store.record_events(
+                session,
+                [{"customer_id": customer_id, "product_id": product_ids[0], "kind": "mention",
+                  "occurred_at": now or utcnow(), "channel": channel}],
+            )
+
+    # --- next best action -------------------------------------------------------------------------------------
+
+    def offer(
+        self,
+        session: Session,
+        customer_external_id: str | None,
+        *,
+        solicited: bool = False,
+        channel: str = "chat",
+        now: datetime | None = None,
+    ) -> Offer:
+        """The customer's next-best-action (refreshed by `tandem recs segments`), under the same rules as any
+        promotion: consent, no open issue, and the frequency cap unless the customer asked for offers."""
+        now = now or utcnow()
+        customer_id = store.customer_pk(session, customer_external_id)
+        if customer_id is None:
+            return Offer("none", "unknown customer", withheld=WITHHELD_NO_CONSENT)
+        if self.open_issues.has_open_issue(session, customer_id):
+            return Offer("none", "the customer has an open issue", withheld=WITHHELD_OPEN_ISSUE)
+        if not store.has_consent(session, customer_id):
+            return Offer("none", "no consent to personalization", withheld=WITHHELD_NO_CONSENT)
+        if not solicited:
+            blocked = self._promotion_blocked(session, customer_id, now)
+            if blocked:
+                return Offer("none", "suggestion limit reached", withheld=blocked)
+        row = session.get(CustomerSegment, customer_id)
+        if row is None or row.next_best_action == "none":
+            return Offer("none", row.next_best_action_reason if row else "not segmented yet",
+                         withheld=WITHHELD_NOTHING_TO_OFFER)
+        if row.next_best_action == "upsell":
+            recommendations = self.recommend(
+                session, customer_external_id, n=3, solicited=True, channel=channel, now=now
+            )
+            if not recommendations.items:
+                return Offer("none", row.next_best_action_reason, withheld=WITHHELD_NOTHING_TO_OFFER)
+            return Offer("upsell", row.next_best_action_reason, recommendations)
+        return Offer(row.next_best_action, row.next_best_action_reason)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> PersonalizationEngine:
+    """The process's engine (one model cache per action server), configured from the environment."""
+    from bot.settings import get_settings
+
+    return PersonalizationEngine(ModelCache(get_settings().models_dir))

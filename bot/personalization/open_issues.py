@@ -1,0 +1,33 @@
+"""Does the customer have an open problem? Promotions wait until it is solved.
+
+The issue journeys (bot/journeys, issue 5) answer this for real; until they land, the engine is given a
+stand-in at exactly this boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+from sqlalchemy.orm import Session
+
+
+class OpenIssues(Protocol):
+    def has_open_issue(self, session: Session, customer_id: int) -> bool:
+        """True while the customer (database id) has an unresolved issue journey."""
+
+
+class NoOpenIssues:
+    """Stand-in until issue journeys exist: nobody has an open issue."""
+
+    def has_open_issue(self, session: Session, customer_id: int) -> bool:
+        return False
+
+
+class StaticOpenIssues:
+    """Stand-in with a fixed set of customers who have an open issue (tests, demos)."""
+
+    def __init__(self, customer_ids: Iterable[int]) -> None:
+        self._ids = frozenset(customer_ids)
+
+    def has_open_issue(self, session: Session, customer_id: int) -> bool:
+        return customer_id in self._ids
