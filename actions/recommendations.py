@@ -63,8 +63,13 @@ class ActionRecommendProducts(ShopAction):
         brand = latest_entity(tracker, "brand")
         budget = _budget(tracker)
         focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
+        customer = verified_customer(tracker)
+        if customer is None and not (category or brand or budget or focus):
+            # Nothing to go on: a visitor who is not signed in gets asked, not a random list.
+            dispatcher.utter_message(response="utter_ask_recommendation_category")
+            return []
         result = default_engine().recommend(
-            session, verified_customer(tracker), category=category, brand=brand, max_price=budget,
+            session, customer, category=category, brand=brand, max_price=budget,
             focus_skus=focus, n=3, solicited=True, channel=_channel(tracker),
         )
         if not result.items:

@@ -79,6 +79,10 @@ def _cmd_seed(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
                 replace=args.replace,
             )
+            if not args.no_behaviour:
+                from bot.personalization.demo import seed_demo_behaviour
+
+                behaviour = seed_demo_behaviour(session, seed=args.seed)
     except ShopAlreadySeeded as exc:
         print(f"tandem seed: {exc}", file=sys.stderr)
         return 1
@@ -86,6 +90,8 @@ def _cmd_seed(args: argparse.Namespace) -> int:
         print(f"tandem seed: {exc}", file=sys.stderr)
         return 2
     print(summary)
+    if not args.no_behaviour:
+        print(f"demo behaviour: {behaviour}")
     return 0
 
 
@@ -100,6 +106,7 @@ def register_seed(subparsers: argparse._SubParsersAction) -> None:
     )
     seed.add_argument("--replace", action="store_true", help="delete existing shop data first")
     seed.add_argument("--no-progress", action="store_true", help="no progress bar")
+    seed.add_argument("--no-behaviour", action="store_true", help="no demo consent answers and product views")
     seed.set_defaults(handler=_cmd_seed)
 
 

@@ -103,6 +103,31 @@ def ensure_sentiment_model(settings: Settings) -> None:
     print(f"sentiment model: {path}", flush=True)
 
 
+def ensure_personalization(settings: Settings) -> None:
+    """Demo behaviour, segments and a recommender model, each made once when missing.
+
+    Later refreshes are explicit (`tandem recs segments`, `tandem recs train`) and picked up live."""
+    from sqlalchemy import func, select
+
+    from bot.db.models import CustomerSegment
+    from bot.db.session import session_scope
+    from bot.personalization.demo import has_behaviour, seed_demo_behaviour
+    from bot.personalization.model_store import current_version
+    from bot.personalization.segment_refresh import refresh_segments
+    from bot.personalization.training import train
+
+    with session_scope(settings.database_url) as session:
+        if not has_behaviour(session):
+            print(f"demo behaviour: {seed_demo_behaviour(session)}", flush=True)
+    with session_scope(settings.database_url) as session:
+        if session.execute(select(func.count()).select_from(CustomerSegment)).scalar_one() == 0:
+            print(f"segments: {refresh_segments(session, progress=True)}", flush=True)
+    if current_version(settings.models_dir) is None:
+        with session_scope(settings.database_url) as session:
+            bundle = train(session, settings.models_dir, progress=True)
+        print(f"personalization model: {bundle.version}", flush=True)
+
+
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
@@ -119,6 +144,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         print(f"seeded the demo shop: {summary}", flush=True)
     except ShopAlreadySeeded:
         print("the demo shop is already seeded", flush=True)
+    ensure_personalization(settings)
     ensure_sentiment_model(settings)
     model = train_if_changed(settings.models_dir, env=env)
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open

@@ -151,7 +151,7 @@ class EventLog:
 
     `amounts` is the money of purchases (ignored for other kinds). Optional per-event flags say which
     purchases were devices or accessories; optional per-customer `created_at` is the sign-up time (default:
-    the customer's first event). Calling the log at a time gives the activity snapshot at that time, so it is
+    the customer's first event) and `initial_devices` the devices they owned at sign-up. Calling the log at a time gives the activity snapshot at that time, so it is
     an `ActivityBuilder` for `train_churn_model`.
     """
 
@@ -163,6 +163,7 @@ class EventLog:
     created_at: np.ndarray | None = None
     device: np.ndarray | None = None
     accessory: np.ndarray | None = None
+    initial_devices: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.users)
@@ -170,8 +171,10 @@ class EventLog:
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"EventLog.{name} must have one entry per event")
-        if self.created_at is not None and len(self.created_at) != len(self.customer_ids):
-            raise ValueError("EventLog.created_at must have one entry per customer")
+        for name in ("created_at", "initial_devices"):
+            value = getattr(self, name)
+            if value is not None and len(value) != len(self.customer_ids):
+                raise ValueError(f"EventLog.{name} must have one entry per customer")
 
     @cached_property
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -208,6 +211,12 @@ class EventLog:
         device_buy = buy & a["device"]
         first_event = -_group_max(users[seen], -ts[seen], n)
         created = first_event if self.created_at is None else np.asarray(self.created_at, dtype=np.float64)
+        devices = count(a["device"] & a["purchase"])
+        last_device = _group_max(users[device_buy], ts[device_buy], n)
+        if self.initial_devices is not None:
+            had = (np.asarray(self.initial_devices) > 0) & (created <= t_now)
+            devices = devices + np.where(had, np.asarray(self.initial_devices, dtype=np.int64), 0)
+            last_device = np.where(had, np.fmax(last_device, created), last_device)
         return CustomerActivity(
             customer_ids=np.asarray(self.customer_ids, dtype=object),
             now=t_now,
@@ -227,9 +236,9 @@ class EventLog:
             events_30d=count(engagement & (ts > t_now - 30 * DAY)),
             events_90d=count(engagement & (ts > t_now - 90 * DAY)),
             last_activity_at=_group_max(users[a["active"] & seen], ts[a["active"] & seen], n),
-            devices=count(a["device"] & a["purchase"]),
+            devices=devices,
             accessories=count(a["accessory"] & a["purchase"]),
-            last_device_at=_group_max(users[device_buy], ts[device_buy], n),
+            last_device_at=last_device,
         )
 
     __call__ = activity_at
@@ -246,6 +255,7 @@ def from_events(
     created_at: np.ndarray | None = None,
     device: np.ndarray | None = None,
     accessory: np.ndarray | None = None,
+    initial_devices: np.ndarray | None = None,
 ) -> CustomerActivity:
     """Activity at `now` from raw event arrays (see `EventLog`)."""
     log = EventLog(
@@ -257,6 +267,7 @@ def from_events(
         created_at=created_at,
         device=device,
         accessory=accessory,
+        initial_devices=initial_devices,
     )
     return log.activity_at(now)
 
@@ -282,8 +293,8 @@ def _columns(db_ids: np.ndarray, result: Sequence[Sequence]) -> tuple[np.ndarray
     return np.searchsorted(db_ids, columns[0].astype(np.int64)), columns[1:]
 
 
-def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int] | None = None) -> CustomerActivity:
-    """Activity of every customer (or of `customer_ids`, database ids) at `now`, aggregated in the database.
+def load_activity(session: Session, now: TimeLike) -> CustomerActivity:
+    """Activity of every customer at `now`, aggregated in the database (select customers with `subset`).
 
     Purchases are the lines of orders placed by `now` and not cancelled by then (frequency counts orders,
     money sums quantity x unit price), plus `purchase` events (money: quantity x the product's price).
@@ -293,10 +304,7 @@ def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int
     """
     as_of = to_datetime(now)
     t_now = to_unix(now)
-    customers = select(Customer.id, Customer.external_id, Customer.created_at).order_by(Customer.id)
-    if customer_ids is not None:
-        customers = customers.where(Customer.id.in_(list(customer_ids)))
-    rows = session.execute(customers).all()
+    rows = session.execute(select(Customer.id, Customer.external_id, Customer.created_at).order_by(Customer.id)).all()
     n = len(rows)
     db_ids = np.array([r[0] for r in rows], dtype=np.int64)
 
@@ -313,9 +321,6 @@ def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int
     events_30d, events_90d = zeros(), zeros()
     last_engagement = nans()
     devices, last_device = zeros(), nans()
-
-    def restrict(stmt, column):  # noqa: ANN001, ANN202 - a Select and its customer id column
-        return stmt if customer_ids is None else stmt.where(column.in_(list(customer_ids)))
 
     # Orders: one row per customer.
     amount = OrderLine.quantity * OrderLine.unit_price
@@ -340,7 +345,7 @@ def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int
         .where(Order.placed_at <= as_of, or_(Order.status != "cancelled", Order.cancelled_at > as_of))
         .group_by(Order.customer_id)
     )
-    index, cols = _columns(db_ids, session.execute(restrict(orders, Order.customer_id)).all())
+    index, cols = _columns(db_ids, session.execute(orders).all())
     if cols:
         purchases[index] = np.asarray(cols[0], dtype=np.int64)
         monetary[index] = np.asarray(cols[1], dtype=np.float64)
@@ -372,7 +377,7 @@ def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int
         .where(e.occurred_at <= as_of)
         .group_by(e.customer_id, e.kind)
     )
-    rows_index, cols = _columns(db_ids, session.execute(restrict(events, e.customer_id)).all())
+    rows_index, cols = _columns(db_ids, session.execute(events).all())
     kinds = cols[0].astype(str) if cols else np.zeros(0, str)
     for kind in ("purchase", "return", *counts, "rating"):
         mine = kinds == kind
@@ -405,7 +410,7 @@ def load_activity(session: Session, now: TimeLike, *, customer_ids: Sequence[int
         .where(CustomerDevice.acquired_at <= as_of)
         .group_by(CustomerDevice.customer_id)
     )
-    index, cols = _columns(db_ids, session.execute(restrict(owned, CustomerDevice.customer_id)).all())
+    index, cols = _columns(db_ids, session.execute(owned).all())
     if cols:
         devices[index] = np.asarray(cols[0], dtype=np.int64)
         last_device[index] = _unix_array(cols[1])

@@ -31,8 +31,9 @@ from bot.personalization.experiments import NON_PERSONALIZED, assign_strategy
 from bot.personalization.explain import reason_sentence, strongest_kinds
 from bot.personalization.model_store import ModelBundle, ModelCache
 from bot.personalization.open_issues import NoOpenIssues, OpenIssues
-from bot.personalization.recommenders.base import RequestContext, ScoredItem, UserHistory
+from bot.personalization.recommenders.base import REASON_POPULAR, RequestContext, ScoredItem, UserHistory
 from bot.personalization.recommenders.ranking import recommend_with
+from bot.shop import catalog
 
 # Why nothing was suggested (RecommendationResult.withheld).
 WITHHELD_OPEN_ISSUE = "open_issue"
@@ -40,6 +41,8 @@ WITHHELD_FREQUENCY_CAP = "frequency_cap"
 WITHHELD_NO_CONSENT = "no_consent"
 WITHHELD_NO_MODEL = "no_model"
 WITHHELD_NOTHING_TO_OFFER = "nothing_to_offer"
+# What is served before any model was trained (not logged: there is no model to learn about).
+BEST_SELLERS = "best_sellers"
 
 
 @dataclass(frozen=True)
@@ -117,14 +120,14 @@ class PersonalizationEngine:
         """Up to `n` suggestions. `solicited=False` for suggestions the customer did not ask for: those are
         frequency-capped and held back while the customer has an open issue."""
         now = now or utcnow()
-        bundle = self.models.get()
-        if bundle is None:
-            return RecommendationResult(withheld=WITHHELD_NO_MODEL)
         customer_id = store.customer_pk(session, customer_external_id)
         if not solicited:
             withheld = self._promotion_blocked(session, customer_id, now)
             if withheld:
                 return RecommendationResult(withheld=withheld)
+        bundle = self.models.get()
+        if bundle is None:
+            return self._without_model(session, category, brand, max_price, n, now)
         customer = self._customer(session, bundle, customer_id, customer_external_id, now)
         strategy = (
             assign_strategy(customer.external_id, self.config.strategies, self.config.experiment_salt)
@@ -160,6 +163,22 @@ class PersonalizationEngine:
             request_id=request_id,
             personalized=customer.consented and strategy != NON_PERSONALIZED,
         )
+
+    def _without_model(
+        self, session: Session, category: str | None, brand: str | None, max_price: float | None, n: int,
+        now: datetime,
+    ) -> RecommendationResult:
+        """Before the first `tandem recs train`: the shop's best sellers, so the bot still helps."""
+        found = [
+            p for p in catalog.popular_products(session, category=category, brand=brand, limit=n * 4, now=now)
+            if max_price is None or float(p.price) <= max_price
+        ][:n]
+        items = tuple(
+            Recommendation(p.sku, p.name, p.category, p.brand, float(p.price), reason_sentence(REASON_POPULAR),
+                           REASON_POPULAR)
+            for p in found
+        )
+        return RecommendationResult(items=items, strategy=BEST_SELLERS, withheld=None if items else WITHHELD_NO_MODEL)
 
     def _promotion_blocked(self, session: Session, customer_id: int | None, now: datetime) -> str | None:
         if customer_id is None:
@@ -268,7 +287,7 @@ class PersonalizationEngine:
         history = customer.history if customer.consented else UserHistory()
         if name == "hybrid":
             return recommender.recommend(history, context, n=n, exclude=exclude)
-        return recommend_with(recommender, history, context, n=n, exclude=exclude, catalog=bundle.catalog)
+        return recommend_with(recommender, history, context, n=n, exclude=exclude, catalog=bundle.rules)
 
     def _explain(self, bundle: ModelBundle, customer: _Customer, scored: ScoredItem) -> Recommendation:
         catalog = bundle.catalog

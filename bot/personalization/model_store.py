@@ -23,6 +23,7 @@ import joblib
 import numpy as np
 
 from bot.personalization.data import ItemCatalog
+from bot.personalization.recommenders.ranking import CatalogRules
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +50,27 @@ class ModelBundle:
     metrics: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._rules = None
         self._index_of_product = {int(pid): i for i, pid in enumerate(self.product_ids)}
         self._index_of_sku = {str(sku): i for i, sku in enumerate(self.catalog.item_ids)}
         self._row_of_user = {str(u): r for r, u in enumerate(self.user_ids)}
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for derived in ("_index_of_product", "_index_of_sku", "_row_of_user"):
+        for derived in ("_rules", "_index_of_product", "_index_of_sku", "_row_of_user"):
             state.pop(derived, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__post_init__()
+
+    @property
+    def rules(self) -> CatalogRules:
+        """The catalog's hard-filter tables, built once per loaded bundle (not per request)."""
+        if self._rules is None:
+            self._rules = CatalogRules.from_catalog(self.catalog)
+        return self._rules
 
     def index_of_product(self, product_id: int) -> int | None:
         return self._index_of_product.get(int(product_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -16,6 +17,20 @@ from bot.db.session import session_scope
 from bot.identity import sign_customer
 from bot.settings import get_settings
 from bot.shop.seed import seed_shop
+
+
+@pytest.fixture(autouse=True)
+def private_models_dir(tmp_path_factory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Actions never see a developer's models/ folder: each test starts with no personalization model."""
+    from bot.personalization.engine import default_engine
+
+    path = tmp_path_factory.mktemp("models")
+    monkeypatch.setenv("TANDEM_MODELS_DIR", str(path))
+    get_settings.cache_clear()
+    default_engine.cache_clear()
+    yield path
+    get_settings.cache_clear()
+    default_engine.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from actions.account import ActionBillingOverview, ActionGreet
 from actions.fallback import ActionHandleFallback
-from actions.products import ActionProductLookup, ActionRecommendProducts
+from actions.products import ActionProductLookup
+from actions.recommendations import ActionRecommendProducts
 from bot.shop.customers import get_customer
 from bot.db.session import session_scope
 from tests.actions.conftest import run_action, tracker

@@ -1,0 +1,155 @@
+"""Recommendation actions run for real: signed trackers in, the engine with a trained model, a real shop."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions.recommendations import (
+    LAST_RECOMMENDATIONS,
+    ActionMoreLikeThis,
+    ActionNotInterested,
+    ActionOffer,
+    ActionRecommendationClicked,
+    ActionRecommendProducts,
+)
+from bot.db.models import BehaviourEvent, CustomerSegment, RecommendationExclusion, utcnow
+from bot.db.session import session_scope
+from bot.personalization import store
+from bot.personalization.demo import seed_demo_behaviour
+from bot.personalization.training import train
+from tests.actions.conftest import run_action, tracker
+
+CUSTOMER = "CUST-00005"
+
+
+@pytest.fixture
+def recs_shop(writable_shop_url: str, private_models_dir) -> str:
+    with session_scope(writable_shop_url) as session:
+        seed_demo_behaviour(session)
+        store.set_consent(session, store.customer_pk(session, CUSTOMER), True)
+    with session_scope(writable_shop_url) as session:
+        train(session, private_models_dir, progress=False)
+    return writable_shop_url
+
+
+def _slot(events, name):
+    return next(e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name)
+
+
+def _events_of(url: str, kind: str) -> list[BehaviourEvent]:
+    with session_scope(url) as session:
+        cid = store.customer_pk(session, CUSTOMER)
+        return list(session.execute(
+            select(BehaviourEvent).where(BehaviourEvent.customer_id == cid, BehaviourEvent.kind == kind)
+        ).scalars())
+
+
+def test_suggestions_come_with_reasons_and_a_tap_each_and_are_stored_before_the_answer(recs_shop: str) -> None:
+    messages, events = run_action(
+        ActionRecommendProducts(),
+        tracker("any headphones under £150?", intent="ask_recommendation",
+                entities={"product_category": "headphones"}, customer=CUSTOMER),
+    )
+    [message] = messages
+    assert message["response"] == "utter_recommendations"
+    assert "under £150.00" in message["heading"]
+    assert message["products"].count("•") == len(message["buttons"]) >= 1
+    assert "(" in message["products"]  # each line ends with its reason
+    shown = _slot(events, LAST_RECOMMENDATIONS)
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert [f'/recommendation_clicked{{"product_sku":"{sku}"}}' for sku in shown["skus"]] == payloads
+    impressions = _events_of(recs_shop, "impression")
+    assert {e.request_id for e in impressions} == {shown["request_id"]}
+    assert all(e.solicited for e in impressions)
+
+
+def test_a_visitor_who_says_nothing_about_what_they_want_is_asked(recs_shop: str) -> None:
+    messages, _ = run_action(ActionRecommendProducts(), tracker("what should i buy", intent="ask_recommendation"))
+    assert [m["response"] for m in messages] == ["utter_ask_recommendation_category"]
+
+
+def test_tapping_a_suggestion_logs_the_click_and_offers_more_or_not_interested(recs_shop: str) -> None:
+    _, events = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
+                customer=CUSTOMER),
+    )
+    shown = _slot(events, LAST_RECOMMENDATIONS)
+    sku = shown["skus"][0]
+    messages, events = run_action(
+        ActionRecommendationClicked(),
+        tracker(f'/recommendation_clicked{{"product_sku":"{sku}"}}', intent="recommendation_clicked",
+                entities={"product_sku": sku}, customer=CUSTOMER, slots={LAST_RECOMMENDATIONS: shown}),
+    )
+    assert messages[0]["response"] == "utter_product_details"
+    assert [b["title"] for b in messages[0]["buttons"]] == ["More like this", "Not interested"]
+    [click] = _events_of(recs_shop, "click")
+    assert click.request_id == shown["request_id"] and click.strategy is not None
+
+
+def test_not_interested_drops_what_was_just_suggested_or_the_category_named(recs_shop: str) -> None:
+    _, events = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend headphones", intent="ask_recommendation", entities={"product_category": "headphones"},
+                customer=CUSTOMER),
+    )
+    shown = _slot(events, LAST_RECOMMENDATIONS)
+    messages, events = run_action(
+        ActionNotInterested(),
+        tracker("not interested", intent="not_interested", customer=CUSTOMER, slots={LAST_RECOMMENDATIONS: shown}),
+    )
+    assert messages[0]["response"] == "utter_not_interested_items"
+    assert _slot(events, LAST_RECOMMENDATIONS) is None
+    messages, _ = run_action(
+        ActionNotInterested(),
+        tracker("stop suggesting cases", intent="not_interested", entities={"product_category": "cases"},
+                customer=CUSTOMER),
+    )
+    assert messages[0]["response"] == "utter_not_interested_category"
+    assert messages[0]["category"] == "phone accessories"
+    with session_scope(recs_shop) as session:
+        rows = session.execute(select(RecommendationExclusion)).scalars().all()
+        excluded_ids = {r.product_id for r in rows if r.product_id}
+        assert len(excluded_ids) == len(shown["skus"])
+        assert {r.category for r in rows if r.category} == {"phone_accessories"}
+
+
+def test_more_like_this_builds_on_the_product_under_discussion(recs_shop: str) -> None:
+    _, events = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a phone", intent="ask_recommendation", entities={"product_category": "phones"},
+                customer=CUSTOMER),
+    )
+    shown = _slot(events, LAST_RECOMMENDATIONS)
+    messages, events = run_action(
+        ActionMoreLikeThis(),
+        tracker("more like this", intent="more_like_this", customer=CUSTOMER, slots={LAST_RECOMMENDATIONS: shown}),
+    )
+    assert messages[0]["response"] == "utter_recommendations"
+    assert _slot(events, "product_sku") == shown["skus"][0]
+    assert shown["skus"][0] not in _slot(events, LAST_RECOMMENDATIONS)["skus"]
+
+
+def test_offers_follow_the_next_best_action_and_need_a_signed_in_customer(recs_shop: str) -> None:
+    messages, _ = run_action(ActionOffer(), tracker("any deals for me?", intent="ask_offers"))
+    assert messages[0]["response"] == "utter_offers_sign_in"
+    with session_scope(recs_shop) as session:
+        session.merge(CustomerSegment(
+            customer_id=store.customer_pk(session, CUSTOMER), recency_score=1, frequency_score=4,
+            monetary_score=5, rfm_segment="cant_lose", cluster=0, cluster_label="lapsed buyers", churn_risk=0.8,
+            next_best_action="retention_offer", next_best_action_reason="churn risk 0.80", refreshed_at=utcnow(),
+            model_version="test",
+        ))
+    messages, events = run_action(ActionOffer(), tracker("any deals for me?", intent="ask_offers", customer=CUSTOMER))
+    assert messages[0]["response"] == "utter_offer_retention"
+    assert _slot(events, "next_best_action") == "retention_offer"
+
+
+def test_before_the_first_training_the_best_sellers_are_suggested(writable_shop_url: str) -> None:
+    messages, _ = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"}),
+    )
+    assert messages[0]["response"] == "utter_recommendations"
+    assert "best sellers" in messages[0]["products"]
