@@ -4,6 +4,8 @@ Each method is fitted on the events before one global cutoff (the newest 20 % of
 period) and asked for K items per test user, the user's training items excluded; a hit is an item the user
 interacted with in the test period and not before (`bot.personalization.evaluation`). The synthetic shop's
 planted structure is described in `bot/personalization/synthetic.py`; its parameters are printed and saved.
+On the synthetic shop a last row ranks by the generator's own view distribution (`ViewModel`, ground truth
+no recommender can see): the ceiling the methods are measured against.
 
     python bench/recommenders.py                                        # synthetic shop, 20,000 customers
     python bench/recommenders.py --customers 100000 --products 10000    # larger synthetic shop
@@ -35,10 +37,17 @@ from bot.personalization.evaluation import EvaluationResult, evaluate, time_cuto
 from bot.personalization.recommenders.base import RequestContext, UserHistory  # noqa: E402
 
 METHODS = ("popularity", "item_knn", "als", "content", "hybrid")
-LABELS = {"popularity": "popularity", "item_knn": "item-kNN", "als": "ALS", "content": "content", "hybrid": "hybrid"}
+CEILING = "ground_truth"
+LABELS = {
+    "popularity": "popularity", "item_knn": "item-kNN", "als": "ALS", "content": "content", "hybrid": "hybrid",
+    CEILING: "ground truth (ceiling)",
+}
 
 
-def load_synthetic(args: argparse.Namespace) -> tuple[TrainingData, dict[str, Any]]:
+Loaded = tuple[TrainingData, dict[str, Any], Any]  # data, description, SyntheticShop (ground truth) or None
+
+
+def load_synthetic(args: argparse.Namespace) -> Loaded:
     from bot.personalization.synthetic import generate_shop
 
     started = time.perf_counter()
@@ -49,15 +58,16 @@ def load_synthetic(args: argparse.Namespace) -> tuple[TrainingData, dict[str, An
     kinds, counts = np.unique(shop.events.kinds, return_counts=True)
     info = {
         "generator": "bot.personalization.synthetic.generate_shop (structure: see its module docstring)",
+        "summary": shop.describe(),
         "parameters": dict(shop.params),
         "events": {str(k): int(c) for k, c in zip(kinds, counts)},
         "churned_share": round(float(shop.churned.mean()), 4),
         "generation_seconds": round(seconds, 2),
     }
-    return shop.training_data(), info
+    return shop.training_data(), info, shop
 
 
-def load_movielens(args: argparse.Namespace) -> tuple[TrainingData, dict[str, Any]]:
+def load_movielens(args: argparse.Namespace) -> Loaded:
     from bot.personalization.movielens import load_ratings, read_catalog
 
     if not args.ratings:
@@ -70,10 +80,10 @@ def load_movielens(args: argparse.Namespace) -> tuple[TrainingData, dict[str, An
         "skipped_lines": read.skipped,
         "dropped_low_ratings": read.dropped,
     }
-    return TrainingData(interactions=read.interactions, catalog=catalog), info
+    return TrainingData(interactions=read.interactions, catalog=catalog), info, None
 
 
-def load_database(args: argparse.Namespace) -> tuple[TrainingData, dict[str, Any]]:
+def load_database(args: argparse.Namespace) -> Loaded:
     from bot.db.session import session_scope
     from bot.personalization.dataset import load_training_data
 
@@ -81,7 +91,7 @@ def load_database(args: argparse.Namespace) -> tuple[TrainingData, dict[str, Any
         raise SystemExit("--source database needs --database-url URL")
     with session_scope(args.database_url) as session:
         data = load_training_data(session)
-    return data, {"database": _redact(args.database_url)}
+    return data, {"database": _redact(args.database_url)}, None
 
 
 def _redact(url: str) -> str:
@@ -101,23 +111,29 @@ def recommend_fn(name: str, recommender: Any, data: TrainingData) -> Callable[[i
 
         return hybrid
 
+    if name == CEILING:  # the synthetic shop's own view distribution; `recommender` is the shop
+        return _ranked(lambda user, history: recommender.view_model.probabilities(user), data)
+    return _ranked(lambda user, history: recommender.score(history), data)
+
+
+def _ranked(score: Callable[[int, UserHistory], np.ndarray], data: TrainingData) -> Callable[..., np.ndarray]:
     from bot.personalization.recommenders.ranking import top_n
 
     active = np.asarray(data.catalog.active, dtype=bool)
 
-    def single(user: int, history: UserHistory, k: int) -> np.ndarray:
+    def ranked(user: int, history: UserHistory, k: int) -> np.ndarray:
         allowed = active.copy()
         allowed[history.items] = False
-        return top_n(recommender.score(history), k, allowed)
+        return top_n(score(user, history), k, allowed)
 
-    return single
+    return ranked
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bot.personalization.recommenders import build_recommender
 
     loaders = {"synthetic": load_synthetic, "movielens": load_movielens, "database": load_database}
-    data, info = loaders[args.source](args)
+    data, info, shop = loaders[args.source](args)
     inter = data.interactions
     cutoff = time_cutoff(inter.timestamps, args.test_fraction)
     train, test = time_split(inter, args.test_fraction)
@@ -134,10 +150,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     _print_data(args.source, info, split)
 
     rows = []
-    for name in args.methods:
-        recommender = build_recommender(name)
+    methods = list(args.methods) + ([CEILING] if shop is not None and not args.no_ceiling else [])
+    for name in methods:
         started = time.perf_counter()
-        recommender.fit(train_data)
+        if name == CEILING:
+            recommender = shop
+        else:
+            recommender = build_recommender(name)
+            recommender.fit(train_data)
         fit_s = time.perf_counter() - started
         result: EvaluationResult = evaluate(
             recommend_fn(name, recommender, data),
@@ -147,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             max_users=args.max_users,
             seed=args.eval_seed,
             segments=data.segments,
-            progress=not args.no_progress,
+            progress=False if args.no_progress else None,
         )
         row = {"method": name, "fit_seconds": round(fit_s, 2), **result.as_dict()}
         row["seconds"] = round(row["seconds"], 2)
@@ -209,6 +229,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads")
     parser.add_argument("--json", type=Path, default=None, help="default bench/results/recommenders-<source>.json")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="synthetic: skip the row ranked by the generator's own view model"
+    )
     args = parser.parse_args(argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(args.methods) - set(METHODS))

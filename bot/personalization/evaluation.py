@@ -7,6 +7,7 @@ every test event happened after every training event.
 
 Metrics use binary relevance: an item is relevant to a user when the user interacted with it in the test
 period and not in training (re-finding an item they already had is not a recommendation's achievement).
+Recall@K = hits in the top K / min(K, number of relevant items); NDCG@K discounts hits by log2(rank + 1).
 """
 
 from __future__ import annotations
@@ -127,8 +128,10 @@ def evaluate(
     recalls = np.zeros(len(users))
     ndcgs = np.zeros(len(users))
     started = time.perf_counter()
-    # tqdm: disable=None hides the bar when stderr is not a terminal.
-    disable = True if progress is False or (progress is None and len(users) < 1000) else (False if progress else None)
+    if progress is None:  # tqdm's disable=None: no bar when stderr is not a terminal
+        disable: bool | None = None if len(users) >= 1000 else True
+    else:
+        disable = not progress
     for row, u in enumerate(tqdm(users, desc="evaluating", unit="user", disable=disable, leave=False)):
         lo, hi = train_m.indptr[u], train_m.indptr[u + 1]
         history = UserHistory(

@@ -167,14 +167,14 @@ class ImportReport:
     def __str__(self) -> str:
         rate = f", {self.rows_per_s:,.0f} rows/s" if self.rows_read else ""
         lines = [
-            f"{Path(self.path).name}: {self.rows_read:,} rows read, {self.imported:,} imported, "
-            f"{self.duplicates:,} duplicates skipped, {self.rejected_count:,} rejected "
+            f"{Path(self.path).name}: {_count(self.rows_read, 'row')} read, {self.imported:,} imported, "
+            f"{_count(self.duplicates, 'duplicate')} skipped, {self.rejected_count:,} rejected "
             f"({self.elapsed_s:.1f} s{rate})"
         ]
         for row in self.rejected[:_SHOWN_REJECTS]:
             lines.append(f"  line {row.line}: {row.reason}")
         if self.rejected_count > _SHOWN_REJECTS:
-            lines.append(f"  ... and {self.rejected_count - _SHOWN_REJECTS:,} more rejected rows")
+            lines.append(f"  ... and {_count(self.rejected_count - _SHOWN_REJECTS, 'more rejected row')}")
         if self.rejects_not_kept:
             lines.append(f"  only the first {len(self.rejected):,} rejected rows were kept")
         if self.ignored_columns:
@@ -282,25 +282,35 @@ class _Columns:
 
     def values(self, pairs: Iterable[tuple[str, Any]]) -> tuple[dict[str, str], Errors]:
         """Canonical text values of (name, value) pairs; JSON scalars become the text a CSV would hold."""
+        return self.mapped_values((self.canonical(str(name)), str(name).strip(), value) for name, value in pairs)
+
+    @staticmethod
+    def mapped_values(items: Iterable[tuple[str | None, str, Any]]) -> tuple[dict[str, str], Errors]:
+        """Like `values`, for (canonical column or None, name, value) triples (a CSV maps its header once)."""
         values: dict[str, str] = {}
+        names: dict[str, str] = {}
         errors: Errors = []
-        for name, value in pairs:
-            column = self.canonical(str(name))
-            label = column or _truncate(str(name).strip(), _SHOWN_CHARS)
-            if value is None:
+        for column, name, value in items:
+            if isinstance(value, str):
+                text = value.strip()
+            elif value is None:
                 continue
-            if isinstance(value, (dict, list)):
-                errors.append((label, "must be a single value, not a list or an object"))
+            elif isinstance(value, (dict, list)):
+                errors.append((column or _truncate(name, _SHOWN_CHARS), "must be a single value, not a list or object"))
                 continue
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value).strip()
+            else:
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            problem = None
             if len(text) > MAX_FIELD_CHARS:
-                errors.append((label, f"{len(text):,} characters long (at most {MAX_FIELD_CHARS:,})"))
+                problem = f"{len(text):,} characters long (at most {MAX_FIELD_CHARS:,})"
             elif "\x00" in text:
-                errors.append((label, "contains a NUL character"))
+                problem = "contains a NUL character"
+            if problem:
+                errors.append((column or _truncate(name, _SHOWN_CHARS), problem))
             elif column is not None and text:
                 if column in values:
-                    errors.append((column, f"given twice (as {label!r} and another alias)"))
-                values[column] = text
+                    errors.append((column, f"given twice (as {names[column]!r} and {name!r})"))
+                values[column], names[column] = text, name
         return values, errors
 
 
@@ -377,7 +387,7 @@ class _CsvReader:
 
     def __iter__(self) -> Iterator[_Record]:
         reader = csv.reader(self._lines)
-        header: list[str] = []
+        header: list[tuple[str | None, str]] = []  # (canonical column or None, name) per column
         while True:
             start = self._lines.line_no + 1
             try:
@@ -406,24 +416,24 @@ class _CsvReader:
             elif len(row) != len(header):
                 yield _Record(start, raw, errors=[(None, f"{len(row)} fields, but the header has {len(header)}")])
             else:
-                values, errors = self._columns.values(zip(header, row))
+                values, errors = _Columns.mapped_values((c, n, v) for (c, n), v in zip(header, row))
                 yield _Record(start, raw, values, errors)
 
-    def _header(self, row: list[str]) -> list[str]:
+    def _header(self, row: list[str]) -> list[tuple[str | None, str]]:
+        header = [(self._columns.canonical(name), name.strip()) for name in row]
         seen: dict[str, str] = {}
-        for name in row:
-            column = self._columns.canonical(name)
+        for column, name in header:
             if column is not None and column in seen:
-                raise ImportFileError(f"columns {seen[column]!r} and {name.strip()!r} both mean {column}")
+                raise ImportFileError(f"columns {seen[column]!r} and {name!r} both mean {column}")
             if column is not None:
-                seen[column] = name.strip()
+                seen[column] = name
         missing = [" or ".join(options) for options in self._required if not set(options) & set(seen)]
         if missing:
             raise ImportFileError(
                 f"the header ({', '.join(_truncate(n, _SHOWN_CHARS) for n in row)}) lacks required "
                 f"column(s): {', '.join(missing)}"
             )
-        return row
+        return header
 
 
 def _object_record(obj: Any, line: int, raw: str, columns: _Columns) -> _Record:
@@ -587,6 +597,10 @@ class _JsonListReader:
 
 def _truncate(text: str, limit: int = _KEPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _quote(text: str) -> str:

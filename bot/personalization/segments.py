@@ -66,11 +66,16 @@ def rfm_scores(activity: CustomerActivity) -> RfmScores:
     recency[buyers] = quintile_scores(activity.last_purchase_at[buyers])  # later purchase = higher score
     frequency[buyers] = quintile_scores(activity.purchases[buyers])
     monetary[buyers] = quintile_scores(activity.monetary[buyers])
-    fm = (frequency + monetary + 1) // 2
-    grid = np.array(RFM_GRID, dtype=object)
-    segment = grid[recency - 1, fm - 1]
+    segment = rfm_segment(recency, frequency, monetary)
     segment[~buyers] = NO_PURCHASE_SEGMENT
     return RfmScores(recency=recency, frequency=frequency, monetary=monetary, segment=segment)
+
+
+def rfm_segment(recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray) -> np.ndarray:
+    """The RFM_GRID name for each (R, F, M) score triple, with FM = (F + M) / 2 rounded up."""
+    r = np.asarray(recency, dtype=np.int64)
+    fm = (np.asarray(frequency, dtype=np.int64) + np.asarray(monetary, dtype=np.int64) + 1) // 2
+    return np.array(RFM_GRID, dtype=object)[r - 1, fm - 1]
 
 
 # --- behaviour clusters ---------------------------------------------------------------------------------------
@@ -153,7 +158,7 @@ def cluster_customers(activity: CustomerActivity, k: int = 6, random_state: int 
         return Clusters(np.zeros(0, np.int64), (), np.zeros((0, width)))
     z = StandardScaler().fit_transform(behaviour_features(activity))
     k = max(1, min(k, len(np.unique(z, axis=0))))
-    with threadpool_limits(limits=2):
+    with threadpool_limits(limits=1 if n < 20_000 else 2):  # small fits lose more to OpenMP waits than they gain
         model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(z)
     centroids = model.cluster_centers_
     order = np.argsort(-centroids[:, CLUSTER_FEATURES.index("monetary")], kind="stable")

@@ -91,7 +91,11 @@ _NOUNS = {
     "home_internet": ("Fibre Plan",),
 }
 # Accessory category -> (device category whose families it fits, share that fits everything).
-_FITS = {"phone_accessories": ("phones", 0.15), "chargers_cables": ("phones", 0.50), "laptop_accessories": ("laptops", 0.45)}
+_FITS = {
+    "phone_accessories": ("phones", 0.15),
+    "chargers_cables": ("phones", 0.50),
+    "laptop_accessories": ("laptops", 0.45),
+}
 _STYLES = (
     "rugged waterproof tough adventure trail shockproof",
     "sleek slim minimal clean matte thin",
@@ -108,7 +112,10 @@ _FAMILY_BRAND = {
     "ipad": "Apple", "galaxy_tab": "Samsung", "fire": "Amazon", "tab_p": "Lenovo",
     "apple_watch": "Apple", "galaxy_watch": "Samsung", "pixel_watch": "Google", "garmin": "Garmin",
 }
-_FAMILY_LABEL = {"iphone": "iPhone", "oneplus": "OnePlus", "apple_watch": "Watch", "ipad": "iPad", "macbook": "MacBook", "xps": "XPS", "hp": "HP", "tab_p": "Tab P"}
+_FAMILY_LABEL = {
+    "iphone": "iPhone", "oneplus": "OnePlus", "apple_watch": "Watch", "ipad": "iPad", "macbook": "MacBook",
+    "xps": "XPS", "hp": "HP", "tab_p": "Tab P",
+}
 
 _STYLE_BOOST = 12.0  # products of the customer's own style are this much more attractive
 _STYLE_BUY = 2.0  # and a view of one converts this much more often
@@ -142,6 +149,21 @@ class SyntheticEvents:
 
 
 @dataclass(frozen=True)
+class ViewModel:
+    """The generator's own view distribution: P(item | customer) = P(category | customer) x P(item | category,
+    taste, owned families). Ranking by it is the best any recommender can do at predicting a customer's next
+    views: the benchmark's ceiling, not a method (it reads the ground truth)."""
+
+    category_affinity: np.ndarray  # (n_customers, n_categories)
+    combo: np.ndarray  # int32 per customer: their row of item_given_category
+    item_given_category: np.ndarray  # (n_combos, n_items), sums to 1 within each category
+    item_category: np.ndarray  # category index per item
+
+    def probabilities(self, customer: int) -> np.ndarray:
+        return self.category_affinity[customer, self.item_category] * self.item_given_category[self.combo[customer]]
+
+
+@dataclass(frozen=True)
 class SyntheticShop:
     """A generated shop with its ground truth (taste, owned families, churn) beside the observable events."""
 
@@ -157,6 +179,7 @@ class SyntheticShop:
     churn_at: np.ndarray  # int64 Unix seconds, -1 for customers who stay
     now: int
     params: Mapping[str, Any] = field(default_factory=dict)
+    view_model: ViewModel | None = field(default=None, repr=False)
 
     @property
     def n_customers(self) -> int:
@@ -189,6 +212,19 @@ class SyntheticShop:
             items=ev.items[keep].astype(np.int32),
             weights=weights[keep],
             timestamps=ev.timestamps[keep],
+        )
+
+    def describe(self) -> str:
+        """One paragraph a benchmark prints so its figures say what data they come from."""
+        p = self.params
+        ev = self.events
+        purchases = int((ev.kinds == "purchase").sum())
+        return (
+            f"synthetic shop (seed {p['seed']}): {p['n_customers']:,} customers in {p['n_tastes']} taste clusters "
+            f"(own style x{_STYLE_BOOST:g}, brand, category and price-band affinity), {p['n_products']:,} products "
+            f"(Zipf 0.9 popularity; accessories fit owned phone/laptop families), {p['days']} days: "
+            f"{len(ev):,} events, {len(ev) / self.n_customers:.1f} per customer, {purchases:,} purchases; "
+            f"{self.churned.mean():.0%} of customers churn"
         )
 
     def training_data(self) -> TrainingData:
@@ -316,7 +352,8 @@ def generate_shop(
     products = _make_products(rng, categories, n_products, n_tastes)
     tastes = _make_tastes(rng, products, n_tastes)
     customers = _make_customers(rng, products, tastes, n_customers, days, now)
-    events = _make_events(rng, products, tastes, customers, now)
+    view_model = _view_model(products, tastes, customers)
+    events = _make_events(rng, products, customers, view_model)
     params = {
         "n_customers": n_customers, "n_products": n_products, "n_tastes": n_tastes, "days": days, "seed": seed,
         "now": now,
@@ -334,6 +371,7 @@ def generate_shop(
         churn_at=np.where(customers.churned, customers.end, -1).astype(np.int64),
         now=now,
         params=params,
+        view_model=view_model,
     )
 
 
@@ -583,8 +621,20 @@ def _device_of_family(rng: np.random.Generator, products: _Products, family: np.
     return device
 
 
+def _view_model(products: _Products, tastes: _Tastes, customers: _Customers) -> ViewModel:
+    combos, combo_of = np.unique(np.stack([customers.taste, customers.owned_mask]), axis=1, return_inverse=True)
+    weights = _view_weights(products, tastes, combos[0], combos[1])
+    per_category = np.add.reduceat(weights, products.category_start[:-1], axis=1)
+    return ViewModel(
+        category_affinity=np.diff(customers.category_cdf, axis=1, prepend=0.0),
+        combo=combo_of.astype(np.int32),
+        item_given_category=weights / per_category[:, products.category],
+        item_category=products.category,
+    )
+
+
 def _make_events(
-    rng: np.random.Generator, products: _Products, tastes: _Tastes, customers: _Customers, now: int
+    rng: np.random.Generator, products: _Products, customers: _Customers, view_model: ViewModel
 ) -> SyntheticEvents:
     # Intents: a Poisson number per customer, uniform over their active span, thinned before churn.
     span = (customers.end - customers.start).astype(np.float64)
@@ -597,21 +647,17 @@ def _make_events(
 
     # What: a category by personal affinity, then an item of it by the customer's (taste, owned families).
     category = _sample_rows(customers.category_cdf, users, rng.random(len(users)))
-    combos, combo_of = np.unique(
-        np.stack([customers.taste, customers.owned_mask]), axis=1, return_inverse=True
-    )
-    weights = _view_weights(products, tastes, combos[0], combos[1])
+    p = view_model.item_given_category
+    n_items = p.shape[1]
+    total = np.cumsum(p, axis=1)
+    before = np.concatenate([np.zeros((len(p), 1)), total[:, products.category_start[1:-1] - 1]], axis=1)
+    within = total - before[:, products.category]  # cumulative within each category, ends at 1
+    combo = view_model.combo[users]
     n_categories = len(products.category_start) - 1
-    total = np.cumsum(weights, axis=1)
-    before = np.concatenate([np.zeros((len(weights), 1)), total[:, products.category_start[1:-1] - 1]], axis=1)
-    after = total[:, products.category_start[1:] - 1]
-    within = (total - before[:, products.category]) / (after - before)[:, products.category]
-    combo = combo_of[users]
-    offsets = within + (np.arange(len(weights))[:, None] * n_categories + products.category[None, :])
+    offsets = within + (np.arange(len(p))[:, None] * n_categories + products.category[None, :])
     flat_pos = np.searchsorted(offsets.ravel(), combo * n_categories + category + rng.random(len(users)), side="right")
-    items = flat_pos - combo * products.category.size
-    items = np.clip(items, products.category_start[category], products.category_start[category + 1] - 1)
-    items = items.astype(np.int32)
+    first, last = products.category_start[category], products.category_start[category + 1] - 1
+    items = np.clip(flat_pos - combo * n_items, first, last).astype(np.int32)
 
     # Purchases: some views convert, within the rules (own families' accessories, upgrades within family).
     owned = customers.owned_mask[users]

@@ -89,7 +89,8 @@ def test_time_split_of_a_synthetic_shop_keeps_the_test_period_after_training():
     assert train.timestamps.max() < test.timestamps.min()
     assert 0.1 < test.n_events / inter.n_events <= 0.2
     n = inter.n_items
-    assert not np.isin(test.users.astype(np.int64) * n + test.items, train.users.astype(np.int64) * n + train.items).any()
+    test_pairs = test.users.astype(np.int64) * n + test.items
+    assert not np.isin(test_pairs, train.users.astype(np.int64) * n + train.items).any()
     assert np.isin(test.users, train.users).all()
 
 

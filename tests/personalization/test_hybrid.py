@@ -41,24 +41,30 @@ def by_sku(picks) -> dict:
     return {ITEMS[p.item][0]: p for p in picks}
 
 
+def rank_of(sku: str, picks) -> int:
+    return skus(picks).index(sku)
+
+
 def test_an_iphone_owner_never_gets_a_galaxy_case_and_gets_an_iphone_case_because_it_fits(hybrid):
     for h in (history("SONY", "BOSE"), history("GAL"), UserHistory()):
-        picks = by_sku(hybrid.recommend(h, IPHONE_OWNER, n=ALL))
-        assert "GAC" not in picks
-    picks = by_sku(hybrid.recommend(history("SONY", "BOSE"), IPHONE_OWNER, n=ALL))
-    assert picks["IPC"].reason == REASON_FITS
-    cold = hybrid.recommend(UserHistory(), IPHONE_OWNER, n=3)
-    assert "IPC" in skus(cold)  # the boost lifts it into a short list too
+        assert "GAC" not in skus(hybrid.recommend(h, IPHONE_OWNER, n=ALL))
+    for h in (history("SONY", "BOSE"), UserHistory()):
+        owner = hybrid.recommend(h, IPHONE_OWNER, n=ALL)
+        assert by_sku(owner)["IPC"].reason == REASON_FITS
+        assert rank_of("IPC", owner) < rank_of("IPC", hybrid.recommend(h, RequestContext(), n=ALL))
 
 
 def test_a_recent_laptop_buyer_gets_no_second_laptop_but_gets_the_laptop_bag(hybrid):
     context = RequestContext(owned_families=frozenset({"iphone"}), recent_device_items=(IDX["TPD"],))
-    picks = by_sku(hybrid.recommend(history("TPD", "SONY"), context, n=ALL))
-    assert "TPD" not in picks and "MBA" not in picks
-    assert "BAG" in picks  # fits the ThinkPad, although the account only lists an iPhone
-    assert picks["BAG"].reason in (REASON_BOUGHT, REASON_FITS)
-    short = hybrid.recommend(UserHistory(), RequestContext(recent_device_items=(IDX["TPD"],)), n=2)
-    assert "BAG" in skus(short)
+    picks = hybrid.recommend(history("TPD", "SONY"), context, n=ALL)
+    assert "TPD" not in skus(picks) and "MBA" not in skus(picks)
+    assert "BAG" in skus(picks)  # fits the ThinkPad, although the account only lists an iPhone
+    cold = hybrid.recommend(UserHistory(), RequestContext(recent_device_items=(IDX["TPD"],)), n=ALL)
+    assert by_sku(cold)["BAG"].reason == REASON_FITS
+    assert rank_of("BAG", cold) < rank_of("BAG", hybrid.recommend(UserHistory(), RequestContext(), n=ALL))
+    # A purchase days ago says more about what they need now than a device owned for years.
+    owned = hybrid.recommend(UserHistory(), RequestContext(owned_families=frozenset({"thinkpad"})), n=ALL)
+    assert by_sku(cold)["BAG"].score > by_sku(owned)["BAG"].score
 
 
 def test_collaborative_picks_name_the_bought_item_that_drove_them(hybrid):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import joblib
 import numpy as np
 import pytest
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
 
 from bot.personalization.data import Interactions, ItemCatalog, TrainingData
 from bot.personalization.recommenders import RECOMMENDER_NAMES, build_recommender
@@ -206,9 +208,26 @@ def test_als_fold_in_ranks_a_new_customers_taste_group_above_the_other(fitted):
     assert min(power_user[IDX[s]] for s in ("BEL", "UGR")) > max(power_user[IDX[s]] for s in AUDIO)
 
 
+def test_als_fold_in_solves_the_same_least_squares_problem_as_implicit(shop):
+    als = ALSRecommender(factors=5, iterations=5, random_state=3, num_threads=1).fit(shop)
+    confidence = shop.interactions.matrix()
+    confidence.data = 1.0 + als.alpha * confidence.data
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=5, regularization=als.regularization, iterations=5, random_state=3, num_threads=1
+        )
+        model.fit(confidence, show_progress=False)
+    weights = shop.interactions.matrix()
+    for user in (0, 9, 17):
+        row = weights[user]
+        folded = als.user_vector(UserHistory(items=row.indices.astype(np.int32), weights=row.data))
+        np.testing.assert_allclose(folded, model.recalculate_user(user, confidence[user]), rtol=1e-3, atol=1e-4)
+
+
 def test_als_explain_names_the_history_item_behind_a_score(fitted):
     als = fitted["als"]
     assert als.explain(history("IPH", "ANK"), IDX["IPC"]) == IDX["IPH"]
+    assert als.explain(history("SONY", "BOSE"), IDX["SONY"]) == IDX["BOSE"]  # never "because you bought" itself
 
 
 # --- content ------------------------------------------------------------------------------------------------
@@ -234,6 +253,8 @@ def test_top_n_breaks_ties_by_catalog_order_and_respects_the_mask():
     allowed = np.array([True, True, True, True, False, True])
     assert top_n(scores, 3, allowed).tolist() == [1, 2, 5]
     assert top_n(scores, 10, allowed).tolist() == [1, 2, 5, 0, 3]  # NaN last, never the masked item
+    many_ties = np.random.default_rng(0).integers(0, 3, 1000).astype(np.float32)
+    assert top_n(many_ties, 5).tolist() == np.flatnonzero(many_ties == 2)[:5].tolist()
 
 
 def test_context_mask_applies_every_hard_rule(shop):

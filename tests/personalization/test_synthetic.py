@@ -6,8 +6,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from sqlalchemy import func, insert, select
 
 from bot.db.models import BEHAVIOUR_KINDS, BehaviourEvent, Customer, CustomerDevice, Product
+from bot.db.session import session_scope
 from bot.personalization.data import EVENT_WEIGHTS
 from bot.personalization.synthetic import DAY, generate_shop, returned_purchases
 from bot.shop.catalog import CATEGORY_NAMES, DEVICE_CATEGORIES, DEVICE_FAMILIES
@@ -162,3 +164,40 @@ def test_event_rows_carry_times_values_and_unique_external_ids(shop):
     first_view = int(np.flatnonzero(ev.kinds == "view")[0])
     assert rows[first_view]["value"] is None
     assert rows[first_view]["category"] == shop.catalog.categories[ev.items[first_view]]
+
+
+def test_view_model_is_a_distribution_that_favours_what_customers_view(shop):
+    model = shop.view_model
+    ev = shop.events
+    views = ev.kinds == "view"
+    customer = int(np.bincount(ev.users[views]).argmax())
+    p = model.probabilities(customer)
+    assert p.sum() == pytest.approx(1.0) and (p > 0).all()
+    viewed = np.unique(ev.items[views & (ev.users == customer)])
+    assert p[viewed].mean() > 2 * p.mean()
+
+
+def test_rows_insert_into_a_migrated_database(db_factory):
+    tiny = generate_shop(n_customers=40, n_products=30, days=60, seed=5)
+    url = db_factory.create()
+    with session_scope(url) as s:
+        s.execute(insert(Product), list(tiny.product_rows()))
+        s.execute(insert(Customer), list(tiny.customer_rows()))
+        s.execute(insert(CustomerDevice), list(tiny.device_rows()))
+        s.execute(insert(BehaviourEvent), list(tiny.event_rows()))
+    with session_scope(url) as s:
+        kinds = dict(s.execute(select(BehaviourEvent.kind, func.count()).group_by(BehaviourEvent.kind)).all())
+        assert kinds == dict(zip(*np.unique(tiny.events.kinds, return_counts=True)))
+        assert s.scalar(select(func.count()).select_from(CustomerDevice)) == (tiny.owned_devices >= 0).sum()
+        families = s.execute(
+            select(Customer.external_id, Product.family)
+            .join(CustomerDevice, CustomerDevice.customer_id == Customer.id)
+            .join(Product, Product.id == CustomerDevice.product_id)
+        ).all()
+    index = {c: u for u, c in enumerate(tiny.customer_ids)}
+    assert all(family in tiny.owned_families[index[c]] for c, family in families)
+
+
+def test_description_names_the_generation_parameters(shop):
+    text = shop.describe()
+    assert "seed 11" in text and "1,500 customers" in text and "180 days" in text

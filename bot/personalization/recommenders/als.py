@@ -95,6 +95,7 @@ class ALSRecommender(Recommender):
         a, y_h, confidence, history_items = self._system(history)
         per_history = np.linalg.solve(a, (y_h * confidence[:, None]).T)  # k x H
         contributions = self.item_factors_[items].astype(np.float64) @ per_history  # n x H
+        contributions[items[:, None] == history_items[None, :]] = -np.inf  # "because you bought X" never names X
         best = contributions.argmax(axis=1)
         return np.where(contributions.max(axis=1) > 0, history_items[best], -1)
 

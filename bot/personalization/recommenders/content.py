@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.personalization.data import ItemCatalog, TrainingData
 from bot.personalization.recommenders.base import REASON_SIMILAR, Recommender, UserHistory
+from bot.personalization.recommenders.item_knn import gather_rows
 from bot.personalization.recommenders.ranking import top_n
 
 # Price band edges (catalog currency): budget, mid, upper, premium, flagship.
@@ -59,8 +60,12 @@ class ContentRecommender(Recommender):
     def score(self, history: UserHistory) -> np.ndarray:
         if history.is_empty:
             return np.zeros(self.n_items, dtype=np.float32)
-        rows = self.vectors_[np.asarray(history.items, dtype=np.int64)]
-        profile = rows.T @ np.asarray(history.weights, dtype=np.float32)
+        vectors = self.vectors_
+        positions, lengths = gather_rows(vectors, np.asarray(history.items, dtype=np.int64))
+        weights = np.repeat(np.asarray(history.weights, dtype=np.float32), lengths)
+        profile = np.bincount(
+            vectors.indices[positions], weights=vectors.data[positions] * weights, minlength=vectors.shape[1]
+        )
         norm = np.linalg.norm(profile)
         if norm == 0:
             return np.zeros(self.n_items, dtype=np.float32)

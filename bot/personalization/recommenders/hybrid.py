@@ -1,13 +1,17 @@
 """The served recommender: a weighted blend of the others, shaped by what the conversation and account say.
 
 Each component's scores are min-max normalised over the items this request may return (its scale is
-otherwise arbitrary: cosine sums, factor dot products, shares of sales), weighted and added. The request
-context then adds two boosts on the same 0..1 scale: items like the product under discussion (and the
-accessories that fit it), and accessories that fit a device the customer owns or just bought. Hard rules
-(ranking.CatalogRules) remove what must never be shown, whatever it scores.
+otherwise arbitrary: cosine sums, factor dot products, shares of sales), weighted and added; the weights
+sum to 1, so the blend of the best item is about 1 (popularity alone, at full weight, for a customer with
+no history). The request context adds boosts on that scale: items like the product under discussion and
+the accessories that fit it (`focus_weight`, as much as the whole blend: what the customer asks about now
+outweighs what they did before), and accessories that fit a device the customer owns (`fits_weight`) or
+bought days ago (`recent_fits_weight`). Hard rules (ranking.CatalogRules) remove what must never be
+shown, whatever it scores.
 
 Every pick gets the reason of the strongest part of its score that can be put into words, so "because you
-bought X" names the item that actually drove it, and "popular" is said only when nothing personal did.
+bought X" names the item that actually drove it, and "popular" is said only when nothing personal did
+("fits your iPhone" beats "popular" whenever it is true).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from bot.personalization.data import TrainingData
 from bot.personalization.recommenders.als import ALSRecommender
 from bot.personalization.recommenders.base import (
+    REASON_BOUGHT,
     REASON_FITS,
     REASON_SIMILAR,
     Recommender,
@@ -74,8 +79,9 @@ class HybridRecommender(Recommender):
         components: Mapping[str, Recommender] | None = None,
         *,
         component_params: Mapping[str, Mapping[str, Any]] | None = None,
-        focus_weight: float = 0.5,
+        focus_weight: float = 1.0,
         fits_weight: float = 0.25,
+        recent_fits_weight: float = 0.5,
     ) -> None:
         self.weights = {k: float(v) for k, v in (weights if weights is not None else DEFAULT_WEIGHTS).items()}
         given = dict(components or {})
@@ -89,6 +95,7 @@ class HybridRecommender(Recommender):
         self.components: dict[str, Recommender] = given
         self.focus_weight = float(focus_weight)
         self.fits_weight = float(fits_weight)
+        self.recent_fits_weight = float(recent_fits_weight)
 
     @property
     def popularity(self) -> PopularityRecommender:
@@ -102,7 +109,7 @@ class HybridRecommender(Recommender):
 
     def score(self, history: UserHistory) -> np.ndarray:
         """The blend without any request context (normalised over the active catalog)."""
-        return sum(self._parts(history, self.rules_.active).values()).astype(np.float32)
+        return _total(self._parts(history, self.rules_.active), self.rules_.n_items)
 
     def recommend(
         self,
@@ -119,10 +126,10 @@ class HybridRecommender(Recommender):
         parts = self._parts(history, allowed)
         if context.focus_items:
             parts[FOCUS] = self.focus_weight * self._focus(context.focus_items, allowed)
-        yours = set(context.owned_families) | rules.families_of(context.recent_device_items)
-        if yours:
-            parts[FITS] = self.fits_weight * rules.fitting(yours).astype(np.float32)
-        total = sum(parts.values())
+        fits = self._fits(context)
+        if fits is not None:
+            parts[FITS] = fits
+        total = _total(parts, rules.n_items)
         picked = top_n(total, n, allowed)
         return self._reasons(history, context, picked, total, parts)
 
@@ -141,10 +148,23 @@ class HybridRecommender(Recommender):
     def _focus(self, focus_items: tuple[int, ...], allowed: np.ndarray) -> np.ndarray:
         """How much each item is like the focus products (words, and co-purchases), 1 for their accessories."""
         focus = _as_history(focus_items)
-        similar = [normalise(self.components[c].score(focus), allowed) for c in ("content", "item_knn") if c in self.components]
+        similar = [
+            normalise(self.components[name].score(focus), allowed)
+            for name in ("content", "item_knn")
+            if name in self.components
+        ]
         boost = np.mean(similar, axis=0) if similar else np.zeros(self.rules_.n_items, dtype=np.float32)
         accessories = self.rules_.fitting(self.rules_.families_of(focus_items))
         return np.maximum(boost, accessories).astype(np.float32)
+
+    def _fits(self, context: RequestContext) -> np.ndarray | None:
+        """The boost for accessories that fit the customer's devices; bigger for a device bought days ago,
+        whose owner is shopping for its bag or charger now, than for one owned for years."""
+        owned = self.rules_.fitting(context.owned_families)
+        recent = self.rules_.fitting(self.rules_.families_of(context.recent_device_items))
+        if not (owned.any() or recent.any()):
+            return None
+        return np.maximum(self.fits_weight * owned, self.recent_fits_weight * recent).astype(np.float32)
 
     # --- reasons ----------------------------------------------------------------------------------------------
 
@@ -183,6 +203,10 @@ class HybridRecommender(Recommender):
         return results
 
 
+def _total(parts: Mapping[str, np.ndarray], n_items: int) -> np.ndarray:
+    return sum(parts.values(), np.zeros(n_items, dtype=np.float32))
+
+
 def _as_history(items: tuple[int, ...] | np.ndarray) -> UserHistory:
     items = np.asarray(items, dtype=np.int32)
     return UserHistory(items=items, weights=np.ones(len(items), dtype=np.float32))
@@ -202,8 +226,9 @@ class _LazyAnchors:
         anchor = int(self._cache[part][j])
         if anchor < 0:
             return None
-        reason = REASON_SIMILAR if part == FOCUS else self.hybrid.components[part].explain_reason  # type: ignore[attr-defined]
-        return reason, anchor
+        if part == FOCUS:
+            return REASON_SIMILAR, anchor
+        return getattr(self.hybrid.components[part], "explain_reason", REASON_BOUGHT), anchor
 
     def _compute(self, part: str) -> np.ndarray:
         if part == FOCUS:
