@@ -171,3 +171,27 @@ EVENT_WEIGHTS: Mapping[str, float] = {
 def rating_weight(rating: float) -> float:
     """Ratings as implicit strength: 4-5 stars are strong positive, 3 weak, 1-2 no signal."""
     return max(0.0, float(rating) - 2.0)
+
+
+def returned_purchases(
+    users: np.ndarray, items: np.ndarray, kinds: np.ndarray, timestamps: np.ndarray
+) -> np.ndarray:
+    """Mask of the purchases undone by a return: per (customer, product), as many of the latest purchases as
+    there are returns. Why: a returned item was not wanted, so it must not teach "bought this"."""
+    mask = np.zeros(len(users), dtype=bool)
+    bought = np.flatnonzero(kinds == "purchase")
+    returned = np.flatnonzero(kinds == "return")
+    if len(bought) == 0 or len(returned) == 0:
+        return mask
+    n_items = int(max(items.max(), 0)) + 1
+    keys = users.astype(np.int64) * n_items + items.astype(np.int64)
+    order = np.lexsort((-timestamps[bought], keys[bought]))  # per pair, newest purchase first
+    pair = keys[bought][order]
+    new_pair = np.r_[True, pair[1:] != pair[:-1]]
+    group_start = np.flatnonzero(new_pair)
+    rank = np.arange(len(pair)) - group_start[np.cumsum(new_pair) - 1]
+    return_keys, return_counts = np.unique(keys[returned], return_counts=True)
+    pos = np.minimum(np.searchsorted(return_keys, pair), len(return_keys) - 1)
+    n_returns = np.where(return_keys[pos] == pair, return_counts[pos], 0)
+    mask[bought[order][rank < n_returns]] = True
+    return mask

@@ -24,7 +24,14 @@ from bot.db.models import (
     ProductCompatibility,
     utcnow,
 )
-from bot.personalization.data import EVENT_WEIGHTS, Interactions, ItemCatalog, TrainingData, rating_weight
+from bot.personalization.data import (
+    EVENT_WEIGHTS,
+    Interactions,
+    ItemCatalog,
+    TrainingData,
+    rating_weight,
+    returned_purchases,
+)
 from bot.shop.catalog import DEVICE_CATEGORIES
 
 
@@ -98,15 +105,17 @@ def load_training_data(
 
     users: list[int] = []
     items: list[int] = []
+    kinds: list[str] = []
     weights: list[float] = []
     stamps: list[int] = []
 
-    def add(customer_id: int, product_id: int, weight: float, when: datetime) -> None:
+    def add(customer_id: int, product_id: int, kind: str, weight: float, when: datetime) -> None:
         u, i = user_index.get(customer_id), item_index.get(product_id)
-        if u is None or i is None or weight <= 0:
+        if u is None or i is None or (weight <= 0 and kind != "return"):
             return
         users.append(u)
         items.append(i)
+        kinds.append(kind)
         weights.append(weight)
         stamps.append(unix_seconds(when))
 
@@ -118,10 +127,10 @@ def load_training_data(
             BehaviourEvent.customer_id.in_(consented),
             BehaviourEvent.product_id.is_not(None),
             BehaviourEvent.occurred_at >= since,
-            BehaviourEvent.kind.in_(("view", "mention", "click", "rating", "purchase")),
+            BehaviourEvent.kind.in_(("view", "mention", "click", "rating", "purchase", "return")),
         )
     ):
-        add(cid, pid, event_weight(kind, value), when)
+        add(cid, pid, kind, event_weight(kind, value), when)
     for cid, pid, quantity, when in session.execute(
         select(Order.customer_id, OrderLine.product_id, OrderLine.quantity, Order.placed_at)
         .join(Order, Order.id == OrderLine.order_id)
@@ -131,7 +140,14 @@ def load_training_data(
             Order.status.not_in(("cancelled", "returned")),
         )
     ):
-        add(cid, pid, event_weight("purchase", quantity), when)
+        add(cid, pid, "purchase", event_weight("purchase", quantity), when)
+
+    u_arr = np.array(users, dtype=np.int32)
+    i_arr = np.array(items, dtype=np.int32)
+    k_arr = np.array(kinds, dtype=object)
+    t_arr = np.array(stamps, dtype=np.int64)
+    # A returned item was not wanted: its purchase is no taste signal, and the return itself is none either.
+    keep = (k_arr != "return") & ~returned_purchases(u_arr, i_arr, k_arr, t_arr)
 
     segment_rows = dict(
         session.execute(
@@ -145,10 +161,10 @@ def load_training_data(
     interactions = Interactions(
         user_ids=np.array([ext for _, ext in customers], dtype=object),
         item_ids=catalog.item_ids,
-        users=np.array(users, dtype=np.int32),
-        items=np.array(items, dtype=np.int32),
-        weights=np.array(weights, dtype=np.float32),
-        timestamps=np.array(stamps, dtype=np.int64),
+        users=u_arr[keep],
+        items=i_arr[keep],
+        weights=np.array(weights, dtype=np.float32)[keep],
+        timestamps=t_arr[keep],
     )
     data = TrainingData(
         interactions=interactions,

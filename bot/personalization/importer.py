@@ -39,9 +39,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Generic, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -750,14 +751,34 @@ def _parse_consent(record: _Record, now: datetime) -> tuple[_ConsentRow | None, 
 
 
 # --- writing batches ---------------------------------------------------------------------------------------------
+#
+# Duplicates are decided by the database itself (INSERT ... ON CONFLICT, the same statement on SQLite and
+# PostgreSQL through SQLAlchemy's dialect inserts): one index probe per row whatever the planner believes. A
+# pre-query "which of these ids are stored?" is not: PostgreSQL plans it from statistics taken before the
+# import began, scans every row the import already wrote for each batch, and so goes quadratic.
 
-T = TypeVar("T")
+_DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
-class _Pending(Generic[T]):
+class _Pending:
     record: _Record
-    item: T
+    values: dict[str, Any]  # the table row
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    name = session.get_bind().dialect.name
+    if name not in _DIALECT_INSERTS:
+        raise NotImplementedError(f"imports support SQLite and PostgreSQL, not {name}")
+    return _DIALECT_INSERTS[name](table)
+
+
+def _rows_written(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> int:
+    """Execute `stmt` for every row; how many rows it inserted or changed. PostgreSQL counts with RETURNING
+    (its batched executemany reports the rowcount of the last page only); SQLite's rowcount is the sum."""
+    if session.get_bind().dialect.name == "postgresql":
+        return len(session.execute(stmt.returning(*stmt.table.primary_key.columns), rows).all())
+    return session.execute(stmt, rows).rowcount
 
 
 def _db_error(exc: SQLAlchemyError) -> str:
@@ -765,38 +786,33 @@ def _db_error(exc: SQLAlchemyError) -> str:
     return _truncate(" ".join(detail.strip().splitlines()[:1]) or type(exc).__name__)
 
 
-def _write_isolating_failures(
-    session: Session,
-    pending: list[_Pending[T]],
-    write: Callable[[Session, list[T]], None],
-    already_stored: Callable[[Session, T], bool],
-    report: ImportReport,
-) -> None:
-    """Write a batch in one go; if the database refuses it, write row by row so that only the rows it
-    refuses are lost, each reported (or counted as a duplicate when a concurrent import stored it)."""
+def _write_isolating_failures(session: Session, stmt: Any, pending: list[_Pending], report: ImportReport) -> None:
+    """Write a batch in one statement and commit; rows it skips are duplicates. If the database refuses the
+    batch, write row by row so that only the rows it refuses are lost, each one reported."""
     if not pending:
         return
     try:
-        write(session, [p.item for p in pending])
+        written = _rows_written(session, stmt, [p.values for p in pending])
         session.commit()
-        report.imported += len(pending)
-        return
     except SQLAlchemyError as exc:
         session.rollback()
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise
+    else:
+        report.imported += written
+        report.duplicates += len(pending) - written
+        return
     for p in pending:
         try:
-            write(session, [p.item])
+            written = _rows_written(session, stmt, [p.values])
             session.commit()
-            report.imported += 1
         except SQLAlchemyError as exc:
             session.rollback()
-            if already_stored(session, p.item):
-                report.duplicates += 1
-            else:
-                report.reject(p.record.line, [(None, f"the database refused it: {_db_error(exc)}")],
-                              p.record.raw, p.record.values)
+            report.reject(p.record.line, [(None, f"the database refused it: {_db_error(exc)}")], p.record.raw,
+                          p.record.values)
+        else:
+            report.imported += written
+            report.duplicates += 1 - written
 
 
 def _customer_ids(session: Session, external_ids: set[str]) -> dict[str, int]:
@@ -813,7 +829,7 @@ def _write_events(session: Session, rows: list[_EventRow], source: str, report: 
             select(Product.sku, Product.id, Product.category).where(Product.sku.in_(skus))
         )
     } if skus else {}
-    fresh: dict[str, _Pending[dict]] = {}
+    fresh: dict[str, _Pending] = {}
     for row in rows:
         errors: Errors = []
         if row.customer not in customers:
@@ -842,30 +858,8 @@ def _write_events(session: Session, rows: list[_EventRow], source: str, report: 
                 "source": source,
                 "external_id": row.external_id,
             })
-    if not fresh:
-        return
-    stored = set(session.execute(
-        select(_EVENTS.c.external_id).where(_EVENTS.c.source == source, _EVENTS.c.external_id.in_(list(fresh)))
-    ).scalars())
-    report.duplicates += len(stored)
-    pending = [p for external_id, p in fresh.items() if external_id not in stored]
-
-    def write(s: Session, items: list[dict]) -> None:
-        s.execute(insert(_EVENTS), items)
-
-    def already_stored(s: Session, item: dict) -> bool:
-        return s.execute(select(_EVENTS.c.id).where(
-            _EVENTS.c.source == item["source"], _EVENTS.c.external_id == item["external_id"]
-        )).first() is not None
-
-    _write_isolating_failures(session, pending, write, already_stored, report)
-
-
-_UPDATE_CONSENT = (
-    update(_CONSENTS)
-    .where(_CONSENTS.c.customer_id == bindparam("pk"))
-    .values(granted=bindparam("new_granted"), updated_at=bindparam("new_updated_at"), source=bindparam("new_source"))
-)
+    stmt = _dialect_insert(session, _EVENTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
+    _write_isolating_failures(session, stmt, list(fresh.values()), report)
 
 
 def _write_consents(session: Session, rows: list[_ConsentRow], source: str, report: ImportReport) -> None:
@@ -879,40 +873,23 @@ def _write_consents(session: Session, rows: list[_ConsentRow], source: str, repo
             continue
         previous = newest.get(pk)
         if previous is not None:
-            report.duplicates += 1  # one of the two is superseded
+            report.duplicates += 1  # one of the two answers is superseded
             if previous.updated_at > row.updated_at:
                 continue
         newest[pk] = row
-    if not newest:
-        return
-    stored = dict(session.execute(
-        select(_CONSENTS.c.customer_id, _CONSENTS.c.updated_at).where(_CONSENTS.c.customer_id.in_(list(newest)))
-    ).all())
-    pending: list[_Pending[tuple[bool, dict]]] = []
-    for pk, row in newest.items():
-        if pk in stored and stored[pk] >= row.updated_at:
-            report.duplicates += 1
-        else:
-            values = {"customer_id": pk, "granted": row.granted, "updated_at": row.updated_at, "source": source}
-            pending.append(_Pending(row.record, (pk in stored, values)))
-
-    def write(s: Session, items: list[tuple[bool, dict]]) -> None:
-        inserts = [values for is_update, values in items if not is_update]
-        updates = [{"pk": v["customer_id"], "new_granted": v["granted"], "new_updated_at": v["updated_at"],
-                    "new_source": v["source"]} for is_update, v in items if is_update]
-        if inserts:
-            s.execute(insert(_CONSENTS), inserts)
-        if updates:
-            s.execute(_UPDATE_CONSENT, updates)
-
-    def already_stored(s: Session, item: tuple[bool, dict]) -> bool:
-        values = item[1]
-        current = s.execute(
-            select(_CONSENTS.c.updated_at).where(_CONSENTS.c.customer_id == values["customer_id"])
-        ).scalar_one_or_none()
-        return current is not None and current >= values["updated_at"]
-
-    _write_isolating_failures(session, pending, write, already_stored, report)
+    pending = [
+        _Pending(row.record, {"customer_id": pk, "granted": row.granted, "updated_at": row.updated_at,
+                              "source": source})
+        for pk, row in newest.items()
+    ]
+    insert = _dialect_insert(session, _CONSENTS)
+    stmt = insert.on_conflict_do_update(  # only a newer answer replaces the stored one
+        index_elements=["customer_id"],
+        set_={"granted": insert.excluded.granted, "updated_at": insert.excluded.updated_at,
+              "source": insert.excluded.source},
+        where=insert.excluded.updated_at > _CONSENTS.c.updated_at,
+    )
+    _write_isolating_failures(session, stmt, pending, report)
 
 
 # --- the import loop ---------------------------------------------------------------------------------------------

@@ -47,7 +47,14 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from bot.db.models import BEHAVIOUR_KINDS
-from bot.personalization.data import EVENT_WEIGHTS, Interactions, ItemCatalog, TrainingData, rating_weight
+from bot.personalization.data import (
+    EVENT_WEIGHTS,
+    Interactions,
+    ItemCatalog,
+    TrainingData,
+    rating_weight,
+    returned_purchases,
+)
 from bot.shop.catalog import CATEGORY_BRANDS, CATEGORY_NAMES, DEVICE_CATEGORIES, DEVICE_FAMILIES
 
 DAY = 86_400
@@ -307,30 +314,6 @@ class SyntheticShop:
                     "source": "synthetic",
                     "external_id": f"SYN-E{start + k + 1:09d}",
                 }
-
-
-def returned_purchases(
-    users: np.ndarray, items: np.ndarray, kinds: np.ndarray, timestamps: np.ndarray
-) -> np.ndarray:
-    """Mask of the purchases undone by a return: per (customer, product), as many of the latest purchases as
-    there are returns. Why: a returned item was not wanted, so it must not teach "bought this"."""
-    mask = np.zeros(len(users), dtype=bool)
-    bought = np.flatnonzero(kinds == "purchase")
-    returned = np.flatnonzero(kinds == "return")
-    if len(bought) == 0 or len(returned) == 0:
-        return mask
-    n_items = int(max(items.max(), 0)) + 1
-    keys = users.astype(np.int64) * n_items + items.astype(np.int64)
-    order = np.lexsort((-timestamps[bought], keys[bought]))  # per pair, newest purchase first
-    pair = keys[bought][order]
-    new_pair = np.r_[True, pair[1:] != pair[:-1]]
-    group_start = np.flatnonzero(new_pair)
-    rank = np.arange(len(pair)) - group_start[np.cumsum(new_pair) - 1]
-    return_keys, return_counts = np.unique(keys[returned], return_counts=True)
-    pos = np.minimum(np.searchsorted(return_keys, pair), len(return_keys) - 1)
-    n_returns = np.where(return_keys[pos] == pair, return_counts[pos], 0)
-    mask[bought[order][rank < n_returns]] = True
-    return mask
 
 
 def generate_shop(

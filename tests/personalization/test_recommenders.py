@@ -112,17 +112,17 @@ def best(scores: np.ndarray, exclude: tuple[str, ...] = ()) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop() -> TrainingData:
+def tiny_shop() -> TrainingData:
     return build_tiny_shop()
 
 
 @pytest.fixture(scope="module")
-def fitted(shop: TrainingData) -> dict:
+def fitted(tiny_shop: TrainingData) -> dict:
     return {
-        "popularity": PopularityRecommender(min_segment_events=10).fit(shop),
-        "item_knn": ItemKNNRecommender(k=5).fit(shop),
-        "als": ALSRecommender(factors=5, iterations=20, random_state=0, num_threads=1).fit(shop),
-        "content": ContentRecommender().fit(shop),
+        "popularity": PopularityRecommender(min_segment_events=10).fit(tiny_shop),
+        "item_knn": ItemKNNRecommender(k=5).fit(tiny_shop),
+        "als": ALSRecommender(factors=5, iterations=20, random_state=0, num_threads=1).fit(tiny_shop),
+        "content": ContentRecommender().fit(tiny_shop),
     }
 
 
@@ -167,8 +167,8 @@ def test_popularity_uses_the_global_list_for_an_unknown_or_missing_segment(fitte
     assert best(global_scores) == "OLD"  # every audio fan bought it: the overall best seller
 
 
-def test_a_segment_with_few_events_is_shrunk_toward_the_global_list(shop):
-    pop = PopularityRecommender(min_segment_events=100_000).fit(shop)
+def test_a_segment_with_few_events_is_shrunk_toward_the_global_list(tiny_shop):
+    pop = PopularityRecommender(min_segment_events=100_000).fit(tiny_shop)
     audio = pop.score(UserHistory(segment="audio"))
     np.testing.assert_allclose(audio, pop.score(UserHistory()), atol=1e-3)
     assert not pop.uses_segment("audio")
@@ -191,8 +191,8 @@ def test_item_knn_explain_names_the_history_item_that_contributed_most(fitted):
     assert knn.explain(h, IDX["GAC"]) is None  # nothing in the history co-occurs with it
 
 
-def test_item_knn_keeps_at_most_k_neighbours_per_item(shop):
-    knn = ItemKNNRecommender(k=1).fit(shop)
+def test_item_knn_keeps_at_most_k_neighbours_per_item(tiny_shop):
+    knn = ItemKNNRecommender(k=1).fit(tiny_shop)
     assert np.diff(knn.similarity_.indptr).max() == 1
     assert knn.similarity_.diagonal().sum() == 0
 
@@ -208,16 +208,16 @@ def test_als_fold_in_ranks_a_new_customers_taste_group_above_the_other(fitted):
     assert min(power_user[IDX[s]] for s in ("BEL", "UGR")) > max(power_user[IDX[s]] for s in AUDIO)
 
 
-def test_als_fold_in_solves_the_same_least_squares_problem_as_implicit(shop):
-    als = ALSRecommender(factors=5, iterations=5, random_state=3, num_threads=1).fit(shop)
-    confidence = shop.interactions.matrix()
+def test_als_fold_in_solves_the_same_least_squares_problem_as_implicit(tiny_shop):
+    als = ALSRecommender(factors=5, iterations=5, random_state=3, num_threads=1).fit(tiny_shop)
+    confidence = tiny_shop.interactions.matrix()
     confidence.data = 1.0 + als.alpha * confidence.data
     with threadpool_limits(1, "blas"):
         model = AlternatingLeastSquares(
             factors=5, regularization=als.regularization, iterations=5, random_state=3, num_threads=1
         )
         model.fit(confidence, show_progress=False)
-    weights = shop.interactions.matrix()
+    weights = tiny_shop.interactions.matrix()
     for user in (0, 9, 17):
         row = weights[user]
         folded = als.user_vector(UserHistory(items=row.indices.astype(np.int32), weights=row.data))
@@ -257,8 +257,8 @@ def test_top_n_breaks_ties_by_catalog_order_and_respects_the_mask():
     assert top_n(many_ties, 5).tolist() == np.flatnonzero(many_ties == 2)[:5].tolist()
 
 
-def test_context_mask_applies_every_hard_rule(shop):
-    catalog = shop.catalog
+def test_context_mask_applies_every_hard_rule(tiny_shop):
+    catalog = tiny_shop.catalog
     ok = context_mask(catalog, RequestContext(category="Headphones", max_price=300))
     assert {ITEMS[i][0] for i in np.flatnonzero(ok)} == {"BOSE", "JBL", "AIRP"}  # OLD is inactive
     iphone_owner = context_mask(catalog, RequestContext(owned_families=frozenset({"iphone"})))
@@ -268,29 +268,29 @@ def test_context_mask_applies_every_hard_rule(shop):
     assert not context_mask(catalog, RequestContext(brand="no such brand")).any()
 
 
-def test_recommend_with_serves_popularity_under_the_hard_rules(fitted, shop):
+def test_recommend_with_serves_popularity_under_the_hard_rules(fitted, tiny_shop):
     picks = recommend_with(
         fitted["popularity"], UserHistory(), RequestContext(category="headphones"), n=10,
-        exclude=np.array([IDX["SONY"]]), catalog=shop.catalog,
+        exclude=np.array([IDX["SONY"]]), catalog=tiny_shop.catalog,
     )
     assert {ITEMS[p.item][0] for p in picks} == {"BOSE", "JBL", "AIRP"}
     assert {p.reason for p in picks} == {REASON_POPULAR}
     in_segment = recommend_with(
-        fitted["popularity"], UserHistory(segment="audio"), RequestContext(), n=3, catalog=shop.catalog
+        fitted["popularity"], UserHistory(segment="audio"), RequestContext(), n=3, catalog=tiny_shop.catalog
     )
     assert {p.reason for p in in_segment} == {REASON_SEGMENT}
 
 
-def test_recommend_with_names_the_item_behind_a_collaborative_pick(fitted, shop):
+def test_recommend_with_names_the_item_behind_a_collaborative_pick(fitted, tiny_shop):
     picks = recommend_with(
         fitted["item_knn"], history("IPH"), RequestContext(), n=1,
-        exclude=np.array([IDX["IPH"]]), catalog=shop.catalog,
+        exclude=np.array([IDX["IPH"]]), catalog=tiny_shop.catalog,
     )
     assert [(p.item, p.reason, p.reason_item) for p in picks] == [(IDX["IPC"], REASON_BOUGHT, IDX["IPH"])]
 
 
-def test_recommend_with_returns_nothing_personal_for_an_empty_history(fitted, shop):
-    assert recommend_with(fitted["als"], UserHistory(), RequestContext(), n=5, catalog=shop.catalog) == []
+def test_recommend_with_returns_nothing_personal_for_an_empty_history(fitted, tiny_shop):
+    assert recommend_with(fitted["als"], UserHistory(), RequestContext(), n=5, catalog=tiny_shop.catalog) == []
 
 
 # --- registry and persistence -------------------------------------------------------------------------------

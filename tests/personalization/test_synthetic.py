@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select
 from bot.db.models import BEHAVIOUR_KINDS, BehaviourEvent, Customer, CustomerDevice, Product
 from bot.db.session import session_scope
 from bot.personalization.data import EVENT_WEIGHTS
-from bot.personalization.synthetic import DAY, generate_shop, returned_purchases
+from bot.personalization.data import returned_purchases
+from bot.personalization.synthetic import DAY, generate_shop
 from bot.shop.catalog import CATEGORY_NAMES, DEVICE_CATEGORIES, DEVICE_FAMILIES
 
 SMALL = dict(n_customers=1_500, n_products=300, days=180)
