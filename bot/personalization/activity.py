@@ -151,8 +151,8 @@ class EventLog:
 
     `amounts` is the money of purchases (ignored for other kinds). Optional per-event flags say which
     purchases were devices or accessories; optional per-customer `created_at` is the sign-up time (default:
-    the customer's first event) and `initial_devices` the devices they owned at sign-up. Calling the log at a time gives the activity snapshot at that time, so it is
-    an `ActivityBuilder` for `train_churn_model`.
+    the customer's first event) and `initial_devices` the devices they owned at sign-up. Calling the log at
+    a time gives the activity snapshot at that time, so it is an `ActivityBuilder` for `train_churn_model`.
     """
 
     customer_ids: np.ndarray

@@ -300,11 +300,13 @@ class PersonalizationEngine:
                 index = bundle.index_of_product(device.product_id)
                 device_name = catalog.names[index] if index is not None else None
                 break
+        anchor_family = catalog.family[reason_item] if reason_item is not None else None
         sentence = reason_sentence(
             scored.reason,
             item_name=catalog.names[reason_item] if reason_item is not None else None,
             item_kind=customer.kinds.get(reason_item) if reason_item is not None else None,
             device_name=device_name,
+            accessory_of_item=bool(anchor_family) and anchor_family in fits,
         )
         return Recommendation(
             sku=str(catalog.item_ids[i]),

@@ -28,8 +28,14 @@ def reason_sentence(
     item_name: str | None = None,
     item_kind: str | None = None,
     device_name: str | None = None,
+    accessory_of_item: bool = False,
 ) -> str:
-    """"because you bought the MacBook Air 13", "fits your iPhone 15", "popular with customers like you"."""
+    """"because you bought the MacBook Air 13", "fits your iPhone 15", "popular with customers like you".
+
+    `accessory_of_item`: the recommended item is an accessory of the item the reason names (a case for the
+    phone under discussion): "goes with", not "similar to"."""
+    if accessory_of_item and item_name and code in (REASON_SIMILAR, REASON_BOUGHT):
+        return f"goes with the {item_name}"
     if code == REASON_BOUGHT and item_name:
         return f"because you {_VERBS.get(item_kind or 'purchase', 'bought')} the {item_name}"
     if code == REASON_SIMILAR and item_name:

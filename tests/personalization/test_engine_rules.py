@@ -248,3 +248,15 @@ def test_a_customer_with_history_gets_other_suggestions_than_best_sellers(person
         personal = [[r.sku for r in engine.recommend(session, c, n=5, now=shop.now).items] for c in customers]
     assert all(p != anonymous for p in personal)
     assert np.unique([tuple(p) for p in personal], axis=0).shape[0] > 1
+
+
+def test_accessories_of_the_product_under_discussion_say_they_go_with_it(personalized_shop, engine, shop) -> None:
+    customer = _pick(personalized_shop.url)
+    with session_scope(personalized_shop.url) as session:
+        phone = session.execute(
+            select(Product).where(Product.category == "phones", Product.family == "iphone").limit(1)
+        ).scalar_one()
+        result = engine.recommend(session, customer, focus_skus=[phone.sku], category="phone_accessories", n=5,
+                                  now=shop.now)
+    assert result.items
+    assert any(r.reason == f"goes with the {phone.name}" for r in result.items), [r.reason for r in result.items]

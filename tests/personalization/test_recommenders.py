@@ -189,6 +189,10 @@ def test_item_knn_explain_names_the_history_item_that_contributed_most(fitted):
     assert knn.explain(h, IDX["IPC"]) == IDX["IPH"]
     assert knn.explain(h, IDX["BEL"]) == IDX["ANK"]
     assert knn.explain(h, IDX["GAC"]) is None  # nothing in the history co-occurs with it
+    # SONY and JBL are each as close to BOSE: the one the customer engaged with more is the reason.
+    for strong, weak in (("SONY", "JBL"), ("JBL", "SONY")):
+        h = UserHistory(items=np.array([IDX[strong], IDX[weak]], dtype=np.int32), weights=np.array([5.0, 1.0]))
+        assert knn.explain(h, IDX["BOSE"]) == IDX[strong]
 
 
 def test_item_knn_keeps_at_most_k_neighbours_per_item(tiny_shop):

@@ -47,7 +47,9 @@ def give_consents(url: str) -> dict[str, bool | None]:
 def stored_rows(url: str) -> dict[str, CustomerSegment]:
     with session_scope(url) as session:
         rows = session.execute(
-            select(Customer.external_id, CustomerSegment).join(CustomerSegment, CustomerSegment.customer_id == Customer.id)
+            select(Customer.external_id, CustomerSegment).join(
+                CustomerSegment, CustomerSegment.customer_id == Customer.id
+            )
         ).all()
     return {external_id: row for external_id, row in rows}
 
@@ -177,3 +179,12 @@ def test_activity_at_a_past_time_ignores_what_came_later(session, shop):
     assert past.purchases.tolist() == [placed[c] for c in past.db_ids.tolist()]
     assert np.nanmax(past.last_purchase_at) <= to_unix(then)
     assert past.purchases.sum() < load_activity(session, shop.now).purchases.sum()
+
+
+def test_a_shop_where_nobody_consented_gets_only_neutral_rows(fresh_shop_db, shop):
+    with session_scope(fresh_shop_db) as session:
+        summary = refresh_segments(session, now=shop.now, progress=False)
+    rows = stored_rows(fresh_shop_db)
+    assert summary.consented == 0 and summary.churn_model is None
+    assert len(rows) == summary.customers
+    assert {(r.rfm_segment, r.next_best_action) for r in rows.values()} == {(NO_CONSENT_SEGMENT, "none")}

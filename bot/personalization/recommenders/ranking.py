@@ -106,8 +106,9 @@ class CatalogRules:
             allowed &= self.prices <= float(context.max_price)
         recent = np.asarray(context.recent_device_items, dtype=np.int64)
         if context.owned_families:
-            # A device bought recently may not be on the account's device list yet: its accessories stay.
-            yours = set(context.owned_families) | self.families_of(recent)
+            # A device bought recently may not be on the account's device list yet, and a device the customer
+            # is asking about may be their next one (or a gift): accessories for either stay.
+            yours = set(context.owned_families) | self.families_of(recent) | self.families_of(context.focus_items)
             allowed &= ~self.has_fits | self.fitting(yours)
         if len(recent):
             taken = np.unique(self.category_codes[recent[self.is_device[recent]]])
