@@ -77,8 +77,8 @@ class ActionRecommendProducts(ShopAction):
             dispatcher.utter_message(response="utter_no_recommendations", query=what)
             return [SlotSet("product_category", category), failed("no_recommendations")]
         what = catalog.CATEGORY_NAMES.get(category, "").lower() if category else ""
-        heading = f"Here are {what or 'some'} suggestions" + (f" under {fmt.money(budget)}" if budget else "")
-        _say(dispatcher, result, heading + ":")
+        heading = f"Some {what} you might like" if what else "Some suggestions for you"
+        _say(dispatcher, result, heading + (f" under {fmt.money(budget)}:" if budget else ":"))
         return [SlotSet("product_category", category), _remember(result)]
 
 

@@ -10,6 +10,7 @@ no recommender can see): the ceiling the methods are measured against.
     python bench/recommenders.py                                        # synthetic shop, 20,000 customers
     python bench/recommenders.py --customers 100000 --products 10000    # larger synthetic shop
     python bench/recommenders.py --source movielens --ratings PATH/ratings.csv [--movies PATH/movies.csv]
+    python bench/recommenders.py --source retail --retail /work/shared/data/retail/online_retail_sample40k.csv
     python bench/recommenders.py --source database --database-url postgresql+psycopg2://...
 
 Results go to `bench/results/recommenders-<source>.json` (or --json PATH).
@@ -83,6 +84,20 @@ def load_movielens(args: argparse.Namespace) -> Loaded:
     return TrainingData(interactions=read.interactions, catalog=catalog), info, None
 
 
+def load_retail(args: argparse.Namespace) -> Loaded:
+    from bot.personalization.retail import load_retail as read
+
+    if not args.retail:
+        raise SystemExit("--source retail needs --retail PATH (UCI Online Retail CSV)")
+    result = read(args.retail)
+    info = {
+        "retail": str(args.retail),
+        "skipped_lines": result.skipped,
+        "purchases": result.interactions.n_events,
+    }
+    return TrainingData(interactions=result.interactions, catalog=result.catalog), info, None
+
+
 def load_database(args: argparse.Namespace) -> Loaded:
     from bot.db.session import session_scope
     from bot.personalization.dataset import load_training_data
@@ -98,6 +113,11 @@ def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+LOADERS: dict[str, Callable[[argparse.Namespace], Loaded]] = {
+    "synthetic": load_synthetic, "movielens": load_movielens, "retail": load_retail, "database": load_database,
+}
 
 
 def recommend_fn(name: str, recommender: Any, data: TrainingData) -> Callable[[int, UserHistory, int], np.ndarray]:
@@ -132,8 +152,7 @@ def _ranked(score: Callable[[int, UserHistory], np.ndarray], data: TrainingData)
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bot.personalization.recommenders import build_recommender
 
-    loaders = {"synthetic": load_synthetic, "movielens": load_movielens, "database": load_database}
-    data, info, shop = loaders[args.source](args)
+    data, info, shop = LOADERS[args.source](args)
     inter = data.interactions
     cutoff = time_cutoff(inter.timestamps, args.test_fraction)
     train, test = time_split(inter, args.test_fraction)
@@ -210,9 +229,9 @@ def _print_table(rows: list[dict[str, Any]], k: int) -> None:
               f"{r['coverage']:.3f} | {r['fit_seconds']:.1f} | {r['users']:,} |")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", choices=("synthetic", "movielens", "database"), default="synthetic")
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data-source options `LOADERS` read (shared with bench/tune_recommenders.py)."""
+    parser.add_argument("--source", choices=tuple(LOADERS), default="synthetic")
     parser.add_argument("--customers", type=int, default=20_000, help="synthetic: customers")
     parser.add_argument("--products", type=int, default=2_000, help="synthetic: products")
     parser.add_argument("--tastes", type=int, default=8, help="synthetic: taste clusters")
@@ -220,7 +239,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="synthetic: generator seed")
     parser.add_argument("--ratings", help="movielens: ratings.csv")
     parser.add_argument("--movies", help="movielens: movies.csv (optional)")
+    parser.add_argument("--retail", help="retail: UCI Online Retail CSV (InvoiceNo,StockCode,...,CustomerID,Country)")
     parser.add_argument("--database-url", help="database: SQLAlchemy URL of the shop database")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_source_arguments(parser)
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--test-fraction", type=float, default=0.2)

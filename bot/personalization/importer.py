@@ -18,12 +18,13 @@ events    customer_id (aliases userId, user_id, customerId)   the customer's ext
           category                                             a slug or anything normalize_category knows
           value                                                rating 1-5 (required for kind=rating);
                                                                quantity >= 1 for purchase/return
-          timestamp (aliases time, occurred_at)                ISO 8601 (no zone = UTC) or Unix seconds
+          timestamp (aliases time, occurred_at)                ISO 8601 (no zone = UTC) or Unix seconds,
+                                                               from 1990 to now (+ FUTURE_TOLERANCE)
           channel, strategy, request_id, event_id              optional; event_id keys re-imports
 consents  customer_id (same aliases), granted (true/false, 1/0, yes/no), updated_at (aliases timestamp, time)
 
-A consent row changes the stored answer only when it is newer than it (the newest answer wins, as in chat);
-an older or equal one counts as a duplicate.
+A consent row replaces the stored answer only when it is newer (the newest answer wins, as in chat); an
+older or equal one counts as a duplicate, as does an answer superseded by a newer one in the same batch.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 4096
 # Clocks of exporting systems drift; anything later than now + this is a bad timestamp.
 FUTURE_TOLERANCE = timedelta(minutes=10)
+# Anything earlier is a placeholder (Unix time 0) or a misread date (20261101 as Unix seconds), not behaviour.
+EARLIEST_TIMESTAMP = datetime(1990, 1, 1)
 # Stored as `channel` when a row names none.
 DEFAULT_CHANNEL = "import"
 # Columns of a rejects file (`ImportReport.write_rejects`) that the importer reads past.
@@ -69,6 +72,7 @@ _KEPT_CHARS = 200  # of a rejected row's raw text and of each of its values
 _SHOWN_CHARS = 40  # of a value quoted in a reason
 _SHOWN_REJECTS = 5  # in str(report)
 _CHUNK_BYTES = 1 << 16
+_PROGRESS_EVERY = 1000  # rows between progress bar updates
 _UNIX_SECONDS = re.compile(r"-?\d+(?:\.\d*)?")
 _NON_SPACE = re.compile(r"\S")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
@@ -177,7 +181,7 @@ class ImportReport:
         if self.rejected_count > _SHOWN_REJECTS:
             lines.append(f"  ... and {_count(self.rejected_count - _SHOWN_REJECTS, 'more rejected row')}")
         if self.rejects_not_kept:
-            lines.append(f"  only the first {len(self.rejected):,} rejected rows were kept")
+            lines.append(f"  {self.rejects_not_kept:,} rejected rows past max_rejects were counted, not kept")
         if self.ignored_columns:
             lines.append(f"  ignored columns: {', '.join(self.ignored_columns)}")
         lines += [f"  note: {note}" for note in self.notes]
@@ -577,20 +581,22 @@ class _JsonListReader:
                 return None
 
     def _element(self) -> tuple[Any, int]:
+        """Decode the value at the cursor, reading on while it may be incomplete (at most MAX_RECORD_BYTES)."""
         while True:
             problem = None
             try:
                 value, end = self._json.raw_decode(self._buf, self._pos)
-                if end < len(self._buf) or self._eof:  # a number at the buffer's end may go on
-                    return value, end
             except json.JSONDecodeError as exc:
                 problem = f"not valid JSON: {exc.msg}"
             except RecursionError:
                 problem = "not valid JSON: nested too deeply"
+            else:
+                if end < len(self._buf) or self._eof:  # a number at the buffer's end may go on
+                    return value, end
             if len(self._buf) - self._pos > MAX_RECORD_BYTES:
                 raise _Unreadable(problem or f"an element longer than {MAX_RECORD_BYTES:,} characters")
-            if not self._more():
-                raise _Unreadable(problem or "the file ends inside an element")
+            if not self._more() and problem:
+                raise _Unreadable(problem)
 
 
 # --- validating values -------------------------------------------------------------------------------------------
@@ -641,9 +647,6 @@ def _timestamp(text: str | None, column: str, errors: Errors, now: datetime) -> 
     try:
         if _UNIX_SECONDS.fullmatch(text):
             seconds = float(text)
-            if seconds < 0:
-                errors.append((column, f"before 1970: {_quote(text)}"))
-                return None
             hint = " (Unix milliseconds? give seconds)" if seconds > 1e11 else ""
             when = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
         else:
@@ -655,6 +658,9 @@ def _timestamp(text: str | None, column: str, errors: Errors, now: datetime) -> 
         return None
     if when > now + FUTURE_TOLERANCE:
         errors.append((column, f"in the future ({when.isoformat(sep=' ')} UTC){hint}"))
+        return None
+    if when < EARLIEST_TIMESTAMP:
+        errors.append((column, f"before {EARLIEST_TIMESTAMP.year} ({when.isoformat(sep=' ')} UTC): {_quote(text)}"))
         return None
     return when
 
@@ -962,11 +968,12 @@ def _run_import(
         def flush() -> None:
             kind.write(session, batch, report.source, report)
             batch.clear()
-            bar.update(reader.bytes_read - bar.n)
-            bar.set_postfix(imported=report.imported, rejected=report.rejected_count, refresh=False)
+            bar.set_postfix(imported=f"{report.imported:,}", rejected=f"{report.rejected_count:,}", refresh=False)
 
         for record in reader:
             report.rows_read += 1
+            if report.rows_read % _PROGRESS_EVERY == 0:
+                bar.update(reader.bytes_read - bar.n)
             row, errors = (None, record.errors) if record.errors else kind.parse(record, now)
             if errors:
                 report.reject(record.line, errors, record.raw, record.values)

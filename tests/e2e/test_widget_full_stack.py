@@ -59,3 +59,40 @@ def test_a_signed_in_customer_asks_where_their_order_is(shop_page, postgres_shop
         expect(log).to_contain_text(re.compile(r"(couldn't find an order|there's no order) TD000001"), timeout=30_000)
         page.screenshot(path=str(tmp_path / "widget-full-stack.png"))
         browser.close()
+
+
+def test_a_customer_taps_a_suggestion_and_the_click_is_stored(shop_page, postgres_shop, tmp_path):
+    from bot.db.models import BehaviourEvent
+    from bot.personalization import store
+
+    customer = "CUST-00007"
+    with session_scope(postgres_shop) as session:
+        customer_id = store.customer_pk(session, customer)
+        store.set_consent(session, customer_id, True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(shop_page)
+        page.wait_for_function("() => window.TandemWidget !== undefined")
+        page.select_option("#demo-customer", customer)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(".tandem-launcher").click()
+        log = page.get_by_role("log")
+
+        page.fill("#tandem-input", "can you recommend some headphones?")
+        page.keyboard.press("Enter")
+        expect(log).to_contain_text("headphones you might like", timeout=30_000)
+        suggestion = page.locator(".tandem-quick-reply").first
+        expect(suggestion).to_be_visible()
+        suggestion.click()
+        expect(page.get_by_role("button", name="More like this")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "widget-recommendation.png"))
+        page.get_by_role("button", name="Not interested").click()
+        expect(log).to_contain_text(re.compile(r"won't suggest|keep those out"), timeout=30_000)
+        browser.close()
+    with session_scope(postgres_shop) as session:
+        kinds = [k for (k,) in session.execute(
+            select(BehaviourEvent.kind).where(BehaviourEvent.customer_id == customer_id,
+                                              BehaviourEvent.kind.in_(("impression", "click", "dismissal")))
+        )]
+    assert kinds.count("click") == 1 and kinds.count("dismissal") == 1 and kinds.count("impression") >= 1

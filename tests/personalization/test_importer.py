@@ -42,6 +42,7 @@ MALFORMED_CSV_REJECTS = {
     15: ("timestamp", "in the future (2030-01-01 00:00:00 UTC)"),
     16: ("value", "missing (a rating needs a value from 1 to 5)"),
     18: ("category", "unknown category 'no such category'"),
+    20: ("timestamp", "before 1990 (1970-01-01 00:00:00 UTC): '0'"),
 }
 
 
@@ -181,16 +182,21 @@ def test_every_malformed_csv_row_is_rejected_with_its_line_and_reason_and_the_go
     report = _import(fresh_shop_db, FIXTURES / "malformed.csv")
 
     _assert_rejects(report, MALFORMED_CSV_REJECTS)
-    assert (report.rows_read, report.imported, report.duplicates) == (18, 3, 1)  # line 17 repeats line 2
+    assert (report.rows_read, report.imported, report.duplicates) == (19, 3, 1)  # line 17 repeats line 2
     assert {row[-1] for row in _imported_events(fresh_shop_db)["import:malformed.csv"]} == {
         "good-1", "good-2", "good-3"
     }
     lines = (FIXTURES / "malformed.csv").read_text().splitlines()
     assert all(r.raw == lines[r.line - 1] for r in report.rejected)
     summary = str(report)
-    assert summary.startswith("malformed.csv: 18 rows read, 3 imported, 1 duplicate skipped, 14 rejected")
+    assert summary.startswith("malformed.csv: 19 rows read, 3 imported, 1 duplicate skipped, 15 rejected")
     assert "line 3: customer_id: unknown customer 'CUST-99999'" in summary
-    assert "and 9 more rejected rows" in summary
+    assert "and 10 more rejected rows" in summary
+
+    # importing it again: the good rows are duplicates now; past max_rejects rejects are only counted
+    again = _import(fresh_shop_db, FIXTURES / "malformed.csv", max_rejects=2)
+    assert (again.imported, again.duplicates, again.rejected_count, again.rejects_not_kept) == (0, 4, 15, 13)
+    assert len(again.rejected) == 2 and "13 rejected rows past max_rejects were counted" in str(again)
 
 
 def test_unreadable_json_lines_are_rejected_one_by_one(fresh_shop_db, tmp_path):
@@ -272,7 +278,7 @@ def test_importing_the_same_file_again_adds_nothing(fresh_shop_db, tmp_path):
 def test_the_rejects_file_round_trips_and_only_the_fixed_rows_are_added(fresh_shop_db, tmp_path):
     report = _import(fresh_shop_db, FIXTURES / "malformed.csv")
     rejects = tmp_path / "rejects.csv"
-    assert report.write_rejects(rejects) == 14
+    assert report.write_rejects(rejects) == 15
 
     with open(rejects, newline="") as fh:
         reader = csv.DictReader(fh)
@@ -290,7 +296,7 @@ def test_the_rejects_file_round_trips_and_only_the_fixed_rows_are_added(fresh_sh
         writer.writerows(rows)
 
     report = _import(fresh_shop_db, fixed)
-    assert (report.imported, report.duplicates, report.rejected_count) == (2, 0, 12)
+    assert (report.imported, report.duplicates, report.rejected_count) == (2, 0, 13)
     assert report.ignored_columns == []  # the reject_* columns are expected
     assert _count_imported(fresh_shop_db) == 3 + 2
     assert (_import(fresh_shop_db, fixed).imported, _count_imported(fresh_shop_db)) == (0, 5)
