@@ -29,6 +29,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.session import session_scope
+    from bot.personalization.importer import ImportFileError, import_consents, import_events
+
+    importer = import_consents if args.consents else import_events
+    rejected = 0
+    for path in args.files:
+        try:
+            with session_scope(database_url(args)) as session:
+                report = importer(session, path, format=args.format, source=args.source,
+                                  progress=not args.no_progress)
+        except ImportFileError as exc:
+            print(f"tandem recs import: {exc}", file=sys.stderr)
+            return 2
+        print(report)
+        rejected += report.rejected_count
+        if args.rejects and report.rejected:
+            written = report.write_rejects(args.rejects)
+            print(f"{written} rejected rows written to {args.rejects}: fix them there and import that file")
+    return 1 if rejected else 0
+
+
 def _cmd_segments(args: argparse.Namespace) -> int:
     from bot.cli import database_url
     from bot.db.session import session_scope
@@ -93,6 +116,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--history-days", type=float, default=365.0, help="behaviour window (default: 365)")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=_cmd_train)
+
+    imp = sub.add_parser("import", help="import behaviour events (or consent answers) from CSV, JSON or JSON Lines")
+    add_database_url(imp)
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--consents", action="store_true", help="the files hold consent answers, not events")
+    imp.add_argument("--format", choices=("csv", "json", "jsonl"), help="override the format the extension says")
+    imp.add_argument("--source", help="source name for duplicate detection (default: import:<file name>)")
+    imp.add_argument("--rejects", metavar="PATH", help="write rejected rows to this CSV, ready to fix and re-import")
+    imp.add_argument("--no-progress", action="store_true")
+    imp.set_defaults(handler=_cmd_import)
 
     segments = sub.add_parser("segments", help="refresh RFM scores, behaviour clusters, churn risk, next-best-action")
     add_database_url(segments)
