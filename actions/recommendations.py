@@ -181,3 +181,18 @@ class ActionOffer(ShopAction):
             return [SlotSet("next_best_action", offer.action), _remember(offer.recommendations)]
         dispatcher.utter_message(response="utter_no_offers")
         return [SlotSet("next_best_action", "none")]
+
+
+class ActionPersonalizationConsent(ShopAction):
+    """The customer's answer to "may we personalize?", stored against their account (newest answer wins)."""
+
+    def name(self) -> Text:
+        return "action_personalization_consent"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        granted = (tracker.latest_message or {}).get("intent", {}).get("name") == "personalization_opt_in"
+        if not default_engine().set_consent(session, verified_customer(tracker), granted, channel=_channel(tracker)):
+            dispatcher.utter_message(response="utter_consent_sign_in")
+            return []
+        dispatcher.utter_message(response="utter_consent_granted" if granted else "utter_consent_withdrawn")
+        return []

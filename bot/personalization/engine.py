@@ -410,6 +410,16 @@ class PersonalizationEngine:
                   "occurred_at": now or utcnow(), "channel": channel}],
             )
 
+    def set_consent(
+        self, session: Session, customer_external_id: str | None, granted: bool, *, channel: str = "chat"
+    ) -> bool:
+        """Record the customer's answer; False for an anonymous or unknown customer."""
+        customer_id = store.customer_pk(session, customer_external_id)
+        if customer_id is None:
+            return False
+        store.set_consent(session, customer_id, granted, source=channel)
+        return True
+
     # --- next best action -------------------------------------------------------------------------------------
 
     def offer(

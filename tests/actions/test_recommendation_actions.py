@@ -153,3 +153,25 @@ def test_before_the_first_training_the_best_sellers_are_suggested(writable_shop_
     )
     assert messages[0]["response"] == "utter_recommendations"
     assert "best sellers" in messages[0]["products"]
+
+
+def test_a_customer_turns_personalization_off_and_on_in_the_chat(recs_shop: str) -> None:
+    from actions.recommendations import ActionPersonalizationConsent
+
+    messages, _ = run_action(ActionPersonalizationConsent(), tracker("stop personalizing",
+                                                                    intent="personalization_opt_out", customer=CUSTOMER))
+    assert messages[0]["response"] == "utter_consent_withdrawn"
+    with session_scope(recs_shop) as session:
+        assert not store.has_consent(session, store.customer_pk(session, CUSTOMER))
+    run_action(ActionRecommendProducts(), tracker(
+        "recommend headphones", intent="ask_recommendation", entities={"product_category": "headphones"},
+        customer=CUSTOMER))
+    assert {e.strategy for e in _events_of(recs_shop, "impression")} == {"non_personalized"}
+    messages, _ = run_action(ActionPersonalizationConsent(), tracker("personalize my suggestions",
+                                                                    intent="personalization_opt_in", customer=CUSTOMER))
+    assert messages[0]["response"] == "utter_consent_granted"
+    with session_scope(recs_shop) as session:
+        assert store.has_consent(session, store.customer_pk(session, CUSTOMER))
+    messages, _ = run_action(ActionPersonalizationConsent(), tracker("personalize my suggestions",
+                                                                    intent="personalization_opt_in"))
+    assert messages[0]["response"] == "utter_consent_sign_in"

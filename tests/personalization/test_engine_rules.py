@@ -260,3 +260,20 @@ def test_accessories_of_the_product_under_discussion_say_they_go_with_it(persona
                                   now=shop.now)
     assert result.items
     assert any(r.reason == f"goes with the {phone.name}" for r in result.items), [r.reason for r in result.items]
+
+
+def test_an_upsell_next_best_action_comes_with_suggestions_and_none_with_nothing(personalized_shop, engine, shop) -> None:
+    upsell, nothing = _pick(personalized_shop.url), _pick(personalized_shop.url)
+    with session_scope(personalized_shop.url) as session:
+        for customer, action in ((upsell, "upsell"), (nothing, "none")):
+            session.merge(CustomerSegment(
+                customer_id=store.customer_pk(session, customer), recency_score=5, frequency_score=3,
+                monetary_score=3, rfm_segment="loyal", cluster=1, cluster_label="steady buyers", churn_risk=0.1,
+                next_best_action=action, next_best_action_reason=f"{action} because", refreshed_at=shop.now,
+                model_version="test",
+            ))
+    with session_scope(personalized_shop.url) as session:
+        offer = engine.offer(session, upsell, solicited=True, now=shop.now)
+        assert offer.action == "upsell" and offer.recommendations.items and offer.reason == "upsell because"
+        idle = engine.offer(session, nothing, solicited=True, now=shop.now)
+        assert idle.action == "none" and idle.withheld == "nothing_to_offer"
