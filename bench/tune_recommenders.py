@@ -134,11 +134,16 @@ def als_trials(n: int, seed: int, current: Mapping[str, Any]) -> list[dict[str, 
     while len(trials) < n:
         trials.append({
             "factors": int(rng.choice(ALS_FACTORS)),
-            "regularization": round(float(10 ** rng.uniform(*np.log10(ALS_REGULARIZATION))), 4),
-            "alpha": round(float(10 ** rng.uniform(*np.log10(ALS_ALPHA))), 2),
+            "regularization": _two_digits(10 ** rng.uniform(*np.log10(ALS_REGULARIZATION))),
+            "alpha": _two_digits(10 ** rng.uniform(*np.log10(ALS_ALPHA))),
             "iterations": int(rng.integers(ALS_ITERATIONS[0], ALS_ITERATIONS[1] + 1)),
         })
     return trials
+
+
+def _two_digits(value: float) -> float:
+    """Two significant digits: the chosen value is then a default worth writing down, and the one measured."""
+    return float(f"{value:.2g}")
 
 
 def tune_als(val: Validation, trials: Sequence[Mapping[str, Any]], threads: int) -> list[dict[str, Any]]:

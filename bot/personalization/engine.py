@@ -127,7 +127,7 @@ class PersonalizationEngine:
                 return RecommendationResult(withheld=withheld)
         bundle = self.models.get()
         if bundle is None:
-            return self._without_model(session, category, brand, max_price, n, now)
+            return self._without_model(session, customer_id, category, brand, max_price, n, now)
         customer = self._customer(session, bundle, customer_id, customer_external_id, now)
         strategy = (
             assign_strategy(customer.external_id, self.config.strategies, self.config.experiment_salt)
@@ -165,13 +165,18 @@ class PersonalizationEngine:
         )
 
     def _without_model(
-        self, session: Session, category: str | None, brand: str | None, max_price: float | None, n: int,
-        now: datetime,
+        self, session: Session, customer_id: int | None, category: str | None, brand: str | None,
+        max_price: float | None, n: int, now: datetime,
     ) -> RecommendationResult:
-        """Before the first `tandem recs train`: the shop's best sellers, so the bot still helps."""
+        """Before the first `tandem recs train`: the shop's best sellers (still minus what the customer turned
+        down), so the bot helps from the first minute."""
+        excluded = store.active_exclusions(session, customer_id, now) if customer_id else store.Exclusions()
+        excluded_skus = set(store.skus_for(session, excluded.product_ids))
+        blocked = excluded.categories - ({category} if category else set())
         found = [
             p for p in catalog.popular_products(session, category=category, brand=brand, limit=n * 4, now=now)
-            if max_price is None or float(p.price) <= max_price
+            if (max_price is None or float(p.price) <= max_price)
+            and p.sku not in excluded_skus and p.category not in blocked
         ][:n]
         items = tuple(
             Recommendation(p.sku, p.name, p.category, p.brand, float(p.price), reason_sentence(REASON_POPULAR),

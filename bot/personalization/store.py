@@ -217,6 +217,13 @@ def product_ids_for(session: Session, skus: Iterable[str]) -> list[int]:
     return [found[s] for s in dict.fromkeys(wanted) if s in found]
 
 
+def skus_for(session: Session, product_ids: Iterable[int]) -> list[str]:
+    ids = list(product_ids)
+    if not ids:
+        return []
+    return list(session.execute(select(Product.sku).where(Product.id.in_(ids))).scalars())
+
+
 @dataclass(frozen=True)
 class Impression:
     request_id: str | None

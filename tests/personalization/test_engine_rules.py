@@ -277,3 +277,13 @@ def test_an_upsell_next_best_action_comes_with_suggestions_and_none_with_nothing
         assert offer.action == "upsell" and offer.recommendations.items and offer.reason == "upsell because"
         idle = engine.offer(session, nothing, solicited=True, now=shop.now)
         assert idle.action == "none" and idle.withheld == "nothing_to_offer"
+
+
+def test_before_any_model_not_interested_still_counts(personalized_shop, tmp_path, shop) -> None:
+    engine = PersonalizationEngine(ModelCache(tmp_path), config=CONFIG)
+    customer = _pick(personalized_shop.url)
+    with session_scope(personalized_shop.url) as session:
+        first = engine.recommend(session, customer, category="laptops", n=3, now=shop.now)
+        engine.not_interested(session, customer, skus=[first.items[0].sku], now=shop.now)
+        again = engine.recommend(session, customer, category="laptops", n=3, now=shop.now)
+    assert first.items[0].sku not in {r.sku for r in again.items}

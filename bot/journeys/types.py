@@ -1,0 +1,69 @@
+"""The values that flow between the workflow runner, the journey store and the Rasa actions.
+
+Plain frozen dataclasses, JSON-friendly (`as_dict`), so they cross process boundaries (action server,
+scheduler) and land in JSON columns unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+# A journey's life (docs/journeys.md). Only `resolved` (confirmed by the customer or an agent) and
+# `closed` (closed by the customer, or after resolution) are final.
+JOURNEY_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated", "resolved", "closed")
+OPEN_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated")
+STEP_KINDS = ("ask", "check", "instruct", "branch", "operation", "follow_up", "escalate", "resolve")
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """What the customer just said, as the runner needs it: intent, entities, a button payload's value."""
+
+    intent: str | None = None
+    entities: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+    sentiment: float | None = None  # the message's sentiment score (-1..1), when known
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """A response to send: a domain response name (`utter_...`) with its template values and buttons."""
+
+    response: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    buttons: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FollowUpRequest:
+    """A message or workflow to start after `delay_seconds`, unless the journey moved on meanwhile."""
+
+    delay_seconds: int
+    response: str | None = None
+    workflow: str | None = None
+    step: str | None = None  # the step to continue at when it fires
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What the runner decided for one turn (or one automatic step chain).
+
+    `steps_taken` lists every step id passed through, in order (each becomes a journey step record);
+    `state` is the journey's state afterwards; `current_step` the step now waiting (None when ended).
+    """
+
+    workflow: str
+    current_step: str | None
+    state: str
+    messages: tuple[BotMessage, ...] = ()
+    steps_taken: tuple[str, ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)  # answers and operation results so far
+    follow_ups: tuple[FollowUpRequest, ...] = ()
+    escalation_reason: str | None = None
+    outcome: str | None = None  # resolved: how ("fixed_by_restart", "refund_issued", ...)
+    unexpected_answer: bool = False  # the customer's answer did not fit the step: asked again
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
