@@ -55,11 +55,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_segments(args: argparse.Namespace) -> int:
     from bot.cli import database_url
     from bot.db.session import session_scope
+    from bot.personalization.next_best_action import NextBestActionRules
     from bot.personalization.segment_refresh import refresh_segments
 
     churn_path = _models_dir(args) / "personalization-churn.joblib"
+    churn_path.parent.mkdir(parents=True, exist_ok=True)
+    rules = NextBestActionRules.from_env()
     with session_scope(database_url(args)) as session:
-        summary = refresh_segments(session, progress=not args.no_progress, k=args.clusters, model_path=churn_path)
+        summary = refresh_segments(
+            session, progress=not args.no_progress, k=args.clusters, model_path=churn_path, rules=rules
+        )
     print(summary)
     return 0
 

@@ -18,7 +18,9 @@ customer. Both are the same code, so the console and the refresh can never disag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping
 
 import numpy as np
 
@@ -39,6 +41,22 @@ class NextBestActionRules:
     upsell_min_recency_score: int = 3
     upsell_max_accessories_per_device: float = 1.0  # "few accessories": at most this many per device owned
     upsell_recent_device_days: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "NextBestActionRules":
+        """Thresholds from `TANDEM_NBA_<FIELD>` variables (e.g. TANDEM_NBA_RETENTION_MIN_RISK=0.7), so CX
+        teams tune the rule table without code."""
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"TANDEM_NBA_{f.name.upper()}")
+            if raw in (None, ""):
+                continue
+            try:
+                values[f.name] = int(raw) if f.type in (int, "int") else float(raw)
+            except ValueError as exc:
+                raise ValueError(f"TANDEM_NBA_{f.name.upper()} must be a number, got {raw!r}") from exc
+        return cls(**values)
 
 
 DEFAULT_RULES = NextBestActionRules()

@@ -95,3 +95,16 @@ def test_the_batch_rules_agree_with_the_one_customer_rules():
     assert actions.tolist() == [s.action for s in singles]
     assert reasons == [s.reason for s in singles]
     assert set(actions.tolist()) <= set(NEXT_BEST_ACTIONS)
+
+
+def test_cx_teams_tune_the_rule_table_through_the_environment():
+    import pytest
+
+    from bot.personalization.next_best_action import NextBestActionRules
+
+    rules = NextBestActionRules.from_env({"TANDEM_NBA_RETENTION_MIN_RISK": "0.75",
+                                          "TANDEM_NBA_UPSELL_MIN_RECENCY_SCORE": "4"})
+    assert rules.retention_min_risk == 0.75 and rules.upsell_min_recency_score == 4
+    assert NextBestActionRules.from_env({}) == NextBestActionRules()
+    with pytest.raises(ValueError, match="TANDEM_NBA_RETENTION_MIN_RISK"):
+        NextBestActionRules.from_env({"TANDEM_NBA_RETENTION_MIN_RISK": "high"})
