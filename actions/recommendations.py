@@ -194,5 +194,8 @@ class ActionPersonalizationConsent(ShopAction):
         if not default_engine().set_consent(session, verified_customer(tracker), granted, channel=_channel(tracker)):
             dispatcher.utter_message(response="utter_consent_sign_in")
             return []
-        dispatcher.utter_message(response="utter_consent_granted" if granted else "utter_consent_withdrawn")
+        if granted:
+            dispatcher.utter_message(response="utter_consent_granted")
+        else:
+            dispatcher.utter_message(response="utter_consent_withdrawn")
         return []

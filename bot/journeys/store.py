@@ -1,0 +1,552 @@
+"""The journey store: writes down what the workflow runner decided, in the caller's session.
+
+Every function works inside the session it is given and only flushes, so the caller (a Rasa action) commits
+the journey together with everything else of the turn, before the bot answers. Nothing here commits.
+
+Two messages of one customer can arrive at the same moment, in two action-server threads or processes. Every
+change to a journey therefore (1) locks its row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite has one
+writer at a time anyway) and (2) bumps `version` with a compare-and-set UPDATE as its first write. The turn
+that computed its result on a state that has changed meanwhile gets `JourneyConflict` (when it passed
+`expected_version`) and re-runs on the fresh state; no update is ever lost.
+
+After `JourneyConflict` or `JourneyNotOpen` nothing was written; after a `JourneyConflict` raised by a
+database constraint (two turns opening the same problem at once) the session must be rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.db.models import Journey, JourneyCsat, JourneyFollowUp, JourneyStep, utcnow
+from bot.journeys.types import JOURNEY_STATES, OPEN_STATES, StepResult, UserInput
+
+# The intent the scheduler triggers in Rasa when a follow-up or nudge is due (entities: journey_id,
+# follow_up_id). A turn with this intent is the bot speaking first, not the customer answering.
+FOLLOW_UP_INTENT = "journey_follow_up"
+FINAL_STATES = ("resolved", "closed")
+TEXT_LIMIT = 500  # characters of the customer's message kept in a step record
+CAS_RETRIES = 3  # SQLite, no expected version: re-read and retry after losing the race to another writer
+
+
+class JourneyError(Exception):
+    """Base of the store's errors."""
+
+
+class JourneyNotFound(JourneyError, LookupError):
+    """No such journey for this customer (also when it belongs to someone else: existence is not revealed)."""
+
+
+class JourneyNotOpen(JourneyError):
+    """The journey is resolved or closed: reopen it (`reopen_or_none`) or open a new one."""
+
+
+class JourneyConflict(JourneyError):
+    """Another turn changed the journey first; re-run the turn on the fresh state (`get`) and record again."""
+
+    def __init__(self, journey_id: int | None, message: str) -> None:
+        super().__init__(message)
+        self.journey_id = journey_id
+
+
+@dataclass(frozen=True)
+class JourneyView:
+    """A journey as it was when read: safe to keep after the session is gone."""
+
+    id: int
+    customer_id: int
+    workflow: str
+    problem_key: str
+    state: str
+    current_step: str | None
+    context: Mapping[str, Any]
+    opened_at: datetime
+    updated_at: datetime
+    steps: int
+    escalation_reason: str | None
+    outcome: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopened_count: int
+    last_conversation_id: str | None
+    last_channel: str | None
+    unanswered_nudges: int
+    version: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+def _view(j: Journey) -> JourneyView:
+    return JourneyView(
+        id=j.id,
+        customer_id=j.customer_id,
+        workflow=j.workflow,
+        problem_key=j.problem_key,
+        state=j.state,
+        current_step=j.current_step,
+        context=dict(j.context or {}),
+        opened_at=j.opened_at,
+        updated_at=j.updated_at,
+        steps=j.step_count,
+        escalation_reason=j.escalation_reason,
+        outcome=j.outcome,
+        resolved_by=j.resolved_by,
+        resolved_at=j.resolved_at,
+        closed_at=j.closed_at,
+        reopened_count=j.reopened_count,
+        last_conversation_id=j.last_conversation_id,
+        last_channel=j.last_channel,
+        unanswered_nudges=j.unanswered_nudges,
+        version=j.version,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Mappings and tuples (the frozen contract types) as the dicts and lists a JSON column stores."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _truncate(text: str | None) -> str | None:
+    if not text:
+        return None
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def _check_state(result: StepResult) -> None:
+    if result.state not in JOURNEY_STATES:
+        raise ValueError(f"unknown journey state {result.state!r} (one of {', '.join(JOURNEY_STATES)})")
+
+
+def customer_answered(user_input: UserInput | None) -> bool:
+    """True when the turn is the customer speaking (not the scheduler's follow-up trigger)."""
+    return user_input is not None and user_input.intent != FOLLOW_UP_INTENT
+
+
+# --- locking ----------------------------------------------------------------------------------------------------
+
+
+def _load(session: Session, journey_id: int, customer_id: int | None = None, *, lock: bool = False) -> Journey:
+    stmt = select(Journey).where(Journey.id == journey_id)
+    if customer_id is not None:
+        stmt = stmt.where(Journey.customer_id == customer_id)
+    if lock:
+        # PostgreSQL: waits for a concurrent writer, then reads its committed row. SQLite ignores it.
+        stmt = stmt.with_for_update()
+    journey = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    if journey is None:
+        raise JourneyNotFound(f"no journey {journey_id} for this customer")
+    return journey
+
+
+def _take(session: Session, journey: Journey, expected_version: int | None) -> Journey:
+    """Bump the journey's version with a compare-and-set: the first write of every change.
+
+    On SQLite this UPDATE also takes the database's write lock, so the re-read after a lost race sees the
+    winner's committed row. With `expected_version`, any change since the caller read the journey is a
+    conflict; without it the change is applied to whatever the state is now (serialized, nothing lost).
+    """
+    for _ in range(CAS_RETRIES):
+        if expected_version is not None and journey.version != expected_version:
+            raise JourneyConflict(
+                journey.id,
+                f"journey {journey.id} changed meanwhile (version {journey.version}, expected {expected_version})",
+            )
+        done = session.execute(
+            update(Journey)
+            .where(Journey.id == journey.id, Journey.version == journey.version)
+            .values(version=Journey.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            set_committed_value(journey, "version", journey.version + 1)
+            return journey
+        journey = _load(session, journey.id, lock=True)
+    raise JourneyConflict(journey.id, f"journey {journey.id} keeps changing; try again")
+
+
+def _flush(session: Session, journey_id: int | None) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "problem_key" in str(exc.orig):
+            raise JourneyConflict(
+                journey_id, "this customer already has an open journey for this problem"
+            ) from exc
+        raise
+
+
+# --- writing ------------------------------------------------------------------------------------------------------
+
+
+def _append_steps(session: Session, journey: Journey, records: Iterable[dict[str, Any]]) -> None:
+    seq = journey.step_count
+    for record in records:
+        seq += 1
+        session.add(JourneyStep(journey_id=journey.id, seq=seq, **record))
+    journey.step_count = seq
+
+
+def _turn_records(
+    result: StepResult, user_input: UserInput | None, channel: str | None, conversation_id: str | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One record per step passed through; the customer's message on the first, the bot's answer on the last.
+
+    A turn that moved no step (an unexpected answer asked again, an interruption) still gets one record.
+    """
+    steps = result.steps_taken or (result.current_step or "turn",)
+    said = user_input or UserInput()
+    last = len(steps) - 1
+    return [
+        {
+            "step": step,
+            "at": now,
+            "channel": channel,
+            "conversation_id": conversation_id,
+            "intent": said.intent if i == 0 else None,
+            "text": _truncate(said.text) if i == 0 else None,
+            "sentiment": said.sentiment if i == 0 else None,
+            "state_after": result.state,
+            "messages": _jsonable(result.messages) if i == last else [],
+            "unexpected": bool(result.unexpected_answer) and i == last,
+        }
+        for i, step in enumerate(steps)
+    ]
+
+
+def _event_record(step: str, state_after: str, now: datetime, **fields: Any) -> dict[str, Any]:
+    """A step record for something that happened to the journey outside a workflow turn."""
+    return {"step": step, "at": now, "state_after": state_after, "messages": [], "unexpected": False, **fields}
+
+
+def _schedule(session: Session, journey: Journey, result: StepResult, now: datetime) -> None:
+    for request in result.follow_ups:
+        session.add(
+            JourneyFollowUp(
+                journey_id=journey.id,
+                kind="follow_up",
+                due_at=now + timedelta(seconds=request.delay_seconds),
+                response=request.response,
+                workflow=request.workflow,
+                step=request.step,
+                scheduled_at_step=result.current_step,
+                status="pending",
+                attempts=0,
+                created_at=now,
+            )
+        )
+
+
+def _cancel_pending(session: Session, journey_id: int, *kinds: str) -> int:
+    """Cancel the journey's pending follow-ups of these kinds (all kinds when none are named)."""
+    stmt = (
+        update(JourneyFollowUp)
+        .where(JourneyFollowUp.journey_id == journey_id, JourneyFollowUp.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    if kinds:
+        stmt = stmt.where(JourneyFollowUp.kind.in_(kinds))
+    return session.execute(stmt).rowcount
+
+
+def _cancel_moved_on(session: Session, journey_id: int, current_step: str | None) -> int:
+    """Cancel pending follow-ups scheduled at another step than the journey's current one: it moved on."""
+    return session.execute(
+        update(JourneyFollowUp)
+        .where(
+            JourneyFollowUp.journey_id == journey_id,
+            JourneyFollowUp.status == "pending",
+            JourneyFollowUp.kind == "follow_up",
+            JourneyFollowUp.scheduled_at_step.is_distinct_from(current_step),
+        )
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def _apply(journey: Journey, result: StepResult, now: datetime, *, by_customer: bool) -> None:
+    journey.workflow = result.workflow
+    journey.state = result.state
+    journey.current_step = result.current_step
+    journey.context = _jsonable(result.context)
+    if result.state == "escalated":
+        journey.escalation_reason = result.escalation_reason or journey.escalation_reason or "unspecified"
+    elif result.escalation_reason:
+        journey.escalation_reason = result.escalation_reason
+    if result.outcome:
+        journey.outcome = result.outcome
+    if result.state == "resolved":
+        journey.resolved_at = now
+        journey.resolved_by = "customer" if by_customer else "bot"
+    if result.state == "closed":
+        journey.closed_at = now
+    journey.updated_at = now
+    journey.quiet_since = now
+
+
+def open_journey(
+    session: Session,
+    customer_id: int,
+    result: StepResult,
+    *,
+    problem_key: str,
+    channel: str | None,
+    conversation_id: str | None,
+    user_input: UserInput | None,
+    now: datetime,
+) -> JourneyView:
+    """Start the journey of a newly reported problem with the runner's first turn (steps, follow-ups).
+
+    Raises `JourneyConflict` when the customer already has an open journey for `problem_key` (another
+    message opened it a moment ago): roll back and continue that one.
+    """
+    _check_state(result)
+    channel = channel or (user_input.channel if user_input else None)
+    journey = Journey(
+        customer_id=customer_id,
+        workflow=result.workflow,
+        problem_key=problem_key,
+        state=result.state,
+        opened_at=now,
+        reopened_count=0,
+        last_conversation_id=conversation_id,
+        last_channel=channel,
+        unanswered_nudges=0,
+        step_count=0,
+        version=1,
+    )
+    _apply(journey, result, now, by_customer=customer_answered(user_input))
+    session.add(journey)
+    _flush(session, None)
+    _append_steps(session, journey, _turn_records(result, user_input, channel, conversation_id, now))
+    _schedule(session, journey, result, now)
+    _flush(session, journey.id)
+    return _view(journey)
+
+
+def record_turn(
+    session: Session,
+    journey_id: int,
+    result: StepResult,
+    *,
+    user_input: UserInput | None,
+    channel: str | None,
+    conversation_id: str | None,
+    now: datetime,
+    expected_version: int | None = None,
+) -> JourneyView:
+    """Write one turn of an open journey: its steps, new state and context, follow-ups due and made obsolete.
+
+    Pass the `version` of the view the runner started from as `expected_version`: if another turn got there
+    first, `JourneyConflict` is raised and nothing is written. The journey's pending follow-ups scheduled at
+    another step are cancelled (it moved on); pending nudges are cancelled when the customer answered or the
+    journey no longer waits on them; every pending message is cancelled once the journey is resolved/closed.
+    """
+    _check_state(result)
+    journey = _load(session, journey_id, lock=True)
+    if journey.state in FINAL_STATES:
+        raise JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+    journey = _take(session, journey, expected_version)
+    if journey.state in FINAL_STATES:  # resolved by the turn that won the race
+        raise JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+    by_customer = customer_answered(user_input)
+    channel = channel or (user_input.channel if user_input else None)
+    _apply(journey, result, now, by_customer=by_customer)
+    if conversation_id:
+        journey.last_conversation_id = conversation_id
+    if channel:
+        journey.last_channel = channel
+    if by_customer:
+        journey.unanswered_nudges = 0
+    if result.state in FINAL_STATES:
+        _cancel_pending(session, journey.id)
+    else:
+        _cancel_moved_on(session, journey.id, result.current_step)
+        if by_customer or result.state != "waiting_for_customer":
+            _cancel_pending(session, journey.id, "nudge")
+    _schedule(session, journey, result, now)
+    _append_steps(session, journey, _turn_records(result, user_input, channel, conversation_id, now))
+    _flush(session, journey.id)
+    return _view(journey)
+
+
+def reopen_or_none(
+    session: Session,
+    customer_id: int,
+    problem_key: str,
+    now: datetime,
+    window: timedelta,
+    *,
+    channel: str | None = None,
+    conversation_id: str | None = None,
+) -> JourneyView | None:
+    """The same problem reported again soon after it was solved: reopen its journey instead of a new one.
+
+    Reopens the latest resolved/closed journey of `problem_key` that ended within `window` before `now`
+    (state `open`, `reopened_count` + 1, a "reopened" step record, no current step: the runner starts the
+    workflow again with the journey's context). None when there is none: open a new journey then.
+    """
+    ended = func.coalesce(Journey.resolved_at, Journey.closed_at)
+    journey_id = session.execute(
+        select(Journey.id)
+        .where(
+            Journey.customer_id == customer_id,
+            Journey.problem_key == problem_key,
+            Journey.state.in_(FINAL_STATES),
+            ended >= now - window,
+        )
+        .order_by(ended.desc(), Journey.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if journey_id is None:
+        return None
+    journey = _take(session, _load(session, journey_id, customer_id, lock=True), None)
+    if journey.state not in FINAL_STATES:  # a concurrent message reopened it first: continue that
+        return _view(journey)
+    journey.state = "open"
+    journey.current_step = None
+    journey.reopened_count += 1
+    journey.resolved_at = None
+    journey.resolved_by = None
+    journey.closed_at = None
+    journey.outcome = None
+    journey.unanswered_nudges = 0
+    journey.updated_at = now
+    journey.quiet_since = now
+    if conversation_id:
+        journey.last_conversation_id = conversation_id
+    if channel:
+        journey.last_channel = channel
+    _append_steps(
+        session, journey,
+        [_event_record("reopened", "open", now, channel=channel, conversation_id=conversation_id)],
+    )
+    _flush(session, journey.id)
+    return _view(journey)
+
+
+def close(
+    session: Session, journey_id: int, customer_id: int, by: str, *, now: datetime | None = None
+) -> JourneyView:
+    """Close a journey (the customer no longer needs help, or it is done). Closing twice changes nothing."""
+    now = now or utcnow()
+    journey = _load(session, journey_id, customer_id, lock=True)
+    if journey.state == "closed":
+        return _view(journey)
+    journey = _take(session, journey, None)
+    journey.state = "closed"
+    journey.closed_at = now
+    journey.current_step = None
+    journey.updated_at = now
+    _cancel_pending(session, journey.id)
+    _append_steps(session, journey, [_event_record("closed", "closed", now, text=f"by {by}"[:TEXT_LIMIT])])
+    _flush(session, journey.id)
+    return _view(journey)
+
+
+def mark_resolved(
+    session: Session, journey_id: int, by_agent: str, outcome: str, *, now: datetime | None = None
+) -> JourneyView:
+    """An agent marks an open journey resolved (the customer confirmed elsewhere, or the fix is certain)."""
+    now = now or utcnow()
+    journey = _take(session, _load(session, journey_id, lock=True), None)
+    if journey.state in FINAL_STATES:
+        raise JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+    journey.state = "resolved"
+    journey.resolved_at = now
+    journey.resolved_by = f"agent:{by_agent}"[:64]
+    journey.outcome = outcome
+    journey.current_step = None
+    journey.updated_at = now
+    _cancel_pending(session, journey.id)
+    _append_steps(
+        session, journey, [_event_record("resolved_by_agent", "resolved", now, channel="agent", text=by_agent)]
+    )
+    _flush(session, journey.id)
+    return _view(journey)
+
+
+def record_csat(
+    session: Session, journey_id: int, customer_id: int, score: int, comment: str | None = None,
+    *, now: datetime | None = None,
+) -> None:
+    """Store the customer's 1-5 answer to the survey after resolution (answering again replaces it)."""
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ValueError(f"CSAT score must be an integer 1..5, got {score!r}")
+    journey = _load(session, journey_id, customer_id)
+    if journey.resolved_at is None:
+        raise JourneyNotOpen(f"journey {journey_id} is not resolved: nothing to rate yet")
+    answer = session.get(JourneyCsat, journey.id)
+    if answer is None:
+        answer = JourneyCsat(journey_id=journey.id)
+        session.add(answer)
+    answer.score = score
+    answer.comment = _truncate(comment)
+    answer.at = now or utcnow()
+    session.flush()
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def get(session: Session, journey_id: int, customer_id: int) -> JourneyView | None:
+    """The journey, if it is this customer's (None for another customer's journey, as for a missing one)."""
+    journey = session.execute(
+        select(Journey).where(Journey.id == journey_id, Journey.customer_id == customer_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    return None if journey is None else _view(journey)
+
+
+def open_journeys(session: Session, customer_id: int) -> list[JourneyView]:
+    """The customer's unresolved journeys, most recently active first ("my open issues")."""
+    rows = session.execute(
+        select(Journey)
+        .where(Journey.customer_id == customer_id, Journey.state.in_(OPEN_STATES))
+        .order_by(Journey.updated_at.desc(), Journey.id.desc())
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return [_view(j) for j in rows]
+
+
+def find_open(
+    session: Session, customer_id: int, workflow: str | None = None, *, problem_key: str | None = None
+) -> JourneyView | None:
+    """The open journey to continue when the customer comes back (the most recently active one)."""
+    stmt = select(Journey).where(Journey.customer_id == customer_id, Journey.state.in_(OPEN_STATES))
+    if workflow is not None:
+        stmt = stmt.where(Journey.workflow == workflow)
+    if problem_key is not None:
+        stmt = stmt.where(Journey.problem_key == problem_key)
+    journey = session.execute(
+        stmt.order_by(Journey.updated_at.desc(), Journey.id.desc()).limit(1)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    return None if journey is None else _view(journey)
+
+
+def customer_journeys(session: Session, customer_id: int, *, limit: int = 50) -> list[JourneyView]:
+    """All of the customer's journeys, open or not, most recently active first (the CLI's listing)."""
+    rows = session.execute(
+        select(Journey)
+        .where(Journey.customer_id == customer_id)
+        .order_by(Journey.updated_at.desc(), Journey.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [_view(j) for j in rows]
