@@ -9,8 +9,9 @@ writer at a time anyway) and (2) bumps `version` with a compare-and-set UPDATE a
 that computed its result on a state that has changed meanwhile gets `JourneyConflict` (when it passed
 `expected_version`) and re-runs on the fresh state; no update is ever lost.
 
-After `JourneyConflict` or `JourneyNotOpen` nothing was written; after a `JourneyConflict` raised by a
-database constraint (two turns opening the same problem at once) the session must be rolled back.
+After `JourneyConflict` or `JourneyNotOpen` nothing was written. Roll the session back before re-running
+the turn: after a conflict raised by a database constraint (two messages opening the same problem at once)
+the transaction is unusable, and on SQLite a conflicting session still holds the write lock.
 """
 
 from __future__ import annotations

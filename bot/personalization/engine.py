@@ -476,5 +476,7 @@ def default_engine() -> PersonalizationEngine:
 
     from bot.settings import get_settings
 
+    from bot.journeys.open_issues import JourneyOpenIssues
+
     threadpool_limits(limits=1, user_api="blas")
-    return PersonalizationEngine(ModelCache(get_settings().models_dir))
+    return PersonalizationEngine(ModelCache(get_settings().models_dir), open_issues=JourneyOpenIssues())

@@ -1,7 +1,7 @@
 """Does the customer have an open problem? Promotions wait until it is solved.
 
-The issue journeys (bot/journeys, issue 5) answer this for real; until they land, the engine is given a
-stand-in at exactly this boundary.
+The issue journeys answer it for real (`bot.journeys.open_issues.JourneyOpenIssues`, what the action server
+uses); the stand-ins below serve tests and tools at exactly this boundary.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class OpenIssues(Protocol):
 
 
 class NoOpenIssues:
-    """Stand-in until issue journeys exist: nobody has an open issue."""
+    """Stand-in for tools without journeys: nobody has an open issue."""
 
     def has_open_issue(self, session: Session, customer_id: int) -> bool:
         return False

@@ -287,3 +287,25 @@ def test_before_any_model_not_interested_still_counts(personalized_shop, tmp_pat
         engine.not_interested(session, customer, skus=[first.items[0].sku], now=shop.now)
         again = engine.recommend(session, customer, category="laptops", n=3, now=shop.now)
     assert first.items[0].sku not in {r.sku for r in again.items}
+
+
+def test_an_open_issue_journey_holds_promotions_back_until_it_is_resolved(personalized_shop, shop) -> None:
+    """The real boundary: the journeys table, not a stand-in."""
+    from bot.db.models import Journey
+    from bot.journeys.open_issues import JourneyOpenIssues
+
+    customer = _pick(personalized_shop.url)
+    engine = PersonalizationEngine(ModelCache(personalized_shop.models_dir), config=CONFIG,
+                                   open_issues=JourneyOpenIssues())
+    with session_scope(personalized_shop.url) as session:
+        journey = Journey(customer_id=store.customer_pk(session, customer), workflow="no_internet",
+                          problem_key="no_internet", state="waiting_for_customer", context={},
+                          opened_at=shop.now, updated_at=shop.now)
+        session.add(journey)
+        session.flush()
+        journey_id = journey.id
+    with session_scope(personalized_shop.url) as session:
+        assert engine.recommend(session, customer, solicited=False, now=shop.now).withheld == WITHHELD_OPEN_ISSUE
+        session.get(Journey, journey_id).state = "resolved"
+    with session_scope(personalized_shop.url) as session:
+        assert engine.recommend(session, customer, solicited=False, now=shop.now).items
