@@ -11,16 +11,21 @@ Stages, each building on the previous one's choice:
 1. item-kNN: a grid over k (neighbours kept) and shrinkage;
 2. ALS: a seeded random search over factors {16, 32, 64, 128}, regularization log-uniform in [0.01, 10],
    alpha log-uniform in [1, 40], iterations in [10, 30]; the current defaults are the first trial;
-3. hybrid weights: a grid on the simplex (step `--weight-step`), then a finer one around the best point.
-   Each component scores every sampled user once; a blend is then a weighted sum of those normalised
-   score matrices (exactly what `HybridRecommender.recommend` does without a request context), so the
-   whole grid costs seconds. The chosen and the current weights are re-checked through the real hybrid.
+3. hybrid weights: a grid on the simplex (step `--weight-step`), then a finer one around the best point,
+   with the chosen ALS inside and item-kNN as `--hybrid-knn` says (its chosen parameters, or the defaults
+   in item_knn.py: the weights should be tuned for the components that will be served). Each component
+   scores every sampled user once; a blend is then a weighted sum of those normalised score matrices
+   (exactly what `HybridRecommender.recommend` does without a request context), so the whole grid costs
+   seconds. The chosen and the current weights are re-checked through the real hybrid.
+
+Only NDCG@K chooses; coverage is printed for the served hybrid because tuning for accuracy narrows it
+(the winners lean on popular items).
 
     python bench/tune_recommenders.py                                   # synthetic shop, 20,000 customers
     python bench/tune_recommenders.py --source retail --retail /work/shared/data/retail/online_retail_sample40k.csv
 
-Single-threaded by default (`--threads 1`): the machine is shared. About 5-8 minutes on the default
-synthetic shop; `--als-trials` and `--max-users` trade time for precision.
+Single-threaded by default (`--threads 1`): the machine is shared. About 3 minutes on the default
+synthetic shop, 1 on the retail sample; `--als-trials` and `--max-users` trade time for precision.
 """
 
 from __future__ import annotations
@@ -45,7 +50,12 @@ from bot.personalization.data import Interactions, TrainingData  # noqa: E402
 from bot.personalization.evaluation import evaluate, time_cutoff, time_split  # noqa: E402
 from bot.personalization.recommenders import build_recommender  # noqa: E402
 from bot.personalization.recommenders.base import Recommender, RequestContext, UserHistory  # noqa: E402
-from bot.personalization.recommenders.hybrid import COMPONENTS, DEFAULT_WEIGHTS, HybridRecommender, normalise  # noqa: E402
+from bot.personalization.recommenders.hybrid import (  # noqa: E402
+    COMPONENTS,
+    DEFAULT_WEIGHTS,
+    HybridRecommender,
+    normalise,
+)
 from bot.personalization.recommenders.ranking import top_n  # noqa: E402
 from recommenders import LOADERS, add_source_arguments  # noqa: E402  (bench/recommenders.py)
 
@@ -97,16 +107,18 @@ class Validation:
         return {"recall": result.recall, "ndcg": result.ndcg, "coverage": result.coverage, "users": result.users}
 
 
-def validation_split(data: TrainingData, test_fraction: float, valid_fraction: float, args: argparse.Namespace) -> Validation:
+def validation_split(
+    data: TrainingData, test_fraction: float, valid_fraction: float, k: int, max_users: int, seed: int
+) -> Validation:
     """Drop the test period, then split what is left by time again."""
     train, _test_is_never_read = time_split(data.interactions, test_fraction)
     valid_cutoff = time_cutoff(train.timestamps, valid_fraction)
     fit, valid = time_split(train, valid_fraction)
     fit_data = TrainingData(interactions=fit, catalog=data.catalog, segments=data.segments, now=valid_cutoff)
     users = np.flatnonzero(np.diff(valid.matrix().indptr) > 0)
-    if len(users) > args.max_users:  # the same draw as evaluate(max_users=..., seed=...)
-        users = np.sort(np.random.default_rng(args.eval_seed).choice(users, size=args.max_users, replace=False))
-    return Validation(fit_data, valid, users, args.k, args.max_users, args.eval_seed)
+    if len(users) > max_users:  # the same draw as evaluate(max_users=..., seed=...)
+        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    return Validation(fit_data, valid, users, k, max_users, seed)
 
 
 def timed_fit(name: str, params: Mapping[str, Any], data: TrainingData) -> tuple[Recommender, float]:
@@ -128,16 +140,18 @@ def tune_knn(val: Validation) -> list[dict[str, Any]]:
 
 
 def als_trials(n: int, seed: int, current: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The current defaults first, then `n - 1` seeded random draws from the search space."""
+    """The current defaults first, then seeded random draws from the search space, `n` distinct in all."""
     rng = np.random.default_rng(seed)
     trials = [dict(current)]
     while len(trials) < n:
-        trials.append({
+        draw = {
             "factors": int(rng.choice(ALS_FACTORS)),
             "regularization": _two_digits(10 ** rng.uniform(*np.log10(ALS_REGULARIZATION))),
             "alpha": _two_digits(10 ** rng.uniform(*np.log10(ALS_ALPHA))),
             "iterations": int(rng.integers(ALS_ITERATIONS[0], ALS_ITERATIONS[1] + 1)),
-        })
+        }
+        if draw not in trials:
+            trials.append(draw)
     return trials
 
 
@@ -238,6 +252,36 @@ def tune_weights(scorer: BlendScorer, names: Sequence[str], step: float) -> list
     return rows
 
 
+def tune_hybrid(
+    val: Validation, params: Mapping[str, Mapping[str, Any]], args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Stage 3: the weight grid over components built with `params`, then the served-hybrid checks."""
+    components = {name: timed_fit(name, params.get(name, {}), val.fit)[0] for name in COMPONENTS}
+    scorer = BlendScorer(components, val)
+    rows = tune_weights(scorer, list(components), args.weight_step)
+    current = {n: float(DEFAULT_WEIGHTS.get(n, 0.0)) for n in components}
+    if all(r["params"] != current for r in rows):
+        ndcg, recall = scorer.ndcg(current)
+        rows.append({"params": current, "ndcg": ndcg, "recall": recall})
+    print_table(f"hybrid weights (chosen ALS, {args.hybrid_knn} item-kNN inside)", rows, args.top, mark=current)
+    chosen = max(rows, key=lambda r: r["ndcg"])["params"]
+
+    # The fast blend is the hybrid's arithmetic; check it through the served code path, built as the engine
+    # builds it, and compare with the hybrid as it stands (current weights and component defaults).
+    checks = {
+        "chosen": HybridRecommender(weights=chosen, component_params=params),
+        f"current weights, chosen ALS, {args.hybrid_knn} item-kNN": HybridRecommender(
+            weights=current, component_params=params
+        ),
+        "current": HybridRecommender(weights=current, component_params={"als": {"num_threads": args.threads}}),
+    }
+    served = {label: val.served(hybrid.fit(val.fit)) for label, hybrid in checks.items()}
+    print("\nServed hybrid on validation:")
+    for label, r in served.items():
+        print(f"  {label}: ndcg {r['ndcg']:.4f}, recall {r['recall']:.4f}, coverage {r['coverage']:.3f}")
+    return rows, served
+
+
 # --- reporting -----------------------------------------------------------------------------------------------
 
 
@@ -293,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def tune(args: argparse.Namespace) -> dict[str, Any]:
     data, _info, _shop = LOADERS[args.source](args)
-    val = validation_split(data, args.test_fraction, args.valid_fraction, args)
+    val = validation_split(data, args.test_fraction, args.valid_fraction, args.k, args.max_users, args.eval_seed)
     print(f"Source: {args.source}; validation: fit on {val.fit.interactions.n_events:,} events before the validation "
           f"cutoff {val.fit.now}, {val.valid.n_events:,} validation events, {len(val.users):,} users sampled "
           f"(test period: newest {args.test_fraction:.0%} of all events, dropped)", flush=True)
@@ -316,35 +360,10 @@ def tune(args: argparse.Namespace) -> dict[str, Any]:
     als_best = max(als_rows, key=lambda r: r["ndcg"])
 
     knn_inside = knn_best["params"] if args.hybrid_knn == "tuned" else {}
-    components = {
-        "popularity": timed_fit("popularity", {}, val.fit)[0],
-        "item_knn": timed_fit("item_knn", knn_inside, val.fit)[0],
-        "als": timed_fit("als", {**als_best["params"], "num_threads": args.threads, "random_state": 0}, val.fit)[0],
-        "content": timed_fit("content", {}, val.fit)[0],
-    }
-    assert set(components) == set(COMPONENTS)
-    scorer = BlendScorer(components, val)
-    names = list(components)
-    weight_rows = tune_weights(scorer, names, args.weight_step)
-    current_weights = {n: float(DEFAULT_WEIGHTS.get(n, 0.0)) for n in names}
-    if all(r["params"] != current_weights for r in weight_rows):
-        ndcg, recall = scorer.ndcg(current_weights)
-        weight_rows.append({"params": current_weights, "ndcg": ndcg, "recall": recall})
-    print_table(f"hybrid weights (chosen ALS, {args.hybrid_knn} item-kNN inside)", weight_rows, args.top, mark=current_weights)
+    als_inside = {**als_best["params"], "num_threads": args.threads}
+    weight_rows, served = tune_hybrid(val, {"item_knn": knn_inside, "als": als_inside}, args)
     weights_best = max(weight_rows, key=lambda r: r["ndcg"])
-
-    # The fast blend is the hybrid's arithmetic; check it through the served code path, built as the engine
-    # builds it, and compare with the hybrid as it stands (current weights and component defaults).
-    tuned_params = {"item_knn": knn_inside, "als": {**als_best["params"], "num_threads": args.threads}}
-    checks = {
-        "chosen": HybridRecommender(weights=weights_best["params"], component_params=tuned_params),
-        f"current weights, chosen ALS, {args.hybrid_knn} item-kNN": HybridRecommender(weights=current_weights, component_params=tuned_params),
-        "current": HybridRecommender(weights=current_weights, component_params={"als": {"num_threads": args.threads}}),
-    }
-    served = {label: val.served(hybrid.fit(val.fit)) for label, hybrid in checks.items()}
-    print("\nServed hybrid on validation:")
-    for label, r in served.items():
-        print(f"  {label}: ndcg {r['ndcg']:.4f}, recall {r['recall']:.4f}, coverage {r['coverage']:.3f}")
+    current_weights = dict(DEFAULT_WEIGHTS)
 
     best_single = {
         "popularity": baseline["popularity"]["ndcg"], "content": baseline["content"]["ndcg"],
