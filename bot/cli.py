@@ -186,8 +186,21 @@ def register_recs(subparsers: argparse._SubParsersAction) -> None:
     register(subparsers)
 
 
+def register_workflows(subparsers: argparse._SubParsersAction) -> None:
+    from bot.journeys.cli import register
+
+    register(subparsers)
+
+
+def register_journeys(subparsers: argparse._SubParsersAction) -> None:
+    from bot.journeys.store_cli import register
+
+    register(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    register_db, register_seed, register_up, register_sentiment, register_recs,
+    register_db, register_seed, register_up, register_sentiment, register_recs, register_workflows,
+    register_journeys,
 ]
 
 

@@ -31,6 +31,10 @@ def responses_used_by_actions() -> set:
         used |= set(re.findall(r'response="(utter_[a-z_]+)"', path.read_text()))
     for family, values in ACTION_RESPONSE_FAMILIES.items():
         used |= {family.format(v) for v in values}
+    # Workflows (data/workflows/*.yml) send their responses through the journey actions.
+    from bot.journeys.workflows import responses_used
+
+    used |= responses_used()
     return used
 
 

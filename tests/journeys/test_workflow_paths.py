@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from bot.db.models import Customer, Order
+from bot.db.models import Customer, CustomerDevice, Order, OrderLine, Product
 from bot.journeys.types import StepResult, UserInput
 from bot.journeys.workflows import ShopDbFacts, WorkflowRunner, default_operations, load_workflows
 from bot.journeys.workflows.loader import ROOT
@@ -35,6 +36,7 @@ NETWORKS = {
     "outage": NetworkStatus(outages=(Outage("E18", "INC-1001", NOW + timedelta(hours=5)),)),
     "fault": NetworkStatus(line_tests={"CUST-00001": "fault"}),
     "ok": NetworkStatus(line_tests={"CUST-00001": "ok"}),
+    "down": str(ROOT / "no-such-network-status-feed.yml"),  # the feed cannot be read
 }
 
 
@@ -108,12 +110,31 @@ class Path:
     context: dict[str, Any] = field(default_factory=dict)
     days_later: int = 0
     network: str | None = None
+    prepare: Callable[[Session, str], None] | None = None  # change the shop first (rolled back after the test)
 
     def __str__(self) -> str:
         return self.name
 
 
+def discontinue_devices(session: Session, customer: str) -> None:
+    """The customer's device models are no longer sold."""
+    owned = select(CustomerDevice.product_id).join(Customer).where(Customer.external_id == customer)
+    session.execute(update(Product).where(Product.id.in_(owned)).values(active=False)
+                    .execution_options(synchronize_session="fetch"))
+
+
+def discontinue_order_items(number: str) -> Callable[[Session, str], None]:
+    """The items of order `number` are no longer sold."""
+    def prepare(session: Session, customer: str) -> None:
+        items = select(OrderLine.product_id).join(Order).where(Order.order_number == number)
+        session.execute(update(Product).where(Product.id.in_(items)).values(active=False)
+                        .execution_options(synchronize_session="fetch"))
+    return prepare
+
+
 def run_path(workflow: str, path: Path, session) -> Journey:
+    if path.prepare:
+        path.prepare(session, path.customer)
     journey = drive(workflow, path.customer, session, path.script, context=dict(path.context),
                     days_later=path.days_later, network=path.network)
     assert journey.steps == path.steps
@@ -159,6 +180,9 @@ NO_INTERNET = [
     Path("line tests fine but still offline: a person looks", "CUST-00001", ["deny", "button:no_signal"],
          "escalated", "line_ok_still_offline",
          NI_START + ["restart_router", "lights", "line_test", "line_result", "line_ok"], network="ok"),
+    Path("network systems down: troubleshooting goes on, then a person", "CUST-00001",
+         ["deny", "button:no_signal"], "escalated", "operation_failed",
+         ["has_plan", "outage_check", "restart_router", "lights", "line_test", "systems_failed"], network="down"),
     Path("answers that never fit: asked twice more, then a person", "CUST-00001",
          ["say:banana", "say:what?", "say:hmm"], "escalated", "answers_not_understood",
          NI_START + ["restart_router", "restart_router", "restart_router", "answers_unclear"]),
@@ -203,6 +227,13 @@ DEVICE = [
     Path("bought elsewhere: the customer wants a person", "CUST-00006", ["deny", "deny", "deny", "button:person"],
          "escalated", "customer_asked_for_person",
          ["known_device_kind"] + TRIED_ALL + ["offer_repair", "repair_person"], context={"device_category": "phones"}),
+    Path("under warranty but the model is no longer sold: a person offers another", "CUST-00004",
+         ["deny", "deny", "deny", "affirm"], "escalated", "operation_failed",
+         ["known_device_kind"] + TRIED_ALL + ["offer_replacement", "replace_device", "systems_failed"],
+         context={"device_category": "phones"}, prepare=discontinue_devices),
+    Path("answers that never fit: a person helps", "CUST-00004", ["say:maybe", "say:perhaps", "say:dunno"],
+         "escalated", "answers_not_understood", ["known_device_kind", "charge", "charge", "charge", "answers_unclear"],
+         context={"device_category": "phones"}),
     Path("a device we have no record of: a person helps", "CUST-00004", ["button:laptops", "deny", "deny", "deny"],
          "escalated", "device_not_on_account",
          ["known_device_kind", "which_device", "charge", "other_charger", "forced_restart", "device_known",
@@ -245,6 +276,9 @@ LATE = [
          "resolved", "refund_issued",
          ["given_order", "where_is_it", "marked_delivered"] + TRACE + ["refund", "refund_confirm", "refunded"],
          context={"order_id": "TD103296"}),
+    Path("answers that never fit: a person helps", "CUST-00010", ["say:??", "say:eh", "say:hmm"], "escalated",
+         "answers_not_understood", ["given_order", "where_is_it", "on_track", "on_track", "on_track", "answers_unclear"],
+         context={"order_id": "TD103309"}),
     Path("a cancelled order is not on its way: a person checks", "CUST-00024", [], "escalated",
          "order_not_in_transit", ["given_order", "where_is_it", "not_on_its_way"], context={"order_id": "TD103026"}),
     Path("order numbers that are not theirs: asked twice more, then a person", "CUST-00026",
@@ -281,6 +315,17 @@ RETURNS = [
     Path("parcel never sent: a person follows up", "CUST-00004", ["button:refund", "fire", "deny", "fire", "deny"],
          "escalated", "return_parcel_not_sent",
          RETURN_START + ["parcel_reminder", "parcel_sent_again", "parcel_not_sent"], context={"order_id": "TD103248"}),
+    Path("exchange for an item no longer sold: a person offers another", "CUST-00004",
+         ["button:exchange", "fire", "affirm"], "escalated", "operation_failed",
+         RETURN_START + ["refund_or_send", "exchange", "systems_failed"], context={"order_id": "TD103248"},
+         prepare=discontinue_order_items("TD103248")),
+    Path("an order that is not theirs, three times: a person helps", "CUST-00004",
+         ["order:TD103309", "say:TD000001", "say:no idea"], "escalated", "order_not_identified",
+         ["given_order", "ask_order", "ask_order", "ask_order", "order_not_identified"]),
+    Path("answers that never fit: a person helps", "CUST-00004", ["say:hmm", "say:both?", "say:neither"],
+         "escalated", "answers_not_understood",
+         ["given_order", "can_it_go_back", "refund_or_exchange", "refund_or_exchange", "refund_or_exchange",
+          "answers_unclear"], context={"order_id": "TD103248"}),
     Path("order picked from the list, then the customer wants a person", "CUST-00004",
          ["order:TD103248", "button:person"], "escalated", "customer_asked_for_person",
          ["given_order", "ask_order", "can_it_go_back", "refund_or_exchange", "return_person"]),
@@ -328,6 +373,9 @@ CHARGES = [
     Path("overcharged: the bill is still wrong after the credit", "CUST-00001",
          ["button:home_internet", "say:£45.99", "affirm", "fire", "deny"], "escalated", "bill_still_wrong",
          CHARGE_START + DISPUTE + ["still_wrong"]),
+    Path("overcharged by more than the bot may credit: the billing team decides", "CUST-00001",
+         ["button:home_internet", "say:£150", "affirm"], "escalated", "billing_needs_person",
+         CHARGE_START + ["confirm_dispute", "dispute", "credit", "billing_team"]),
     Path("overcharged, but no dispute wanted: a person talks it through", "CUST-00001",
          ["button:mobile_plans", "say:£30", "deny"], "escalated", "dispute_declined",
          CHARGE_START + ["confirm_dispute", "dispute_declined"]),

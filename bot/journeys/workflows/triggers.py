@@ -1,0 +1,50 @@
+"""Which workflow a customer's report starts, from each workflow's `problem:` block.
+
+A workflow matches when the message's intent is one of its `intents` and, if it lists `keywords` or
+`entities`, at least one of them is in the message. A match on keywords or entities beats a workflow that
+matches on the intent alone ("my router is down" is `no_internet`, not a generic problem workflow); among
+equals the first by workflow id wins, so the choice is stable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from bot.journeys.types import UserInput
+from bot.journeys.workflows.schema import Trigger, Workflow
+
+
+def _has_keyword(text: str, keywords: Iterable[str]) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered) for k in keywords)
+
+
+def _has_entity(user_input: UserInput, trigger: Trigger) -> bool:
+    for name, values in trigger.entities.items():
+        given = user_input.entities.get(name)
+        for value in given if isinstance(given, (list, tuple)) else [given]:
+            if value is not None and (not values or str(value).strip().lower() in {v.lower() for v in values}):
+                return True
+    return False
+
+
+def match_score(trigger: Trigger, user_input: UserInput) -> int:
+    """0: no match; 1: the intent alone (no keywords or entities listed); 2: intent and keyword/entity."""
+    if user_input.intent not in trigger.intents:
+        return 0
+    if not trigger.keywords and not trigger.entities:
+        return 1
+    if _has_keyword(user_input.text or "", trigger.keywords) or _has_entity(user_input, trigger):
+        return 2
+    return 0
+
+
+def match_workflow(workflows: Iterable[Workflow], user_input: UserInput) -> str | None:
+    """The id of the workflow the report starts, or None when none fits (the bot answers as before)."""
+    best: tuple[int, str] | None = None
+    for workflow in sorted(workflows, key=lambda w: w.id):
+        score = match_score(workflow.problem, user_input)
+        if score and (best is None or score > best[0]):
+            best = (score, workflow.id)
+    return best[1] if best else None

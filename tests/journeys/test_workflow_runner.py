@@ -1,0 +1,226 @@
+"""The step runner's rules: asking again, retries, interruptions, follow-ups, hand-overs and its safety cap."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.journeys.types import UserInput
+from bot.journeys.workflows import (
+    OperationRegistry,
+    ShopDbFacts,
+    UnknownStep,
+    WorkflowRunner,
+    WorkflowStateError,
+    default_operations,
+    load_workflows,
+    match_workflow,
+)
+from bot.journeys.workflows.loader import read_workflows
+from bot.journeys.workflows.network import NetworkStatus
+from bot.journeys.workflows.runner import REASK_RESPONSE, STEP_LIMIT_REASON
+from bot.shop.seed import seed_now
+from tests.conftest import SHOP_ANCHOR
+
+NOW = seed_now(SHOP_ANCHOR)
+WORKFLOWS = load_workflows()
+CUSTOMER = "CUST-00001"  # home internet, one phone, one delivered order
+BANANA = UserInput(intent="inform", text="banana")
+
+
+@pytest.fixture
+def runner() -> WorkflowRunner:
+    return WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus()))
+
+
+def at_restart(runner: WorkflowRunner, session):
+    result = runner.start("no_internet", CUSTOMER, {}, session, journey_id="j1")
+    assert result.current_step == "restart_router"
+    return result
+
+
+def test_an_unexpected_answer_is_asked_again_and_counted_in_the_context(runner, session) -> None:
+    first = at_restart(runner, session)
+    again = runner.advance("no_internet", "restart_router", first.context, BANANA, CUSTOMER, session)
+    assert again.unexpected_answer and again.state == "waiting_for_customer"
+    assert again.current_step == "restart_router" and again.steps_taken == ("restart_router",)
+    assert [m.response for m in again.messages] == [REASK_RESPONSE, "utter_wf_internet_restart_router"]
+    assert again.context["_retries"] == {"restart_router": 1}
+    twice = runner.advance("no_internet", "restart_router", again.context, BANANA, CUSTOMER, session)
+    assert twice.context["_retries"] == {"restart_router": 2} and twice.state == "waiting_for_customer"
+    third = runner.advance("no_internet", "restart_router", twice.context, BANANA, CUSTOMER, session)
+    assert third.state == "escalated" and third.escalation_reason == "answers_not_understood"
+    assert third.unexpected_answer and third.context["_retries"] == {}
+
+
+def test_the_retry_count_given_by_the_store_overrides_the_context(runner, session) -> None:
+    first = at_restart(runner, session)
+    result = runner.advance("no_internet", "restart_router", first.context, BANANA, CUSTOMER, session, retries_used=2)
+    assert result.state == "escalated"
+
+
+def test_a_fitting_answer_after_a_miss_clears_the_count(runner, session) -> None:
+    first = at_restart(runner, session)
+    missed = runner.advance("no_internet", "restart_router", first.context, BANANA, CUSTOMER, session)
+    fixed = runner.advance("no_internet", "restart_router", missed.context, UserInput("affirm"), CUSTOMER, session)
+    assert fixed.state == "resolved" and not fixed.unexpected_answer and fixed.context["_retries"] == {}
+
+
+def test_the_context_given_is_left_untouched(runner, session) -> None:
+    context = {"note": "from the store"}
+    result = runner.start("no_internet", CUSTOMER, context, session)
+    assert context == {"note": "from the store"} and result.context["outage"]["found"] is False
+
+
+def test_after_an_interruption_the_question_comes_back_without_counting_a_retry(runner, session) -> None:
+    first = at_restart(runner, session)
+    question = UserInput(intent="order_status", text="where is my order?")
+    assert not runner.accepts("no_internet", "restart_router", question)
+    assert runner.accepts("no_internet", "restart_router", UserInput("deny"))
+    back = runner.prompt("no_internet", "restart_router", first.context, CUSTOMER, session)
+    assert [m.response for m in back.messages] == ["utter_wf_internet_restart_router"]
+    assert back.steps_taken == () and back.context.get("_retries", {}) == {} and not back.unexpected_answer
+
+
+def test_buttons_are_understood_when_tapped_or_typed(runner, session) -> None:
+    first = at_restart(runner, session)
+    lights = runner.advance("no_internet", "restart_router", first.context, UserInput("deny"), CUSTOMER, session)
+    (message,) = lights.messages
+    assert message.buttons[0] == {"title": "Lights look normal", "payload": '/workflow_answer{"answer": "normal"}'}
+    typed = runner.advance("no_internet", "lights", lights.context, UserInput("inform", text="No lights at all"),
+                           CUSTOMER, session)
+    assert typed.current_step == "check_power" and typed.context["router_lights"] == "no_power"
+
+
+def test_an_order_number_typed_without_an_entity_is_read_from_the_text(session) -> None:
+    runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
+    asked = runner.start("late_delivery", "CUST-00026", {}, session)
+    (message,) = asked.messages
+    assert message.buttons == ({"title": message.buttons[0]["title"], "payload": '/workflow_answer{"order_id": "TD103300"}'},)
+    answered = runner.advance("late_delivery", "ask_order", asked.context,
+                              UserInput("inform", text="it's order td-103300"), "CUST-00026", session)
+    assert answered.context["order_id"] == "TD103300" and answered.current_step == "slightly_late"
+
+
+def test_another_customers_order_is_not_accepted(session) -> None:
+    runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
+    asked = runner.start("late_delivery", "CUST-00026", {}, session)
+    other = runner.advance("late_delivery", "ask_order", asked.context, UserInput("inform", {"order_id": "TD103309"}),
+                           "CUST-00026", session)
+    assert other.unexpected_answer and other.current_step == "ask_order" and "order_id" not in other.context
+    assert other.messages[0].response == "utter_wf_order_not_found" and other.messages[0].values["order_id"] == "TD103309"
+
+
+def test_a_follow_up_waits_and_a_customer_back_early_continues_at_once(session) -> None:
+    runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
+    waiting = runner.start("late_delivery", "CUST-00026", {"order_id": "TD103300"}, session)
+    assert waiting.state == "waiting_for_company" and waiting.current_step == "slightly_late"
+    (follow_up,) = waiting.follow_ups
+    assert (follow_up.delay_seconds, follow_up.step, follow_up.response) == (
+        2 * 86400, "arrived_after_wait", "utter_wf_follow_up_hello")
+    early = runner.advance("late_delivery", "slightly_late", waiting.context, UserInput("greet"), "CUST-00026", session)
+    assert [m.response for m in early.messages] == ["utter_wf_delivery_arrived"]  # no "it's Tandem again"
+    fired = runner.resume("late_delivery", "slightly_late", waiting.context, "CUST-00026", session)
+    assert [m.response for m in fired.messages] == ["utter_wf_follow_up_hello", "utter_wf_delivery_arrived"]
+
+
+def test_answers_and_resumes_at_steps_that_cannot_take_them_are_refused(runner, session) -> None:
+    first = at_restart(runner, session)
+    with pytest.raises(WorkflowStateError):
+        runner.advance("no_internet", "outage_check", first.context, UserInput("affirm"), CUSTOMER, session)
+    with pytest.raises(WorkflowStateError):
+        runner.resume("no_internet", "restart_router", first.context, CUSTOMER, session)
+    with pytest.raises(UnknownStep):
+        runner.advance("no_internet", "renamed_step", first.context, UserInput("affirm"), CUSTOMER, session)
+    with pytest.raises(UnknownStep):
+        runner.start("teleport", CUSTOMER, {}, session)
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(textwrap.dedent(text))
+
+
+def test_a_follow_up_can_hand_the_journey_to_another_workflow(tmp_path: Path, session) -> None:
+    _write(tmp_path, "first.yml", """\
+        title: First
+        problem: {intents: [report_problem]}
+        start: later
+        steps:
+          later:
+            kind: follow_up
+            after: 1d
+            response: utter_wf_follow_up_hello
+            workflow: no_internet
+    """)
+    workflows = {**load_workflows([tmp_path]), "no_internet": WORKFLOWS["no_internet"]}
+    runner = WorkflowRunner(workflows, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus()))
+    waiting = runner.start("first", CUSTOMER, {"note": "kept"}, session)
+    assert waiting.follow_ups[0].workflow == "no_internet" and waiting.follow_ups[0].step is None
+    fired = runner.resume("first", "later", waiting.context, CUSTOMER, session)
+    assert fired.workflow == "no_internet" and fired.current_step == "restart_router"
+    assert fired.messages[0].response == "utter_wf_follow_up_hello" and fired.context["note"] == "kept"
+
+
+def test_a_runaway_chain_of_automatic_steps_is_stopped_and_handed_to_a_person(tmp_path: Path, session) -> None:
+    _write(tmp_path, "spin.yml", """\
+        title: Spin
+        problem: {intents: [report_problem]}
+        start: a
+        steps:
+          a: {kind: check, when: {fact: customer.devices, gt: 0}, then: b, else: person}
+          b: {kind: check, when: {fact: customer.devices, gt: 0}, then: a, else: person}
+          person: {kind: escalate, reason: no_devices}
+    """)
+    workflows, problems = read_workflows([tmp_path])
+    assert problems == []  # the shape is fine; only the validator's loop rule rejects it
+    result = WorkflowRunner(workflows, ShopDbFacts.at(NOW), max_automatic_steps=10).start("spin", CUSTOMER, {}, session)
+    assert result.state == "escalated" and result.escalation_reason == STEP_LIMIT_REASON and len(result.steps_taken) == 10
+
+
+def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path, session) -> None:
+    calls: list[str] = []
+    registry = OperationRegistry()
+
+    @registry.register("note_call", returns=("count",))
+    def note_call(call):  # noqa: ANN001, ANN202
+        calls.append(call.key)
+        return {"count": len(calls)}
+
+    _write(tmp_path, "again.yml", """\
+        title: Again
+        problem: {intents: [report_problem]}
+        start: act
+        steps:
+          act: {kind: operation, operation: note_call, next: ask, on_error: person}
+          ask:
+            kind: ask
+            response: utter_wf_internet_fixed_after_visit
+            expect: {intent: {affirm: done, deny: act}}
+            on_fail: person
+          done: {kind: resolve, outcome: done}
+          person: {kind: escalate, reason: failed}
+    """)
+    runner = WorkflowRunner(load_workflows([tmp_path]), ShopDbFacts.at(NOW), registry)
+    first = runner.start("again", CUSTOMER, {}, session, journey_id="j-7")
+    again = runner.advance("again", "ask", first.context, UserInput("deny"), CUSTOMER, session, journey_id="j-7")
+    assert again.steps_taken == ("act", "ask") and again.context["act"] == {"count": 1}
+    assert calls == ["j-7:again:act"]
+
+
+@pytest.mark.parametrize("intent, text, entities, expected", [
+    ("report_problem", "no internet since this morning", {}, "no_internet"),
+    ("report_problem", "my phone won't turn on", {"device": "phone"}, "device_wont_turn_on"),
+    ("report_problem", "my router has a red light on", {"device": "router"}, "no_internet"),
+    ("report_problem", "the screen on my phone is cracked", {"device": "phone"}, None),
+    ("delivery_problem", "my parcel is late", {}, "late_delivery"),
+    ("delivery_problem", "the box arrived damaged", {}, None),
+    ("return_item", "i want to return an item", {}, "return_refund"),
+    ("billing_question", "i've been overcharged", {}, "wrong_charge"),
+    ("billing_question", "can i get a copy of my last bill", {}, None),
+    ("greet", "hi", {}, None),
+])
+def test_the_report_picks_the_workflow_that_fits(intent, text, entities, expected) -> None:
+    assert match_workflow(WORKFLOWS.values(), UserInput(intent=intent, entities=entities, text=text)) == expected
