@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Journey, JourneyCsat, JourneyFollowUp, JourneyStep, utcnow
+from bot.db.models import Customer, Journey, JourneyCsat, JourneyFollowUp, JourneyStep, utcnow
 from bot.journeys.types import JOURNEY_STATES, OPEN_STATES, StepResult, UserInput
 
 # The intent the scheduler triggers in Rasa when a follow-up or nudge is due (entities: journey_id,
@@ -551,3 +551,15 @@ def customer_journeys(session: Session, customer_id: int, *, limit: int = 50) ->
         .limit(limit)
     ).scalars()
     return [_view(j) for j in rows]
+
+
+def customer_of(session: Session, journey_id: int, *, conversation_id: str) -> str | None:
+    """The external id of the customer whose journey last talked in `conversation_id` (None otherwise).
+
+    Follow-ups arrive as intents the scheduler triggers, without a customer token: only the conversation the
+    journey itself recorded may act for that customer."""
+    return session.execute(
+        select(Customer.external_id)
+        .join(Journey, Journey.customer_id == Customer.id)
+        .where(Journey.id == journey_id, Journey.last_conversation_id == conversation_id)
+    ).scalar_one_or_none()

@@ -1,0 +1,302 @@
+"""Issue journeys in the conversation: start or pick up a problem's journey, answer its steps, follow-ups,
+the customer's list of open issues, closing one, and the satisfaction question once it is resolved.
+
+Thin: `bot.journeys.service` decides and persists; these actions read the tracker, commit the turn (so every
+step is written before the bot answers) and say what the service returned. `bot/policies/journey_policy.py`
+routes answers here while a journey waits for the customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.account import ActionBillingOverview
+from actions.base import FAILURE_SLOT, failed
+from actions.context import verified_customer
+from actions.orders import ActionDeliveryProblem, ActionReturnInfo
+from bot.db.session import session_scope
+from bot.journeys import store
+from bot.journeys.service import Turn, default_service
+from bot.journeys.types import BotMessage, UserInput
+
+logger = logging.getLogger(__name__)
+
+JOURNEY_SLOT = "journey"
+CONFLICT_RETRIES = 3
+
+
+def user_input(tracker: Tracker) -> UserInput:
+    """The latest message as the workflows see it (entities by name, the sentiment score when known)."""
+    latest = tracker.latest_message or {}
+    entities: Dict[str, Any] = {}
+    for entity in latest.get("entities") or []:
+        entities.setdefault(entity.get("entity"), entity.get("value"))
+    sentiment = (latest.get("sentiment") or {}).get("score")
+    return UserInput(
+        intent=(latest.get("intent") or {}).get("name"),
+        entities=entities,
+        text=(latest.get("text") or "")[:2000],
+        sentiment=float(sentiment) if isinstance(sentiment, (int, float)) else None,
+        channel=(tracker.get_latest_input_channel() or "chat")[:32],
+    )
+
+
+def say(dispatcher: CollectingDispatcher, messages: tuple[BotMessage, ...]) -> None:
+    for message in messages:
+        dispatcher.utter_message(response=message.response, buttons=list(message.buttons) or None,
+                                 **dict(message.values))
+
+
+def journey_slot(turn: Turn, title: Callable[[str], str]) -> Dict[Text, Any]:
+    """What the policy and later actions need to know about the journey the conversation is on."""
+    journey = turn.journey
+    if journey is None or not journey.is_open:
+        return SlotSet(JOURNEY_SLOT, None)
+    return SlotSet(JOURNEY_SLOT, {
+        "id": journey.id,
+        "workflow": journey.workflow,
+        "title": title(journey.workflow),
+        "step": journey.current_step,
+        "waiting_for_customer": journey.state == "waiting_for_customer",
+    })
+
+
+def after_turn(dispatcher: CollectingDispatcher, turn: Turn) -> List[Dict[Text, Any]]:
+    """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
+    the handoff reason once it is escalated."""
+    service = default_service()
+    events = [journey_slot(turn, service.title)]
+    journey = turn.journey
+    if journey is None:
+        return events
+    if journey.state == "resolved":
+        dispatcher.utter_message(
+            response="utter_csat_question",
+            buttons=[{"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey.id}}}'}
+                     for score in (5, 4, 3, 2, 1)],
+        )
+    elif journey.state == "escalated":
+        events += [SlotSet("handoff_reason", journey.escalation_reason or "escalated"), failed("escalated")]
+    if turn.unexpected_answer:
+        events.append(failed("unexpected_answer"))
+    return events
+
+
+class JourneyAction(Action):
+    """Runs a journey turn in a committed session, re-running it when another message of the same customer
+    changed the journey first; a database that is down gets a clear answer."""
+
+    def name(self) -> Text:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        raise NotImplementedError
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        for attempt in range(CONFLICT_RETRIES):
+            attempt_dispatcher = CollectingDispatcher()
+            try:
+                with session_scope() as session:
+                    events = self.turn(attempt_dispatcher, tracker, session)
+            except store.JourneyConflict:
+                logger.info("%s: journey changed meanwhile, re-running the turn (%d)", self.name(), attempt + 1)
+                continue
+            except (store.JourneyNotFound, store.JourneyNotOpen):
+                dispatcher.utter_message(response="utter_journey_not_found")
+                return [SlotSet(JOURNEY_SLOT, None)]
+            except SQLAlchemyError:
+                logger.exception("%s: the journey store failed", self.name())
+                dispatcher.utter_message(response="utter_service_unavailable")
+                return [failed("service_unavailable")]
+            dispatcher.messages.extend(attempt_dispatcher.messages)
+            if not any(e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events):
+                events.append(SlotSet(FAILURE_SLOT, None))
+            return events
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return [failed("service_unavailable")]
+
+
+# The actions that answered these reports before journeys existed: still the answer when no workflow fits.
+_WITHOUT_WORKFLOW: Dict[str, Any] = {
+    "delivery_problem": ActionDeliveryProblem,
+    "return_item": ActionReturnInfo,
+    "billing_question": ActionBillingOverview,
+}
+
+
+class ActionJourneyStart(JourneyAction):
+    """A problem reported: its open journey continues, a recent one reopens, or a new one starts."""
+
+    def name(self) -> Text:
+        return "action_journey_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        message = user_input(tracker)
+        customer = verified_customer(tracker)
+        if customer is None or default_service().workflow_for(message) is None:
+            return self._without_workflow(dispatcher, tracker, domain, message.intent)
+        return super().run(dispatcher, tracker, domain)
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        service = default_service()
+        result = service.report(session, verified_customer(tracker), user_input(tracker),
+                                conversation_id=tracker.sender_id)
+        if result is None:  # the customer is not in the shop's database
+            dispatcher.utter_message(response="utter_report_problem")
+            return []
+        if result.resumed:
+            dispatcher.utter_message(response="utter_journey_resumed", title=service.title(result.journey.workflow))
+        elif result.reopened:
+            dispatcher.utter_message(response="utter_journey_reopened", title=service.title(result.journey.workflow))
+        say(dispatcher, result.messages)
+        return after_turn(dispatcher, result)
+
+    @staticmethod
+    def _without_workflow(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                          intent: Optional[str]) -> List[Dict[Text, Any]]:
+        fallback = _WITHOUT_WORKFLOW.get(intent or "")
+        if fallback is not None:
+            return fallback().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_report_problem")
+        return []
+
+
+class ActionJourneyContinue(JourneyAction):
+    """The customer answered the journey's waiting step."""
+
+    def name(self) -> Text:
+        return "action_journey_continue"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        journey = tracker.get_slot(JOURNEY_SLOT) or {}
+        customer = verified_customer(tracker)
+        if not journey.get("id") or customer is None:
+            dispatcher.utter_message(response="utter_journey_not_found")
+            return [SlotSet(JOURNEY_SLOT, None)]
+        result = default_service().answer(session, customer, int(journey["id"]), user_input(tracker),
+                                          conversation_id=tracker.sender_id)
+        say(dispatcher, result.messages)
+        return after_turn(dispatcher, result)
+
+
+class ActionJourneyReprompt(JourneyAction):
+    """Back to the journey after an interruption, or when the customer picks an open issue to continue."""
+
+    def name(self) -> Text:
+        return "action_journey_reprompt"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        requested = next(tracker.get_latest_entity_values("journey_id"), None)
+        journey_id = requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
+        if customer is None or not journey_id:
+            return []
+        service = default_service()
+        result = service.prompt_again(session, customer, int(journey_id))
+        if result.messages:
+            dispatcher.utter_message(response="utter_journey_back_to", title=service.title(result.journey.workflow))
+            say(dispatcher, result.messages)
+        return [journey_slot(result, service.title)]
+
+
+class ActionJourneyFollowUp(JourneyAction):
+    """A follow-up or nudge the scheduler triggered in this conversation (intent `journey_follow_up`)."""
+
+    def name(self) -> Text:
+        return "action_journey_follow_up"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        journey_id = next(tracker.get_latest_entity_values("journey_id"), None)
+        follow_up_id = next(tracker.get_latest_entity_values("follow_up_id"), None)
+        customer = _journey_customer(session, tracker, journey_id)
+        if journey_id is None or customer is None:
+            return []
+        result = default_service().follow_up(
+            session, customer, int(journey_id), int(follow_up_id) if follow_up_id is not None else None,
+            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
+        )
+        say(dispatcher, result.messages)
+        return after_turn(dispatcher, result)
+
+
+def _journey_customer(session: Any, tracker: Tracker, journey_id: Any) -> Optional[str]:
+    """Whose journey a follow-up is for. Triggered intents carry no customer token: the journey's own
+    customer is read from the store, and only for a journey that last talked in this very conversation."""
+    if journey_id is None:
+        return None
+    return store.customer_of(session, int(journey_id), conversation_id=tracker.sender_id)
+
+
+class ActionListJourneys(JourneyAction):
+    def name(self) -> Text:
+        return "action_list_journeys"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_journeys_sign_in")
+            return []
+        service = default_service()
+        journeys = service.open_journeys(session, customer)
+        if not journeys:
+            dispatcher.utter_message(response="utter_no_open_journeys")
+            return [SlotSet(JOURNEY_SLOT, None)]
+        buttons = []
+        for j in journeys[:5]:
+            buttons.append({"title": f"Continue: {service.title(j.workflow)}",
+                            "payload": f'/resume_issue{{"journey_id": {j.id}}}'})
+            buttons.append({"title": f"Close: {service.title(j.workflow)}",
+                            "payload": f'/close_issue{{"journey_id": {j.id}}}'})
+        lines = "\n".join(f"• {service.title(j.workflow)}: {j.state.replace('_', ' ')}, since "
+                          f"{j.opened_at:%d %B}" for j in journeys)
+        dispatcher.utter_message(response="utter_open_journeys", journeys=lines, buttons=buttons)
+        return []
+
+
+class ActionCloseJourney(JourneyAction):
+    def name(self) -> Text:
+        return "action_close_journey"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:
+            dispatcher.utter_message(response="utter_journeys_sign_in")
+            return []
+        service = default_service()
+        requested = next(tracker.get_latest_entity_values("journey_id"), None)
+        journey_id = requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
+        if journey_id is None:
+            open_ones = service.open_journeys(session, customer)
+            if len(open_ones) != 1:
+                return ActionListJourneys().turn(dispatcher, tracker, session)
+            journey_id = open_ones[0].id
+        closed = service.close(session, customer, int(journey_id))
+        dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
+        current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
+        return [SlotSet(JOURNEY_SLOT, None)] if current in (None, closed.id) else []
+
+
+class ActionRateJourney(JourneyAction):
+    def name(self) -> Text:
+        return "action_rate_journey"
+
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        score = next(tracker.get_latest_entity_values("score"), None)
+        journey_id = next(tracker.get_latest_entity_values("journey_id"), None)
+        try:
+            score = int(score)
+        except (TypeError, ValueError):
+            score = None
+        if customer is None or journey_id is None or score is None or not 1 <= score <= 5:
+            dispatcher.utter_message(response="utter_csat_unclear")
+            return []
+        default_service().rate(session, customer, int(journey_id), score)
+        dispatcher.utter_message(response="utter_csat_thanks")
+        return []

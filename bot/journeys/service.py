@@ -1,0 +1,235 @@
+"""What the Rasa actions ask of the journeys: report a problem, answer a step, fire a follow-up, list, close.
+
+One call is one turn: the runner decides (`workflows/runner.py`), the store writes it down in the caller's
+session (`store.py`), and the caller commits before the bot answers. A turn that lost a race with another
+message of the same customer (`JourneyConflict`) is re-run on the fresh state by the caller's retry loop
+(`actions/journeys.py`), never half-applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Mapping
+
+from sqlalchemy.orm import Session
+
+from bot.db.models import JourneyFollowUp, utcnow
+from bot.journeys import store
+from bot.journeys.config import JourneyConfig
+from bot.journeys.types import BotMessage, StepResult, UserInput
+from bot.journeys.workflows import load_workflows
+from bot.journeys.workflows.runner import WorkflowRunner
+from bot.journeys.workflows.shop_facts import ShopDbFacts
+from bot.journeys.workflows.triggers import match_workflow
+from bot.personalization.store import customer_pk
+from bot.shop.orders import normalize_order_number
+
+# Device words in the `device` entity -> the device category a workflow's facts look at.
+_DEVICE_CATEGORIES = {
+    "phone": "phones", "mobile": "phones", "iphone": "phones", "galaxy": "phones", "pixel": "phones",
+    "laptop": "laptops", "macbook": "laptops", "computer": "laptops", "notebook": "laptops",
+    "tablet": "tablets", "ipad": "tablets", "watch": "smartwatches", "smartwatch": "smartwatches",
+}
+_PLAN_CATEGORIES = {"home_internet": "home_internet", "mobile_plans": "mobile_plans"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the bot says and where the journey stands after one turn."""
+
+    messages: tuple[BotMessage, ...] = ()
+    journey: store.JourneyView | None = None
+    resumed: bool = False  # an open journey of the same problem was picked up again
+    reopened: bool = False  # a resolved journey of the same problem was reopened
+    unexpected_answer: bool = False
+
+    @property
+    def ended(self) -> bool:
+        return self.journey is not None and not self.journey.is_open
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Inputs a workflow may start from, taken from the customer's report."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_input(cls, user_input: UserInput) -> "ReportContext":
+        values: dict[str, Any] = {}
+        order = normalize_order_number(str(user_input.entities.get("order_id") or ""))
+        if order:
+            values["order_id"] = order
+        device = str(user_input.entities.get("device") or "").lower()
+        for word, category in _DEVICE_CATEGORIES.items():
+            if word in device:
+                values["device_category"] = category
+                break
+        plan = _PLAN_CATEGORIES.get(str(user_input.entities.get("product_category") or ""))
+        if plan:
+            values["plan_category"] = plan
+        return cls(values)
+
+
+def problem_key(workflow: str, context: Mapping[str, Any]) -> str:
+    """What "the same problem" means: the workflow, plus the order or device it is about when known."""
+    subject = context.get("order_id") or context.get("device_category") or context.get("plan_category")
+    return f"{workflow}:{subject}" if subject else workflow
+
+
+class JourneyService:
+    def __init__(self, runner: WorkflowRunner, config: JourneyConfig | None = None) -> None:
+        self.runner = runner
+        self.config = config or JourneyConfig.from_env()
+
+    # --- a new report -----------------------------------------------------------------------------------------
+
+    def workflow_for(self, user_input: UserInput) -> str | None:
+        return match_workflow(self.runner.workflows.values(), user_input)
+
+    def report(
+        self,
+        session: Session,
+        customer: str,
+        user_input: UserInput,
+        *,
+        conversation_id: str,
+        now: datetime | None = None,
+    ) -> Turn | None:
+        """The customer reports a problem: continue its open journey, reopen a recent one, or start one.
+        None when no workflow fits the report (the bot answers as it did without journeys)."""
+        now = now or utcnow()
+        workflow = self.workflow_for(user_input)
+        customer_id = customer_pk(session, customer)
+        if workflow is None or customer_id is None:
+            return None
+        inputs = ReportContext.from_input(user_input).values
+        key = problem_key(workflow, inputs)
+        existing = store.find_open(session, customer_id, workflow, problem_key=key)
+        if existing is not None:
+            return self._prompt_again(session, existing, customer, resumed=True)
+        reopened = store.reopen_or_none(
+            session, customer_id, key, now, self.config.reopen_window,
+            channel=user_input.channel, conversation_id=conversation_id,
+        )
+        if reopened is not None:
+            context = {**reopened.context, **inputs}
+            result = self.runner.start(workflow, customer, context, session, journey_id=str(reopened.id))
+            journey = store.record_turn(
+                session, reopened.id, result, user_input=user_input, channel=user_input.channel,
+                conversation_id=conversation_id, now=now, expected_version=reopened.version,
+            )
+            return Turn(result.messages, journey, reopened=True)
+        result = self.runner.start(workflow, customer, inputs, session)
+        journey = store.open_journey(
+            session, customer_id, result, problem_key=key, channel=user_input.channel,
+            conversation_id=conversation_id, user_input=user_input, now=now,
+        )
+        return Turn(result.messages, journey)
+
+    # --- the journey moves on ---------------------------------------------------------------------------------
+
+    def answer(
+        self,
+        session: Session,
+        customer: str,
+        journey_id: int,
+        user_input: UserInput,
+        *,
+        conversation_id: str,
+        now: datetime | None = None,
+    ) -> Turn:
+        """The customer answered the step their journey waits at (or came back before a follow-up fired)."""
+        now = now or utcnow()
+        journey = self._own(session, customer, journey_id)
+        if not journey.is_open or journey.current_step is None:
+            raise store.JourneyNotOpen(f"journey {journey_id} waits for nothing")
+        result = self.runner.advance(
+            journey.workflow, journey.current_step, journey.context, user_input, customer, session,
+            journey_id=str(journey.id),
+        )
+        view = store.record_turn(
+            session, journey.id, result, user_input=user_input, channel=user_input.channel,
+            conversation_id=conversation_id, now=now, expected_version=journey.version,
+        )
+        return Turn(result.messages, view, unexpected_answer=result.unexpected_answer)
+
+    def follow_up(
+        self,
+        session: Session,
+        customer: str,
+        journey_id: int,
+        follow_up_id: int | None,
+        *,
+        conversation_id: str,
+        channel: str | None = None,
+        now: datetime | None = None,
+    ) -> Turn:
+        """A scheduled follow-up or nudge fired in the customer's conversation."""
+        now = now or utcnow()
+        journey = self._own(session, customer, journey_id)
+        follow = session.get(JourneyFollowUp, follow_up_id) if follow_up_id else None
+        if not journey.is_open or journey.current_step is None:
+            return Turn((), journey)
+        if follow is not None and follow.kind == "nudge":
+            return self._prompt_again(session, journey, customer, nudge=True)
+        result = self.runner.resume(journey.workflow, journey.current_step, journey.context, customer, session,
+                                    journey_id=str(journey.id))
+        view = store.record_turn(
+            session, journey.id, result, user_input=UserInput(intent=store.FOLLOW_UP_INTENT, channel=channel),
+            channel=channel, conversation_id=conversation_id, now=now, expected_version=journey.version,
+        )
+        return Turn(result.messages, view)
+
+    def prompt_again(self, session: Session, customer: str, journey_id: int) -> Turn:
+        """Ask the waiting step's question again (after an interruption, or when the customer comes back)."""
+        return self._prompt_again(session, self._own(session, customer, journey_id), customer)
+
+    def _prompt_again(
+        self, session: Session, journey: store.JourneyView, customer: str, *, resumed: bool = False,
+        nudge: bool = False,
+    ) -> Turn:
+        if journey.current_step is None:
+            return Turn((), journey, resumed=resumed)
+        step = self.runner.workflow(journey.workflow).step(journey.current_step)
+        if getattr(step, "kind", None) not in ("ask", "instruct"):
+            return Turn((), journey, resumed=resumed)  # waiting for the company: nothing to ask
+        result: StepResult = self.runner.prompt(journey.workflow, journey.current_step, journey.context, customer,
+                                                session)
+        return Turn(result.messages, journey, resumed=resumed)
+
+    # --- the customer's view ----------------------------------------------------------------------------------
+
+    def open_journeys(self, session: Session, customer: str) -> list[store.JourneyView]:
+        customer_id = customer_pk(session, customer)
+        return store.open_journeys(session, customer_id) if customer_id is not None else []
+
+    def close(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
+        customer_id = customer_pk(session, customer)
+        if customer_id is None:
+            raise store.JourneyNotFound(f"no journey {journey_id}")
+        return store.close(session, journey_id, customer_id, by="customer")
+
+    def rate(self, session: Session, customer: str, journey_id: int, score: int, comment: str | None = None) -> None:
+        customer_id = customer_pk(session, customer)
+        if customer_id is None:
+            raise store.JourneyNotFound(f"no journey {journey_id}")
+        store.record_csat(session, journey_id, customer_id, score, comment)
+
+    def title(self, workflow: str) -> str:
+        return self.runner.workflow(workflow).title
+
+    def _own(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
+        customer_id = customer_pk(session, customer)
+        journey = store.get(session, journey_id, customer_id) if customer_id is not None else None
+        if journey is None:
+            raise store.JourneyNotFound(f"no journey {journey_id}")
+        return journey
+
+
+@lru_cache(maxsize=1)
+def default_service() -> JourneyService:
+    """The process's service: the workflows in data/workflows, the shop's facts and operations."""
+    return JourneyService(WorkflowRunner(load_workflows(), ShopDbFacts.at()))

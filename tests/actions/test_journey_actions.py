@@ -1,0 +1,129 @@
+"""Journey actions run for real: signed trackers in, the workflows and the journey store on a real shop."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.journeys import (
+    JOURNEY_SLOT,
+    ActionCloseJourney,
+    ActionJourneyContinue,
+    ActionJourneyFollowUp,
+    ActionJourneyStart,
+    ActionListJourneys,
+    ActionRateJourney,
+)
+from bot.db.models import Customer, CustomerPlan, Journey, JourneyCsat, JourneyStep, Product
+from bot.db.session import session_scope
+from bot.journeys.service import default_service
+from tests.actions.conftest import run_action, tracker
+
+
+@pytest.fixture(autouse=True)
+def fresh_service():
+    default_service.cache_clear()
+    yield
+    default_service.cache_clear()
+
+
+def _internet_customer(url: str) -> str:
+    with session_scope(url) as session:
+        return session.execute(
+            select(Customer.external_id).join(CustomerPlan).join(Product, Product.id == CustomerPlan.product_id)
+            .where(Product.category == "home_internet", CustomerPlan.status == "active")
+            .order_by(Customer.external_id).limit(1)
+        ).scalar_one()
+
+
+def _slot(events, name) -> Any:
+    return next(e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name)
+
+
+def _report(customer: str) -> tuple[list, list]:
+    return run_action(ActionJourneyStart(), tracker("my internet is down", intent="report_problem",
+                                                    customer=customer))
+
+
+def _answer(customer: str, journey: Dict[str, Any], intent: str, text: str = "") -> tuple[list, list]:
+    return run_action(ActionJourneyContinue(), tracker(text or intent, intent=intent, customer=customer,
+                                                       slots={JOURNEY_SLOT: journey}))
+
+
+def test_a_reported_problem_starts_a_journey_that_is_written_before_the_bot_answers(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    messages, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    assert journey["workflow"] == "no_internet" and journey["waiting_for_customer"]
+    assert messages and all(m["response"].startswith("utter_wf_") for m in messages)
+    with session_scope(writable_shop_url) as session:
+        stored = session.get(Journey, journey["id"])
+        assert stored.state == "waiting_for_customer" and stored.current_step == journey["step"]
+        assert session.execute(select(func.count()).select_from(JourneyStep)
+                               .where(JourneyStep.journey_id == stored.id)).scalar_one() >= 1
+
+
+def test_answers_move_the_journey_and_a_confirmed_fix_resolves_it_and_asks_for_a_rating(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    while journey and journey["step"] != "restart_router":  # answer "no" until the router restart step
+        _, events = _answer(customer, journey, "deny", "no")
+        journey = _slot(events, JOURNEY_SLOT)
+    assert journey and journey["step"] == "restart_router"
+    messages, events = _answer(customer, journey, "affirm", "yes that fixed it")
+    assert _slot(events, JOURNEY_SLOT) is None
+    assert messages[-1]["response"] == "utter_csat_question" and len(messages[-1]["buttons"]) == 5
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey["id"]).state == "resolved"
+    messages, _ = run_action(ActionRateJourney(), tracker("5 stars", intent="rate_journey", customer=customer,
+                                                          entities={"score": "5", "journey_id": str(journey["id"])}))
+    assert messages[0]["response"] == "utter_csat_thanks"
+    with session_scope(writable_shop_url) as session:
+        assert session.get(JourneyCsat, journey["id"]).score == 5
+
+
+def test_reporting_the_same_problem_again_picks_up_the_open_journey(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, first = _report(customer)
+    messages, again = _report(customer)
+    assert _slot(again, JOURNEY_SLOT)["id"] == _slot(first, JOURNEY_SLOT)["id"]
+    assert messages[0]["response"] == "utter_journey_resumed"
+
+
+def test_a_visitor_who_is_not_signed_in_gets_the_answers_from_before_journeys(writable_shop_url: str) -> None:
+    messages, events = run_action(ActionJourneyStart(), tracker("my internet is down", intent="report_problem"))
+    assert [m["response"] for m in messages] == ["utter_report_problem"]
+    messages, _ = run_action(ActionJourneyStart(), tracker("my parcel is late", intent="delivery_problem"))
+    assert messages and messages[0]["response"] != "utter_report_problem"
+
+
+def test_customers_list_and_close_only_their_own_issues(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    messages, _ = run_action(ActionListJourneys(), tracker("what are my open issues", intent="list_issues",
+                                                           customer=customer))
+    assert messages[0]["response"] == "utter_open_journeys"
+    assert any(str(journey_id) in b["payload"] for b in messages[0]["buttons"])
+    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    messages, _ = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=stranger,
+                                                           entities={"journey_id": str(journey_id)}))
+    assert messages[0]["response"] == "utter_journey_not_found"
+    messages, events = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=customer,
+                                                                entities={"journey_id": str(journey_id)}))
+    assert messages[0]["response"] == "utter_journey_closed"
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey_id).state == "closed"
+
+
+def test_a_follow_up_only_speaks_in_the_journeys_own_conversation(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    elsewhere = tracker("", intent="journey_follow_up", entities={"journey_id": str(journey_id)})
+    elsewhere.sender_id = "someone-else"
+    messages, _ = run_action(ActionJourneyFollowUp(), elsewhere)
+    assert messages == []
