@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +21,7 @@ from actions.base import FAILURE_SLOT, failed
 from actions.context import verified_customer
 from actions.orders import ActionDeliveryProblem, ActionReturnInfo
 from bot.db.session import session_scope
+from bot.identity import customer_from_metadata
 from bot.journeys import store
 from bot.journeys.service import Turn, default_service
 from bot.journeys.types import BotMessage, UserInput
@@ -300,3 +301,35 @@ class ActionRateJourney(JourneyAction):
         default_service().rate(session, customer, int(journey_id), score)
         dispatcher.utter_message(response="utter_csat_thanks")
         return []
+
+
+class ActionSessionStart(Action):
+    """A new conversation, on any channel: a signed-in customer with an open issue is offered to continue it
+    (the journey lives in the database, not in the old conversation)."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        events: List[Dict[Text, Any]] = [SessionStarted()]
+        customer = customer_from_metadata(tracker.get_slot("session_started_metadata"))
+        if customer is not None:
+            try:
+                with session_scope() as session:
+                    service = default_service()
+                    journeys = service.open_journeys(session, customer)
+                    if journeys:
+                        latest = journeys[0]
+                        dispatcher.utter_message(
+                            response="utter_journey_welcome_back",
+                            title=service.title(latest.workflow),
+                            buttons=[
+                                {"title": "Continue", "payload": f'/resume_issue{{"journey_id": {latest.id}}}'},
+                                {"title": "It's sorted, close it",
+                                 "payload": f'/close_issue{{"journey_id": {latest.id}}}'},
+                            ],
+                        )
+            except SQLAlchemyError:
+                logger.exception("session start: could not read open journeys")
+        events.append(ActionExecuted("action_listen"))
+        return events

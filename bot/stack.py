@@ -34,11 +34,16 @@ def child_env(settings: Settings) -> Dict[str, str]:
 class Service:
     name: str
     command: List[str]
-    health_url: str
+    health_url: Optional[str]  # None: a worker without HTTP; running is healthy
     process: Optional[subprocess.Popen] = None
 
 
 def wait_healthy(service: Service, timeout: float) -> None:
+    if service.health_url is None:
+        time.sleep(1.0)  # a worker: give it a moment to fail on bad configuration
+        if service.process is not None and service.process.poll() is not None:
+            raise SystemExit(f"{service.name} exited with {service.process.returncode}; see its log above")
+        return
     try:
         wait_for_http(service.health_url, service.process, timeout)
     except ServiceFailed as exc:
@@ -63,6 +68,12 @@ def services(settings: Settings, model: Path, endpoints: str, rasa_port: int, ac
             [PYTHON, "-m", "bot.web.shop_site"],
             f"http://{settings.web_host}:{settings.web_port}/healthz",
         ),
+        # Sends due journey follow-ups into customers' conversations through Rasa's HTTP API.
+        Service(
+            "follow-up scheduler",
+            [PYTHON, "-m", "bot.cli", "journeys", "scheduler", "--rasa-url", f"http://127.0.0.1:{rasa_port}"],
+            None,
+        ),
     ]
 
 
@@ -72,7 +83,7 @@ def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300
         service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
     for service in service_list:
         wait_healthy(service, timeout)
-        print(f"{service.name} is up ({service.health_url})", flush=True)
+        print(f"{service.name} is up ({service.health_url or 'running'})", flush=True)
 
 
 def stop(service_list: List[Service]) -> None:

@@ -127,3 +127,21 @@ def test_a_follow_up_only_speaks_in_the_journeys_own_conversation(writable_shop_
     elsewhere.sender_id = "someone-else"
     messages, _ = run_action(ActionJourneyFollowUp(), elsewhere)
     assert messages == []
+
+
+def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_url: str) -> None:
+    from actions.journeys import ActionSessionStart
+    from bot.identity import sign_customer
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    new_conversation = tracker("", intent="greet", slots={"session_started_metadata":
+                                                          {"customer_token": sign_customer(customer)}})
+    messages, events = run_action(ActionSessionStart(), new_conversation)
+    assert messages[0]["response"] == "utter_journey_welcome_back"
+    assert f'"journey_id": {journey_id}' in messages[0]["buttons"][0]["payload"]
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    anonymous = tracker("", intent="greet", slots={"session_started_metadata": {}})
+    messages, _ = run_action(ActionSessionStart(), anonymous)
+    assert messages == []
