@@ -19,10 +19,8 @@ config.yml:
 
 from __future__ import annotations
 
-import json
 import logging
 from itertools import islice
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
@@ -30,13 +28,19 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, RULE_SNIPPET_ACTION_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from bot.policies.turns import (
+    latest_turn_start,
+    learn_terminal_actions,
+    load_terminal_actions,
+    save_terminal_actions,
+)
 from bot.sentiment.escalation import EscalationRules, escalation_reason
 from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE, message_sentiments
 
@@ -45,7 +49,6 @@ logger = logging.getLogger(__name__)
 SLOT_FAILURE = "flow_failure"
 SLOT_OFFER_REASON = "handoff_offer_reason"
 FALLBACK_INTENT = "nlu_fallback"
-_TERMINAL_FILE = "terminal_actions.json"
 
 
 def _event_dicts(events: Iterable[Event]) -> Iterable[Dict[str, Any]]:
@@ -101,19 +104,8 @@ class SentimentPolicy(Policy):
             raise InvalidConfigException(
                 f"SentimentPolicy: the offer action '{self.offer_action}' is not in the domain's actions"
             )
-        followers: Dict[Text, Set[Text]] = {}
-        for tracker in training_trackers:
-            # Rules mark "anything may follow" with the snippet action "...": that is no evidence either way.
-            actions = [e.action_name for e in tracker.events
-                       if isinstance(e, ActionExecuted) and e.action_name and e.action_name != RULE_SNIPPET_ACTION_NAME]
-            for current, following in zip(actions, actions[1:]):
-                followers.setdefault(current, set()).add(following)
-        self.terminal_actions = {
-            action for action, nexts in followers.items()
-            if nexts == {ACTION_LISTEN_NAME} and action != ACTION_LISTEN_NAME
-        }
-        with self._model_storage.write_to(self._resource) as directory:
-            (Path(directory) / _TERMINAL_FILE).write_text(json.dumps(sorted(self.terminal_actions)))
+        self.terminal_actions = learn_terminal_actions(training_trackers)
+        save_terminal_actions(self._model_storage, self._resource, self.terminal_actions)
         return self._resource
 
     @classmethod
@@ -125,11 +117,8 @@ class SentimentPolicy(Policy):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "SentimentPolicy":
-        terminal: Set[Text] = set()
-        try:
-            with model_storage.read_from(resource) as directory:
-                terminal = set(json.loads((Path(directory) / _TERMINAL_FILE).read_text()))
-        except (ValueError, OSError):
+        terminal = load_terminal_actions(model_storage, resource)
+        if terminal is None:
             logger.warning("SentimentPolicy: no trained turn-ending actions found; it will not offer a person")
         return cls(config, model_storage, resource, execution_context, terminal_actions=terminal)
 
@@ -143,7 +132,7 @@ class SentimentPolicy(Policy):
         probabilities = self._default_predictions(domain)
         latest_action = tracker.latest_action_name
 
-        if latest_action == ACTION_LISTEN_NAME and isinstance(self._latest_turn_start(tracker), UserUttered):
+        if latest_action == ACTION_LISTEN_NAME and isinstance(latest_turn_start(tracker), UserUttered):
             return self._prediction(probabilities, events=self._sentiment_slots(tracker))
 
         if latest_action == self.offer_action:
@@ -155,17 +144,6 @@ class SentimentPolicy(Policy):
             probabilities[domain.index_for_action(self.offer_action)] = 1.0
             return self._prediction(probabilities, events=[SlotSet(SLOT_OFFER_REASON, reason)])
         return self._prediction(probabilities)
-
-    @staticmethod
-    def _latest_turn_start(tracker: DialogueStateTracker) -> Optional[Event]:
-        """The latest user message or action, skipping the slots `action_extract_slots` set.
-
-        A raw backwards scan (it stops at once); after a rewound message the latest action comes first.
-        """
-        for event in reversed(tracker.events):
-            if isinstance(event, (UserUttered, ActionExecuted)):
-                return event
-        return None
 
     @staticmethod
     def _sentiment_slots(tracker: DialogueStateTracker) -> List[Event]:

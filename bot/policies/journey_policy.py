@@ -1,0 +1,207 @@
+"""Sends the customer's answers to the open journey, and brings the bot back to its question after a detour.
+
+No story can cover a workflow's steps (they are data, `data/workflows/`), so this policy routes around the
+stories: while the journey waits for the customer (slot `journey`, set by the journey actions), an answer
+(affirm, deny, inform, a button) runs `action_journey_continue`; a question or chitchat is left to the rules
+and TED, and at the end of that turn `action_journey_reprompt` asks the journey's question again. The bot
+listens after every journey action. In every other case it abstains, so the rest of the ensemble decides.
+
+Two priorities, so that it never fights SentimentPolicy (7): answers are taken with `priority` (8, above
+everything, as SentimentPolicy predicts no action right after a message); the end-of-turn predictions
+(listening after a journey action, the reprompt) use `turn_end_priority` (6): above RulePolicy (4), so they
+beat the rules' `action_listen`, and below SentimentPolicy, so when it offers a person that turn the offer
+wins and there is no reprompt.
+
+The journey's question is not always the latest one: when the bot's previous turn asked something of its
+own (an offer of a person, `no_reprompt_after`; or a flow's question, marked by setting `awaiting`,
+`other_question_slots`), the next yes/no answers that, and the journey comes back once that flow is done.
+
+config.yml:
+    - name: bot.policies.journey_policy.JourneyPolicy
+      priority: 8
+      turn_end_priority: 6
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Set, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import InvalidConfigException
+
+from bot.policies.turns import (
+    Turn,
+    latest_turn,
+    latest_turn_start,
+    learn_terminal_actions,
+    load_terminal_actions,
+    save_terminal_actions,
+)
+
+logger = logging.getLogger(__name__)
+
+SLOT_JOURNEY = "journey"
+ACTION_JOURNEY_START = "action_journey_start"
+ACTION_JOURNEY_CONTINUE = "action_journey_continue"
+ACTION_JOURNEY_REPROMPT = "action_journey_reprompt"
+# The journey actions: each ends the bot's turn (it asks or tells something), and no story covers them.
+JOURNEY_ACTIONS = frozenset({
+    ACTION_JOURNEY_START,
+    ACTION_JOURNEY_CONTINUE,
+    ACTION_JOURNEY_REPROMPT,
+    "action_journey_follow_up",
+    "action_list_journeys",
+    "action_close_journey",
+    "action_rate_journey",
+})
+_LIST_OPTIONS = ("answer_intents", "no_reprompt_intents", "no_reprompt_after", "other_question_slots")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class JourneyPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "priority": 8,
+            "turn_end_priority": 6,
+            # Messages that answer the journey's pending question.
+            "answer_intents": ["affirm", "deny", "inform", "workflow_answer"],
+            # Messages that start something of their own (another issue, a person, the journeys' own
+            # commands, a goodbye): the bot does not come back to the question after them.
+            "no_reprompt_intents": [
+                "goodbye", "ask_human", "list_issues", "close_issue", "resume_issue", "rate_journey",
+                "journey_follow_up", "report_problem", "delivery_problem", "return_item", "billing_question",
+                "personalization_opt_in", "personalization_opt_out",
+            ],
+            # After these the bot asked its own question or handed over: no reprompt, and the next
+            # yes/no answers them, not the journey. SentimentPolicy's offer must be one of them.
+            "no_reprompt_after": ["utter_offer_human", "action_request_human", "utter_goodbye"],
+            # Slots another flow sets when it asks its own question (which order? cancel it?): in the turn
+            # it sets one there is no reprompt, and the next message answers that flow, not the journey.
+            "other_question_slots": ["awaiting"],
+        }
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        terminal_actions: Optional[Set[Text]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context)
+        for option in _LIST_OPTIONS:
+            if not isinstance(config[option], list) or not all(isinstance(n, str) for n in config[option]):
+                raise InvalidConfigException(f"JourneyPolicy: '{option}' must be a list of names")
+        try:
+            self.turn_end_priority = int(config["turn_end_priority"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigException(f"JourneyPolicy: turn_end_priority: {exc}") from exc
+        self.answer_intents = frozenset(config["answer_intents"])
+        self.no_reprompt_intents = frozenset(config["no_reprompt_intents"])
+        self.no_reprompt_after = frozenset(config["no_reprompt_after"])
+        self.other_question_slots = frozenset(config["other_question_slots"])
+        self.terminal_actions: Set[Text] = terminal_actions or set()
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        """Learn which actions end the bot's turn, after checking the domain has what the policy predicts."""
+        predicted = (ACTION_JOURNEY_CONTINUE, ACTION_JOURNEY_REPROMPT)
+        missing = [action for action in predicted if action not in domain.action_names_or_texts]
+        if missing:
+            raise InvalidConfigException(f"JourneyPolicy: the domain lacks the actions {missing}")
+        if SLOT_JOURNEY not in {slot.name for slot in domain.slots}:
+            raise InvalidConfigException(f"JourneyPolicy: the domain lacks the slot '{SLOT_JOURNEY}'")
+        self.terminal_actions = learn_terminal_actions(training_trackers)
+        save_terminal_actions(self._model_storage, self._resource, self.terminal_actions)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "JourneyPolicy":
+        terminal = load_terminal_actions(model_storage, resource)
+        if terminal is None:
+            logger.warning("JourneyPolicy: no trained turn-ending actions found; it will not reprompt")
+        return cls(config, model_storage, resource, execution_context, terminal_actions=terminal)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        latest_action = tracker.latest_action_name
+        if latest_action in JOURNEY_ACTIONS:
+            return self._predict(domain, ACTION_LISTEN_NAME, self.turn_end_priority)
+        # Inside a form the answers are the form's, and so is the next question.
+        if not waiting_for_customer(tracker) or tracker.active_loop_name:
+            return self._abstain(domain)
+        turn = latest_turn(tracker)
+        if turn is None:
+            return self._abstain(domain)
+
+        if latest_action == ACTION_LISTEN_NAME and isinstance(latest_turn_start(tracker), UserUttered):
+            if self._answers_journey(turn):
+                return self._predict(domain, ACTION_JOURNEY_CONTINUE, self.priority)
+            return self._abstain(domain)
+
+        if self._reprompts(turn, latest_action):
+            return self._predict(domain, ACTION_JOURNEY_REPROMPT, self.turn_end_priority)
+        return self._abstain(domain)
+
+    def _answers_journey(self, turn: Turn) -> bool:
+        """An answer intent, unless the bot asked its own question (an offer of a person, which order?) last."""
+        return turn.message.intent_name in self.answer_intents and not self._asks_other_question(turn.answered)
+
+    def _reprompts(self, turn: Turn, latest_action: Optional[Text]) -> bool:
+        return (
+            latest_action in self.terminal_actions
+            and turn.message.intent_name not in self.no_reprompt_intents
+            and not self._answers_journey(turn)
+            # Once per turn, not after the journey spoke itself, and never on top of another question.
+            and not turn.ran_any(JOURNEY_ACTIONS)
+            and not self._asks_other_question(turn.events)
+        )
+
+    def _asks_other_question(self, events: List[Event]) -> bool:
+        """The bot asked something of its own, or handed over, in these events."""
+        return any(
+            (isinstance(e, ActionExecuted) and e.action_name in self.no_reprompt_after)
+            or (isinstance(e, SlotSet) and e.key in self.other_question_slots and e.value is not None)
+            for e in events
+        )
+
+    def _predict(self, domain: Domain, action: Text, priority: int) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        return PolicyPrediction(probabilities, self.__class__.__name__, priority)
+
+    def _abstain(self, domain: Domain) -> PolicyPrediction:
+        return self._prediction(self._default_predictions(domain))
+
+
+def waiting_for_customer(tracker: DialogueStateTracker) -> bool:
+    """The journey in the slot has asked the customer something and waits for the answer."""
+    journey = tracker.get_slot(SLOT_JOURNEY)
+    return isinstance(journey, dict) and journey.get("waiting_for_customer") is True
