@@ -145,3 +145,36 @@ def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_u
     anonymous = tracker("", intent="greet", slots={"session_started_metadata": {}})
     messages, _ = run_action(ActionSessionStart(), anonymous)
     assert messages == []
+
+
+def test_two_answers_at_the_same_moment_are_applied_one_after_the_other(writable_shop_url: str) -> None:
+    """Two action-server threads answer the same journey at once: both turns land, in some order, with
+    every step recorded and the version counting both; nothing is lost or interleaved."""
+    import threading
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    with session_scope(writable_shop_url) as session:
+        before = session.get(Journey, journey["id"])
+        version, steps_before = before.version, before.step_count
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def answer() -> None:
+        barrier.wait()
+        results.append(_answer(customer, journey, "deny", "no"))
+
+    threads = [threading.Thread(target=answer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 2
+    assert all(messages and messages[0]["response"] != "utter_service_unavailable" for messages, _ in results)
+    with session_scope(writable_shop_url) as session:
+        after = session.get(Journey, journey["id"])
+        seqs = list(session.execute(select(JourneyStep.seq).where(JourneyStep.journey_id == after.id)
+                                    .order_by(JourneyStep.seq)).scalars())
+    assert after.version == version + 2
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > steps_before
