@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Dict, Iterable, Optional, Sequence
 
+from bot.shop.orders import items_summary
+
 
 def money(amount: Any) -> str:
     return f"£{Decimal(str(amount)):,.2f}"
@@ -23,14 +25,7 @@ def day(value: Optional[dt.date]) -> str:
 
 def items(lines: Sequence[Any]) -> str:
     """'Apple iPhone 15 and 2 other items' from an order's lines."""
-    if not lines:
-        return "your items"
-    first = lines[0].product_name
-    rest = sum(int(line.quantity) for line in lines[1:])
-    if rest == 0 and int(lines[0].quantity) > 1:
-        return f"{lines[0].quantity} x {first}"
-    return first if rest == 0 else f"{first} and {rest} other item{'s' if rest > 1 else ''}"
-
+    return items_summary(lines)
 
 def bullet_list(entries: Iterable[str]) -> str:
     return "\n".join(f"• {entry}" for entry in entries)

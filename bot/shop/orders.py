@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -361,3 +361,14 @@ def refunds(session: Session, customer_external_id: str, limit: int = 5, today: 
             )
         )
     return result
+
+
+def items_summary(lines: Sequence[Any]) -> str:
+    """'Apple iPhone 15 and 2 other items' from an order's lines (how the bot names an order's contents)."""
+    if not lines:
+        return "your items"
+    first = lines[0].product_name
+    rest = sum(int(line.quantity) for line in lines[1:])
+    if rest == 0 and int(lines[0].quantity) > 1:
+        return f"{lines[0].quantity} x {first}"
+    return first if rest == 0 else f"{first} and {rest} other item{'s' if rest > 1 else ''}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Sequence
+from typing import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -16,17 +16,6 @@ from bot.shop import orders as shop_orders
 RECENT_DELIVERY_DAYS = 14  # a delivery problem is about an order on its way or delivered this recently
 CHOICES_SHOWN = 5
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s+\d[A-Z]{2}\b")
-
-
-def items_text(lines: Sequence[Any]) -> str:
-    """'Apple iPhone 15 and 2 other items' from an order's lines."""
-    if not lines:
-        return "your items"
-    first = lines[0].product_name
-    rest = sum(int(line.quantity) for line in lines[1:])
-    if rest == 0 and int(lines[0].quantity) > 1:
-        return f"{lines[0].quantity} x {first}"
-    return first if rest == 0 else f"{first} and {rest} other item{'s' if rest > 1 else ''}"
 
 
 def postcode_area(address: str | None) -> str | None:
@@ -74,7 +63,7 @@ class ShopDbFacts:
             carrier=view.carrier,
             tracking_number=view.tracking_number,
             total=float(view.total),
-            items=items_text(view.lines),
+            items=shop_orders.items_summary(view.lines),
         )
 
     def order(self, number: str) -> OrderFacts | None:
