@@ -9,6 +9,7 @@ routes answers here while a journey waits for the customer.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -89,15 +90,19 @@ def after_turn(dispatcher: CollectingDispatcher, turn: Turn) -> List[Dict[Text, 
     return events
 
 
-class JourneyAction(Action):
+class JourneyAction(Action, ABC):
     """Runs a journey turn in a committed session, re-running it when another message of the same customer
-    changed the journey first; a database that is down gets a clear answer."""
+    changed the journey first; a database that is down gets a clear answer.
 
-    def name(self) -> Text:  # pragma: no cover - abstract
-        raise NotImplementedError
+    Abstract, so that rasa-sdk registers only the concrete actions."""
 
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+    @abstractmethod
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
-        raise NotImplementedError
+        ...
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         for attempt in range(CONFLICT_RETRIES):
