@@ -121,6 +121,21 @@ def _cmd_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.db.session import session_scope
+    from bot.journeys.store import JourneyError, mark_resolved
+
+    try:
+        with session_scope(database_url(args)) as session:
+            journey = mark_resolved(session, args.journey_id, args.agent, args.outcome)
+    except (JourneyError, LookupError) as exc:
+        print(f"tandem journeys resolve: {exc}", file=sys.stderr)
+        return 1
+    print(f"journey {journey.id} ({journey.workflow}) resolved by agent {args.agent}: {journey.outcome}")
+    return 0
+
+
 def _add_rasa(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rasa-url", help="Rasa server with --enable-api (default: $TANDEM_RASA_URL)")
     parser.add_argument("--rasa-token", help="Rasa's --auth-token (default: $TANDEM_RASA_TOKEN)")
@@ -148,6 +163,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_rasa(followups)
     followups.add_argument("--run-once", action="store_true", help="one scheduler pass: nudge, flag, send")
     followups.set_defaults(handler=_cmd_followups)
+
+    resolve = sub.add_parser("resolve", help="an agent marks a journey resolved (the customer confirmed elsewhere)")
+    add_database_url(resolve)
+    resolve.add_argument("journey_id", type=int, metavar="JOURNEY")
+    resolve.add_argument("--agent", required=True, help="who resolved it (stored as resolved_by agent:<name>)")
+    resolve.add_argument("--outcome", default="resolved_by_agent", help="how it was resolved")
+    resolve.set_defaults(handler=_cmd_resolve)
 
     scheduler = sub.add_parser("scheduler", help="run the follow-up scheduler until stopped (SIGTERM/Ctrl-C)")
     add_database_url(scheduler)

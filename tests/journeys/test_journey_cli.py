@@ -125,3 +125,14 @@ def test_bad_command_lines_get_usage_not_a_traceback(argv, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         tandem(*argv)
     assert exc.value.code == 2
+
+
+def test_an_agent_marks_a_journey_resolved_and_it_cannot_be_resolved_twice(fresh_shop_db, capsys) -> None:
+    journey_id = seed_journeys(fresh_shop_db)
+    assert tandem("resolve", str(journey_id), "--agent", "sam", "--database-url", fresh_shop_db) == 0
+    assert "resolved by agent sam" in capsys.readouterr().out
+    with session_scope(fresh_shop_db) as session:
+        journey = store.get(session, journey_id, customer_id(session))
+    assert journey.state == "resolved" and journey.resolved_by == "agent:sam"
+    assert tandem("resolve", str(journey_id), "--agent", "sam", "--database-url", fresh_shop_db) == 1
+    assert "resolved" in capsys.readouterr().err
