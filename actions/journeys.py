@@ -33,6 +33,16 @@ JOURNEY_SLOT = "journey"
 CONFLICT_RETRIES = 3
 
 
+def as_id(value: Any) -> Optional[int]:
+    """A journey or follow-up id from an entity or slot; None for anything that is not a positive integer
+    (a typed "journey abc" or a tampered button payload must not crash the action)."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None  # beyond 64 bits no database id exists
+
+
 def user_input(tracker: Tracker) -> UserInput:
     """The latest message as the workflows see it (entities by name, the sentiment score when known)."""
     latest = tracker.latest_message or {}
@@ -180,12 +190,12 @@ class ActionJourneyContinue(JourneyAction):
         return "action_journey_continue"
 
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
-        journey = tracker.get_slot(JOURNEY_SLOT) or {}
+        journey_id = as_id((tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         customer = verified_customer(tracker)
-        if not journey.get("id") or customer is None:
+        if journey_id is None or customer is None:
             dispatcher.utter_message(response="utter_journey_not_found")
             return [SlotSet(JOURNEY_SLOT, None)]
-        result = default_service().answer(session, customer, int(journey["id"]), user_input(tracker),
+        result = default_service().answer(session, customer, journey_id, user_input(tracker),
                                           conversation_id=tracker.sender_id)
         say(dispatcher, result.messages)
         return after_turn(dispatcher, result)
@@ -200,11 +210,11 @@ class ActionJourneyReprompt(JourneyAction):
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
-        journey_id = requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
-        if customer is None or not journey_id:
+        journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
+        if customer is None or journey_id is None:
             return []
         service = default_service()
-        result = service.prompt_again(session, customer, int(journey_id))
+        result = service.prompt_again(session, customer, journey_id)
         if result.messages:
             dispatcher.utter_message(response="utter_journey_back_to", title=service.title(result.journey.workflow))
             say(dispatcher, result.messages)
@@ -218,25 +228,25 @@ class ActionJourneyFollowUp(JourneyAction):
         return "action_journey_follow_up"
 
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
-        journey_id = next(tracker.get_latest_entity_values("journey_id"), None)
-        follow_up_id = next(tracker.get_latest_entity_values("follow_up_id"), None)
+        journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
+        follow_up_id = as_id(next(tracker.get_latest_entity_values("follow_up_id"), None))
         customer = _journey_customer(session, tracker, journey_id)
         if journey_id is None or customer is None:
             return []
         result = default_service().follow_up(
-            session, customer, int(journey_id), int(follow_up_id) if follow_up_id is not None else None,
+            session, customer, journey_id, follow_up_id,
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
         )
         say(dispatcher, result.messages)
         return after_turn(dispatcher, result)
 
 
-def _journey_customer(session: Any, tracker: Tracker, journey_id: Any) -> Optional[str]:
+def _journey_customer(session: Any, tracker: Tracker, journey_id: Optional[int]) -> Optional[str]:
     """Whose journey a follow-up is for. Triggered intents carry no customer token: the journey's own
     customer is read from the store, and only for a journey that last talked in this very conversation."""
     if journey_id is None:
         return None
-    return store.customer_of(session, int(journey_id), conversation_id=tracker.sender_id)
+    return store.customer_of(session, journey_id, conversation_id=tracker.sender_id)
 
 
 class ActionListJourneys(JourneyAction):
@@ -276,13 +286,16 @@ class ActionCloseJourney(JourneyAction):
             return []
         service = default_service()
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
-        journey_id = requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
+        if requested is not None and as_id(requested) is None:
+            # An id that is not one (a tampered button): show the list rather than guess.
+            return ActionListJourneys().turn(dispatcher, tracker, session)
+        journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         if journey_id is None:
             open_ones = service.open_journeys(session, customer)
             if len(open_ones) != 1:
                 return ActionListJourneys().turn(dispatcher, tracker, session)
             journey_id = open_ones[0].id
-        closed = service.close(session, customer, int(journey_id))
+        closed = service.close(session, customer, journey_id)
         dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
         current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
         return [SlotSet(JOURNEY_SLOT, None)] if current in (None, closed.id) else []
@@ -295,15 +308,12 @@ class ActionRateJourney(JourneyAction):
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)
         score = next(tracker.get_latest_entity_values("score"), None)
-        journey_id = next(tracker.get_latest_entity_values("journey_id"), None)
-        try:
-            score = int(score)
-        except (TypeError, ValueError):
-            score = None
+        journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
+        score = as_id(score)
         if customer is None or journey_id is None or score is None or not 1 <= score <= 5:
             dispatcher.utter_message(response="utter_csat_unclear")
             return []
-        default_service().rate(session, customer, int(journey_id), score)
+        default_service().rate(session, customer, journey_id, score)
         dispatcher.utter_message(response="utter_csat_thanks")
         return []
 

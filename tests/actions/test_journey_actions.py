@@ -178,3 +178,59 @@ def test_two_answers_at_the_same_moment_are_applied_one_after_the_other(writable
                                     .order_by(JourneyStep.seq)).scalars())
     assert after.version == version + 2
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > steps_before
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "-3", "", "99999999999999999999", "1; DROP TABLE journeys"])
+def test_malformed_or_unknown_journey_ids_get_a_clear_answer_not_a_crash(writable_shop_url: str, bad_id: str) -> None:
+    from actions.journeys import ActionJourneyReprompt
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    messages, _ = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=customer,
+                                                           entities={"journey_id": bad_id}))
+    assert messages[0]["response"] in ("utter_open_journeys", "utter_journey_not_found")
+    messages, _ = run_action(ActionRateJourney(), tracker("5", intent="rate_journey", customer=customer,
+                                                          entities={"score": "5", "journey_id": bad_id}))
+    assert messages[0]["response"] in ("utter_csat_unclear", "utter_journey_not_found")
+    messages, _ = run_action(ActionJourneyReprompt(), tracker("continue", intent="resume_issue", customer=customer,
+                                                              entities={"journey_id": bad_id}))
+    assert all(m["response"] != "utter_service_unavailable" for m in messages)
+    messages, _ = run_action(ActionJourneyFollowUp(), tracker("", intent="journey_follow_up",
+                                                              entities={"journey_id": bad_id, "follow_up_id": "x"}))
+    assert messages == []
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey_id).state == "waiting_for_customer"  # nothing was closed
+
+
+def test_an_empty_or_huge_answer_is_asked_again_not_lost(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    for text in ("", "x" * 10_000):
+        messages, events = _answer(customer, journey, "inform", text)
+        assert messages and all(m["response"] != "utter_service_unavailable" for m in messages)
+    with session_scope(writable_shop_url) as session:
+        texts = list(session.execute(select(JourneyStep.text).where(JourneyStep.journey_id == journey["id"])).scalars())
+    assert all(t is None or len(t) <= 500 for t in texts)
+
+
+def test_a_database_that_is_down_gets_a_clear_answer_from_journeys_and_recommendations(monkeypatch) -> None:
+    from actions.recommendations import ActionRecommendProducts
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("TANDEM_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+    get_settings.cache_clear()
+    try:
+        journey = {"id": 1, "workflow": "no_internet", "title": "x", "step": "restart_router",
+                   "waiting_for_customer": True}
+        answered = _answer("CUST-00001", journey, "affirm", "yes")
+        reported = _report("CUST-00001")
+        suggested = run_action(ActionRecommendProducts(), tracker(
+            "recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
+            customer="CUST-00001"))
+    finally:
+        get_settings.cache_clear()
+    for messages, events in (answered, reported, suggested):
+        assert [m["response"] for m in messages] == ["utter_service_unavailable"]
+        assert {"event": "slot", "timestamp": None, "name": "flow_failure", "value": "service_unavailable"} in events

@@ -175,3 +175,11 @@ def test_a_customer_turns_personalization_off_and_on_in_the_chat(recs_shop: str)
     messages, _ = run_action(ActionPersonalizationConsent(), tracker("personalize my suggestions",
                                                                     intent="personalization_opt_in"))
     assert messages[0]["response"] == "utter_consent_sign_in"
+
+
+@pytest.mark.parametrize("sku", ["NOPE-0000", "", "x" * 10_000])
+def test_tapping_an_unknown_product_says_so_and_logs_nothing(recs_shop: str, sku: str) -> None:
+    messages, events = run_action(ActionRecommendationClicked(), tracker(
+        "/recommendation_clicked", intent="recommendation_clicked", entities={"product_sku": sku}, customer=CUSTOMER))
+    assert messages[0]["response"] == "utter_no_products"
+    assert _events_of(recs_shop, "click") == []
