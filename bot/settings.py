@@ -11,8 +11,24 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_number(env: Mapping[str, str], name: str, default: float, *, positive: bool = False) -> float:
+    """A numeric setting from `env[name]`, or `default` when unset; a clear error names the variable when the
+    value is not a number, is negative, or is zero where it must be positive."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, got {raw!r}")
+    return value
 
 
 def _state_dir() -> Path:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Mapping
 
+from bot.settings import env_number
+
 ENV_PREFIX = "TANDEM_JOURNEY_"
 
 
@@ -48,17 +50,7 @@ class JourneyConfig:
         defaults = cls()
 
         def number(suffix: str, default: float, *, positive: bool = False) -> float:
-            name = ENV_PREFIX + suffix
-            raw = env.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                value = float(raw)
-            except ValueError as exc:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-            if value < 0 or (positive and value == 0):
-                raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, got {raw!r}")
-            return value
+            return env_number(env, ENV_PREFIX + suffix, default, positive=positive)
 
         return cls(
             reopen_window_days=number("REOPEN_WINDOW_DAYS", defaults.reopen_window_days),

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from bot.settings import env_number
+
 
 def _strategies(text: str) -> dict[str, float]:
     """"hybrid=80,popularity=20" -> {"hybrid": 80.0, "popularity": 20.0}."""
@@ -50,16 +52,7 @@ class PersonalizationConfig:
         defaults = cls()
 
         def number(name: str, default: float) -> float:
-            raw = env.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                value = float(raw)
-            except ValueError as exc:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-            if value < 0:
-                raise ValueError(f"{name} must not be negative, got {raw!r}")
-            return value
+            return env_number(env, name, default)
 
         return cls(
             exclusion_days=number("TANDEM_RECS_EXCLUSION_DAYS", defaults.exclusion_days),

@@ -25,6 +25,7 @@ from typing import Mapping
 import numpy as np
 
 from bot.db.models import NEXT_BEST_ACTIONS
+from bot.settings import env_number
 
 RETENTION_OFFER, UPSELL, NONE = NEXT_BEST_ACTIONS
 REASON_NO_CONSENT = "no consent to personalization"
@@ -49,13 +50,11 @@ class NextBestActionRules:
         env = os.environ if env is None else env
         values = {}
         for f in fields(cls):
-            raw = env.get(f"TANDEM_NBA_{f.name.upper()}")
-            if raw in (None, ""):
+            name = f"TANDEM_NBA_{f.name.upper()}"
+            if env.get(name) in (None, ""):
                 continue
-            try:
-                values[f.name] = int(raw) if f.type in (int, "int") else float(raw)
-            except ValueError as exc:
-                raise ValueError(f"TANDEM_NBA_{f.name.upper()} must be a number, got {raw!r}") from exc
+            value = env_number(env, name, getattr(cls, f.name))
+            values[f.name] = int(value) if f.type in (int, "int") else value
         return cls(**values)
 
 
