@@ -1,4 +1,4 @@
-"""Low-confidence messages: ask to rephrase once, then offer the main topics."""
+"""Low-confidence messages: ask to rephrase, then offer the main topics, then bring in a person."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.handoff import BOT_STUCK, hand_off
+from bot.db.session import session_scope
+from bot.handoff.routing import default_rules
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -27,10 +32,21 @@ class ActionHandleFallback(Action):
         return "action_handle_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        if consecutive_fallbacks(tracker) >= 2:
+        # The misunderstood message should not steer the dialogue that follows; the failure is kept
+        # (after the revert) so the sentiment policy knows the conversation is going badly.
+        events: List[Dict[Text, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]
+        count = consecutive_fallbacks(tracker)
+        stuck_after = default_rules().consecutive_fallbacks
+        if count and count % stuck_after == 0:
+            dispatcher.utter_message(response="utter_handoff_stuck")
+            try:
+                with session_scope() as session:
+                    return events + hand_off(dispatcher, tracker, session, BOT_STUCK)
+            except SQLAlchemyError:
+                dispatcher.utter_message(response="utter_ask_human")
+                return events
+        if count >= 2:
             dispatcher.utter_message(response="utter_offer_help")
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
-        # The misunderstood message should not steer the dialogue that follows; the failure is kept
-        # (after the revert) so the sentiment policy knows the conversation is going badly.
-        return [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]
+        return events

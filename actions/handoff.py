@@ -1,21 +1,130 @@
-"""The customer wants a person: asked for one, or accepted the one the bot offered.
+"""A person takes over: the customer asked, accepted the bot's offer, the bot kept failing, or a workflow escalated.
 
-This is the hook the handoff to the agent console completes; for now it gives the team's contact
-details. It records why a person was wanted (`handoff_reason`), so the agent and analytics can tell an
-explicit request from an offer the sentiment policy made.
+The handoff record (reason, priority, topic queue, times) is committed before the customer is told what
+happens next; then the bot pauses itself for the conversation (Rasa's ConversationPaused) until an agent
+hands back from the console. When nobody works the queue right now, the customer is told so and a person
+gets back to them later instead (a follow-up), and the bot keeps helping meanwhile.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import sentiment_trend
+from actions.context import sentiment_trend, verified_customer
+from bot.db.session import session_scope
+from bot.handoff.service import ASKED, BOT_STUCK, WORKFLOW_ESCALATION, HandoffRequest, HandoffStart, cancel_follow_up, request_handoff
+from bot.journeys.store import open_journeys
+from bot.personalization.store import customer_pk
 
-ASKED = "asked"
+logger = logging.getLogger(__name__)
+
+__all__ = ["ASKED", "BOT_STUCK", "WORKFLOW_ESCALATION", "ActionRequestHuman", "ActionCancelHandoff", "hand_off"]
+
+# Intents that say what the conversation is about (the queue it goes to); chit-chat and yes/no do not.
+_NOT_TOPICAL = {"affirm", "deny", "greet", "goodbye", "thank", "ask_human", "nlu_fallback", "inform", "bot_challenge",
+                "out_of_scope", "workflow_answer", "journey_follow_up", "rate_journey", "handoff_cancel"}
+
+
+def topical_intents(tracker: Tracker, limit: int = 5) -> List[str]:
+    """The conversation's latest topical intents, newest first."""
+    intents: List[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name and name not in _NOT_TOPICAL and name not in intents:
+            intents.append(name)
+            if len(intents) >= limit:
+                break
+    return intents
+
+
+def _journey(tracker: Tracker, session: Any, customer: Optional[str]) -> tuple[Optional[int], Optional[str]]:
+    """The journey the conversation is on (slot), else the customer's most recent open one."""
+    slot = tracker.get_slot("journey") or {}
+    if isinstance(slot, dict) and slot.get("id"):
+        return int(slot["id"]), slot.get("workflow")
+    pk = customer_pk(session, customer) if customer else None
+    journeys = open_journeys(session, pk) if pk else []
+    if not journeys:
+        return None, None
+    latest = max(journeys, key=lambda j: j.updated_at)
+    return latest.id, latest.workflow
+
+
+def hand_off(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    session: Any,
+    reason: str,
+    *,
+    customer: Optional[str] = None,
+    journey: Optional[tuple[int, str]] = None,
+    announce_again: bool = True,
+) -> List[Dict[Text, Any]]:
+    """Open (or rejoin) the conversation's handoff, say what happens next, pause the bot while a person comes.
+
+    Commits the session before any message is queued, so the record exists before the customer is told.
+    `customer` defaults to the verified customer of the conversation; `announce_again=False` stays quiet
+    when the conversation already had this handoff open. `journey` (id, workflow) defaults to the journey
+    the conversation is on.
+    """
+    customer = customer or verified_customer(tracker)
+    journey_id, workflow = journey or _journey(tracker, session, customer)
+    trend = sentiment_trend(tracker)
+    start = request_handoff(
+        session,
+        HandoffRequest(
+            conversation_id=tracker.sender_id,
+            reason=reason,
+            channel=(tracker.get_latest_input_channel() or "chat")[:32],
+            customer_external_id=customer,
+            sentiment=trend.mean,
+            intents=tuple(topical_intents(tracker)),
+            journey_id=journey_id,
+            workflow=workflow,
+        ),
+    )
+    session.commit()  # stored before the customer hears anything about it
+    if start.created or announce_again:
+        _tell(dispatcher, start)
+    events: List[Dict[Text, Any]] = [
+        SlotSet("handoff_reason", start.handoff.reason),
+        SlotSet("handoff_offer_reason", None),
+        SlotSet("sentiment_trend", trend.as_dict()),
+    ]
+    if start.waiting:
+        events.append(ConversationPaused())
+    return events
+
+
+def _tell(dispatcher: CollectingDispatcher, start: HandoffStart) -> None:
+    handoff = start.handoff
+    notice = start.widget_notice()
+    if handoff.status == "assigned":
+        dispatcher.utter_message(response="utter_handoff_assigned", agent=handoff.agent_name or "a person",
+                                 json_message=notice)
+    elif handoff.status == "waiting":
+        dispatcher.utter_message(
+            response="utter_handoff_waiting",
+            queue=start.queue_name.lower(),
+            position=start.position,
+            minutes=start.expected_wait_minutes or 1,
+            json_message=notice,
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_handoff_offline",
+            hours=f"{start.follow_up_hours:g}",
+            buttons=[{"title": "No thanks, cancel it", "payload": "/handoff_cancel"}],
+            json_message=notice,
+        )
 
 
 class ActionRequestHuman(Action):
@@ -25,13 +134,35 @@ class ActionRequestHuman(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         offered_for = tracker.get_slot("handoff_offer_reason")
         accepted_offer = offered_for and _previous_bot_action(tracker) == "utter_offer_human"
-        reason = offered_for if accepted_offer else ASKED
-        dispatcher.utter_message(response="utter_ask_human")
-        return [
-            SlotSet("handoff_reason", reason),
-            SlotSet("handoff_offer_reason", None),
-            SlotSet("sentiment_trend", sentiment_trend(tracker).as_dict()),
-        ]
+        try:
+            with session_scope() as session:
+                return hand_off(dispatcher, tracker, session, offered_for if accepted_offer else ASKED)
+        except SQLAlchemyError:
+            # The queue cannot be reached: the customer still gets a way to a person.
+            logger.exception("action_request_human: the handoff store failed")
+            dispatcher.utter_message(response="utter_ask_human")
+            return [SlotSet("handoff_reason", ASKED), SlotSet("handoff_offer_reason", None)]
+
+
+class ActionCancelHandoff(Action):
+    """The customer no longer wants a person to get back to them."""
+
+    def name(self) -> Text:
+        return "action_cancel_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        try:
+            with session_scope() as session:
+                cancelled = cancel_follow_up(session, tracker.sender_id)
+        except SQLAlchemyError:
+            logger.exception("action_cancel_handoff: the handoff store failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if cancelled is None:
+            dispatcher.utter_message(response="utter_handoff_nothing_to_cancel")
+            return []
+        dispatcher.utter_message(response="utter_handoff_cancelled", json_message={"type": "handoff", "status": "ended"})
+        return [SlotSet("handoff_reason", None)]
 
 
 def _previous_bot_action(tracker: Tracker) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.account import ActionBillingOverview
 from actions.base import FAILURE_SLOT, failed
 from actions.context import verified_customer
+from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import ActionDeliveryProblem, ActionReturnInfo
 from bot.db.session import session_scope
 from bot.identity import customer_from_metadata
@@ -79,22 +80,40 @@ def journey_slot(turn: Turn, title: Callable[[str], str]) -> Dict[Text, Any]:
     })
 
 
-def after_turn(dispatcher: CollectingDispatcher, turn: Turn) -> List[Dict[Text, Any]]:
+CSAT_TITLES = {5: "Very good", 4: "Good", 3: "Okay", 2: "Poor", 1: "Very poor"}
+
+
+def csat_buttons(journey_id: int) -> List[Dict[str, str]]:
+    return [{"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey_id}}}'}
+            for score in (5, 4, 3, 2, 1)]
+
+
+def csat_prompt(buttons: List[Dict[str, str]]) -> Dict[str, Any]:
+    """The widget's rating prompt (docs/widget-protocol.md); other channels show the buttons."""
+    return {
+        "type": "csat",
+        "question": "How happy are you with how we handled it?",
+        "options": [{"score": 5 - i, "title": CSAT_TITLES[5 - i], "payload": b["payload"]} for i, b in enumerate(buttons)],
+    }
+
+
+def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
     """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
-    the handoff reason once it is escalated."""
+    a person (a handoff) once it is escalated."""
     service = default_service()
     events = [journey_slot(turn, service.title)]
     journey = turn.journey
     if journey is None:
         return events
     if journey.state == "resolved":
-        dispatcher.utter_message(
-            response="utter_csat_question",
-            buttons=[{"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey.id}}}'}
-                     for score in (5, 4, 3, 2, 1)],
-        )
+        buttons = csat_buttons(journey.id)
+        dispatcher.utter_message(response="utter_csat_question", buttons=buttons, json_message=csat_prompt(buttons))
     elif journey.state == "escalated":
-        events += [SlotSet("handoff_reason", journey.escalation_reason or "escalated"), failed("escalated")]
+        # Follow-ups are triggered without the customer's token: the journey's own customer is used.
+        customer = verified_customer(tracker) or store.customer_of(session, journey.id, conversation_id=tracker.sender_id)
+        events += hand_off(dispatcher, tracker, session, journey.escalation_reason or WORKFLOW_ESCALATION,
+                           customer=customer, journey=(journey.id, journey.workflow), announce_again=False)
+        events.append(failed("escalated"))
     if turn.unexpected_answer:
         events.append(failed("unexpected_answer"))
     return events
@@ -171,7 +190,7 @@ class ActionJourneyStart(JourneyAction):
         elif result.reopened:
             dispatcher.utter_message(response="utter_journey_reopened", title=service.title(result.journey.workflow))
         say(dispatcher, result.messages)
-        return after_turn(dispatcher, result)
+        return after_turn(dispatcher, result, tracker, session)
 
     @staticmethod
     def _without_workflow(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
@@ -198,7 +217,7 @@ class ActionJourneyContinue(JourneyAction):
         result = default_service().answer(session, customer, journey_id, user_input(tracker),
                                           conversation_id=tracker.sender_id)
         say(dispatcher, result.messages)
-        return after_turn(dispatcher, result)
+        return after_turn(dispatcher, result, tracker, session)
 
 
 class ActionJourneyReprompt(JourneyAction):
@@ -238,7 +257,7 @@ class ActionJourneyFollowUp(JourneyAction):
             conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
         )
         say(dispatcher, result.messages)
-        return after_turn(dispatcher, result)
+        return after_turn(dispatcher, result, tracker, session)
 
 
 def _journey_customer(session: Any, tracker: Tracker, journey_id: Optional[int]) -> Optional[str]:

@@ -17,6 +17,7 @@ from actions.base import ShopAction, failed
 from actions.context import latest_entity, verified_customer
 from bot.personalization.budget import parse_budget
 from bot.personalization.engine import RecommendationResult, default_engine
+from bot.settings import get_settings
 from bot.shop import catalog
 
 LAST_RECOMMENDATIONS = "last_recommendations"  # slot: {"request_id": ..., "skus": [...]}
@@ -30,12 +31,33 @@ def _describe(result: RecommendationResult) -> str:
     return fmt.bullet_list(f"{r.name}: {fmt.money(r.price)} ({r.reason})" for r in result.items)
 
 
+def _open_payload(sku: str) -> str:
+    return f'/recommendation_clicked{{"product_sku":"{sku}"}}'
+
+
 def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
     """One tap per suggestion: opening it is the click that closes the loop."""
-    return [
-        {"title": f"{r.name} · {fmt.money(r.price)}", "payload": f'/recommendation_clicked{{"product_sku":"{r.sku}"}}'}
-        for r in result.items
-    ]
+    return [{"title": f"{r.name} · {fmt.money(r.price)}", "payload": _open_payload(r.sku)} for r in result.items]
+
+
+def _cards(result: RecommendationResult) -> Dict[str, Any]:
+    """Product cards for the web widget (docs/widget-protocol.md); other channels use the text and buttons."""
+    images = get_settings().asset_base_url
+    return {
+        "type": "product_cards",
+        "products": [
+            {
+                "sku": r.sku,
+                "name": r.name,
+                "price": fmt.money(r.price),
+                "image": f"{images}products/{r.category}.svg",
+                "reason": r.reason,
+                "open_payload": _open_payload(r.sku),
+                "not_interested_payload": f'/not_interested{{"product_sku":"{r.sku}"}}',
+            }
+            for r in result.items
+        ],
+    }
 
 
 def _remember(result: RecommendationResult) -> Dict[Text, Any]:
@@ -48,7 +70,8 @@ def _budget(tracker: Tracker) -> Optional[float]:
 
 def _say(dispatcher: CollectingDispatcher, result: RecommendationResult, heading: str) -> None:
     dispatcher.utter_message(
-        response="utter_recommendations", heading=heading, products=_describe(result), buttons=_buttons(result)
+        response="utter_recommendations", heading=heading, products=_describe(result), buttons=_buttons(result),
+        json_message=_cards(result),
     )
 
 

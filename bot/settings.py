@@ -6,6 +6,8 @@ settings (PostgreSQL, Redis, several instances) are configuration, never code.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -59,11 +61,26 @@ class Settings:
     web_host: str
     web_port: int
     max_message_chars: int
+    console_host: str = "127.0.0.1"
+    console_port: int = 8001
+    console_url: str = "http://127.0.0.1:8001"  # where Rasa's process wakes the console's live feed
+    rasa_token: str = ""  # Rasa's HTTP API token (`rasa run --auth-token`); derived from secret_key if unset
+    asset_base_url: str = "http://localhost:8000/static/"  # product images in the widget's cards
+
+    def service_token(self, purpose: str) -> str:
+        """A token for one internal purpose, derived from the installation's secret (no extra set-up)."""
+        return hmac.new(self.secret_key.encode(), f"tandem:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+    @property
+    def rasa_api_token(self) -> str:
+        return self.rasa_token or self.service_token("rasa-api")
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     state_dir = _state_dir()
+    web_port = int(os.environ.get("TANDEM_WEB_PORT", "8000"))
+    console_port = int(os.environ.get("TANDEM_CONSOLE_PORT", "8001"))
     return Settings(
         state_dir=state_dir,
         models_dir=Path(os.environ.get("TANDEM_MODELS_DIR", PROJECT_ROOT / "models")),
@@ -75,6 +92,11 @@ def get_settings() -> Settings:
         rasa_url=os.environ.get("TANDEM_RASA_URL", "http://127.0.0.1:5005"),
         rasa_public_url=os.environ.get("TANDEM_RASA_PUBLIC_URL", "http://localhost:5005"),
         web_host=os.environ.get("TANDEM_WEB_HOST", "127.0.0.1"),
-        web_port=int(os.environ.get("TANDEM_WEB_PORT", "8000")),
+        web_port=web_port,
         max_message_chars=int(os.environ.get("TANDEM_MAX_MESSAGE_CHARS", "5000")),
+        console_host=os.environ.get("TANDEM_CONSOLE_HOST", "127.0.0.1"),
+        console_port=console_port,
+        console_url=os.environ.get("TANDEM_CONSOLE_URL", f"http://127.0.0.1:{console_port}"),
+        rasa_token=os.environ.get("TANDEM_RASA_TOKEN", ""),
+        asset_base_url=os.environ.get("TANDEM_ASSET_BASE_URL", f"http://localhost:{web_port}/static/"),
     )

@@ -1,4 +1,4 @@
-"""`tandem up`: prepare the database and model, then run Rasa, the action server and the shop page.
+"""`tandem up`: prepare the database and model, then run Rasa, the actions, the shop page and the agent console.
 
 One supervisor for a laptop or a demo; in production each process runs under the platform's own
 supervisor with the same commands and environment variables.
@@ -50,7 +50,9 @@ def wait_healthy(service: Service, timeout: float) -> None:
         raise SystemExit(f"{service.name} failed: {exc}; see its log above") from exc
 
 
-def services(settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int) -> List[Service]:
+def services(
+    settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int, credentials: str = "credentials.yml"
+) -> List[Service]:
     return [
         Service(
             "action server",
@@ -59,14 +61,20 @@ def services(settings: Settings, model: Path, endpoints: str, rasa_port: int, ac
         ),
         Service(
             "rasa",
-            [RASA, "run", "--model", str(model), "--enable-api", "--cors", "*", "--port", str(rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", endpoints],
-            f"http://127.0.0.1:{rasa_port}/status",
+            # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
+            [RASA, "run", "--model", str(model), "--enable-api", "--auth-token", settings.rasa_api_token,
+             "--cors", "*", "--port", str(rasa_port), "--credentials", credentials, "--endpoints", endpoints],
+            f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/",
         ),
         Service(
             "shop page",
             [PYTHON, "-m", "bot.web.shop_site"],
             f"http://{settings.web_host}:{settings.web_port}/healthz",
+        ),
+        Service(
+            "agent console",
+            [PYTHON, "-m", "bot.console"],
+            f"http://{settings.console_host}:{settings.console_port}/healthz",
         ),
         # Sends due journey follow-ups into customers' conversations through Rasa's HTTP API.
         Service(
@@ -162,15 +170,18 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
     env.setdefault("TANDEM_TRACKER_DB", str(settings.state_dir / "rasa_tracker.db"))
+    env.setdefault("TANDEM_RASA_URL", f"http://127.0.0.1:{rasa_port}")
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
-    service_list = services(settings, model, endpoints, rasa_port, actions_port)
+    credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
+    service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
     # A supervisor stopped by its platform (SIGTERM) must take its children down, as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         start(service_list, env)
         print(
-            f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat "
-            f"(Ctrl-C stops everything).\n",
+            f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
+            f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
+            f"Ctrl-C stops everything.\n",
             flush=True,
         )
         while all(s.process is not None and s.process.poll() is None for s in service_list):

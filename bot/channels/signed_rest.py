@@ -1,4 +1,4 @@
-"""The widget's input channel: Rasa's REST protocol, plus verified customer identity and input checks.
+"""A REST input channel: Rasa's REST protocol, plus verified customer identity and input checks.
 
 A message carries `metadata.customer_token`, signed by the shop's server. A token that does not verify is
 refused with 401 before Rasa sees the message; no token means an anonymous visitor. The metadata passed on
@@ -7,6 +7,7 @@ to Rasa is rebuilt here, so a client cannot smuggle its own `customer_id` into i
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -17,50 +18,21 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
-from bot.identity import METADATA_KEY, InvalidToken, verify_token
+from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verified_metadata
+from bot.handoff.relay import HandoffRelay, default_relay
+from bot.handoff.store import HandoffView
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-NO_ANSWER_TEXT = (
-    "Sorry, I couldn't finish that just now. Please try again in a moment; "
-    "if it keeps happening, our team is at support@tandem.example."
-)
-
-
-class ChannelError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def parse_request(payload: Any, max_chars: int) -> tuple[str, str, Dict[str, Any]]:
     """Validate a webhook body; returns (sender, text, metadata for Rasa)."""
     if not isinstance(payload, dict):
         raise ChannelError(400, "expected a JSON object with 'sender' and 'message'")
-    sender = payload.get("sender")
-    text = payload.get("message")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > 128:
-        raise ChannelError(400, "'sender' must be a non-empty string of at most 128 characters")
-    if not isinstance(text, str):
-        raise ChannelError(400, "'message' must be a string")
-    if not text.strip():
-        raise ChannelError(400, "the message is empty")
-    if len(text) > max_chars:
-        raise ChannelError(413, f"the message is too long: {len(text)} characters, at most {max_chars}")
-    raw_metadata = payload.get("metadata") or {}
-    if not isinstance(raw_metadata, dict):
-        raise ChannelError(400, "'metadata' must be an object")
-    metadata: Dict[str, Any] = {}
-    token = raw_metadata.get(METADATA_KEY)
-    if token is not None:
-        try:
-            metadata["customer_id"] = verify_token(token)
-        except InvalidToken as exc:
-            raise ChannelError(401, str(exc)) from exc
-        metadata[METADATA_KEY] = token
-    return sender.strip(), text, metadata
+    sender = check_sender(payload.get("sender"))
+    text = check_text(payload.get("message"), max_chars)
+    return sender, text, verified_metadata(payload.get("metadata"))
 
 
 class TandemInput(InputChannel):
@@ -73,6 +45,26 @@ class TandemInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TandemInput":
         return cls()
+
+    def __init__(self, relay: Optional[HandoffRelay] = None) -> None:
+        self._relay = relay
+
+    @property
+    def relay(self) -> HandoffRelay:
+        if self._relay is None:
+            self._relay = default_relay()
+        return self._relay
+
+    async def _to_handoff(self, sender: str, text: str) -> Optional[HandoffView]:
+        """During a handoff the message goes to the person's log first (the bot stays quiet)."""
+        try:
+            handoff = await asyncio.to_thread(self.relay.record_customer_message, sender, text)
+        except Exception:
+            logger.exception("tandem channel: could not add a message of %s to its handoff", sender)
+            return None
+        if handoff is not None:
+            self.relay.wake_console()
+        return handoff
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         module = inspect.getmodule(self)
@@ -93,6 +85,7 @@ class TandemInput(InputChannel):
             except ChannelError as exc:
                 return response.json({"error": exc.message}, status=exc.status)
 
+            handoff = await self._to_handoff(sender, text)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -101,6 +94,8 @@ class TandemInput(InputChannel):
             except Exception:
                 logger.exception("tandem channel: message from %s failed", sender)
                 return response.json([{"recipient_id": sender, "text": NO_ANSWER_TEXT}], status=200)
+            if not collector.messages and handoff is not None:
+                return response.json([])  # a person answers, through the console
             if not collector.messages:
                 # Rasa swallows action-server failures and answers nothing; the customer must still hear back.
                 return response.json([{"recipient_id": sender, "text": NO_ANSWER_TEXT}])

@@ -21,7 +21,7 @@ def _rasa_sender(args: argparse.Namespace):  # noqa: ANN202 - RasaHttpSender, im
 
     return RasaHttpSender(
         args.rasa_url or get_settings().rasa_url,
-        args.rasa_token or os.environ.get("TANDEM_RASA_TOKEN") or None,
+        args.rasa_token or get_settings().rasa_api_token,
         timeout=JourneyConfig.from_env().send_timeout_seconds,
     )
 

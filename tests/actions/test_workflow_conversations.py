@@ -29,7 +29,8 @@ from sqlalchemy.engine import make_url
 
 import actions.journeys as journey_actions
 from actions.journeys import JOURNEY_SLOT, ActionJourneyContinue, ActionJourneyFollowUp, ActionJourneyStart
-from bot.db.models import Journey, JourneyCsat, JourneyFollowUp, JourneyStep
+from bot.db.models import Handoff, Journey, JourneyCsat, JourneyFollowUp, JourneyStep
+from bot.handoff.routing import default_rules
 from bot.db.session import dispose_engine, session_scope, sqlite_file
 from bot.journeys.config import JourneyConfig
 from bot.journeys.service import JourneyService, ReportContext
@@ -59,7 +60,6 @@ TABLES = {"no_internet": NO_INTERNET, "device_wont_turn_on": DEVICE, "late_deliv
           "return_refund": RETURNS, "wrong_charge": CHARGES}
 CASES = [pytest.param(workflow, path, id=f"{workflow}: {path}") for workflow, paths in TABLES.items()
          for path in paths]
-CONVERSATION = "test-conversation"  # the sender id of every message `tracker()` builds
 SHOP_WRITING_OPERATIONS = {"create_replacement_order", "issue_refund"}  # they add orders or change their status
 
 # The customer's first message per workflow; {names} are filled with the report's entities.
@@ -81,6 +81,7 @@ class Chat:
     """What happened in the conversation: the bot's messages per turn, the intents sent, the last events."""
 
     journey_id: int
+    conversation: str
     turns: List[List[Dict[str, Any]]] = field(default_factory=list)
     intents: List[str] = field(default_factory=list)
     events: List[Dict[str, Any]] = field(default_factory=list)
@@ -232,12 +233,18 @@ def pending_follow_up(url: str, journey_id: int) -> JourneyFollowUp:
 
 
 def play(workflow: str, path: Path, url: str, clock: Clock) -> Chat:
+    conversation = f"path-{secrets.token_hex(6)}"  # each path is its own conversation (and handoff)
+
+    def in_conversation(tr):
+        tr.sender_id = conversation
+        return tr
+
     intent, text, entities = report(workflow, path.context)
-    messages, events = run_action(ActionJourneyStart(),
-                                  tracker(text, intent=intent, entities=entities, customer=path.customer))
+    messages, events = run_action(ActionJourneyStart(), in_conversation(
+        tracker(text, intent=intent, entities=entities, customer=path.customer)))
     journey = slot(events, JOURNEY_SLOT)
     assert journey and journey["workflow"] == workflow, journey
-    chat = Chat(journey["id"], [messages], [intent], events)
+    chat = Chat(journey["id"], conversation, [messages], [intent], events)
     for move in path.script:
         assert journey["step"], f"the journey ended before '{move}'"
         if move == "fire":
@@ -247,13 +254,13 @@ def play(workflow: str, path: Path, url: str, clock: Clock) -> Chat:
             intent = FOLLOW_UP_INTENT
             trigger = tracker("", intent=intent, slots={JOURNEY_SLOT: journey},  # the scheduler signs nothing
                               entities={"journey_id": chat.journey_id, "follow_up_id": follow_up.id})
-            trigger.sender_id = CONVERSATION
+            trigger.sender_id = conversation
             messages, events = run_action(ActionJourneyFollowUp(), trigger)
         else:
             assert journey["waiting_for_customer"], f"the policy would not route '{move}' to the journey: {journey}"
             intent, text, entities = answer(move, chat.turns[-1])
-            messages, events = run_action(ActionJourneyContinue(), tracker(
-                text, intent=intent, entities=entities, customer=path.customer, slots={JOURNEY_SLOT: journey}))
+            messages, events = run_action(ActionJourneyContinue(), in_conversation(tracker(
+                text, intent=intent, entities=entities, customer=path.customer, slots={JOURNEY_SLOT: journey})))
         assert messages, f"the bot said nothing after '{move}'"
         chat.turns.append(messages)
         chat.intents.append(intent)
@@ -280,7 +287,7 @@ def assert_stored(url: str, chat: Chat, path: Path) -> None:
     assert (journey.outcome if path.state == "resolved" else journey.escalation_reason) == path.end
     assert [r.step for r in records] == path.steps
     assert [r.intent for r in records if r.intent] == chat.intents  # each turn's first record: what moved it
-    assert {r.conversation_id for r in records} == {CONVERSATION}
+    assert {r.conversation_id for r in records} == {chat.conversation}
 
 
 def assert_ending(chat: Chat, path: Path) -> None:
@@ -294,6 +301,7 @@ def assert_ending(chat: Chat, path: Path) -> None:
         assert "utter_csat_question" not in said
         assert slot(chat.events, "handoff_reason") == path.end
         assert not slot(chat.events, JOURNEY_SLOT)["waiting_for_customer"]
+        assert said[-1] == "utter_handoff_offline", "escalated: a person is asked for (nobody is online here)"
 
 
 @pytest.mark.parametrize("workflow, path", CASES)
@@ -307,6 +315,11 @@ def test_every_workflow_path_plays_as_a_conversation_through_the_journey_actions
     assert_domain_responses(chat)
     assert_stored(url, chat, path)
     assert_ending(chat, path)
+    if path.state != "resolved":  # the escalation is a handoff to the workflow's queue, with the journey
+        with session_scope(url) as session:
+            handoff = session.execute(select(Handoff).where(Handoff.conversation_id == chat.conversation)).scalar_one()
+        assert (handoff.journey_id, handoff.reason, handoff.queue) == (
+            chat.journey_id, path.end, default_rules().route(workflow=workflow))
 
 
 def test_every_workflow_has_its_paths_played_as_conversations() -> None:

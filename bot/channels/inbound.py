@@ -1,0 +1,70 @@
+"""What every Tandem input channel checks before Rasa sees a message, so REST and socket.io agree.
+
+The metadata passed on to Rasa is rebuilt here from a verified token: a client cannot smuggle its own
+`customer_id` into it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional
+
+from bot.identity import METADATA_KEY, InvalidToken, verify_token
+
+NO_ANSWER_TEXT = (
+    "Sorry, I couldn't finish that just now. Please try again in a moment; "
+    "if it keeps happening, our team is at support@tandem.example."
+)
+MAX_SENDER_CHARS = 128
+_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+
+
+class ChannelError(Exception):
+    """A message the channel refuses; `status` is the HTTP-style code the client sees."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def check_sender(sender: Any, *, strict: bool = False) -> str:
+    """A conversation id: a non-empty string of at most 128 characters (`strict`: letters, digits, _.:@-)."""
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        raise ChannelError(400, "'sender' must be a non-empty string of at most 128 characters")
+    sender = sender.strip()
+    if strict and not _SENDER.match(sender):
+        raise ChannelError(400, "the conversation id may only hold letters, digits and _ . : @ -")
+    return sender
+
+
+def check_text(text: Any, max_chars: int) -> str:
+    if not isinstance(text, str):
+        raise ChannelError(400, "'message' must be a string")
+    if not text.strip():
+        raise ChannelError(400, "the message is empty")
+    if len(text) > max_chars:
+        raise ChannelError(413, f"the message is too long: {len(text)} characters, at most {max_chars}")
+    return text
+
+
+def verified_metadata(raw_metadata: Any) -> Dict[str, Any]:
+    """Metadata for Rasa: the verified customer id and its token, or nothing for an anonymous visitor."""
+    raw_metadata = raw_metadata or {}
+    if not isinstance(raw_metadata, dict):
+        raise ChannelError(400, "'metadata' must be an object")
+    token = raw_metadata.get(METADATA_KEY)
+    if token is None:
+        return {}
+    return {"customer_id": verify(token), METADATA_KEY: token}
+
+
+def verify(token: Any) -> str:
+    try:
+        return verify_token(token)
+    except InvalidToken as exc:
+        raise ChannelError(401, str(exc)) from exc
+
+
+def customer_of(metadata: Dict[str, Any]) -> Optional[str]:
+    return metadata.get("customer_id")

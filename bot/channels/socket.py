@@ -1,0 +1,339 @@
+"""The widget's socket.io channel: Rasa's socket.io protocol with verified customers, acks, history and handoff.
+
+docs/widget-protocol.md is the contract. Differences from Rasa's own `SocketIOInput`:
+- a socket joins a conversation only through `session_request`, with the customer's signed token; a
+  conversation that belongs to one customer cannot be joined by anyone else (`chat_conversations`);
+- `user_uttered` is answered with an acknowledgement once the message is stored, or with the reason it
+  was refused (empty, too long, bad token);
+- while a person has the conversation the message goes to the handoff log first (`bot.handoff.relay`);
+- a (re)connecting widget gets what it missed (`conversation_state`), read from Rasa's tracker store;
+- bot messages keep their metadata (`from: agent`, the agent's name) and custom payloads whole.
+
+Several Rasa instances: set `redis_url` in credentials.yml so a message to a customer reaches whichever
+instance holds their socket (python-socketio's Redis manager).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncRedisManager, AsyncServer
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+
+from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
+from bot.handoff.relay import HandoffRelay, default_relay
+from bot.handoff.store import ConversationOwned, HandoffView
+from bot.identity import METADATA_KEY
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "tandem_socket"
+HISTORY_LIMIT = 200
+BOT_EVENT = "bot_uttered"
+_MESSAGE_KEYS = ("text", "image", "custom", "buttons")
+
+
+def outgoing(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A Rasa bot message (BotUttered.message() or a dispatcher dict) as the widget's Message."""
+    out: Dict[str, Any] = {"from": "agent" if message.get("from") == "agent" else "bot"}
+    for key in _MESSAGE_KEYS:
+        if message.get(key):
+            out[key] = message[key]
+    if not out.get("buttons") and message.get("quick_replies"):
+        out["buttons"] = message["quick_replies"]
+    if out.get("buttons"):
+        out["buttons"] = [
+            {"title": str(b.get("title") or b.get("payload")), "payload": str(b.get("payload"))}
+            for b in out["buttons"]
+            if isinstance(b, dict) and b.get("payload")
+        ]
+    if out["from"] == "agent" and message.get("agent_name"):
+        out["agent_name"] = str(message["agent_name"])
+    out["timestamp"] = float(message.get("timestamp") or time.time())
+    return out
+
+
+def handoff_state(handoff: Optional[HandoffView]) -> Optional[Dict[str, Any]]:
+    """The widget's view of a handoff (docs/widget-protocol.md, Handoff)."""
+    if handoff is None:
+        return None
+    state: Dict[str, Any] = {"status": handoff.status, "queue": handoff.queue}
+    if handoff.status == "assigned" and handoff.agent_name:
+        state["agent_name"] = handoff.agent_name
+    if handoff.status == "waiting" and handoff.expected_wait_seconds:
+        state["expected_wait_minutes"] = max(1, round(handoff.expected_wait_seconds / 60))
+    return state
+
+
+def history(events: Iterable[Dict[str, Any]], since: Optional[float], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
+    """The conversation's messages after `since`, as the widget shows them (customer, bot and agent)."""
+    messages: List[Dict[str, Any]] = []
+    for event in events:
+        timestamp = event.get("timestamp") or 0
+        if since is not None and timestamp <= since:
+            continue
+        if event.get("event") == "user" and event.get("text") and not str(event["text"]).startswith("/"):
+            messages.append({"from": "customer", "text": event["text"], "timestamp": timestamp})
+        elif event.get("event") == "bot":
+            message = {**(event.get("data") or {}), **(event.get("metadata") or {}), "text": event.get("text"),
+                       "timestamp": timestamp}
+            shown = outgoing(message)
+            if any(shown.get(k) for k in _MESSAGE_KEYS):
+                messages.append(shown)
+    return messages[-limit:]
+
+
+class TandemSocketOutput(OutputChannel):
+    """Sends each bot message whole (text, buttons, custom payload, who wrote it) to the conversation's room."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    def __init__(self, sio: AsyncServer) -> None:
+        self.sio = sio
+        self.sent = 0
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        payload = outgoing(message)
+        if not any(payload.get(k) for k in _MESSAGE_KEYS):
+            return
+        self.sent += 1
+        await self.sio.emit(BOT_EVENT, payload, room=recipient_id)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class _AppCapturingBlueprint(Blueprint):
+    """Attaches the socket.io server to Rasa's Sanic app and remembers the app (for its tracker store)."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: str, on_app: Callable[[Sanic], None], *args: Any) -> None:
+        super().__init__(*args)
+        self._sio = sio
+        self._socketio_path = socketio_path
+        self._on_app = on_app
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        self._sio.attach(app, self._socketio_path)
+        self._on_app(app)
+        super().register(app, options)
+
+
+class TandemSocketInput(InputChannel):
+    """`bot.channels.socket.TandemSocketInput` in credentials.yml (keys: socketio_path, cors_allowed_origins,
+    redis_url)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TandemSocketInput":
+        credentials = credentials or {}
+        return cls(
+            socketio_path=credentials.get("socketio_path") or "/socket.io",
+            cors_allowed_origins=credentials.get("cors_allowed_origins", "*"),
+            redis_url=credentials.get("redis_url") or None,
+        )
+
+    def __init__(
+        self,
+        socketio_path: str = "/socket.io",
+        cors_allowed_origins: Any = "*",
+        redis_url: Optional[str] = None,
+        relay: Optional[HandoffRelay] = None,
+    ) -> None:
+        self.socketio_path = socketio_path
+        self.cors_allowed_origins = cors_allowed_origins
+        self.redis_url = redis_url
+        self.sio: Optional[AsyncServer] = None
+        self.app: Optional[Sanic] = None
+        self._relay = relay
+
+    @property
+    def relay(self) -> HandoffRelay:
+        if self._relay is None:
+            self._relay = default_relay()
+        return self._relay
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For Rasa's HTTP API (`output_channel=latest`): the agent console's messages and follow-ups."""
+        return TandemSocketOutput(self.sio) if self.sio is not None else None
+
+    def _server(self) -> AsyncServer:
+        manager = AsyncRedisManager(self.redis_url) if self.redis_url else None
+        max_chars = get_settings().max_message_chars
+        return AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.cors_allowed_origins,
+            client_manager=manager,
+            # a message of max_chars characters (4 bytes each at worst) plus its envelope and token
+            max_http_buffer_size=max(100_000, max_chars * 4 + 16_384),
+        )
+
+    async def _events(self, conversation_id: str) -> List[Dict[str, Any]]:
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        tracker_store = getattr(agent, "tracker_store", None)
+        if tracker_store is None:
+            return []
+        tracker = await tracker_store.retrieve_full_tracker(conversation_id)
+        return [e.as_dict() for e in tracker.events] if tracker else []
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = self._server()
+        self.sio = sio
+        blueprint = _AppCapturingBlueprint(sio, self.socketio_path, self._set_app, "tandem_socket", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any) -> None:
+            await self._session_request(sid, data)
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: str, data: Any) -> Dict[str, Any]:
+            return await self._user_uttered(sid, data, on_new_message)
+
+        return blueprint
+
+    def _set_app(self, app: Sanic) -> None:
+        self.app = app
+
+    async def _session_request(self, sid: str, data: Any) -> None:
+        assert self.sio is not None
+        data = data if isinstance(data, dict) else {}
+        try:
+            session_id = check_sender(data.get("session_id") or uuid.uuid4().hex, strict=True)
+            token = data.get("customer_token")
+            customer = verify(token) if token else None
+            await asyncio.to_thread(self._bind, session_id, customer)
+        except ChannelError as exc:
+            await self.sio.emit("session_error", {"status": exc.status, "error": exc.message}, to=sid)
+            return
+        except ConversationOwned as exc:
+            await self.sio.emit("session_error", {"status": 403, "error": str(exc)}, to=sid)
+            return
+        except Exception:
+            logger.exception("socket: session_request for %s failed", data.get("session_id"))
+            await self.sio.emit("session_error", {"status": 503, "error": "the assistant is not available"}, to=sid)
+            return
+        previous = (await self.sio.get_session(sid) or {}).get("session_id")
+        if previous and previous != session_id:
+            await self.sio.leave_room(sid, previous)
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.save_session(sid, {"session_id": session_id, "customer": customer, "token": token})
+        await self.sio.emit("session_confirm", session_id, to=sid)
+        await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
+
+    def _bind(self, session_id: str, customer: Optional[str]) -> None:
+        from bot.db.session import session_scope
+        from bot.handoff import store
+        from bot.personalization.store import customer_pk
+
+        with session_scope(self.relay.database_url) as session:
+            pk = customer_pk(session, customer) if customer else None
+            if customer and pk is None:
+                raise ChannelError(401, "unknown customer")
+            store.bind_conversation(session, session_id, pk, CHANNEL)
+
+    async def _state(self, session_id: str, customer: Optional[str], since: Any) -> Dict[str, Any]:
+        since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else None
+        handoff: Optional[HandoffView] = None
+        messages: List[Dict[str, Any]] = []
+        try:
+            handoff = await asyncio.to_thread(self.relay.customer_handoff, session_id)
+        except Exception:
+            logger.exception("socket: could not read the handoff of %s", session_id)
+        try:
+            messages = history(await self._events(session_id), since)
+        except Exception:
+            logger.exception("socket: could not read the history of %s", session_id)
+        return {
+            "session_id": session_id,
+            "customer_id": customer,
+            "handoff": handoff_state(handoff),
+            "messages": messages,
+        }
+
+    async def _user_uttered(
+        self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Dict[str, Any]:
+        assert self.sio is not None
+        session = await self.sio.get_session(sid) or {}
+        session_id = session.get("session_id")
+        try:
+            if not session_id:
+                raise ChannelError(400, "no conversation yet: send session_request first")
+            if not isinstance(data, dict):
+                raise ChannelError(400, "expected an object with 'message'")
+            if data.get("session_id") not in (None, session_id):
+                raise ChannelError(400, "this socket is in another conversation: send session_request first")
+            text = check_text(data.get("message"), get_settings().max_message_chars)
+            metadata = self._metadata(session, data.get("metadata"))
+        except ChannelError as exc:
+            return {"ok": False, "status": exc.status, "error": exc.message}
+
+        handoff: Optional[HandoffView] = None
+        try:
+            handoff = await asyncio.to_thread(self.relay.record_customer_message, session_id, text)
+        except Exception:
+            # The tracker still keeps the message, and the console reads the transcript from it.
+            logger.exception("socket: could not add a message of %s to its handoff", session_id)
+        if handoff is not None:
+            self.relay.wake_console()
+        else:
+            await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
+        output = TandemSocketOutput(self.sio)
+        try:
+            await on_new_message(UserMessage(text, output, session_id, input_channel=CHANNEL, metadata=metadata))
+        except Exception:
+            logger.exception("socket: message from %s failed", session_id)
+            await output.send_text_message(session_id, NO_ANSWER_TEXT)
+            return {"ok": False, "status": 503, "error": "the assistant could not take the message; try again"}
+        finally:
+            if handoff is None:
+                await self.sio.emit("typing", {"on": False, "from": "bot"}, room=session_id)
+        if handoff is None and output.sent == 0:
+            # Rasa swallows action-server failures and answers nothing; the customer must still hear back
+            # (unless a person has the conversation, when the bot is meant to be quiet).
+            if not await asyncio.to_thread(self._paused, session_id):
+                await output.send_text_message(session_id, NO_ANSWER_TEXT)
+        return {"ok": True}
+
+    def _paused(self, session_id: str) -> bool:
+        try:
+            handoff = self.relay.customer_handoff(session_id)
+        except Exception:
+            return False
+        return handoff is not None and handoff.pauses_bot
+
+    @staticmethod
+    def _metadata(session: Dict[str, Any], raw: Any) -> Dict[str, Any]:
+        """The verified customer: a renewed token must be the same customer the conversation was opened for."""
+        raw = raw if isinstance(raw, dict) else {}
+        token = raw.get(METADATA_KEY) or session.get("token")
+        customer = session.get("customer")
+        if not token:
+            if customer:
+                raise ChannelError(401, "this conversation needs the customer's token")
+            return {}
+        verified = verify(token)
+        if verified != customer:
+            raise ChannelError(403, "this conversation belongs to another customer: send session_request again")
+        return {"customer_id": verified, METADATA_KEY: token}

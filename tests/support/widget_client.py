@@ -1,0 +1,97 @@
+"""A customer's widget without a browser: docs/widget-protocol.md over a real socket.io connection.
+
+The end-to-end tests use it to check the channel's protocol, and bench/handoff_latency.py to stand in for
+twenty customers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import socketio
+
+Message = Dict[str, Any]
+
+
+class WidgetClient:
+    def __init__(self, rasa_url: str, *, token: Optional[str] = None, session_id: Optional[str] = None) -> None:
+        self.rasa_url = rasa_url
+        self.token = token
+        self.session_id = session_id
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.inbox: "asyncio.Queue[Message]" = asyncio.Queue()
+        self.received: List[Message] = []  # every bot_uttered, with `received_at` (perf_counter)
+        self.state: Optional[Dict[str, Any]] = None
+        self.session_error: Optional[Dict[str, Any]] = None
+        self.typing: List[Dict[str, Any]] = []
+        self._confirmed = asyncio.Event()
+        self._state_seen = asyncio.Event()
+
+        @self.sio.on("session_confirm")
+        async def _confirm(session_id: str) -> None:
+            self.session_id = session_id
+            self._confirmed.set()
+
+        @self.sio.on("session_error")
+        async def _error(data: Dict[str, Any]) -> None:
+            self.session_error = data
+            self._confirmed.set()
+            self._state_seen.set()
+
+        @self.sio.on("conversation_state")
+        async def _state(data: Dict[str, Any]) -> None:
+            self.state = data
+            self._state_seen.set()
+
+        @self.sio.on("bot_uttered")
+        async def _bot(message: Message) -> None:
+            message = dict(message, received_at=time.perf_counter())
+            self.received.append(message)
+            await self.inbox.put(message)
+
+        @self.sio.on("typing")
+        async def _typing(data: Dict[str, Any]) -> None:
+            self.typing.append(data)
+
+    async def connect(self, *, since: Optional[float] = None, timeout: float = 15) -> Optional[str]:
+        """Connect and join the conversation; the session id, or None when refused (see `session_error`)."""
+        if not self.sio.connected:
+            await self.sio.connect(self.rasa_url, socketio_path="/socket.io", transports=["websocket"])
+        self._confirmed.clear()
+        self._state_seen.clear()
+        self.session_error = None
+        await self.sio.emit(
+            "session_request", {"session_id": self.session_id, "customer_token": self.token, "since": since}
+        )
+        await asyncio.wait_for(self._state_seen.wait(), timeout)
+        return None if self.session_error else self.session_id
+
+    async def send(self, text: Any, *, timeout: float = 60, token: Optional[str] = None) -> Dict[str, Any]:
+        """Send a message; the server's acknowledgement."""
+        metadata = {"customer_token": token or self.token} if (token or self.token) else {}
+        return await self.sio.call(
+            "user_uttered", {"session_id": self.session_id, "message": text, "metadata": metadata}, timeout=timeout
+        )
+
+    async def next_message(self, where: Callable[[Message], bool] = lambda m: True, timeout: float = 30) -> Message:
+        """The next bot or agent message that matches `where` (others are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise asyncio.TimeoutError(f"no matching message; got {[m.get('text') for m in self.received]}")
+            message = await asyncio.wait_for(self.inbox.get(), remaining)
+            if where(message):
+                return message
+
+    def drain(self) -> List[Message]:
+        drained = []
+        while not self.inbox.empty():
+            drained.append(self.inbox.get_nowait())
+        return drained
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
