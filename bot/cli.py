@@ -198,9 +198,16 @@ def register_journeys(subparsers: argparse._SubParsersAction) -> None:
     register(subparsers)
 
 
+def register_agents(subparsers: argparse._SubParsersAction) -> None:
+    from bot.console.cli import register
+
+    register(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_db, register_seed, register_up, register_sentiment, register_recs, register_workflows,
     register_journeys,
+    register_agents,
 ]
 
 

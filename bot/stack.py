@@ -147,6 +147,30 @@ def ensure_personalization(settings: Settings) -> None:
         print(f"personalization model: {bundle.version}", flush=True)
 
 
+def ensure_console_admin(settings: Settings) -> None:
+    """A first admin for the agent console, so a fresh machine can sign in; its password is printed once and kept
+    (0600) in the state folder. Later agents: `tandem agents create`."""
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from bot.console.agents import create_agent
+    from bot.db.models import Agent
+    from bot.db.session import session_scope
+    from bot.handoff.routing import default_rules
+
+    with session_scope(settings.database_url) as session:
+        if session.execute(select(func.count()).select_from(Agent)).scalar_one():
+            return
+        password = secrets.token_urlsafe(12)
+        create_agent(session, "admin", "Console admin", password, role="admin",
+                     known_queues=default_rules().queue_keys)
+    path = settings.state_dir / "console-admin-password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    print(f"agent console: sign in as `admin` with password {password} (also in {path})", flush=True)
+
+
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
@@ -164,6 +188,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
     except ShopAlreadySeeded:
         print("the demo shop is already seeded", flush=True)
     ensure_personalization(settings)
+    ensure_console_admin(settings)
     ensure_sentiment_model(settings)
     model = train_if_changed(settings.models_dir, env=env)
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open

@@ -119,13 +119,13 @@ class _AppCapturingBlueprint(Blueprint):
 
     def __init__(self, sio: AsyncServer, socketio_path: str, on_app: Callable[[Sanic], None], *args: Any) -> None:
         super().__init__(*args)
-        self._sio = sio
-        self._socketio_path = socketio_path
-        self._on_app = on_app
+        self.ctx.sio = sio  # Sanic blueprints only take new attributes on `ctx`
+        self.ctx.socketio_path = socketio_path
+        self.ctx.on_app = on_app
 
     def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
-        self._sio.attach(app, self._socketio_path)
-        self._on_app(app)
+        self.ctx.sio.attach(app, self.ctx.socketio_path)
+        self.ctx.on_app(app)
         super().register(app, options)
 
 
@@ -175,6 +175,10 @@ class TandemSocketInput(InputChannel):
         max_chars = get_settings().max_message_chars
         return AsyncServer(
             async_mode="sanic",
+            # Rasa 3.6 runs on Sanic 21.12, whose websockets python-engineio 4.15 cannot drive (the socket
+            # closes right after the open packet); HTTP long-polling works, through any proxy, and pushes
+            # as soon as a message is emitted.
+            transports=["polling"],
             cors_allowed_origins=self.cors_allowed_origins,
             client_manager=manager,
             # a message of max_chars characters (4 bytes each at worst) plus its envelope and token

@@ -40,6 +40,12 @@ def resume() -> dict[str, Any]:
     return {"event": "resume"}
 
 
+def listen() -> dict[str, Any]:
+    """Goes right after `resume()`: a paused conversation never listened, and the policies expect the customer's
+    next message to follow `action_listen` (without it Rasa predicts nothing for that message)."""
+    return {"event": "action", "name": "action_listen"}
+
+
 def set_slot(name: str, value: Any) -> dict[str, Any]:
     return {"event": "slot", "name": name, "value": value}
 

@@ -2,7 +2,7 @@
 
 Run it with `python -m bot.web.shop_site` (host and port from TANDEM_WEB_HOST / TANDEM_WEB_PORT).
 The Rasa server must allow this page's origin (`rasa run --cors "*"` or the page's origin), because the
-widget posts to it directly from the browser.
+widget talks to its socket.io channel directly from the browser.
 """
 
 from __future__ import annotations
@@ -58,15 +58,27 @@ def json_error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status, headers={"Cache-Control": "no-store"})
 
 
+WEBSOCKET_SCHEMES = {"http": "ws", "https": "wss"}
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+def _rasa_origins(url: str) -> list[str]:
+    """Rasa's origin for the socket.io polling requests and the same origin as ws(s):// for its websocket."""
+    origin = _origin(url)
+    scheme = urlsplit(url).scheme
+    if not origin or scheme not in WEBSOCKET_SCHEMES:
+        return []
+    return [origin, WEBSOCKET_SCHEMES[scheme] + origin[len(scheme):]]
+
+
 def content_security_policy(settings: Settings) -> str:
-    # The widget talks to Rasa directly from the browser, so Rasa's origin must be allowed.
-    # (The socket.io channel will also need its ws:// or wss:// origin here.)
-    connect = " ".join(filter(None, ["'self'", _origin(settings.rasa_public_url)]))
+    # The widget talks to Rasa directly from the browser over socket.io (HTTP long-polling, then a
+    # websocket), so both Rasa origins must be allowed. The socket.io client itself is same-origin.
+    connect = " ".join(["'self'", *_rasa_origins(settings.rasa_public_url)])
     return "; ".join(
         [
             "default-src 'self'",

@@ -64,7 +64,7 @@ def test_bad_messages_get_a_reason_and_never_reach_the_bot(stack):
             assert (await client.send("x" * 10_000))["status"] == 413
             assert (await client.send(["not", "text"]))["status"] == 400
             # a socket that never joined a conversation cannot talk in one
-            await stranger.sio.connect(stack["rasa_base"], socketio_path="/socket.io", transports=["websocket"])
+            await stranger.sio.connect(stack["rasa_base"], socketio_path="/socket.io", transports=["polling"])
             refused = await stranger.sio.call("user_uttered", {"session_id": client.session_id, "message": "hi"})
             assert refused["status"] == 400
             assert client.received == [], "refused messages get no answer from the bot"
@@ -165,7 +165,7 @@ def test_during_a_handoff_the_bot_is_quiet_and_every_message_is_kept_until_it_is
                 ).all()
                 assert kept == [("customer", "are you there? my parcel is late")]
                 store.close(session, handoff.id, "handed_back", summary="customer only wanted to check")
-            await api.append(session_id, [rasa_api.resume(), rasa_api.bot_notice("You're back with our assistant.")])
+            await api.append(session_id, [rasa_api.resume(), rasa_api.listen(), rasa_api.bot_notice("You're back with our assistant.")])
             await client.next_message(lambda m: "back with our assistant" in (m.get("text") or ""))
 
             await client.send(f"where is my order {order}?")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -33,13 +34,14 @@ def _wait_for_line(log: Path, text: str, process: subprocess.Popen, timeout: flo
 
 def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
     trained_model()  # `up` finds the model by fingerprint and skips training
-    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
     state = tmp_path / "state"  # the project's own endpoints.yml, as a user runs it
     env = rasa_env({
         "TANDEM_STATE_DIR": str(state),
         "TANDEM_MODELS_DIR": str(CACHE),
         "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
         "TANDEM_WEB_PORT": str(web_port),
+        "TANDEM_CONSOLE_PORT": str(console_port),
         "TANDEM_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
     })
     log = tmp_path / "up.log"
@@ -54,6 +56,15 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
         output = log.read_text()
         assert "seeded the demo shop" in output and "is up to date" in output
         assert f"http://127.0.0.1:{web_port}/" in output
+        # The agent console runs too, with a first admin whose password is printed once and kept.
+        assert "agent console: sign in as `admin`" in output
+        assert len((state / "console-admin-password").read_text().strip()) >= 10
+        with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/login") as login:
+            assert "password" in login.read().decode().lower()
+        # Rasa's HTTP API needs the token `up` gave it.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/conversations/x/tracker", timeout=10)
+        assert refused.value.code == 401
 
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/") as page:
             assert "CUST-00001" in page.read().decode()
@@ -73,6 +84,6 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     # Every child went down with it: nothing answers on the ports any more.
-    for port in (rasa_port, actions_port, web_port):
+    for port in (rasa_port, actions_port, web_port, console_port):
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)

@@ -58,7 +58,7 @@ class WidgetClient:
     async def connect(self, *, since: Optional[float] = None, timeout: float = 15) -> Optional[str]:
         """Connect and join the conversation; the session id, or None when refused (see `session_error`)."""
         if not self.sio.connected:
-            await self.sio.connect(self.rasa_url, socketio_path="/socket.io", transports=["websocket"])
+            await self.sio.connect(self.rasa_url, socketio_path="/socket.io", transports=["polling"])
         self._confirmed.clear()
         self._state_seen.clear()
         self.session_error = None
@@ -80,9 +80,14 @@ class WidgetClient:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise asyncio.TimeoutError(f"no matching message; got {[m.get('text') for m in self.received]}")
-            message = await asyncio.wait_for(self.inbox.get(), remaining)
+            try:
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                message = await asyncio.wait_for(self.inbox.get(), remaining)
+            except asyncio.TimeoutError:
+                raise AssertionError(
+                    f"no matching message in {timeout} s; got {[m.get('text') for m in self.received]}"
+                ) from None
             if where(message):
                 return message
 

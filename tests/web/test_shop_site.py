@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from dataclasses import replace
 
 import jwt
 import pytest
@@ -132,8 +133,24 @@ def test_index_lists_the_first_25_customers_and_embeds_the_widget(directory, set
     assert 'data-rasa-url="http://localhost:5005"' in html
     assert 'data-token-endpoint="/api/session"' in html
     csp = headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "connect-src 'self' http://localhost:5005" in csp
+    assert "script-src 'self'" in csp
+    assert "connect-src 'self' http://localhost:5005 ws://localhost:5005;" in csp  # socket.io: polling, websocket
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "rasa_public_url, connect_src",
+    [
+        ("https://bot.example/rasa/", "connect-src 'self' https://bot.example wss://bot.example;"),
+        ("http://127.0.0.1:5005", "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;"),
+        ("not a url", "connect-src 'self';"),
+        ("ftp://bot.example", "connect-src 'self';"),
+    ],
+)
+def test_csp_allows_the_rasa_origin_for_http_and_websockets(directory, settings, rasa_public_url, connect_src):
+    settings = replace(settings, rasa_public_url=rasa_public_url)
+    _, headers, _ = call(create_app(directory, settings), "GET", "/")
+    assert connect_src in headers["Content-Security-Policy"]
 
 
 def test_index_escapes_customer_names(settings):
@@ -157,6 +174,8 @@ def test_index_still_works_when_the_database_is_down(settings):
     [
         ("/static/widget.js", "javascript"),
         ("/static/widget.css", "text/css"),
+        ("/static/vendor/socket.io.min.js", "javascript"),
+        ("/static/products/phones.svg", "image/svg+xml"),
         ("/static/shop.js", "javascript"),
         ("/static/shop.css", "text/css"),
     ],

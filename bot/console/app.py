@@ -1,0 +1,188 @@
+"""The agent console's aiohttp application: routes, security headers, errors as clear answers.
+
+`python -m bot.console` runs it on TANDEM_CONSOLE_HOST:TANDEM_CONSOLE_PORT (127.0.0.1:8001 by default).
+Endpoints are listed in docs/console.md.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import datetime
+from typing import Callable, Optional
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.console import api, auth, pages
+from bot.console.delivery import Delivery
+from bot.console.feed import POLL_SECONDS, Feed
+from bot.console.keys import (
+    CLOCK, DATABASE_URL, DELIVERY, FEED, OWNS_RASA, RASA, RULES, SETTINGS, TEMPLATES, THROTTLE,
+)
+from bot.console.responses import NO_STORE, ApiError, json_error, wants_json
+from bot.console.throttle import LoginThrottle
+from bot.console.websocket import websocket
+from bot.db.models import utcnow
+from bot.handoff.rasa_api import RasaApi
+from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
+from bot.handoff.routing import HandoffRules, default_rules
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+RASA_TIMEOUT = 4.0  # below SQLite's 5 s lock wait: a resolve holds its transaction while Rasa answers
+ID = r"{id:\d{1,12}}"
+DATABASE_DOWN = "The console's database is not reachable right now. Try again in a moment."
+
+
+def content_security_policy(request: web.Request) -> str:
+    host = request.host
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        f"connect-src 'self' ws://{host} wss://{host}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
+    return response
+
+
+def _answer(request: web.Request, status: int, message: str, **extra) -> web.Response:
+    if wants_json(request):
+        return json_error(status, message, **extra)
+    return pages.error_page(request, status, message)
+
+
+@web.middleware
+async def errors(request: web.Request, handler):
+    """Every failure as a clear JSON error (API) or a friendly page, never a traceback."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _answer(request, exc.status, exc.message, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        messages = {
+            404: "There is nothing here.", 405: "That method is not allowed here.",
+            413: "That request is too large.",
+        }
+        return _answer(request, exc.status, messages.get(exc.status, exc.reason))
+    except SQLAlchemyError:
+        log.exception("database error on %s %s", request.method, request.path)
+        return _answer(request, 503, DATABASE_DOWN)
+    except Exception:  # noqa: BLE001 - logged with its traceback; the browser gets a sentence
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _answer(
+            request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell an admin."
+        )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"}, headers=NO_STORE)
+
+
+async def wake(request: web.Request) -> web.Response:
+    """Rasa's process says a customer wrote (bot.handoff.relay): poll now rather than within the second."""
+    expected = request.app[SETTINGS].service_token(WAKE_PURPOSE)
+    header = request.headers.get("Authorization", "")
+    sent = header[7:] if header.startswith("Bearer ") else ""
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return json_error(401, "A valid service token is required.")
+    request.app[FEED].wake()
+    return web.Response(status=204, headers=NO_STORE)
+
+
+async def _start(app: web.Application) -> None:
+    await app[FEED].start()
+
+
+async def _disconnect(app: web.Application) -> None:
+    await app[FEED].disconnect_all()
+
+
+async def _stop(app: web.Application) -> None:
+    await app[FEED].stop()
+    if app[OWNS_RASA]:
+        await app[RASA].close()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    rasa: Optional[RasaApi] = None,
+    database_url: Optional[str] = None,
+    clock: Optional[Callable[[], datetime]] = None,
+    rules: Optional[HandoffRules] = None,
+    throttle: Optional[LoginThrottle] = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> web.Application:
+    """The console. `rasa`, `clock`, `rules` and `throttle` default to the real ones (tests pass their own)."""
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors, auth.authenticate])
+    url = database_url or settings.database_url
+    clock = clock or utcnow
+    app[SETTINGS] = settings
+    app[DATABASE_URL] = url
+    app[OWNS_RASA] = rasa is None
+    app[RASA] = rasa or RasaApi(settings.rasa_url, settings.rasa_api_token, timeout=RASA_TIMEOUT)
+    app[CLOCK] = clock
+    app[RULES] = rules or default_rules()
+    app[TEMPLATES] = pages.templates()
+    app[THROTTLE] = throttle or LoginThrottle()
+    delivery = Delivery(url, app[RASA], clock)
+    feed = Feed(url, app[RULES], delivery, clock, poll_seconds=poll_seconds)
+    delivery.on_delivered = feed.delivered
+    app[DELIVERY] = delivery
+    app[FEED] = feed
+
+    r = app.router
+    r.add_get("/login", auth.login_form)
+    r.add_post("/login", auth.login)
+    r.add_post("/logout", auth.logout)
+    r.add_get("/healthz", healthz)
+    r.add_post(WAKE_PATH, wake)
+    r.add_get("/", pages.index)
+    r.add_get(f"/handoffs/{ID}", pages.handoff_page)
+    r.add_get("/ws", websocket)
+    r.add_get("/api/me", api.me)
+    r.add_get("/api/queue", api.queue)
+    r.add_get(f"/api/handoffs/{ID}", api.handoff)
+    r.add_get(f"/api/handoffs/{ID}/timeline", api.timeline)
+    r.add_post(f"/api/handoffs/{ID}/claim", api.claim)
+    r.add_post(f"/api/handoffs/{ID}/messages", api.reply)
+    r.add_post(f"/api/handoffs/{ID}/notes", api.note)
+    r.add_post(f"/api/handoffs/{ID}/resolve", api.resolve)
+    r.add_post(f"/api/handoffs/{ID}/hand-back", api.hand_back)
+    r.add_static("/static/", pages.STATIC_DIR, name="static")
+    app.on_startup.append(_start)
+    app.on_shutdown.append(_disconnect)
+    app.on_cleanup.append(_stop)
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    app = create_app(settings)
+    log.info("agent console on http://%s:%s/", settings.console_host, settings.console_port)
+    web.run_app(app, host=settings.console_host, port=settings.console_port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""What an agent needs to know about the customer of a handoff, read from the shop's database.
+
+Profile, segment and spend, recent orders, open journeys (and where they stand), and what the bot
+recommended lately. Only ever read for a handoff the agent may see (the caller checks), and a visitor
+without an account simply has no context.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import BehaviourEvent, Customer, CustomerSegment, Product
+from bot.handoff import store
+from bot.handoff.store import HandoffView
+from bot.journeys import store as journeys
+from bot.shop.orders import recent_orders
+
+log = logging.getLogger(__name__)
+
+RECENT_ORDERS = 5
+RECENT_RECOMMENDATIONS = 5
+
+
+@dataclass(frozen=True)
+class Profile:
+    external_id: str
+    name: str
+    email: str
+    phone: Optional[str]
+    since: datetime
+    spend: Optional[Decimal]  # the last year's, as the handoff's priority used it
+    segment: Optional[str]
+    segment_cluster: Optional[str]
+    churn_risk: Optional[float]
+    next_best_action: Optional[str]
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    number: str
+    status: str
+    placed_at: datetime
+    total: Decimal
+    items: str
+    is_late: bool
+
+
+@dataclass(frozen=True)
+class JourneyRow:
+    id: int
+    workflow: str
+    title: str
+    state: str
+    current_step: Optional[str]
+    opened_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    product: str
+    strategy: Optional[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    profile: Optional[Profile] = None
+    orders: tuple[OrderRow, ...] = ()
+    journeys: tuple[JourneyRow, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def workflow_titles() -> dict[str, str]:
+    """Workflow key -> its title (data/workflows); empty when they cannot be read."""
+    try:
+        from bot.journeys.workflows.loader import load_workflows
+
+        return {key: wf.title for key, wf in load_workflows().items()}
+    except Exception:  # noqa: BLE001 - titles are cosmetic; keys are shown instead
+        log.warning("could not read the workflows' titles", exc_info=True)
+        return {}
+
+
+def workflow_title(key: str) -> str:
+    return workflow_titles().get(key) or key.replace("_", " ").capitalize()
+
+
+def _profile(session: Session, customer: Customer, handoff: HandoffView, now: datetime) -> Profile:
+    segment = session.get(CustomerSegment, customer.id)
+    action = segment.next_best_action if segment and segment.next_best_action != "none" else None
+    spend = handoff.customer_value
+    if spend is None:
+        spend = store.customer_spend(session, customer.id, now=now)
+    return Profile(
+        external_id=customer.external_id, name=customer.name, email=customer.email, phone=customer.phone,
+        since=customer.created_at, spend=spend,
+        segment=segment.rfm_segment.replace("_", " ") if segment else None,
+        segment_cluster=segment.cluster_label if segment else None,
+        churn_risk=segment.churn_risk if segment else None,
+        next_best_action=action.replace("_", " ") if action else None,
+    )
+
+
+def _recommendations(session: Session, customer_id: int) -> tuple[Recommendation, ...]:
+    rows = session.execute(
+        select(Product.name, BehaviourEvent.strategy, BehaviourEvent.occurred_at)
+        .join(Product, Product.id == BehaviourEvent.product_id)
+        .where(BehaviourEvent.customer_id == customer_id, BehaviourEvent.kind == "impression")
+        .order_by(BehaviourEvent.occurred_at.desc(), BehaviourEvent.id.desc())
+        .limit(RECENT_RECOMMENDATIONS)
+    ).all()
+    return tuple(Recommendation(name, strategy, at) for name, strategy, at in rows)
+
+
+def customer_context(session: Session, handoff: HandoffView, *, now: datetime) -> CustomerContext:
+    """The customer's context for `handoff` (empty for a visitor)."""
+    if handoff.customer_id is None:
+        return CustomerContext()
+    customer = session.get(Customer, handoff.customer_id)
+    if customer is None:
+        return CustomerContext()
+    orders = tuple(
+        OrderRow(
+            number=o.number, status=o.status.replace("_", " "), placed_at=o.placed_at, total=o.total,
+            items=", ".join(f"{line.quantity} × {line.product_name}" for line in o.lines), is_late=o.is_late,
+        )
+        for o in recent_orders(session, customer.external_id, limit=RECENT_ORDERS, today=now.date())
+    )
+    open_journeys = tuple(
+        JourneyRow(
+            id=j.id, workflow=j.workflow, title=workflow_title(j.workflow), state=j.state.replace("_", " "),
+            current_step=j.current_step, opened_at=j.opened_at, updated_at=j.updated_at,
+        )
+        for j in journeys.open_journeys(session, customer.id)
+    )
+    return CustomerContext(
+        profile=_profile(session, customer, handoff, now),
+        orders=orders,
+        journeys=open_journeys,
+        recommendations=_recommendations(session, customer.id),
+    )
+
+
+def context_json(context: CustomerContext) -> dict[str, Any]:
+    """The context for the JSON API (dates as ISO strings, money as strings)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat() + "Z"
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    def row(obj: Any) -> dict[str, Any]:
+        return {k: plain(v) for k, v in vars(obj).items()}
+
+    return {
+        "profile": row(context.profile) if context.profile else None,
+        "orders": [row(o) for o in context.orders],
+        "journeys": [row(j) for j in context.journeys],
+        "recommendations": [row(r) for r in context.recommendations],
+    }

@@ -1,0 +1,87 @@
+"""Getting agents' replies to the customer: stored first, then handed to Rasa, in order, until Rasa takes them.
+
+A reply is committed to the handoff log before Rasa is called, so a Rasa outage loses nothing: the reply
+stays "saved, not delivered yet" and the feed retries it. Each delivery sends *all* of the handoff's
+undelivered replies, oldest first, under a per-handoff lock, so replies never overtake each other and a
+retry and a new reply cannot send the same message twice (within one console process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Awaitable, Callable, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.console import db
+from bot.db.models import Handoff, HandoffMessage
+from bot.handoff import store
+from bot.handoff.rasa_api import RasaApi, RasaUnavailable, agent_message
+
+log = logging.getLogger(__name__)
+
+# (handoff id, queue, delivered message ids, when): the feed tells the agents' consoles.
+Delivered = Callable[[int, str, list[int], datetime], Awaitable[None]]
+
+
+def agent_events(messages: list[store.MessageView]) -> list[dict]:
+    return [agent_message(m.text, m.author or "Support agent") for m in messages]
+
+
+def _pending_handoffs(session: Session) -> list[int]:
+    """Handoffs a person is talking in whose replies Rasa has not taken yet, oldest reply first."""
+    rows = session.execute(
+        select(HandoffMessage.handoff_id)
+        .join(Handoff, Handoff.id == HandoffMessage.handoff_id)
+        .where(HandoffMessage.kind == "agent", HandoffMessage.delivered_at.is_(None), Handoff.status == "assigned")
+        .order_by(HandoffMessage.id)
+    ).scalars()
+    return list(dict.fromkeys(rows))
+
+
+class Delivery:
+    def __init__(
+        self, database_url: str, rasa: RasaApi, clock: Callable[[], datetime], on_delivered: Optional[Delivered] = None
+    ) -> None:
+        self.database_url = database_url
+        self.rasa = rasa
+        self.clock = clock
+        self.on_delivered = on_delivered
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, handoff_id: int) -> asyncio.Lock:
+        if len(self._locks) > 1000:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(handoff_id, asyncio.Lock())
+
+    async def deliver(self, handoff_id: int) -> list[int]:
+        """Send the handoff's undelivered replies; the ids delivered. Raises RasaUnavailable (nothing sent)."""
+        async with self._lock(handoff_id):
+
+            def pending(session: Session) -> tuple[store.HandoffView, list[store.MessageView]]:
+                return store.require(session, handoff_id), store.undelivered_agent_messages(session, handoff_id)
+
+            handoff, messages = await db.run(self.database_url, pending)
+            if not messages:
+                return []
+            await self.rasa.append(handoff.conversation_id, agent_events(messages))
+            ids = [m.id for m in messages]
+            now = self.clock()
+            await db.run(self.database_url, lambda session: store.mark_delivered(session, ids, now=now))
+        if self.on_delivered is not None:
+            await self.on_delivered(handoff_id, handoff.queue, ids, now)
+        return ids
+
+    async def retry_all(self) -> int:
+        """Deliver what is waiting, handoff by handoff; stops at the first Rasa failure. The number delivered."""
+        delivered = 0
+        for handoff_id in await db.run(self.database_url, _pending_handoffs):
+            try:
+                delivered += len(await self.deliver(handoff_id))
+            except RasaUnavailable as exc:
+                log.info("replies still waiting for Rasa: %s", exc)
+                break
+        return delivered

@@ -1,0 +1,31 @@
+"""The console's application keys (typed aiohttp app state)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import jinja2
+from aiohttp import web
+
+from bot.console.delivery import Delivery
+from bot.console.feed import Feed
+from bot.console.throttle import LoginThrottle
+from bot.handoff.rasa_api import RasaApi
+from bot.handoff.routing import HandoffRules
+from bot.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE_URL = web.AppKey("database_url", str)
+RASA = web.AppKey("rasa", RasaApi)
+OWNS_RASA = web.AppKey("owns_rasa", bool)
+CLOCK = web.AppKey("clock", Callable[[], datetime])
+RULES = web.AppKey("rules", HandoffRules)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
+DELIVERY = web.AppKey("delivery", Delivery)
+FEED = web.AppKey("feed", Feed)
+
+# Per request, set by the authentication middleware.
+SIGNED_IN = "tandem_signed_in"
+SESSION_TOKEN = "tandem_session_token"
