@@ -18,11 +18,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import sentiment_trend, verified_customer
 from bot.db.session import session_scope
+from bot.handoff.routing import default_rules
 from bot.handoff.service import ASKED, BOT_STUCK, WORKFLOW_ESCALATION, HandoffRequest, HandoffStart, cancel_follow_up, request_handoff
 from bot.journeys.store import open_journeys
 from bot.personalization.store import customer_pk
 
 logger = logging.getLogger(__name__)
+
+# A broken data/handoff.yml stops the action server when it starts, naming the key, not mid-handoff.
+default_rules()
 
 __all__ = ["ASKED", "BOT_STUCK", "WORKFLOW_ESCALATION", "ActionRequestHuman", "ActionCancelHandoff", "hand_off"]
 

@@ -40,6 +40,12 @@ def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
     return [{"title": f"{r.name} · {fmt.money(r.price)}", "payload": _open_payload(r.sku)} for r in result.items]
 
 
+# The widget's placeholder pictures per category (bot/web/static/products/); a shop with product photos puts their
+# URLs here instead.
+_PICTURES = {"phone_accessories": "accessories", "chargers_cables": "accessories", "laptop_accessories": "accessories",
+             "mobile_plans": "plans", "home_internet": "internet"}
+
+
 def _cards(result: RecommendationResult) -> Dict[str, Any]:
     """Product cards for the web widget (docs/widget-protocol.md); other channels use the text and buttons."""
     images = get_settings().asset_base_url
@@ -50,7 +56,7 @@ def _cards(result: RecommendationResult) -> Dict[str, Any]:
                 "sku": r.sku,
                 "name": r.name,
                 "price": fmt.money(r.price),
-                "image": f"{images}products/{r.category}.svg",
+                "image": f"{images}products/{_PICTURES.get(r.category, r.category)}.svg",
                 "reason": r.reason,
                 "open_payload": _open_payload(r.sku),
                 "not_interested_payload": f'/not_interested{{"product_sku":"{r.sku}"}}',

@@ -130,8 +130,8 @@ class _AppCapturingBlueprint(Blueprint):
 
 
 class TandemSocketInput(InputChannel):
-    """`bot.channels.socket.TandemSocketInput` in credentials.yml (keys: socketio_path, cors_allowed_origins,
-    redis_url)."""
+    """`bot.channels.socket.TandemSocketInput` in credentials.yml (keys: socketio_path, redis_url). Which pages
+    may connect is `rasa run --cors`."""
 
     @classmethod
     def name(cls) -> Text:
@@ -142,14 +142,14 @@ class TandemSocketInput(InputChannel):
         credentials = credentials or {}
         return cls(
             socketio_path=credentials.get("socketio_path") or "/socket.io",
-            cors_allowed_origins=credentials.get("cors_allowed_origins", "*"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins", []),
             redis_url=credentials.get("redis_url") or None,
         )
 
     def __init__(
         self,
         socketio_path: str = "/socket.io",
-        cors_allowed_origins: Any = "*",
+        cors_allowed_origins: Any = (),
         redis_url: Optional[str] = None,
         relay: Optional[HandoffRelay] = None,
     ) -> None:
@@ -179,7 +179,9 @@ class TandemSocketInput(InputChannel):
             # closes right after the open packet); HTTP long-polling works, through any proxy, and pushes
             # as soon as a message is emitted.
             transports=["polling"],
-            cors_allowed_origins=self.cors_allowed_origins,
+            # Empty: engine.io adds no CORS headers of its own, `rasa run --cors` does (both would send two
+            # Access-Control-Allow-Origin headers, which browsers refuse).
+            cors_allowed_origins=list(self.cors_allowed_origins),
             client_manager=manager,
             # a message of max_chars characters (4 bytes each at worst) plus its envelope and token
             max_http_buffer_size=max(100_000, max_chars * 4 + 16_384),

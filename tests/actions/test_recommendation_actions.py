@@ -18,6 +18,7 @@ from bot.db.session import session_scope
 from bot.personalization import store
 from bot.personalization.demo import seed_demo_behaviour
 from bot.personalization.training import train
+from tests.conftest import ROOT
 from tests.actions.conftest import run_action, tracker
 
 CUSTOMER = "CUST-00005"
@@ -62,6 +63,16 @@ def test_suggestions_come_with_reasons_and_a_tap_each_and_are_stored_before_the_
     impressions = _events_of(recs_shop, "impression")
     assert {e.request_id for e in impressions} == {shown["request_id"]}
     assert all(e.solicited for e in impressions)
+    # The widget shows the same suggestions as cards: picture, price, the reason, open and not interested.
+    cards = message["custom"]
+    assert cards["type"] == "product_cards"
+    assert [c["sku"] for c in cards["products"]] == shown["skus"]
+    assert [c["open_payload"] for c in cards["products"]] == payloads
+    for card in cards["products"]:
+        assert card["price"].startswith("£") and card["reason"]
+        assert card["not_interested_payload"] == f'/not_interested{{"product_sku":"{card["sku"]}"}}'
+        picture = card["image"].rsplit("/", 1)[-1]
+        assert (ROOT / "bot" / "web" / "static" / "products" / picture).exists(), picture
 
 
 def test_a_visitor_who_says_nothing_about_what_they_want_is_asked(recs_shop: str) -> None:

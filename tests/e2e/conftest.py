@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -22,6 +24,11 @@ from tests.support.servers import (
 )
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
 @pytest.fixture(scope="package")
 def postgres_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     factory = DatabaseFactory("postgresql", tmp_path_factory.mktemp("e2e-db"))
@@ -37,8 +44,12 @@ def postgres_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("e2e")
     model = trained_model()
-    env = rasa_env({"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_STATE_DIR": str(workdir)})
-    actions_port, rasa_port = free_port(), free_port()
+    actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
+    # Rasa wakes the agent console (when a test starts one, on `console_port`) when a customer writes.
+    env = rasa_env({"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_STATE_DIR": str(workdir),
+                    "TANDEM_CONSOLE_PORT": str(console_port),
+                    "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+                    "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}"})
     endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db")
     actions_cmd = action_server_command(actions_port)
     # The action server serves a personalization model trained on this shop (not a developer's models/).
@@ -51,6 +62,7 @@ def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             state = {
                 "url": f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
                 "rasa_base": f"http://127.0.0.1:{rasa_port}",
+                "console_port": console_port,
                 "actions": actions,
                 "actions_cmd": actions_cmd,
                 "actions_health": f"http://127.0.0.1:{actions_port}/health",
@@ -65,3 +77,13 @@ def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 state["actions"].wait(timeout=20)
 
 
+
+
+@pytest.fixture(scope="package")
+def shop_page(stack) -> Iterator[str]:
+    """The demo shop page with the widget, talking to the stack's Rasa."""
+    port = free_port()
+    env = dict(stack["env"], TANDEM_WEB_PORT=str(port), TANDEM_RASA_PUBLIC_URL=stack["rasa_base"])
+    with running([sys.executable, "-m", "bot.web.shop_site"], f"http://127.0.0.1:{port}/healthz", env,
+                 stack["workdir"] / "shop.log"):
+        yield f"http://127.0.0.1:{port}/"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -12,21 +10,9 @@ from sqlalchemy import select
 
 from bot.db.models import Customer, Order
 from bot.db.session import session_scope
-from tests.support.servers import free_port, running
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def shop_page(stack, postgres_shop):
-    port = free_port()
-    env = dict(stack["env"], TANDEM_WEB_PORT=str(port), TANDEM_RASA_PUBLIC_URL=stack["rasa_base"])
-    with running([sys.executable, "-m", "bot.web.shop_site"], f"http://127.0.0.1:{port}/healthz", env, stack["workdir"] / "shop.log"):
-        yield f"http://127.0.0.1:{port}/"
 
 
 def test_a_signed_in_customer_asks_where_their_order_is(shop_page, postgres_shop, tmp_path):
@@ -82,12 +68,12 @@ def test_a_customer_taps_a_suggestion_and_the_click_is_stored(shop_page, postgre
         page.fill("#tandem-input", "can you recommend some headphones?")
         page.keyboard.press("Enter")
         expect(log).to_contain_text("headphones you might like", timeout=30_000)
-        suggestion = page.locator(".tandem-quick-reply").first
-        expect(suggestion).to_be_visible()
-        suggestion.click()
+        card = page.locator(".tandem-card").first  # picture, price and the reason, as product cards
+        expect(card.locator(".tandem-card__reason")).not_to_be_empty()
+        card.get_by_role("button", name="View details").click()
         expect(page.get_by_role("button", name="More like this")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(tmp_path / "widget-recommendation.png"))
-        page.get_by_role("button", name="Not interested").click()
+        page.locator(".tandem-quick-reply", has_text="Not interested").click()
         expect(log).to_contain_text(re.compile(r"won't suggest|keep those out"), timeout=30_000)
         browser.close()
     with session_scope(postgres_shop) as session:

@@ -98,5 +98,12 @@ class WidgetClient:
         return drained
 
     async def close(self) -> None:
+        """Leave like a closed tab: the server hears the close packet, nobody waits for the pending long-poll
+        (Sanic's engine.io driver answers it only at the next ping, 25 s later)."""
         if self.sio.connected:
-            await self.sio.disconnect()
+            eio = self.sio.eio
+            await eio.disconnect(abort=True)
+            task = getattr(eio, "read_loop_task", None)
+            if task is not None and not task.done():
+                task.cancel()
+            await eio.http.close() if eio.http and not eio.external_http else None

@@ -452,6 +452,20 @@ def test_product_cards_render_and_their_buttons_send_payloads(session, stub):
     expect(cards.first.get_by_role("button", name="Not interested")).to_be_disabled()
 
 
+def test_buttons_a_card_already_offers_are_not_shown_twice(session, stub):
+    s = session()
+    s.open_chat()
+    opens = [{"title": p["name"], "payload": p["open_payload"]} for p in PRODUCTS]
+    stub.replies.append([("bot_uttered", {
+        "text": "Some headphones you might like:",
+        "buttons": opens + [{"title": "Something else", "payload": "/ask_recommendation"}],
+        "custom": {"type": "product_cards", "products": PRODUCTS},
+    })])
+    s.send("can you recommend some headphones?")
+    expect(s.page.locator(".tandem-card")).to_have_count(2)
+    expect(s.page.locator(QUICK_REPLIES)).to_have_text(["Something else"])
+
+
 def test_csat_prompt_works_by_keyboard_and_is_disabled_once_answered(session, stub):
     s = session()
     s.open_chat()

@@ -281,6 +281,21 @@
       .map((b) => ({ title: str(b.title).trim() || b.payload, payload: b.payload }));
   }
 
+  /** Payloads a custom payload already offers as its own buttons (product cards, rating options). */
+  function coveredPayloads(custom) {
+    const payloads = new Set();
+    if (!isObject(custom)) return payloads;
+    const items = custom.type === "product_cards" ? custom.products : custom.type === "csat" ? custom.options : null;
+    if (!Array.isArray(items)) return payloads;
+    for (const item of items) {
+      if (!isObject(item)) continue;
+      for (const key of ["open_payload", "not_interested_payload", "payload"]) {
+        if (typeof item[key] === "string") payloads.add(item[key]);
+      }
+    }
+    return payloads;
+  }
+
   /** A server Message (docs/widget-protocol.md) as a transcript entry, or null when it shows nothing. */
   function toEntry(message) {
     if (!isObject(message)) return null;
@@ -294,6 +309,12 @@
       const image = safeUrl(message.image);
       if (image) entry.image = image;
       if (isObject(message.custom) && typeof message.custom.type === "string") entry.custom = message.custom;
+      // Cards and rating prompts carry their own buttons; the plain ones are for channels without them.
+      const covered = coveredPayloads(entry.custom);
+      if (entry.buttons && covered.size) {
+        entry.buttons = entry.buttons.filter((b) => !covered.has(b.payload));
+        if (!entry.buttons.length) delete entry.buttons;
+      }
     }
     if (from === "agent") {
       const name = str(message.agent_name, MAX_NAME_CHARS).trim();
