@@ -109,8 +109,9 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
         await asyncio.sleep(1.5)  # the consoles' presence is recorded: the customers are queued, not deferred
 
         async def ask(widget: WidgetClient) -> str:
-            await widget.connect()
-            await widget.send("I want to talk to a person")
+            assert await widget.connect(), f"the channel refused the customer: {widget.session_error}"
+            ack = await widget.send("I want to talk to a person")
+            assert ack.get("ok"), ack
             await widget.next_message(lambda m: (m.get("custom") or {}).get("type") == "handoff", timeout=120)
             return widget.session_id
 
@@ -145,7 +146,7 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
                 reply = f"agent reply {r} {uuid.uuid4().hex[:6]}"
                 sent = time.perf_counter()
                 answer = await client.post(f"/api/handoffs/{handoff_id}/messages", {"text": reply})
-                if answer.status != 200:
+                if answer.status not in (200, 201, 202):  # 202: kept, delivered once Rasa takes it
                     failures.append(f"agent reply: HTTP {answer.status}")
                     continue
                 try:
@@ -201,8 +202,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 create_agent(session, name, name.title(), PASSWORD, role="admin", known_queues=default_rules().queue_keys)
         model = args.model or trained_model()
         actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
+        from bot.settings import get_settings
+
         env = rasa_env({
             "TANDEM_DATABASE_URL": url, "TANDEM_STATE_DIR": str(workdir),
+            "TANDEM_SECRET_KEY": get_settings().secret_key,  # the tokens this process signs must verify there
             "TANDEM_CONSOLE_PORT": str(console_port), "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
             "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         })

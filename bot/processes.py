@@ -17,6 +17,10 @@ RUNTIME_DEFAULTS = {
     "TRANSFORMERS_OFFLINE": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    # Rasa keeps its connections to the action server open for 15 s; Sanic closed idle ones after 5 s, so under
+    # load Rasa reused a connection being closed and lost the action ("Cannot write to closing transport").
+    # The servers (Sanic reads SANIC_* variables) now keep connections longer than their clients do.
+    "SANIC_KEEP_ALIVE_TIMEOUT": "75",
 }
 
 

@@ -63,7 +63,7 @@ class TandemInput(InputChannel):
             logger.exception("tandem channel: could not add a message of %s to its handoff", sender)
             return None
         if handoff is not None:
-            self.relay.wake_console()
+            await self.relay.wake_console()
         return handoff
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -302,7 +302,7 @@ class TandemSocketInput(InputChannel):
             # The tracker still keeps the message, and the console reads the transcript from it.
             logger.exception("socket: could not add a message of %s to its handoff", session_id)
         if handoff is not None:
-            self.relay.wake_console()
+            await self.relay.wake_console()
         else:
             await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
         output = TandemSocketOutput(self.sio)

@@ -28,6 +28,7 @@ from bot.handoff.rasa_api import RasaApi
 from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.settings import Settings, get_settings
+from bot.web import security
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,7 @@ DATABASE_DOWN = "The console's database is not reachable right now. Try again in
 
 def content_security_policy(request: web.Request) -> str:
     host = request.host
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        f"connect-src 'self' ws://{host} wss://{host}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return security.content_security_policy(connect=(f"ws://{host}", f"wss://{host}"))
 
 
 @web.middleware

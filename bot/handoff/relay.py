@@ -25,13 +25,12 @@ WAKE_PURPOSE = "console-wake"
 
 
 class HandoffRelay:
-    def __init__(self, database_url: str, console_url: Optional[str], wake_token: str, *, timeout: float = 2.0) -> None:
+    def __init__(self, database_url: str, console_url: Optional[str], wake_token: str, *, timeout: float = 0.5) -> None:
         self.database_url = database_url
         self.console_url = console_url.rstrip("/") if console_url else None
         self.wake_token = wake_token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._http: Optional[aiohttp.ClientSession] = None
-        self._tasks: set[asyncio.Task] = set()
 
     def record_customer_message(self, conversation_id: str, text: str) -> Optional[HandoffView]:
         """Store the message in the conversation's handoff, if a person has (or is about to take) it.
@@ -50,13 +49,16 @@ class HandoffRelay:
         with session_scope(self.database_url) as session:
             return store.active_for_conversation(session, conversation_id)
 
-    def wake_console(self) -> None:
-        """Tell the console there is news, without waiting for it (it polls anyway)."""
+    async def wake_console(self) -> None:
+        """Tell the console there is news before Rasa starts on the message: Rasa's NLU holds the event loop
+        for a while, and a wake-up queued behind it would reach the agent that much later. Never raises, and
+        gives up after the timeout (the console polls anyway)."""
         if not self.console_url:
             return
-        task = asyncio.get_running_loop().create_task(self._wake())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        try:
+            await asyncio.wait_for(self._wake(), self.timeout.total)
+        except asyncio.TimeoutError:
+            log.debug("the console did not take a wake-up in time; it will poll")
 
     async def _wake(self) -> None:
         if self._http is None or self._http.closed:

@@ -7,7 +7,6 @@ commands on their own.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading

@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from bot.identity import sign_customer
+from bot.web import security
 from bot.settings import Settings, get_settings
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
 
@@ -76,21 +77,10 @@ def _rasa_origins(url: str) -> list[str]:
 
 
 def content_security_policy(settings: Settings) -> str:
-    # The widget talks to Rasa directly from the browser over socket.io (HTTP long-polling, then a
-    # websocket), so both Rasa origins must be allowed. The socket.io client itself is same-origin.
-    connect = " ".join(["'self'", *_rasa_origins(settings.rasa_public_url)])
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data: https: http:",
-            f"connect-src {connect}",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
+    # The widget talks to Rasa directly from the browser over socket.io, so Rasa's origins must be allowed;
+    # product pictures may come from the shop's image host. The socket.io client itself is same-origin.
+    return security.content_security_policy(
+        connect=_rasa_origins(settings.rasa_public_url), img=("data:", "https:", "http:")
     )
 
 
