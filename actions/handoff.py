@@ -19,7 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.context import sentiment_trend, verified_customer
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
-from bot.handoff.service import ASKED, BOT_STUCK, WORKFLOW_ESCALATION, HandoffRequest, HandoffStart, cancel_follow_up, request_handoff
+from bot.handoff.service import (
+    ASKED,
+    BOT_STUCK,
+    WORKFLOW_ESCALATION,
+    HandoffRequest,
+    HandoffStart,
+    cancel_follow_up,
+    request_handoff,
+)
 from bot.journeys.store import open_journeys
 from bot.personalization.store import customer_pk
 

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order
-from bot.db.session import session_scope
+from bot.db.session import dispose_engine, session_scope
 from bot.identity import sign_customer
 from bot.settings import get_settings
 from bot.shop.seed import seed_shop
@@ -59,6 +59,7 @@ def writable_shop_url(db_factory, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
+    dispose_engine(url)
 
 
 @dataclass(frozen=True)

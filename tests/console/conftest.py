@@ -26,12 +26,15 @@ _CONSOLE_TABLES = ("behaviour_events", "customer_segments", "journey_csat", "jou
 
 
 @pytest.fixture(scope="module")
-def _module_shop(db_factory) -> str:
+def _module_shop(db_factory):
     from tests.conftest import seed_small_shop
+
+    from bot.db.session import dispose_engine
 
     url = db_factory.create()
     seed_small_shop(url)
-    return url
+    yield url
+    dispose_engine(url)  # PostgreSQL's connections are few: no pool outlives its module
 
 
 @pytest.fixture

@@ -8,20 +8,24 @@ import pytest
 
 from bot.console.agents import authenticate, get_agent
 from bot.console.cli import main
-from bot.db.session import session_scope
+from bot.db.session import dispose_engine, session_scope
 
 PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def url(db_factory) -> str:
-    return db_factory.create()
+def url(db_factory):
+    url = db_factory.create()
+    yield url
+    dispose_engine(url)
 
 
 @pytest.fixture(scope="module")
-def untouched_url(db_factory) -> str:
+def untouched_url(db_factory):
     """A database the refused commands share: they must leave it as it was."""
-    return db_factory.create()
+    url = db_factory.create()
+    yield url
+    dispose_engine(url)
 
 
 def tandem(url: str, *argv: str, stdin: str | None = None, monkeypatch=None) -> int:

@@ -9,7 +9,10 @@ from typing import Any, Dict
 
 import pytest
 import yaml
+from sqlalchemy import select
 
+from bot.db.models import Handoff
+from bot.db.session import session_scope
 from bot.identity import sign_customer
 from tests.e2e.test_rest_end_to_end import an_order, say, texts
 from tests.support.rasa_model import ROOT
@@ -59,7 +62,13 @@ def test_unhappy_customers_get_empathy_then_the_offer_of_a_person(stack, postgre
     offer = reply[-1]
     assert [b["payload"] for b in offer["buttons"]] == ["/ask_human", "/deny"]
     _, reply = say(stack["url"], sender, "/ask_human", token)
-    assert "0800 123 4567" in texts(reply)
+    # Accepting starts a handoff for the streak: queued for a person, or a promised follow-up when nobody is
+    # online (which depends on the other tests' agents); either way the record is stored with the reason.
+    assert any((m.get("custom") or {}).get("type") == "handoff" for m in reply), reply
+    with session_scope(postgres_shop) as session:
+        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one()
+    assert handoff.reason == "negative_streak" and handoff.status in ("waiting", "follow_up")
+    assert handoff.sentiment < -0.3
 
     tracker = get_json(f"{stack['rasa_base']}/conversations/{sender}/tracker")
     assert tracker["slots"]["handoff_reason"] == "negative_streak"
