@@ -29,9 +29,12 @@ from socketio import AsyncRedisManager, AsyncServer
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
+from bot.db.session import session_scope
+from bot.handoff import store as handoff_store
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.handoff.store import ConversationOwned, HandoffView
 from bot.identity import METADATA_KEY
+from bot.personalization.store import customer_pk
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -248,15 +251,11 @@ class TandemSocketInput(InputChannel):
         await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
 
     def _bind(self, session_id: str, customer: Optional[str]) -> None:
-        from bot.db.session import session_scope
-        from bot.handoff import store
-        from bot.personalization.store import customer_pk
-
         with session_scope(self.relay.database_url) as session:
             pk = customer_pk(session, customer) if customer else None
             if customer and pk is None:
                 raise ChannelError(401, "unknown customer")
-            store.bind_conversation(session, session_id, pk, CHANNEL)
+            handoff_store.bind_conversation(session, session_id, pk, CHANNEL)
 
     async def _state(self, session_id: str, customer: Optional[str], since: Any) -> Dict[str, Any]:
         since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else None
