@@ -31,6 +31,7 @@ from bot.handoff import store
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.routing import default_rules
 from bot.settings import Settings
+from tests.support.background_server import BackgroundServer
 
 TEST_SECRET = "tandem-console-tests-secret-" + "0123456789abcdef" * 2
 PASSWORD = "correct horse battery"
@@ -291,51 +292,5 @@ def later(hours: float) -> Callable[[], datetime]:
     return lambda: utcnow() + timedelta(hours=hours)
 
 
-class BackgroundApp:
-    """An aiohttp application on a free localhost port, in a thread of its own (for the browser tests)."""
-
-    def __init__(self, app: web.Application) -> None:
-        import threading
-
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="console-test-server", daemon=True)
-        self.port: Optional[int] = None
-        self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.runner = web.AppRunner(self.app, access_log=None)
-            self.loop.run_until_complete(self.runner.setup())
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = self.runner.addresses[0][1]
-        except BaseException as exc:  # reported by start()
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> "BackgroundApp":
-        self.thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("test server did not start")
-        if self._error:
-            raise self._error
-        return self
-
-    def call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
-
-    def stop(self) -> None:
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+# The console's browser tests serve their apps the way the widget's tests do.
+BackgroundApp = BackgroundServer
