@@ -181,6 +181,14 @@ def deactivate(session: Session, username: str) -> AgentView:
     return _view(agent)
 
 
+def activate(session: Session, username: str) -> AgentView:
+    """A deactivated agent may sign in again (with the password they had; `set-password` to change it)."""
+    agent = _load(session, username)
+    agent.active = True
+    session.flush()
+    return _view(agent)
+
+
 # --- signing in ---------------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@
     tandem agents list
     tandem agents set-password USERNAME [--password-stdin]
     tandem agents deactivate USERNAME
+    tandem agents activate USERNAME
 
 `register(subparsers)` plugs into `bot/cli.py`; `python -m bot.console.cli agents ...` runs the same commands.
 Passwords are read from the terminal (twice) or, for scripts, from one line of standard input.
@@ -124,10 +125,24 @@ def _cmd_deactivate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_activate(args: argparse.Namespace) -> int:
+    from bot.cli import database_url
+    from bot.console.agents import AgentError, activate
+    from bot.db.session import session_scope
+
+    try:
+        with session_scope(database_url(args)) as session:
+            agent = activate(session, args.username)
+    except AgentError as exc:
+        return _say_error(str(exc))
+    print(f"Activated {agent.username}: they can sign in again.")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from bot.cli import add_database_url
 
-    agents = subparsers.add_parser("agents", help="agent console accounts: create, list, set a password, deactivate")
+    agents = subparsers.add_parser("agents", help="agent console accounts: create, list, set a password, (de)activate")
     sub = agents.add_subparsers(dest="agents_command", metavar="COMMAND", required=True)
 
     create = sub.add_parser("create", help="add an agent or admin")
@@ -155,6 +170,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     off.add_argument("username")
     add_database_url(off)
     off.set_defaults(handler=_cmd_deactivate)
+
+    on = sub.add_parser("activate", help="let a deactivated agent sign in again")
+    on.add_argument("username")
+    add_database_url(on)
+    on.set_defaults(handler=_cmd_activate)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -64,6 +64,10 @@ def test_create_list_set_password_and_deactivate(url, monkeypatch, capsys):
     tandem(url, "list")
     assert capsys.readouterr().out.splitlines()[1].split()[-2] == "no"
 
+    assert tandem(url, "activate", "alice") == 0
+    assert "can sign in again" in capsys.readouterr().out
+    assert signs_in(url, "alice", "another fine password")
+
 
 def test_an_interactive_password_is_asked_twice(url, monkeypatch, capsys):
     answers = iter([PASSWORD, PASSWORD + "typo"])
@@ -84,6 +88,7 @@ def test_an_interactive_password_is_asked_twice(url, monkeypatch, capsys):
     (["create", "carol", "--name", "   ", "--queues", "billing"], PASSWORD, "a display name has 1 to 100"),
     (["set-password", "nobody"], PASSWORD, "no agent 'nobody'"),
     (["deactivate", "nobody"], None, "no agent 'nobody'"),
+    (["activate", "nobody"], None, "no agent 'nobody'"),
 ])
 def test_bad_input_gets_a_clear_error_and_changes_nothing(untouched_url, monkeypatch, capsys, argv, stdin, error):
     url = untouched_url
