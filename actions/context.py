@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
+from bot import payloads
 from bot.identity import customer_from_metadata
 from bot.sentiment.trend import SentimentTrend, conversation_trend
 from bot.shop.orders import normalize_order_number
@@ -24,6 +25,11 @@ def verified_customer(tracker: Tracker) -> Optional[str]:
         if event.get("event") == "user":
             return customer_from_metadata(event.get("metadata"))
     return None
+
+
+def from_button(tracker: Tracker) -> bool:
+    """Whether the latest message is a button payload (`/intent{...}`) rather than words the NLU read."""
+    return payloads.is_payload((tracker.latest_message or {}).get("text"))
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:

@@ -22,6 +22,7 @@ from actions.base import FAILURE_SLOT, failed
 from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import ActionDeliveryProblem, ActionReturnInfo
+from bot import payloads
 from bot.db.session import session_scope
 from bot.identity import customer_from_metadata
 from bot.journeys import store
@@ -117,6 +118,14 @@ def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, s
     if turn.unexpected_answer:
         events.append(failed("unexpected_answer"))
     return events
+
+
+def already_ended(dispatcher: CollectingDispatcher, tracker: Tracker, title: str,
+                  journey: store.JourneyView) -> List[Dict[Text, Any]]:
+    """A resolved or closed journey named by a button: say so, change nothing, and stop following it here."""
+    dispatcher.utter_message(response="utter_journey_already_ended", title=title, state=journey.state)
+    current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
+    return [SlotSet(JOURNEY_SLOT, None)] if current in (None, journey.id) else []
 
 
 class JourneyAction(Action, ABC):
@@ -233,6 +242,9 @@ class ActionJourneyReprompt(JourneyAction):
         if customer is None or journey_id is None:
             return []
         service = default_service()
+        journey = service.journey(session, customer, journey_id)
+        if not journey.is_open:
+            return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)
         result = service.prompt_again(session, customer, journey_id)
         if result.messages:
             dispatcher.utter_message(response="utter_journey_back_to", title=service.title(result.journey.workflow))
@@ -314,6 +326,9 @@ class ActionCloseJourney(JourneyAction):
             if len(open_ones) != 1:
                 return ActionListJourneys().turn(dispatcher, tracker, session)
             journey_id = open_ones[0].id
+        journey = service.journey(session, customer, journey_id)
+        if not journey.is_open:
+            return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)
         closed = service.close(session, customer, journey_id)
         dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
         current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
@@ -331,6 +346,10 @@ class ActionRateJourney(JourneyAction):
         score = as_id(score)
         if customer is None or journey_id is None or score is None or not 1 <= score <= 5:
             dispatcher.utter_message(response="utter_csat_unclear")
+            return []
+        if str(journey_id) not in payloads.offered_values(tracker.events, "rate_journey", "journey_id"):
+            # Only a survey the bot asked in this conversation takes an answer.
+            dispatcher.utter_message(response="utter_csat_not_asked")
             return []
         default_service().rate(session, customer, journey_id, score)
         dispatcher.utter_message(response="utter_csat_thanks")

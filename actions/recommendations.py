@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
-from actions.context import latest_entity, verified_customer
+from actions.context import from_button, latest_entity, verified_customer
+from bot import payloads
 from bot.personalization.budget import parse_budget
 from bot.personalization.engine import RecommendationResult, default_engine
 from bot.settings import get_settings
@@ -68,6 +69,28 @@ def _cards(result: RecommendationResult) -> Dict[str, Any]:
 
 def _remember(result: RecommendationResult) -> Dict[Text, Any]:
     return SlotSet(LAST_RECOMMENDATIONS, {"request_id": result.request_id, "skus": [r.sku for r in result.items]})
+
+
+def shown_in_conversation(tracker: Tracker) -> Dict[str, str]:
+    """Each product suggested in this conversation, with the request that last showed it (from the slot's history,
+    which Rasa keeps in the tracker): the only impressions a click here can answer."""
+    shown: Dict[str, str] = {}
+    for event in tracker.events:
+        if event.get("event") != "slot" or event.get("name") != LAST_RECOMMENDATIONS:
+            continue
+        value = event.get("value")
+        if not isinstance(value, dict) or not isinstance(value.get("request_id"), str):
+            continue
+        for sku in value.get("skus") or []:
+            if isinstance(sku, str):
+                shown[sku] = value["request_id"]
+    return shown
+
+
+def offered_to_dismiss(tracker: Tracker) -> frozenset[str]:
+    """Products the customer may turn down by id: those suggested or shown with a "Not interested" button here."""
+    buttons = payloads.offered_values(tracker.events, "not_interested", "product_sku")
+    return buttons | frozenset(shown_in_conversation(tracker))
 
 
 def _budget(tracker: Tracker) -> Optional[float]:
@@ -144,10 +167,12 @@ class ActionRecommendationClicked(ShopAction):
         if product is None:
             dispatcher.utter_message(response="utter_no_products", query=sku or "that product")
             return [failed("unknown_product")]
-        request_id = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("request_id")
-        default_engine().record_click(
-            session, verified_customer(tracker), product.sku, request_id=request_id, channel=_channel(tracker)
-        )
+        # A product asked about by name is shown, but only a suggestion made in this conversation counts as clicked.
+        request_id = shown_in_conversation(tracker).get(product.sku)
+        if request_id is not None:
+            default_engine().record_click(
+                session, verified_customer(tracker), product.sku, request_id=request_id, channel=_channel(tracker)
+            )
         dispatcher.utter_message(
             response="utter_product_details",
             name=product.name,
@@ -170,6 +195,10 @@ class ActionNotInterested(ShopAction):
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         sku = latest_entity(tracker, "product_sku")
+        if sku and from_button(tracker) and sku not in offered_to_dismiss(tracker):
+            # A "Not interested" button for a product nobody showed here is forged: it would skew the figures.
+            dispatcher.utter_message(response="utter_option_unavailable")
+            return []
         category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
         shown: Sequence[str] = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("skus") or []
         skus = [sku] if sku else ([] if category else list(shown))

@@ -116,7 +116,11 @@ def register_seed(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_up(args: argparse.Namespace) -> int:
     from bot.stack import up
 
-    return up(seed_customers=args.customers, rasa_port=args.rasa_port, actions_port=args.actions_port)
+    try:
+        return up(seed_customers=args.customers, rasa_port=args.rasa_port, actions_port=args.actions_port)
+    except KeyboardInterrupt:  # stopped while preparing: nothing was started yet
+        print("stopped before the assistant started", file=sys.stderr)
+        return 130
 
 
 def register_up(subparsers: argparse._SubParsersAction) -> None:

@@ -106,8 +106,37 @@ def stop(service_list: List[Service]) -> None:
                 os.killpg(service.process.pid, signal.SIGKILL)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C, a platform's SIGTERM and a supervisor's SIGINT all stop `up` and its children.
+
+    Set explicitly for SIGINT too: a shell starts a background job with SIGINT ignored, and Python then keeps it
+    ignored, so `tandem up &` would otherwise only stop on SIGTERM."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
+
+
+def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "") -> int:
+    """Start the services, wait while they all run, stop them all: 0 when stopped by a signal, 1 when one died."""
+    try:
+        start(service_list, env)
+        if banner:
+            print(banner, flush=True)
+        while all(s.process is not None and s.process.poll() is None for s in service_list):
+            time.sleep(1)
+        crashed = [s.name for s in service_list if s.process is not None and s.process.poll() is not None]
+        print(f"stopped: {', '.join(crashed)} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(service_list)
 
 
 def ensure_sentiment_model(settings: Settings) -> None:
@@ -176,6 +205,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
     from bot.db.session import session_scope
     from bot.shop.seed import ShopAlreadySeeded, seed_shop
 
+    stop_on_signals()  # from the first step: a long first run (install, training) can be stopped too
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     env = child_env(settings)
@@ -199,22 +229,9 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
-    # A supervisor stopped by its platform (SIGTERM) must take its children down, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        start(service_list, env)
-        print(
-            f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
-            f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
-            f"Ctrl-C stops everything.\n",
-            flush=True,
-        )
-        while all(s.process is not None and s.process.poll() is None for s in service_list):
-            time.sleep(1)
-        crashed = [s.name for s in service_list if s.process is not None and s.process.poll() is not None]
-        print(f"stopped: {', '.join(crashed)} exited", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stop(service_list)
+    return supervise(
+        service_list, env,
+        f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
+        f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
+        f"Ctrl-C stops everything.\n",
+    )

@@ -2,12 +2,12 @@
 
 A message carries `metadata.customer_token`, signed by the shop's server. A token that does not verify is
 refused with 401 before Rasa sees the message; no token means an anonymous visitor. The metadata passed on
-to Rasa is rebuilt here, so a client cannot smuggle its own `customer_id` into it.
+to Rasa is rebuilt here, so a client cannot smuggle its own `customer_id` into it. Who may write into a
+conversation, and which typed payloads are taken, is `bot.channels.admission`, as for the socket channel.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -18,9 +18,11 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
-from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verified_metadata
+from bot.channels import admission
+from bot.channels.inbound import (
+    NO_ANSWER_TEXT, ChannelError, check_sender, check_text, customer_of, verified_metadata,
+)
 from bot.handoff.relay import HandoffRelay, default_relay
-from bot.handoff.store import HandoffView
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -47,24 +49,7 @@ class TandemInput(InputChannel):
         return cls()
 
     def __init__(self, relay: Optional[HandoffRelay] = None) -> None:
-        self._relay = relay
-
-    @property
-    def relay(self) -> HandoffRelay:
-        if self._relay is None:
-            self._relay = default_relay()
-        return self._relay
-
-    async def _to_handoff(self, sender: str, text: str) -> Optional[HandoffView]:
-        """During a handoff the message goes to the person's log first (the bot stays quiet)."""
-        try:
-            handoff = await asyncio.to_thread(self.relay.record_customer_message, sender, text)
-        except Exception:
-            logger.exception("tandem channel: could not add a message of %s to its handoff", sender)
-            return None
-        if handoff is not None:
-            await self.relay.wake_console()
-        return handoff
+        self.relay = relay or default_relay()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         module = inspect.getmodule(self)
@@ -82,10 +67,14 @@ class TandemInput(InputChannel):
                 return response.json({"error": "the body is not valid JSON"}, status=400)
             try:
                 sender, text, metadata = parse_request(payload, get_settings().max_message_chars)
+                await admission.admit(self.relay.database_url, sender, customer_of(metadata), self.name())
             except ChannelError as exc:
                 return response.json({"error": exc.message}, status=exc.status)
+            if not await admission.offered(request.app, sender, text):
+                return response.json([{"recipient_id": sender, "text": admission.NOT_OFFERED_TEXT}])
 
-            handoff = await self._to_handoff(sender, text)
+            # During a handoff the message goes to the person's log first (the bot stays quiet).
+            handoff = await self.relay.take_customer_message(sender, text)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(

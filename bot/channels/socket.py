@@ -28,13 +28,11 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from bot.channels import admission
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
-from bot.db.session import session_scope
-from bot.handoff import store as handoff_store
 from bot.handoff.relay import HandoffRelay, default_relay
-from bot.handoff.store import ConversationOwned, HandoffView
+from bot.handoff.store import HandoffView
 from bot.identity import METADATA_KEY
-from bot.personalization.store import customer_pk
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -161,13 +159,7 @@ class TandemSocketInput(InputChannel):
         self.redis_url = redis_url
         self.sio: Optional[AsyncServer] = None
         self.app: Optional[Sanic] = None
-        self._relay = relay
-
-    @property
-    def relay(self) -> HandoffRelay:
-        if self._relay is None:
-            self._relay = default_relay()
-        return self._relay
+        self.relay = relay or default_relay()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """For Rasa's HTTP API (`output_channel=latest`): the agent console's messages and follow-ups."""
@@ -189,14 +181,6 @@ class TandemSocketInput(InputChannel):
             # a message of max_chars characters (4 bytes each at worst) plus its envelope and token
             max_http_buffer_size=max(100_000, max_chars * 4 + 16_384),
         )
-
-    async def _events(self, conversation_id: str) -> List[Dict[str, Any]]:
-        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
-        tracker_store = getattr(agent, "tracker_store", None)
-        if tracker_store is None:
-            return []
-        tracker = await tracker_store.retrieve_full_tracker(conversation_id)
-        return [e.as_dict() for e in tracker.events] if tracker else []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = self._server()
@@ -231,16 +215,9 @@ class TandemSocketInput(InputChannel):
             session_id = check_sender(data.get("session_id") or uuid.uuid4().hex, strict=True)
             token = data.get("customer_token")
             customer = verify(token) if token else None
-            await asyncio.to_thread(self._bind, session_id, customer)
+            await admission.admit(self.relay.database_url, session_id, customer, CHANNEL)
         except ChannelError as exc:
             await self.sio.emit("session_error", {"status": exc.status, "error": exc.message}, to=sid)
-            return
-        except ConversationOwned as exc:
-            await self.sio.emit("session_error", {"status": 403, "error": str(exc)}, to=sid)
-            return
-        except Exception:
-            logger.exception("socket: session_request for %s failed", data.get("session_id"))
-            await self.sio.emit("session_error", {"status": 503, "error": "the assistant is not available"}, to=sid)
             return
         previous = (await self.sio.get_session(sid) or {}).get("session_id")
         if previous and previous != session_id:
@@ -249,13 +226,6 @@ class TandemSocketInput(InputChannel):
         await self.sio.save_session(sid, {"session_id": session_id, "customer": customer, "token": token})
         await self.sio.emit("session_confirm", session_id, to=sid)
         await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
-
-    def _bind(self, session_id: str, customer: Optional[str]) -> None:
-        with session_scope(self.relay.database_url) as session:
-            pk = customer_pk(session, customer) if customer else None
-            if customer and pk is None:
-                raise ChannelError(401, "unknown customer")
-            handoff_store.bind_conversation(session, session_id, pk, CHANNEL)
 
     async def _state(self, session_id: str, customer: Optional[str], since: Any) -> Dict[str, Any]:
         since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else None
@@ -266,7 +236,7 @@ class TandemSocketInput(InputChannel):
         except Exception:
             logger.exception("socket: could not read the handoff of %s", session_id)
         try:
-            messages = history(await self._events(session_id), since)
+            messages = history(await admission.conversation_events(self.app, session_id), since)
         except Exception:
             logger.exception("socket: could not read the history of %s", session_id)
         return {
@@ -293,18 +263,14 @@ class TandemSocketInput(InputChannel):
             metadata = self._metadata(session, data.get("metadata"))
         except ChannelError as exc:
             return {"ok": False, "status": exc.status, "error": exc.message}
-
-        handoff: Optional[HandoffView] = None
-        try:
-            handoff = await asyncio.to_thread(self.relay.record_customer_message, session_id, text)
-        except Exception:
-            # The tracker still keeps the message, and the console reads the transcript from it.
-            logger.exception("socket: could not add a message of %s to its handoff", session_id)
-        if handoff is not None:
-            await self.relay.wake_console()
-        else:
-            await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
         output = TandemSocketOutput(self.sio)
+        if not await admission.offered(self.app, session_id, text):
+            await output.send_text_message(session_id, admission.NOT_OFFERED_TEXT)
+            return {"ok": True, "refused": "not_offered"}
+
+        handoff = await self.relay.take_customer_message(session_id, text)
+        if handoff is None:
+            await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
         try:
             await on_new_message(UserMessage(text, output, session_id, input_channel=CHANNEL, metadata=metadata))
         except Exception:

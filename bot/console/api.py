@@ -9,7 +9,6 @@ Order matters for what the customer and the database may disagree on:
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Optional
 
@@ -30,6 +29,7 @@ from bot.handoff.rasa_api import RasaUnavailable, bot_notice, listen, pause, res
 from bot.handoff.store import HandoffConflict, HandoffView
 from bot.journeys import store as journeys
 from bot.journeys.store import JourneyError
+from bot.web.errors import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,7 @@ def _json(request: web.Request, view: HandoffView) -> dict[str, Any]:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.text() or "{}")
-    except ValueError:
-        raise ApiError(400, "The request body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return body
+    return await read_json_object(request, empty={})
 
 
 def _text(request: web.Request, body: dict[str, Any], key: str, what: str) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import api, auth, pages
 from bot.console.delivery import Delivery
@@ -20,7 +19,7 @@ from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
     CLOCK, DATABASE_URL, DELIVERY, FEED, OWNS_RASA, RASA, RULES, SETTINGS, TEMPLATES, THROTTLE,
 )
-from bot.console.responses import NO_STORE, ApiError, json_error, wants_json
+from bot.console.responses import NO_STORE, json_error, wants_json
 from bot.console.throttle import LoginThrottle
 from bot.console.websocket import websocket
 from bot.db.models import utcnow
@@ -29,6 +28,7 @@ from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.settings import Settings, get_settings
 from bot.web import security
+from bot.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
 
@@ -54,35 +54,13 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
-def _answer(request: web.Request, status: int, message: str, **extra) -> web.Response:
+def _answer(request: web.Request, status: int, message: str, extra: Mapping[str, Any]) -> web.Response:
     if wants_json(request):
         return json_error(status, message, **extra)
     return pages.error_page(request, status, message)
 
 
-@web.middleware
-async def errors(request: web.Request, handler):
-    """Every failure as a clear JSON error (API) or a friendly page, never a traceback."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return _answer(request, exc.status, exc.message, **exc.extra)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        messages = {
-            404: "There is nothing here.", 405: "That method is not allowed here.",
-            413: "That request is too large.",
-        }
-        return _answer(request, exc.status, messages.get(exc.status, exc.reason))
-    except SQLAlchemyError:
-        log.exception("database error on %s %s", request.method, request.path)
-        return _answer(request, 503, DATABASE_DOWN)
-    except Exception:  # noqa: BLE001 - logged with its traceback; the browser gets a sentence
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return _answer(
-            request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell an admin."
-        )
+errors = error_middleware(_answer, database_down=DATABASE_DOWN)
 
 
 async def healthz(request: web.Request) -> web.Response:

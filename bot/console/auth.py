@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import secrets
 from typing import Optional
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +21,7 @@ from bot.console import agents, db
 from bot.console.keys import CLOCK, DATABASE_URL, SESSION_TOKEN, SIGNED_IN, THROTTLE
 from bot.console.pages import render
 from bot.console.responses import json_error, wants_json
+from bot.web.errors import read_form
 
 COOKIE = "tandem_console"
 LOGIN_COOKIE = "tandem_console_login"  # the login form's own CSRF token (there is no session yet)
@@ -46,11 +47,38 @@ def same_origin(request: web.Request, origin: Optional[str]) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == (request.host or "").lower()
 
 
+MAX_NEXT_CHARS = 2048
+_PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
+
+
+def _local_path(target: str) -> bool:
+    """A path on this origin however a browser reads it. Browsers drop tabs and newlines anywhere in a URL, trim
+    control characters and spaces, and read a backslash as a slash, so any of those (or anything outside
+    printable ASCII, such as look-alike slashes) is refused rather than guessed at."""
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return False
+    if not set(target) <= _PRINTABLE_ASCII:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(target: Optional[str]) -> str:
-    """Where to go after signing in: a path of this console only (never another site)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Where to go after signing in: a path of this console only (never another site); "/" otherwise.
+
+    The target must be a local path both as sent and once percent-decoded (up to three times), so neither an
+    encoded `//` nor an encoded backslash or control character gets through a server or proxy that decodes."""
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_CHARS:
+        return "/"
+    decoded = target
+    for _ in range(3):
+        if not _local_path(decoded):
+            return "/"
+        unquoted = unquote(decoded)
+        if unquoted == decoded:
+            return target
+        decoded = unquoted
+    return "/"  # still encoded after three rounds: nobody's real link
 
 
 def session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
@@ -65,7 +93,7 @@ async def _csrf_sent(request: web.Request) -> Optional[str]:
     if header:
         return header
     if request.content_type in FORM_TYPES:
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         return value if isinstance(value, str) else None
     return None
@@ -137,7 +165,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     username = agents.normalize_username(str(form.get("username") or ""))[:64]
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))

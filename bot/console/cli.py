@@ -111,32 +111,29 @@ def _cmd_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_deactivate(args: argparse.Namespace) -> int:
+def _set_active(args: argparse.Namespace, active: bool) -> int:
     from bot.cli import database_url
-    from bot.console.agents import AgentError, deactivate
+    from bot.console.agents import AgentError, activate, deactivate
     from bot.db.session import session_scope
 
     try:
         with session_scope(database_url(args)) as session:
-            agent = deactivate(session, args.username)
+            agent = (activate if active else deactivate)(session, args.username)
     except AgentError as exc:
         return _say_error(str(exc))
-    print(f"Deactivated {agent.username}: they can no longer sign in, and their sessions have ended.")
+    if active:
+        print(f"Activated {agent.username}: they can sign in again.")
+    else:
+        print(f"Deactivated {agent.username}: they can no longer sign in, and their sessions have ended.")
     return 0
+
+
+def _cmd_deactivate(args: argparse.Namespace) -> int:
+    return _set_active(args, False)
 
 
 def _cmd_activate(args: argparse.Namespace) -> int:
-    from bot.cli import database_url
-    from bot.console.agents import AgentError, activate
-    from bot.db.session import session_scope
-
-    try:
-        with session_scope(database_url(args)) as session:
-            agent = activate(session, args.username)
-    except AgentError as exc:
-        return _say_error(str(exc))
-    print(f"Activated {agent.username}: they can sign in again.")
-    return 0
+    return _set_active(args, True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

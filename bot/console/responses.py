@@ -7,17 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.web.errors import ClientError
+
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class ApiError(Exception):
+class ApiError(ClientError):
     """Raised by a handler (or the work it runs) to answer `status` with `message`, as JSON or as a page."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:

@@ -45,6 +45,19 @@ class HandoffRelay:
             store.add_message(session, handoff.id, "customer", text)
         return handoff
 
+    async def take_customer_message(self, conversation_id: str, text: str) -> Optional[HandoffView]:
+        """What a channel calls before Rasa sees a customer's message: stored in the handoff (and the console
+        woken) when a person has the conversation. A store that fails is logged, not raised: the tracker still
+        keeps the message, and the console reads the transcript from it."""
+        try:
+            handoff = await asyncio.to_thread(self.record_customer_message, conversation_id, text)
+        except Exception:
+            log.exception("could not add a message of %s to its handoff", conversation_id)
+            return None
+        if handoff is not None:
+            await self.wake_console()
+        return handoff
+
     def customer_handoff(self, conversation_id: str) -> Optional[HandoffView]:
         with session_scope(self.database_url) as session:
             return store.active_for_conversation(session, conversation_id)

@@ -171,6 +171,10 @@ class JourneyService:
         now = now or utcnow()
         journey = self._own(session, customer, journey_id)
         follow = session.get(JourneyFollowUp, follow_up_id) if follow_up_id else None
+        # Only a follow-up of this journey that a scheduler is sending right now fires (a replayed or
+        # made-up id changes nothing).
+        if follow is None or follow.journey_id != journey.id or follow.status != "sending":
+            return Turn((), journey)
         if not journey.is_open or journey.current_step is None:
             return Turn((), journey)
         if follow is not None and follow.kind == "nudge":
@@ -184,8 +188,12 @@ class JourneyService:
         return Turn(result.messages, view)
 
     def prompt_again(self, session: Session, customer: str, journey_id: int) -> Turn:
-        """Ask the waiting step's question again (after an interruption, or when the customer comes back)."""
-        return self._prompt_again(session, self._own(session, customer, journey_id), customer)
+        """Ask the waiting step's question again (after an interruption, or when the customer comes back).
+        A resolved or closed journey has nothing to ask: `JourneyNotOpen`."""
+        journey = self._own(session, customer, journey_id)
+        if not journey.is_open:
+            raise store.JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+        return self._prompt_again(session, journey, customer)
 
     def _prompt_again(
         self, session: Session, journey: store.JourneyView, customer: str, *, resumed: bool = False,
@@ -206,11 +214,16 @@ class JourneyService:
         customer_id = customer_pk(session, customer)
         return store.open_journeys(session, customer_id) if customer_id is not None else []
 
+    def journey(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
+        """The customer's own journey; `JourneyNotFound` for another customer's, as for a missing one."""
+        return self._own(session, customer, journey_id)
+
     def close(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
-        customer_id = customer_pk(session, customer)
-        if customer_id is None:
-            raise store.JourneyNotFound(f"no journey {journey_id}")
-        return store.close(session, journey_id, customer_id, by="customer")
+        """The customer closes an open journey; a resolved or closed one stays as it is (`JourneyNotOpen`)."""
+        journey = self._own(session, customer, journey_id)
+        if not journey.is_open:
+            raise store.JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+        return store.close(session, journey_id, journey.customer_id, by="customer")
 
     def rate(self, session: Session, customer: str, journey_id: int, score: int, comment: str | None = None) -> None:
         customer_id = customer_pk(session, customer)

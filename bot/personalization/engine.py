@@ -379,12 +379,15 @@ class PersonalizationEngine:
     ) -> bool:
         """A suggestion was opened: the event that closes the loop (CTR per strategy, and training signal).
 
-        The click takes the strategy of the impression it answers, so reports compare like with like."""
+        A click counts only for an impression this customer was shown (of `request_id`, when given), and takes
+        its strategy, so reports compare like with like; anything else stores nothing and returns False."""
         customer_id = store.customer_pk(session, customer_external_id)
         product_ids = store.product_ids_for(session, [sku])
         if customer_id is None or not product_ids:
             return False
         impression = store.impression_of(session, customer_id, product_ids[0], request_id)
+        if impression is None:
+            return False
         store.record_events(
             session,
             [
@@ -394,8 +397,8 @@ class PersonalizationEngine:
                     "kind": "click",
                     "occurred_at": now or utcnow(),
                     "channel": channel,
-                    "strategy": impression.strategy if impression else None,
-                    "request_id": impression.request_id if impression else request_id,
+                    "strategy": impression.strategy,
+                    "request_id": impression.request_id,
                 }
             ],
         )

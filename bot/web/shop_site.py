@@ -8,19 +8,19 @@ widget talks to its socket.io channel directly from the browser.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
 
 from bot.identity import sign_customer
-from bot.web import security
 from bot.settings import Settings, get_settings
+from bot.web import security
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
+from bot.web.errors import error_middleware, read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,20 @@ DIRECTORY_KEY = web.AppKey("customer_directory", CustomerDirectory)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 
 
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status, headers={"Cache-Control": "no-store"})
+
+
+def _answer(request: web.Request, status: int, message: str, extra: Mapping[str, Any]) -> web.Response:
+    return json_error(status, message, **extra)
+
+
+errors = error_middleware(_answer, database_down="The customer database is not available right now.")
+
+
 def create_app(customer_directory: CustomerDirectory, settings: Optional[Settings] = None) -> web.Application:
     settings = settings or get_settings()
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers])
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors])
     app[SETTINGS_KEY] = settings
     app[DIRECTORY_KEY] = customer_directory
     app[TEMPLATES_KEY] = jinja2.Environment(
@@ -53,10 +64,6 @@ def create_app(customer_directory: CustomerDirectory, settings: Optional[Setting
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
-
-
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status, headers={"Cache-Control": "no-store"})
 
 
 WEBSOCKET_SCHEMES = {"http": "ws", "https": "wss"}
@@ -124,12 +131,7 @@ async def create_session(request: web.Request) -> web.Response:
     the page, which passes it to the widget with `TandemWidget.setCustomer(token, customer)`.
     """
     settings = request.app[SETTINGS_KEY]
-    try:
-        body = json.loads(await request.text())
-    except ValueError:
-        return json_error(400, "The request body must be JSON, e.g. {\"customer_id\": \"CUST-00001\"}.")
-    if not isinstance(body, dict):
-        return json_error(400, "The request body must be a JSON object, e.g. {\"customer_id\": \"CUST-00001\"}.")
+    body = await read_json_object(request, example='{"customer_id": "CUST-00001"}')
     customer_id = body.get("customer_id")
     if not isinstance(customer_id, str) or not customer_id.strip():
         return json_error(400, "\"customer_id\" is required and must be a non-empty string.")

@@ -124,6 +124,15 @@ def tracker(
     )
 
 
+def bot_said(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What the dispatcher sent, as the bot events Rasa stores in the tracker (so the offers they made count)."""
+    return [
+        {"event": "bot", "text": m.get("text"),
+         "data": {"buttons": m.get("buttons") or None, "custom": m.get("custom") or None}}
+        for m in messages
+    ]
+
+
 def run_action(action: Any, tr: Tracker) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """Returns (messages sent, events returned)."""
     dispatcher = CollectingDispatcher()

@@ -19,7 +19,7 @@ from actions.journeys import (
 from bot.db.models import Customer, CustomerPlan, Journey, JourneyCsat, JourneyStep, Product
 from bot.db.session import session_scope
 from bot.journeys.service import default_service
-from tests.actions.conftest import run_action, tracker
+from tests.actions.conftest import bot_said, run_action, tracker
 
 
 @pytest.fixture(autouse=True)
@@ -78,8 +78,10 @@ def test_answers_move_the_journey_and_a_confirmed_fix_resolves_it_and_asks_for_a
     assert messages[-1]["response"] == "utter_csat_question" and len(messages[-1]["buttons"]) == 5
     with session_scope(writable_shop_url) as session:
         assert session.get(Journey, journey["id"]).state == "resolved"
+    asked = bot_said(messages)  # the rating question is in the conversation: its answer is taken
     messages, _ = run_action(ActionRateJourney(), tracker("5 stars", intent="rate_journey", customer=customer,
-                                                          entities={"score": "5", "journey_id": str(journey["id"])}))
+                                                          entities={"score": "5", "journey_id": str(journey["id"])},
+                                                          events=asked))
     assert messages[0]["response"] == "utter_csat_thanks"
     with session_scope(writable_shop_url) as session:
         assert session.get(JourneyCsat, journey["id"]).score == 5

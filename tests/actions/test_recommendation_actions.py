@@ -13,13 +13,13 @@ from actions.recommendations import (
     ActionRecommendationClicked,
     ActionRecommendProducts,
 )
-from bot.db.models import BehaviourEvent, CustomerSegment, RecommendationExclusion, utcnow
+from bot.db.models import BehaviourEvent, CustomerSegment, Product, RecommendationExclusion, utcnow
 from bot.db.session import session_scope
 from bot.personalization import store
 from bot.personalization.demo import seed_demo_behaviour
 from bot.personalization.training import train
 from tests.conftest import ROOT
-from tests.actions.conftest import run_action, tracker
+from tests.actions.conftest import bot_said, run_action, tracker
 
 CUSTOMER = "CUST-00005"
 
@@ -81,7 +81,7 @@ def test_a_visitor_who_says_nothing_about_what_they_want_is_asked(recs_shop: str
 
 
 def test_tapping_a_suggestion_logs_the_click_and_offers_more_or_not_interested(recs_shop: str) -> None:
-    _, events = run_action(
+    suggested, events = run_action(
         ActionRecommendProducts(),
         tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
                 customer=CUSTOMER),
@@ -91,7 +91,8 @@ def test_tapping_a_suggestion_logs_the_click_and_offers_more_or_not_interested(r
     messages, events = run_action(
         ActionRecommendationClicked(),
         tracker(f'/recommendation_clicked{{"product_sku":"{sku}"}}', intent="recommendation_clicked",
-                entities={"product_sku": sku}, customer=CUSTOMER, slots={LAST_RECOMMENDATIONS: shown}),
+                entities={"product_sku": sku}, customer=CUSTOMER, slots={LAST_RECOMMENDATIONS: shown},
+                events=events + bot_said(suggested)),
     )
     assert messages[0]["response"] == "utter_product_details"
     assert [b["title"] for b in messages[0]["buttons"]] == ["More like this", "Not interested"]
@@ -194,3 +195,70 @@ def test_tapping_an_unknown_product_says_so_and_logs_nothing(recs_shop: str, sku
         "/recommendation_clicked", intent="recommendation_clicked", entities={"product_sku": sku}, customer=CUSTOMER))
     assert messages[0]["response"] == "utter_no_products"
     assert _events_of(recs_shop, "click") == []
+
+
+# --- payloads the bot never offered (typed by hand, or replayed from elsewhere) change nothing ---------------------
+
+
+def test_a_click_on_a_product_never_suggested_in_this_conversation_stores_no_click(recs_shop: str) -> None:
+    # Another conversation showed the suggestions; this one did not: nothing here counts as their click.
+    _, elsewhere = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
+                customer=CUSTOMER),
+    )
+    sku = _slot(elsewhere, LAST_RECOMMENDATIONS)["skus"][0]
+    messages, _ = run_action(
+        ActionRecommendationClicked(),
+        tracker(f'/recommendation_clicked{{"product_sku":"{sku}"}}', intent="recommendation_clicked",
+                entities={"product_sku": sku}, customer=CUSTOMER),
+    )
+    assert messages[0]["response"] == "utter_product_details"  # the catalogue is public; the click is not made up
+    assert _events_of(recs_shop, "click") == []
+
+
+def test_a_click_needs_the_impression_of_this_customer(recs_shop: str) -> None:
+    # The conversation's slot history claims a suggestion that was never stored for this customer.
+    with session_scope(recs_shop) as session:
+        sku = session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
+    forged = {"event": "slot", "name": LAST_RECOMMENDATIONS, "value": {"request_id": "made-up", "skus": [sku]}}
+    run_action(
+        ActionRecommendationClicked(),
+        tracker(f'/recommendation_clicked{{"product_sku":"{sku}"}}', intent="recommendation_clicked",
+                entities={"product_sku": sku}, customer=CUSTOMER, events=[forged]),
+    )
+    assert _events_of(recs_shop, "click") == []
+
+
+def test_not_interested_in_a_product_nobody_offered_here_is_refused_politely(recs_shop: str) -> None:
+    with session_scope(recs_shop) as session:
+        sku = session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
+        exclusions = len(session.execute(select(RecommendationExclusion)).scalars().all())
+    dismissals = len(_events_of(recs_shop, "dismissal"))
+    messages, events = run_action(
+        ActionNotInterested(),
+        tracker(f'/not_interested{{"product_sku":"{sku}"}}', intent="not_interested",
+                entities={"product_sku": sku}, customer=CUSTOMER),
+    )
+    assert [m["response"] for m in messages] == ["utter_option_unavailable"]
+    assert events == [] or all(e.get("name") != LAST_RECOMMENDATIONS for e in events)
+    assert len(_events_of(recs_shop, "dismissal")) == dismissals
+    with session_scope(recs_shop) as session:
+        assert len(session.execute(select(RecommendationExclusion)).scalars().all()) == exclusions
+
+
+def test_not_interested_in_a_card_that_was_shown_is_taken(recs_shop: str) -> None:
+    suggested, events = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
+                customer=CUSTOMER),
+    )
+    sku = _slot(events, LAST_RECOMMENDATIONS)["skus"][1]
+    dismissals = len(_events_of(recs_shop, "dismissal"))
+    messages, _ = run_action(
+        ActionNotInterested(),
+        tracker(f'/not_interested{{"product_sku":"{sku}"}}', intent="not_interested", entities={"product_sku": sku},
+                customer=CUSTOMER, events=bot_said(suggested)),
+    )
+    assert [m["response"] for m in messages] == ["utter_not_interested_items"]
+    assert len(_events_of(recs_shop, "dismissal")) == dismissals + 1

@@ -1,0 +1,77 @@
+"""Whether a message may enter a conversation: one rule for every input channel (socket.io and REST).
+
+- Ownership: a conversation belongs to the first signed-in customer who uses it (`chat_conversations`).
+  Afterwards it takes messages only with that customer's valid token: another customer, or a visitor without
+  a token, gets 403. A visitor's conversation may be taken over by a customer who signs in.
+- Offers: a typed `/intent{...}` that carries values reaches Rasa only when the bot offered that button in
+  this conversation (`bot.payloads`); anything else gets a polite answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional
+
+from bot import payloads
+from bot.channels.inbound import ChannelError
+from bot.db.session import session_scope
+from bot.handoff import store as handoff_store
+from bot.handoff.store import ConversationOwned
+from bot.personalization.store import customer_pk
+
+logger = logging.getLogger(__name__)
+
+NOT_OFFERED_TEXT = (
+    "That option isn't available here any more, so I haven't done anything with it. "
+    "Tell me in your own words what you need and I'll help."
+)
+DATABASE_DOWN = "the assistant is not available right now; try again in a moment"
+
+
+def _bind(database_url: str, conversation_id: str, customer: Optional[str], channel: str) -> None:
+    with session_scope(database_url) as session:
+        pk = customer_pk(session, customer) if customer else None
+        if customer and pk is None:
+            raise ChannelError(401, "unknown customer")
+        handoff_store.bind_conversation(session, conversation_id, pk, channel)
+
+
+async def admit(database_url: str, conversation_id: str, customer: Optional[str], channel: str) -> None:
+    """Record or check who the conversation belongs to; raises ChannelError (401, 403, 503) when refused."""
+    try:
+        await asyncio.to_thread(_bind, database_url, conversation_id, customer, channel)
+    except ChannelError:
+        raise
+    except ConversationOwned as exc:
+        raise ChannelError(403, str(exc)) from exc
+    except Exception as exc:
+        logger.exception("could not check who conversation %s belongs to", conversation_id)
+        raise ChannelError(503, DATABASE_DOWN) from exc
+
+
+async def conversation_events(app: Any, conversation_id: str) -> List[Dict[str, Any]]:
+    """The conversation's events from Rasa's tracker store (empty when the app has no agent yet)."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    tracker_store = getattr(agent, "tracker_store", None)
+    if tracker_store is None:
+        return []
+    tracker = await tracker_store.retrieve_full_tracker(conversation_id)
+    return [e.as_dict() for e in tracker.events] if tracker else []
+
+
+async def offered(app: Any, conversation_id: str, text: str) -> bool:
+    """Whether `text` may reach Rasa: ordinary text always; a payload with values only if the bot offered it.
+
+    A tracker store that cannot be read refuses the payload (the customer can still say it in words)."""
+    if not payloads.needs_offer(text):
+        return True
+    try:
+        events = await conversation_events(app, conversation_id)
+    except Exception:
+        logger.exception("could not read conversation %s to check a payload", conversation_id)
+        return False
+    if payloads.was_offered(text, events):
+        return True
+    logger.warning("conversation %s: refused a payload the bot never offered: %.200s", conversation_id, text)
+    return False
