@@ -177,8 +177,10 @@ class JourneyService:
             return Turn((), journey)
         if not journey.is_open or journey.current_step is None:
             return Turn((), journey)
-        if follow is not None and follow.kind == "nudge":
+        if follow.kind == "nudge":
             return self._prompt_again(session, journey, customer, nudge=True)
+        if getattr(self.runner.workflow(journey.workflow).step(journey.current_step), "kind", None) != "follow_up":
+            return Turn((), journey)  # the journey moved on from the step that scheduled it
         result = self.runner.resume(journey.workflow, journey.current_step, journey.context, customer, session,
                                     journey_id=str(journey.id))
         view = store.record_turn(

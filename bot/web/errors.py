@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 NOT_UTF8 = "The request body must be UTF-8 text."
 TOO_DEEP = f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
-NOT_JSON = "The request body must be JSON."
 NOT_FORM = "The form could not be read."
 
 Answer = Callable[[web.Request, int, str, Mapping[str, Any]], web.StreamResponse]
@@ -75,24 +74,27 @@ async def read_text(request: web.Request) -> str:
         raise ClientError(400, NOT_UTF8) from None
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, hint: str = "") -> Any:
     if not json_depth_ok(text):
         raise ClientError(400, TOO_DEEP)
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise ClientError(400, NOT_JSON) from None
+        raise ClientError(400, f"The request body must be JSON{hint}.") from None
 
 
 async def read_json_object(request: web.Request, *, empty: Optional[dict] = None, example: str = "") -> dict:
     """The body as a JSON object; `empty` stands in for an empty body (None: an empty body is an error)."""
-    text = await read_text(request)
     hint = f", e.g. {example}" if example else ""
+    try:
+        text = await request.text()
+    except UnicodeDecodeError:
+        raise ClientError(400, f"The request body must be UTF-8 JSON{hint}.") from None
     if not text.strip():
         if empty is not None:
             return dict(empty)
         raise ClientError(400, f"The request body must be JSON{hint}.")
-    body = parse_json(text)
+    body = parse_json(text, hint)
     if not isinstance(body, dict):
         raise ClientError(400, f"The request body must be a JSON object{hint}.")
     return body

@@ -236,3 +236,111 @@ def test_a_database_that_is_down_gets_a_clear_answer_from_journeys_and_recommend
     for messages, events in (answered, reported, suggested):
         assert [m["response"] for m in messages] == ["utter_service_unavailable"]
         assert {"event": "slot", "timestamp": None, "name": "flow_failure", "value": "service_unavailable"} in events
+
+
+# --- buttons about journeys are checked against the journey's stored state ----------------------------------------
+
+
+def _resolved(customer: str) -> tuple[int, list]:
+    """A journey the customer confirmed fixed, and the messages that asked for its rating."""
+    _, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    while journey and journey["step"] != "restart_router":
+        _, events = _answer(customer, journey, "deny", "no")
+        journey = _slot(events, JOURNEY_SLOT)
+    messages, _ = _answer(customer, journey, "affirm", "yes that fixed it")
+    assert messages[-1]["response"] == "utter_csat_question"
+    return journey["id"], messages
+
+
+def _rate(customer: str, journey_id: int, events: list) -> list:
+    messages, _ = run_action(ActionRateJourney(), tracker(
+        f'/rate_journey{{"score": 1, "journey_id": {journey_id}}}', intent="rate_journey", customer=customer,
+        entities={"score": "1", "journey_id": str(journey_id)}, events=events))
+    return [m["response"] for m in messages]
+
+
+def test_a_rating_is_taken_only_for_a_survey_asked_in_this_conversation(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    journey_id, asked = _resolved(customer)
+    assert _rate(customer, journey_id, []) == ["utter_csat_not_asked"]
+    with session_scope(writable_shop_url) as session:
+        assert session.get(JourneyCsat, journey_id) is None
+    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    assert _rate(stranger, journey_id, bot_said(asked)) == ["utter_journey_not_found"]  # replayed by someone else
+    with session_scope(writable_shop_url) as session:
+        assert session.get(JourneyCsat, journey_id) is None
+    assert _rate(customer, journey_id, bot_said(asked)) == ["utter_csat_thanks"]
+
+
+def test_a_rating_for_a_journey_that_is_not_resolved_changes_nothing(writable_shop_url: str) -> None:
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    # Even a survey that was shown (say, replayed into the conversation) needs a resolved journey.
+    from actions.journeys import csat_buttons
+    shown = [{"event": "bot", "text": "rate", "data": {"buttons": csat_buttons(journey_id)}}]
+    assert _rate(customer, journey_id, shown) == ["utter_journey_not_found"]
+    with session_scope(writable_shop_url) as session:
+        assert session.get(JourneyCsat, journey_id) is None
+
+
+def test_continue_or_close_buttons_of_a_resolved_journey_change_nothing(writable_shop_url: str) -> None:
+    from actions.journeys import ActionJourneyReprompt
+
+    customer = _internet_customer(writable_shop_url)
+    journey_id, _ = _resolved(customer)
+    for action, intent in ((ActionCloseJourney(), "close_issue"), (ActionJourneyReprompt(), "resume_issue")):
+        messages, _ = run_action(action, tracker(f'/{intent}{{"journey_id": {journey_id}}}', intent=intent,
+                                                 customer=customer, entities={"journey_id": str(journey_id)}))
+        assert [m["response"] for m in messages] == ["utter_journey_already_ended"]
+        assert messages[0]["state"] == "resolved"
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey_id).state == "resolved"
+
+
+def test_another_customers_journey_cannot_be_continued(writable_shop_url: str) -> None:
+    from actions.journeys import ActionJourneyReprompt
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    messages, _ = run_action(ActionJourneyReprompt(), tracker(
+        f'/resume_issue{{"journey_id": {journey_id}}}', intent="resume_issue", customer=stranger,
+        entities={"journey_id": str(journey_id)}))
+    assert [m["response"] for m in messages] == ["utter_journey_not_found"]
+
+
+def test_a_follow_up_fires_only_while_the_scheduler_sends_it(writable_shop_url: str) -> None:
+    from datetime import timedelta
+
+    from bot.db.models import JourneyFollowUp, utcnow
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    _, other_events = run_action(ActionJourneyStart(), tracker("my parcel is late", intent="delivery_problem",
+                                                               customer=customer))
+    with session_scope(writable_shop_url) as session:
+        rows = [JourneyFollowUp(journey_id=journey_id, kind="nudge", due_at=utcnow() + timedelta(days=1),
+                                status=status) for status in ("pending", "sent", "sending")]
+        session.add_all(rows)
+        session.flush()
+        pending, sent, sending = (r.id for r in rows)
+
+    def fire(follow_up_id: int, journey: int = journey_id) -> list:
+        t = tracker("", intent="journey_follow_up",
+                    entities={"journey_id": str(journey), "follow_up_id": str(follow_up_id)})
+        t.sender_id = "test-conversation"
+        return run_action(ActionJourneyFollowUp(), t)[0]
+
+    with session_scope(writable_shop_url) as session:
+        steps = session.execute(select(func.count()).select_from(JourneyStep)).scalar_one()
+    assert fire(pending) == [] and fire(sent) == []  # not due yet / already sent: a replay
+    other = _slot(other_events, JOURNEY_SLOT)
+    if other:  # a follow-up of one journey does not fire another
+        assert fire(sending, other["id"]) == []
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(func.count()).select_from(JourneyStep)).scalar_one() == steps
+    assert fire(sending) != []  # the scheduler's own send goes through (a nudge: the step's question again)

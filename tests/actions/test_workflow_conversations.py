@@ -224,11 +224,13 @@ def slot(events: List[Dict[str, Any]], name: str) -> Any:
     return values[-1]
 
 
-def pending_follow_up(url: str, journey_id: int) -> JourneyFollowUp:
+def claim_follow_up(url: str, journey_id: int) -> JourneyFollowUp:
+    """The journey's pending follow-up, claimed as the scheduler claims it before it triggers the intent."""
     with session_scope(url) as session:
         (follow_up,) = session.execute(select(JourneyFollowUp).where(
             JourneyFollowUp.journey_id == journey_id, JourneyFollowUp.status == "pending",
             JourneyFollowUp.kind == "follow_up")).scalars().all()
+        follow_up.status = "sending"
         return follow_up
 
 
@@ -248,7 +250,7 @@ def play(workflow: str, path: Path, url: str, clock: Clock) -> Chat:
     for move in path.script:
         assert journey["step"], f"the journey ended before '{move}'"
         if move == "fire":
-            follow_up = pending_follow_up(url, chat.journey_id)
+            follow_up = claim_follow_up(url, chat.journey_id)
             assert follow_up.scheduled_at_step == journey["step"]
             clock.now += follow_up.due_at - follow_up.created_at
             intent = FOLLOW_UP_INTENT
