@@ -50,6 +50,8 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
             [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
              "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            # as `./tandem up &` starts it: a background job's SIGINT is ignored until `up` takes it back
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
     try:
         _wait_for_line(log, "Tandem is running", process)
@@ -81,8 +83,8 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
         with sqlite3.connect(state / "rasa_tracker.db") as db:
             assert db.execute("SELECT count(*) FROM events WHERE sender_id = 'up-smoke'").fetchone()[0] > 0
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C or a supervisor sends
+        assert process.wait(timeout=60) == 0
     # Every child went down with it: nothing answers on the ports any more.
     for port in (rasa_port, actions_port, web_port, console_port):
         with pytest.raises(OSError):

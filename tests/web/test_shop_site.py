@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from dataclasses import replace
 
@@ -225,3 +226,20 @@ def test_sql_customer_directory_reads_the_customers_table(tmp_path, settings):
         assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00030"
     finally:
         directory.dispose()
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b'{"customer_id": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", 400),  # 60 KB of nesting: was a 500
+        (b"[" * 100 + b"]" * 100, 400),
+        (b"\x80\x81\x82", 400),
+        (b"x" * 70_000, 413),
+    ],
+)
+def test_session_answers_hostile_bodies_with_a_4xx_and_a_sentence(directory, settings, caplog, body, status):
+    caplog.set_level(logging.ERROR)
+    got, headers, payload = post_session(create_app(directory, settings), body)
+    assert got == status
+    assert headers["Content-Type"].startswith("application/json") and isinstance(payload["error"], str)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
