@@ -18,13 +18,26 @@ ISSUER = "tandem-shop"
 METADATA_KEY = "customer_token"
 
 
+MAX_CUSTOMER_ID_CHARS = 64
+MAX_TOKEN_CHARS = 4096
+
+
 class InvalidToken(Exception):
     """The token is missing, malformed, expired or signed with another key."""
 
 
+def is_customer_id(value: Any) -> bool:
+    """A shop's customer id: 1 to 64 printable characters, no surrounding spaces (never NUL or a lone surrogate,
+    which no database column can hold)."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= MAX_CUSTOMER_ID_CHARS
+        and value.isprintable() and value == value.strip()
+    )
+
+
 def sign_customer(external_id: str, ttl_seconds: Optional[int] = None, secret: Optional[str] = None) -> str:
-    if not external_id or not isinstance(external_id, str):
-        raise ValueError("a customer external id is required")
+    if not is_customer_id(external_id):
+        raise ValueError(f"a customer id is 1 to {MAX_CUSTOMER_ID_CHARS} printable characters")
     settings = get_settings()
     now = int(time.time())
     claims = {
@@ -40,6 +53,8 @@ def verify_token(token: Any, secret: Optional[str] = None) -> str:
     """Return the customer external id the token was signed for."""
     if not isinstance(token, str) or not token:
         raise InvalidToken("no customer token")
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():  # a JWT is short base64url text
+        raise InvalidToken("invalid customer token: not a token")
     try:
         claims = jwt.decode(
             token,
@@ -52,7 +67,9 @@ def verify_token(token: Any, secret: Optional[str] = None) -> str:
         raise InvalidToken("customer token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid customer token: {exc}") from exc
-    return str(claims["sub"])
+    if not is_customer_id(claims["sub"]):
+        raise InvalidToken("invalid customer token: the subject is not a customer id")
+    return claims["sub"]
 
 
 def customer_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:

@@ -33,14 +33,19 @@ def check_sender(sender: Any, *, strict: bool = False) -> str:
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise ChannelError(400, "'sender' must be a non-empty string of at most 128 characters")
     sender = sender.strip()
+    if not sender.isprintable():
+        raise ChannelError(400, "'sender' may only hold printable characters")
     if strict and not _SENDER.match(sender):
         raise ChannelError(400, "the conversation id may only hold letters, digits and _ . : @ -")
     return sender
 
 
 def check_text(text: Any, max_chars: int) -> str:
+    """The message as every store can keep it: NUL characters dropped and lone surrogates (a broken client's
+    JSON) replaced, so nothing a customer wrote is lost to an encoding error further down."""
     if not isinstance(text, str):
         raise ChannelError(400, "'message' must be a string")
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     if not text.strip():
         raise ChannelError(400, "the message is empty")
     if len(text) > max_chars:

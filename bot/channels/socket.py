@@ -195,12 +195,13 @@ class TandemSocketInput(InputChannel):
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
             return True
 
+        # `data` is optional: a client may emit an event with no argument at all, and must still get an answer.
         @sio.on("session_request")
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None, *_: Any) -> None:
             await self._session_request(sid, data)
 
         @sio.on("user_uttered")
-        async def user_uttered(sid: str, data: Any) -> Dict[str, Any]:
+        async def user_uttered(sid: str, data: Any = None, *_: Any) -> Dict[str, Any]:
             return await self._user_uttered(sid, data, on_new_message)
 
         return blueprint

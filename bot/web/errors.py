@@ -7,6 +7,7 @@ Handlers read bodies with `read_json_object` / `read_form`, so a bad body never 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from typing import Any, Awaitable, Callable, Mapping, Optional
@@ -130,7 +131,9 @@ def error_middleware(answer: Answer, *, database_down: str) -> Callable[[web.Req
         except SQLAlchemyError:
             log.exception("database error on %s %s", request.method, request.path)
             return answer(request, 503, database_down, {})
-        except Exception:  # noqa: BLE001 - logged with its traceback; the client gets a sentence
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback; the client gets a sentence
+            if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+                return answer(request, 404, _STATUS_MESSAGES[404], {})  # a static name longer than any file's
             log.exception("unexpected error on %s %s", request.method, request.path)
             return answer(request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell us.", {})
 

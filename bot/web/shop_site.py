@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from bot.identity import sign_customer
+from bot.identity import MAX_CUSTOMER_ID_CHARS, is_customer_id, sign_customer
 from bot.settings import Settings, get_settings
 from bot.web import security
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
@@ -29,7 +29,6 @@ STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 
 DEMO_CUSTOMER_LIMIT = 25
-MAX_CUSTOMER_ID_CHARS = 64
 MAX_REQUEST_BYTES = 64 * 1024
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -138,6 +137,8 @@ async def create_session(request: web.Request) -> web.Response:
     customer_id = customer_id.strip()
     if len(customer_id) > MAX_CUSTOMER_ID_CHARS:
         return json_error(400, f"\"customer_id\" must be at most {MAX_CUSTOMER_ID_CHARS} characters.")
+    if not is_customer_id(customer_id):
+        return json_error(400, "\"customer_id\" may only hold printable characters.")
     try:
         customer = await asyncio.to_thread(request.app[DIRECTORY_KEY].get, customer_id)
     except Exception:

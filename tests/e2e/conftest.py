@@ -87,3 +87,12 @@ def shop_page(stack) -> Iterator[str]:
     with running([sys.executable, "-m", "bot.web.shop_site"], f"http://127.0.0.1:{port}/healthz", env,
                  stack["workdir"] / "shop.log"):
         yield f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="package")
+def console(stack) -> Iterator[str]:
+    """The agent console, on the port Rasa wakes when a customer writes during a handoff."""
+    port = stack["console_port"]
+    with running([sys.executable, "-m", "bot.console"], f"http://127.0.0.1:{port}/healthz", stack["env"],
+                 stack["workdir"] / "console.log"):
+        yield f"http://127.0.0.1:{port}"

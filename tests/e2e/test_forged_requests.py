@@ -108,3 +108,25 @@ def test_the_widget_channel_refuses_a_typed_payload_the_same_way(stack, postgres
             await client.close()
 
     asyncio.run(chat())
+
+
+def test_socket_events_without_data_are_answered_not_left_hanging(stack):
+    async def chat():
+        client = WidgetClient(stack["rasa_base"])
+        try:
+            assert await client.connect()
+            ack = await client.sio.call("user_uttered", timeout=20)  # no argument at all
+            assert ack["ok"] is False and ack["status"] == 400
+            errors = []
+            client.sio.on("session_error", lambda data: errors.append(data))
+            await client.sio.emit("session_request")
+            for _ in range(100):
+                if errors:
+                    break
+                await asyncio.sleep(0.1)
+            assert errors == [] or errors[0]["status"] < 500
+            assert (await client.send("hello"))["ok"] is True  # the socket still works
+        finally:
+            await client.close()
+
+    asyncio.run(chat())

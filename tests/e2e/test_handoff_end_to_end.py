@@ -8,7 +8,6 @@ answers; the agent sees it live and hands back; the bot answers the customer's n
 from __future__ import annotations
 
 import re
-import sys
 import uuid
 
 import pytest
@@ -20,19 +19,10 @@ from bot.db.models import Customer, Handoff, HandoffMessage, Order
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.support.servers import running
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "a-long-enough-password"
-
-
-@pytest.fixture(scope="module")
-def console(stack):
-    port = stack["console_port"]
-    with running([sys.executable, "-m", "bot.console"], f"http://127.0.0.1:{port}/healthz", stack["env"],
-                 stack["workdir"] / "console.log"):
-        yield f"http://127.0.0.1:{port}"
 
 
 def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page, console, postgres_shop, tmp_path):

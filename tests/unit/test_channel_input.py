@@ -38,3 +38,23 @@ def test_bad_requests_get_a_status_and_a_reason(payload, status, reason):
         parse_request(payload, 100)
     assert caught.value.status == status
     assert reason in caught.value.message
+
+
+@pytest.mark.parametrize("token", ["\udcd5abc", "eyJ\ud800.x.y", "€" * 10, "a" * 5000])
+def test_a_token_that_is_not_even_ascii_is_refused_not_a_crash(token):
+    with pytest.raises(ChannelError) as caught:
+        parse_request({"sender": "c", "message": "hi", "metadata": {"customer_token": token}}, 100)
+    assert caught.value.status == 401
+
+
+def test_a_sender_with_control_characters_or_lone_surrogates_is_refused():
+    for sender in ("conv\x00", "conv\ud800", "a\u202eb\n"):
+        with pytest.raises(ChannelError) as caught:
+            parse_request({"sender": sender, "message": "hi"}, 100)
+        assert caught.value.status == 400
+
+
+def test_nul_characters_and_lone_surrogates_in_a_message_are_made_storable_not_lost():
+    _, text, _ = parse_request({"sender": "c", "message": "where\x00 is \ud800my order"}, 100)
+    assert text == "where is ?my order"
+    text.encode("utf-8")  # every store can keep it

@@ -50,3 +50,18 @@ def test_metadata_with_a_valid_token_names_the_customer():
 def test_signing_needs_a_customer():
     with pytest.raises(ValueError):
         sign_customer("")
+
+
+def test_a_token_whose_subject_is_no_customer_id_is_refused():
+    import time
+
+    import jwt as pyjwt
+
+    from bot.identity import ALGORITHM, ISSUER, InvalidToken, verify_token
+    from bot.settings import get_settings
+
+    for subject in ("CUST\x00", "x" * 65, " CUST-1", "\u202e"):
+        claims = {"sub": subject, "iss": ISSUER, "iat": int(time.time()), "exp": int(time.time()) + 60}
+        token = pyjwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM)
+        with pytest.raises(InvalidToken):
+            verify_token(token)
