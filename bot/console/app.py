@@ -28,7 +28,7 @@ from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.settings import Settings, get_settings
 from bot.web import security
-from bot.web.errors import error_middleware
+from bot.web.errors import error_middleware, log_client_mistakes_as_warnings
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ def create_app(
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_client_mistakes_as_warnings()
     settings = get_settings()
     app = create_app(settings)
     log.info("agent console on http://%s:%s/", settings.console_host, settings.console_port)

@@ -13,6 +13,7 @@ import logging
 from typing import Any, Awaitable, Callable, Mapping, Optional
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -138,3 +139,23 @@ def error_middleware(answer: Answer, *, database_down: str) -> Callable[[web.Req
             return answer(request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell us.", {})
 
     return errors
+
+
+class _ClientMistakesAsWarnings(logging.Filter):
+    """aiohttp logs a request it could not even parse (a request line over 8 KB, a broken header) as an ERROR with a
+    traceback, though it is the client's mistake and already answered with a 400: one warning line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 400) < 500:
+            record.msg = f"refused a malformed request: {exc.code} {exc.message}".replace("%", "%%")
+            record.args = ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def log_client_mistakes_as_warnings() -> None:
+    """Call once in a web app's main(): see `_ClientMistakesAsWarnings`."""
+    logging.getLogger("aiohttp.server").addFilter(_ClientMistakesAsWarnings())
+

@@ -20,7 +20,7 @@ from bot.identity import MAX_CUSTOMER_ID_CHARS, is_customer_id, sign_customer
 from bot.settings import Settings, get_settings
 from bot.web import security
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
-from bot.web.errors import error_middleware, read_json_object
+from bot.web.errors import error_middleware, log_client_mistakes_as_warnings, read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_client_mistakes_as_warnings()
     settings = get_settings()
     log.warning("demo shop: /api/session signs a token for any customer id; never expose it publicly")
     app = create_app(SqlCustomerDirectory(settings.database_url), settings)

@@ -316,6 +316,7 @@ def _send(http: requests.Session, console: Optional[ConsoleSession], request: Re
               for k, v in (request.params or {}).items()}
     # raw bytes, as a client sends them (HTTP itself cannot carry CR or LF in a header value)
     headers = {k: re.sub(r"[\r\n\x00]", "", v).strip().encode("utf-8", "surrogatepass") for k, v in headers.items()}
+    headers["Connection"] = b"close"  # a server may close after refusing a request: each request on its own
     try:
         reply = session.request(request.method, request.url, data=request.body, headers=headers,
                                 params=params, timeout=TIMEOUT, allow_redirects=False)

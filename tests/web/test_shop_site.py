@@ -243,3 +243,27 @@ def test_session_answers_hostile_bodies_with_a_4xx_and_a_sentence(directory, set
     assert got == status
     assert headers["Content-Type"].startswith("application/json") and isinstance(payload["error"], str)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_request_line_over_8_kb_is_a_400_and_a_warning_not_a_traceback(directory, settings, caplog):
+    from bot.web.errors import log_client_mistakes_as_warnings
+
+    log_client_mistakes_as_warnings()
+    caplog.set_level(logging.INFO)
+
+    async def go():
+        server = TestServer(create_app(directory, settings))
+        await server.start_server()
+        try:
+            reader, writer = await asyncio.open_connection(server.host, server.port)
+            writer.write(b"GET /?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            status_line = await reader.readline()
+            writer.close()
+            return status_line
+        finally:
+            await server.close()
+
+    assert b" 400 " in asyncio.run(go())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert any("refused a malformed request" in r.getMessage() for r in caplog.records)
