@@ -10,6 +10,7 @@ import re
 from typing import Any, Dict, Optional
 
 from bot.identity import METADATA_KEY, InvalidToken, verify_token
+from bot.text import storable
 
 NO_ANSWER_TEXT = (
     "Sorry, I couldn't finish that just now. Please try again in a moment; "
@@ -41,11 +42,11 @@ def check_sender(sender: Any, *, strict: bool = False) -> str:
 
 
 def check_text(text: Any, max_chars: int) -> str:
-    """The message as every store can keep it: NUL characters dropped and lone surrogates (a broken client's
-    JSON) replaced, so nothing a customer wrote is lost to an encoding error further down."""
+    """The message as every store can keep it (`bot.text.storable`), so nothing a customer wrote is lost to an
+    encoding error further down."""
     if not isinstance(text, str):
         raise ChannelError(400, "'message' must be a string")
-    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    text = storable(text)
     if not text.strip():
         raise ChannelError(400, "the message is empty")
     if len(text) > max_chars:

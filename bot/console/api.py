@@ -29,6 +29,7 @@ from bot.handoff.rasa_api import RasaUnavailable, bot_notice, listen, pause, res
 from bot.handoff.store import HandoffConflict, HandoffView
 from bot.journeys import store as journeys
 from bot.journeys.store import JourneyError
+from bot.text import storable
 from bot.web.errors import read_json_object
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _text(request: web.Request, body: dict[str, Any], key: str, what: str) -> st
     value = body.get(key)
     if value is not None and not isinstance(value, str):
         raise ApiError(400, f'"{key}" must be a string.')
-    text = (value or "").strip()
+    text = storable(value or "").strip()
     if not text:
         raise ApiError(400, f"Write {what} first.")
     limit = request.app[SETTINGS].max_message_chars

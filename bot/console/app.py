@@ -72,7 +72,7 @@ async def wake(request: web.Request) -> web.Response:
     expected = request.app[SETTINGS].service_token(WAKE_PURPOSE)
     header = request.headers.get("Authorization", "")
     sent = header[7:] if header.startswith("Bearer ") else ""
-    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not sent or not sent.isascii() or not hmac.compare_digest(sent.encode(), expected.encode()):
         return json_error(401, "A valid service token is required.")
     request.app[FEED].wake()
     return web.Response(status=204, headers=NO_STORE)

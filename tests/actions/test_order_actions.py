@@ -16,7 +16,7 @@ from actions.orders import (
 from bot.db.models import Order
 from bot.db.session import session_scope
 from bot.identity import sign_customer
-from tests.actions.conftest import customer_with_orders, find_order, run_action, tracker
+from tests.actions.conftest import OrderRef, customer_with_orders, find_order, run_action, tracker
 
 
 def responses(messages):
@@ -172,3 +172,18 @@ def test_a_database_that_is_down_gets_a_clear_answer(monkeypatch):
         get_settings.cache_clear()
     assert responses(messages) == ["utter_service_unavailable"]
     assert events == [{"event": "slot", "timestamp": None, "name": "flow_failure", "value": "service_unavailable"}]
+
+
+def test_a_cancel_button_for_another_customers_order_changes_nothing(writable_shop_url):
+    ref = find_order(writable_shop_url, status="processing")
+    other = next(c for c in (f"CUST-{i:05d}" for i in range(1, 40)) if c != ref.customer)
+    forged = tracker(f'/cancel_order{{"order_id":"{ref.number}"}}', intent="cancel_order",
+                     entities={"order_id": ref.number}, customer=other)
+    messages, events = run_action(ActionCancelOrderCheck(), forged)
+    assert "utter_confirm_cancel" not in responses(messages)
+    assert slot_events(events).get("awaiting") is None
+    # Even a "yes" that pretends the question was asked about that order cancels nothing of someone else's.
+    messages, _ = run_action(ActionCancelOrderConfirm(), _confirmation_tracker(OrderRef(other, ref.number)))
+    assert "utter_cancel_done" not in responses(messages)
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"

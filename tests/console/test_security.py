@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -114,3 +115,34 @@ async def test_malformed_api_bodies_get_a_4xx_with_a_sentence(console_db, caplog
             assert response.status == status, (path, await response.text())
             assert isinstance((await response.json())["error"], str)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_replies_and_notes_with_nul_or_lone_surrogates_are_stored_cleaned_not_a_500(console_db, caplog):
+    from tests.console.console_support import messages
+
+    add_agent(console_db, "alice", queues=("billing",))
+    h = open_handoff(console_db, "c-nul")
+    caplog.set_level(logging.ERROR)
+    async with running_console(console_db) as console:
+        alice = await console.agent("alice")
+        assert (await alice.post(f"/api/handoffs/{h.id}/claim")).status == 200
+        body = json.dumps({"text": "hello\u0000 there \ud800!"}).encode()  # valid JSON, unstorable as it is
+        for path in (f"/api/handoffs/{h.id}/messages", f"/api/handoffs/{h.id}/notes"):
+            response = await alice.http.post(path, data=body, headers={
+                "X-CSRF-Token": alice.csrf, "Content-Type": "application/json"})
+            assert response.status == 201, await response.text()
+    texts = [m.text for m in messages(console_db, h.id)]
+    assert texts.count("hello there ?!") == 2
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_wake_token_that_is_not_even_utf8_is_a_401(console_db):
+    async with running_console(console_db) as console:
+        host, port = console.url.split("//")[1].split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /internal/wake HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\xc3\r\n"
+                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        assert b" 401 " in status_line
