@@ -16,8 +16,6 @@ from bot.settings import get_settings
 ALGORITHM = "HS256"
 ISSUER = "tandem-shop"
 METADATA_KEY = "customer_token"
-
-
 MAX_CUSTOMER_ID_CHARS = 64
 MAX_TOKEN_CHARS = 4096
 

@@ -136,6 +136,8 @@ def supervise(service_list: List[Service], env: Dict[str, str], banner: str = ""
     except KeyboardInterrupt:
         return 0
     finally:
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the shutdown short and leave children behind
+            signal.signal(signum, signal.SIG_IGN)
         stop(service_list)
 
 

@@ -69,13 +69,6 @@ def json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
-async def read_text(request: web.Request) -> str:
-    try:
-        return await request.text()
-    except UnicodeDecodeError:
-        raise ClientError(400, NOT_UTF8) from None
-
-
 def parse_json(text: str, hint: str = "") -> Any:
     if not json_depth_ok(text):
         raise ClientError(400, TOO_DEEP)
