@@ -27,8 +27,10 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
 
 from bot.channels import admission
+from bot.payloads import PREFIX as PAYLOAD_PREFIX
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.handoff.store import HandoffView
@@ -75,6 +77,12 @@ def handoff_state(handoff: Optional[HandoffView]) -> Optional[Dict[str, Any]]:
     return state
 
 
+def _typed_by_customer(text: Any) -> bool:
+    """Words the customer wrote: not a button's payload, nor an intent the scheduler or the console triggered
+    through Rasa's HTTP API (stored as "EXTERNAL: journey_follow_up")."""
+    return bool(text) and not str(text).startswith((PAYLOAD_PREFIX, EXTERNAL_MESSAGE_PREFIX))
+
+
 def history(events: Iterable[Dict[str, Any]], since: Optional[float], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
     """The conversation's messages after `since`, as the widget shows them (customer, bot and agent)."""
     messages: List[Dict[str, Any]] = []
@@ -82,7 +90,7 @@ def history(events: Iterable[Dict[str, Any]], since: Optional[float], limit: int
         timestamp = event.get("timestamp") or 0
         if since is not None and timestamp <= since:
             continue
-        if event.get("event") == "user" and event.get("text") and not str(event["text"]).startswith("/"):
+        if event.get("event") == "user" and _typed_by_customer(event.get("text")):
             messages.append({"from": "customer", "text": event["text"], "timestamp": timestamp})
         elif event.get("event") == "bot":
             message = {**(event.get("data") or {}), **(event.get("metadata") or {}), "text": event.get("text"),

@@ -22,6 +22,7 @@ def test_history_is_what_the_customer_saw_after_since():
         {"event": "user", "text": "old", "timestamp": 1.0},
         {"event": "user", "text": "hello", "timestamp": 2.0},
         {"event": "user", "text": '/rate_journey{"score": 5}', "timestamp": 2.5},
+        {"event": "user", "text": "EXTERNAL: journey_follow_up", "timestamp": 2.55},  # the scheduler, not the customer
         {"event": "action", "name": "action_listen", "timestamp": 2.6},
         {"event": "bot", "text": "Hi!", "data": {"buttons": None}, "metadata": {}, "timestamp": 3.0},
         {"event": "bot", "text": "Alice here", "metadata": {"from": "agent", "agent_name": "Alice"}, "timestamp": 4.0},
