@@ -30,12 +30,21 @@ def child_env(settings: Settings) -> Dict[str, str]:
     })
 
 
+# A process that dies is started again after these waits (seconds), one more step each time it dies again soon.
+RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_SECONDS = 60.0  # up this long, a restarted process is healthy again: its back-off starts over
+WATCH_SECONDS = 0.5
+
+
 @dataclass
 class Service:
     name: str
     command: List[str]
     health_url: Optional[str]  # None: a worker without HTTP; running is healthy
     process: Optional[subprocess.Popen] = None
+    started_at: float = 0.0
+    quick_deaths: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
+    restart_at: Optional[float] = None  # when a dead process is due to start again
 
 
 def wait_healthy(service: Service, timeout: float) -> None:
@@ -85,10 +94,16 @@ def services(
     ]
 
 
+def launch(service: Service, env: Dict[str, str]) -> None:
+    service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    service.started_at = time.monotonic()
+    service.restart_at = None
+
+
 def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0) -> None:
     for service in service_list:
         print(f"starting {service.name}: {' '.join(service.command)}", flush=True)
-        service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        launch(service, env)
     for service in service_list:
         wait_healthy(service, timeout)
         print(f"{service.name} is up ({service.health_url or 'running'})", flush=True)
@@ -122,17 +137,34 @@ def stop_on_signals() -> None:
         signal.signal(signum, _interrupt)
 
 
+def keep_running(service: Service, env: Dict[str, str], now: float) -> None:
+    """One look at a service: a process that died is started again after its back-off, and says so."""
+    if service.restart_at is not None:
+        if now >= service.restart_at:
+            launch(service, env)
+            print(f"{service.name}: started again", file=sys.stderr, flush=True)
+        return
+    if service.process is None or service.process.poll() is None:
+        return
+    service.quick_deaths = service.quick_deaths + 1 if now - service.started_at < STABLE_SECONDS else 1
+    delay = RESTART_BACKOFF[min(service.quick_deaths, len(RESTART_BACKOFF)) - 1]
+    service.restart_at = now + delay
+    print(f"{service.name} exited with code {service.process.returncode}; starting it again in {delay:.0f} s",
+          file=sys.stderr, flush=True)
+
+
 def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "") -> int:
-    """Start the services, wait while they all run, stop them all: 0 when stopped by a signal, 1 when one died."""
+    """Start the services and keep them running (a process that dies is started again, with back-off, while the
+    others carry on) until a signal stops them all; 0 then."""
     try:
         start(service_list, env)
         if banner:
             print(banner, flush=True)
-        while all(s.process is not None and s.process.poll() is None for s in service_list):
-            time.sleep(1)
-        crashed = [s.name for s in service_list if s.process is not None and s.process.poll() is not None]
-        print(f"stopped: {', '.join(crashed)} exited", file=sys.stderr)
-        return 1
+        while True:
+            now = time.monotonic()
+            for service in service_list:
+                keep_running(service, env, now)
+            time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
         return 0
     finally:
