@@ -882,3 +882,15 @@ def test_a_message_acknowledged_after_the_timeout_counts_as_sent(session, stub):
     expect(s.page.locator(ERRORS)).to_have_count(0)
     s.expect_reply("You said: slow turn")
     assert [u["message"] for u in stub.uttered] == ["hello", "slow turn"]
+
+
+def test_the_widget_asks_for_no_websocket_upgrade_and_no_missing_favicon(session, stub):
+    # The channel serves long-polling only; an upgrade attempt was a refused request on every load.
+    s = session()
+    requested: list[str] = []
+    s.page.on("request", lambda request: requested.append(request.url))
+    s.load()
+    start_conversation(s, stub)
+    assert s.websockets == []
+    assert not [url for url in requested if "transport=websocket" in url or url.endswith("/favicon.ico")]
+    assert any("transport=polling" in url for url in requested)

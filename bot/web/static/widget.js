@@ -68,7 +68,7 @@
     reconnecting: "Reconnecting…",
     notSent: "Not sent.",
     retry: "Retry",
-    unreachable: "I can't reach the assistant right now. Please check your connection and try again in a moment.",
+    unreachable: "I can't reach the assistant right now. Your message is kept: tap Retry in a moment.",
     expired: "Your session has expired. Please sign in again to continue.",
     forbidden: "This conversation belongs to another customer. Please sign in again.",
     rejected: (detail) => "The assistant couldn't accept that message" + (detail ? ": " + detail : "."),
@@ -974,6 +974,9 @@
         const socket = io(target.origin, {
           path: target.path,
           forceNew: true,
+          // Tandem's channel serves long-polling only (docs/widget-protocol.md): asking for a websocket upgrade
+          // would only earn a refused request on every load.
+          transports: ["polling"],
           reconnection: true,
           reconnectionDelay: 1000,
           reconnectionDelayMax: 5000,
