@@ -894,3 +894,17 @@ def test_the_widget_asks_for_no_websocket_upgrade_and_no_missing_favicon(session
     assert s.websockets == []
     assert not [url for url in requested if "transport=websocket" in url or url.endswith("/favicon.ico")]
     assert any("transport=polling" in url for url in requested)
+
+
+def test_a_rating_question_already_in_the_message_is_not_shown_twice(session, stub):
+    s = session()
+    s.open_chat()
+    asked = "Glad that's sorted! How happy are you with how we handled it?"
+    stub.replies.append([("bot_uttered", {"text": asked, "custom": dict(CSAT, question="How happy are you with how we handled it?")})])
+    s.send("yes it works now")
+    group = s.page.get_by_role("group", name="How happy are you with how we handled it?")
+    expect(group).to_be_visible()  # still named for screen readers
+    # Shown once, in the bubble; the prompt keeps it only as screen-reader text (clipped to nothing on screen).
+    expect(s.page.locator(".tandem-csat__question")).to_have_count(0)
+    expect(s.page.locator(".tandem-csat > p.tandem-sr-only")).to_have_text("How happy are you with how we handled it?")
+    expect(s.page.locator(BOT_BUBBLES).last).to_contain_text(asked)

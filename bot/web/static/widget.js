@@ -628,7 +628,10 @@
     const options = cleanCsatOptions(custom.options);
     if (!options.length) return null;
     const box = el("div", "tandem-csat");
-    const question = el("p", "tandem-csat__question", str(custom.question).trim() || TEXT.csat);
+    const asked = str(custom.question).trim() || TEXT.csat;
+    const question = el("p", "tandem-csat__question", asked);
+    // The bubble above may already ask it ("Glad that's sorted! How happy ..."): then it names the group only.
+    if (entry.text && entry.text.includes(asked)) question.className = "tandem-sr-only";
     question.id = uid("tandem-csat");
     const group = el("div", "tandem-csat__options");
     group.setAttribute("role", "group");
