@@ -63,8 +63,14 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         widget.keyboard.press("Enter")
         expect(log).to_contain_text("in the queue", timeout=30_000)
 
-        # The queue updates live; the agent claims the conversation and replies.
-        row = agent.locator("#queue-rows tr[data-handoff-id]").first
+        # The queue updates live; the agent claims this customer's conversation (other tests of the stack may
+        # have left handoffs in the queue too) and replies.
+        with session_scope(postgres_shop) as session:
+            handoff_id = session.execute(
+                select(Handoff.id).join(Customer, Customer.id == Handoff.customer_id)
+                .where(Customer.external_id == customer).order_by(Handoff.id.desc())
+            ).scalars().first()
+        row = agent.locator(f'#queue-rows tr[data-handoff-id="{handoff_id}"]')
         expect(row).to_be_visible(timeout=15_000)
         row.locator("button", has_text="Claim").click()
         expect(agent.locator("#status-badge")).to_contain_text("you", timeout=15_000)
