@@ -54,6 +54,10 @@ class Hostile:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
+    def hex_id(self) -> str:
+        """A fresh conversation id, from the seed (so a run replays exactly)."""
+        return f"{self.rng.getrandbits(128):032x}"
+
     def text(self) -> str:
         r = self.rng.random()
         if r < 0.45:
@@ -158,7 +162,7 @@ def _rest(h: Hostile, s: Surfaces) -> Request:
     if h.chance(0.25):
         return Request("rest POST /webhooks/tandem/webhook", "POST", url, h.raw_body(),
                        {"Content-Type": h.rng.choice(["application/json", "text/plain", "multipart/form-data"])})
-    sender: Any = h.rng.choice(list(s.conversation_ids) or ["fuzz"]) if h.chance(0.5) else f"fuzz-{uuid.uuid4().hex}"
+    sender: Any = h.rng.choice(list(s.conversation_ids) or ["fuzz"]) if h.chance(0.5) else f"fuzz-{h.hex_id()}"
     if h.chance(0.15):
         sender = h.value(depth=1)
     metadata: Any = {"customer_token": h.token()} if h.chance(0.7) else h.rng.choice([{}, None, h.value(depth=2)])
@@ -173,7 +177,7 @@ def _rest(h: Hostile, s: Surfaces) -> Request:
 def _engineio(h: Hostile, s: Surfaces) -> Request:
     params = {"EIO": h.rng.choice(["4", "3", "x", ""]), "transport": h.rng.choice(["polling", "websocket", "x"])}
     if h.chance(0.6):
-        params["sid"] = h.rng.choice([uuid.uuid4().hex, h.text()[:40], ""])
+        params["sid"] = h.rng.choice([h.hex_id(), h.text()[:40], ""])
     method = h.rng.choice(["GET", "POST", "OPTIONS"])
     body = h.raw_body() if method == "POST" else None
     return Request("socket.io HTTP /socket.io/", method, f"{s.rasa_url}/socket.io/", body,
@@ -355,7 +359,7 @@ async def _socket_events(h: Hostile, s: Surfaces, count: int, report: FuzzReport
         for _ in range(count):
             if h.chance(0.3):
                 event, send = "session_request", session_request
-                data: Any = {"session_id": h.rng.choice([uuid.uuid4().hex, *s.conversation_ids, h.text()[:200]]),
+                data: Any = {"session_id": h.rng.choice([h.hex_id(), *s.conversation_ids, h.text()[:200]]),
                              "customer_token": h.token() if h.chance(0.7) else None, "since": h.value(depth=1)}
             else:
                 event, send = "user_uttered", user_uttered
