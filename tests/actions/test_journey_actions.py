@@ -12,6 +12,7 @@ from actions.journeys import (
     ActionCloseJourney,
     ActionJourneyContinue,
     ActionJourneyFollowUp,
+    ActionJourneyReprompt,
     ActionJourneyStart,
     ActionListJourneys,
     ActionRateJourney,
@@ -36,6 +37,10 @@ def _internet_customer(url: str) -> str:
             .where(Product.category == "home_internet", CustomerPlan.status == "active")
             .order_by(Customer.external_id).limit(1)
         ).scalar_one()
+
+
+def _someone_else(customer: str) -> str:
+    return "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
 
 
 def _slot(events, name) -> Any:
@@ -110,7 +115,7 @@ def test_customers_list_and_close_only_their_own_issues(writable_shop_url: str) 
                                                            customer=customer))
     assert messages[0]["response"] == "utter_open_journeys"
     assert any(str(journey_id) in b["payload"] for b in messages[0]["buttons"])
-    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    stranger = _someone_else(customer)
     messages, _ = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=stranger,
                                                            entities={"journey_id": str(journey_id)}))
     assert messages[0]["response"] == "utter_journey_not_found"
@@ -184,8 +189,6 @@ def test_two_answers_at_the_same_moment_are_applied_one_after_the_other(writable
 
 @pytest.mark.parametrize("bad_id", ["abc", "-3", "", "99999999999999999999", "1; DROP TABLE journeys"])
 def test_malformed_or_unknown_journey_ids_get_a_clear_answer_not_a_crash(writable_shop_url: str, bad_id: str) -> None:
-    from actions.journeys import ActionJourneyReprompt
-
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
@@ -266,7 +269,7 @@ def test_a_rating_is_taken_only_for_a_survey_asked_in_this_conversation(writable
     assert _rate(customer, journey_id, []) == ["utter_csat_not_asked"]
     with session_scope(writable_shop_url) as session:
         assert session.get(JourneyCsat, journey_id) is None
-    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    stranger = _someone_else(customer)
     assert _rate(stranger, journey_id, bot_said(asked)) == ["utter_journey_not_found"]  # replayed by someone else
     with session_scope(writable_shop_url) as session:
         assert session.get(JourneyCsat, journey_id) is None
@@ -286,8 +289,6 @@ def test_a_rating_for_a_journey_that_is_not_resolved_changes_nothing(writable_sh
 
 
 def test_continue_or_close_buttons_of_a_resolved_journey_change_nothing(writable_shop_url: str) -> None:
-    from actions.journeys import ActionJourneyReprompt
-
     customer = _internet_customer(writable_shop_url)
     journey_id, _ = _resolved(customer)
     for action, intent in ((ActionCloseJourney(), "close_issue"), (ActionJourneyReprompt(), "resume_issue")):
@@ -300,12 +301,10 @@ def test_continue_or_close_buttons_of_a_resolved_journey_change_nothing(writable
 
 
 def test_another_customers_journey_cannot_be_continued(writable_shop_url: str) -> None:
-    from actions.journeys import ActionJourneyReprompt
-
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    stranger = "CUST-00001" if customer != "CUST-00001" else "CUST-00002"
+    stranger = _someone_else(customer)
     messages, _ = run_action(ActionJourneyReprompt(), tracker(
         f'/resume_issue{{"journey_id": {journey_id}}}', intent="resume_issue", customer=stranger,
         entities={"journey_id": str(journey_id)}))

@@ -46,6 +46,20 @@ def _events_of(url: str, kind: str) -> list[BehaviourEvent]:
         ).scalars())
 
 
+def _suggest_laptops() -> tuple[list, list]:
+    """The signed-in customer asks for laptops: (messages, events) of the suggestion."""
+    return run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
+                customer=CUSTOMER),
+    )
+
+
+def _any_sku(url: str) -> str:
+    with session_scope(url) as session:
+        return session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
+
+
 def test_suggestions_come_with_reasons_and_a_tap_each_and_are_stored_before_the_answer(recs_shop: str) -> None:
     messages, events = run_action(
         ActionRecommendProducts(),
@@ -81,11 +95,7 @@ def test_a_visitor_who_says_nothing_about_what_they_want_is_asked(recs_shop: str
 
 
 def test_tapping_a_suggestion_logs_the_click_and_offers_more_or_not_interested(recs_shop: str) -> None:
-    suggested, events = run_action(
-        ActionRecommendProducts(),
-        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
-                customer=CUSTOMER),
-    )
+    suggested, events = _suggest_laptops()
     shown = _slot(events, LAST_RECOMMENDATIONS)
     sku = shown["skus"][0]
     messages, events = run_action(
@@ -202,11 +212,7 @@ def test_tapping_an_unknown_product_says_so_and_logs_nothing(recs_shop: str, sku
 
 def test_a_click_on_a_product_never_suggested_in_this_conversation_stores_no_click(recs_shop: str) -> None:
     # Another conversation showed the suggestions; this one did not: nothing here counts as their click.
-    _, elsewhere = run_action(
-        ActionRecommendProducts(),
-        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
-                customer=CUSTOMER),
-    )
+    _, elsewhere = _suggest_laptops()
     sku = _slot(elsewhere, LAST_RECOMMENDATIONS)["skus"][0]
     messages, _ = run_action(
         ActionRecommendationClicked(),
@@ -219,8 +225,7 @@ def test_a_click_on_a_product_never_suggested_in_this_conversation_stores_no_cli
 
 def test_a_click_needs_the_impression_of_this_customer(recs_shop: str) -> None:
     # The conversation's slot history claims a suggestion that was never stored for this customer.
-    with session_scope(recs_shop) as session:
-        sku = session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
+    sku = _any_sku(recs_shop)
     forged = {"event": "slot", "name": LAST_RECOMMENDATIONS, "value": {"request_id": "made-up", "skus": [sku]}}
     run_action(
         ActionRecommendationClicked(),
@@ -231,8 +236,8 @@ def test_a_click_needs_the_impression_of_this_customer(recs_shop: str) -> None:
 
 
 def test_not_interested_in_a_product_nobody_offered_here_is_refused_politely(recs_shop: str) -> None:
+    sku = _any_sku(recs_shop)
     with session_scope(recs_shop) as session:
-        sku = session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
         exclusions = len(session.execute(select(RecommendationExclusion)).scalars().all())
     dismissals = len(_events_of(recs_shop, "dismissal"))
     messages, events = run_action(
@@ -248,11 +253,7 @@ def test_not_interested_in_a_product_nobody_offered_here_is_refused_politely(rec
 
 
 def test_not_interested_in_a_card_that_was_shown_is_taken(recs_shop: str) -> None:
-    suggested, events = run_action(
-        ActionRecommendProducts(),
-        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
-                customer=CUSTOMER),
-    )
+    suggested, events = _suggest_laptops()
     sku = _slot(events, LAST_RECOMMENDATIONS)["skus"][1]
     dismissals = len(_events_of(recs_shop, "dismissal"))
     messages, _ = run_action(
