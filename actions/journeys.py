@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
@@ -26,7 +26,8 @@ from bot import payloads
 from bot.db.session import session_scope
 from bot.identity import customer_from_metadata
 from bot.journeys import store
-from bot.journeys.service import Turn, default_service
+from bot.journeys.ratings import read_rating
+from bot.journeys.service import JourneyService, Turn, default_service
 from bot.journeys.types import BotMessage, UserInput
 
 logger = logging.getLogger(__name__)
@@ -46,19 +47,9 @@ def as_id(value: Any) -> Optional[int]:
 
 
 def user_input(tracker: Tracker) -> UserInput:
-    """The latest message as the workflows see it (entities by name, the sentiment score when known)."""
-    latest = tracker.latest_message or {}
-    entities: Dict[str, Any] = {}
-    for entity in latest.get("entities") or []:
-        entities.setdefault(entity.get("entity"), entity.get("value"))
-    sentiment = (latest.get("sentiment") or {}).get("score")
-    return UserInput(
-        intent=(latest.get("intent") or {}).get("name"),
-        entities=entities,
-        text=(latest.get("text") or "")[:2000],
-        sentiment=float(sentiment) if isinstance(sentiment, (int, float)) else None,
-        channel=(tracker.get_latest_input_channel() or "chat")[:32],
-    )
+    """The latest message as the workflows see it (entities by name, the intent ranking, the sentiment)."""
+    return UserInput.from_parse_data(tracker.latest_message or {},
+                                     channel=(tracker.get_latest_input_channel() or "chat")[:32])
 
 
 def say(dispatcher: CollectingDispatcher, messages: tuple[BotMessage, ...]) -> None:
@@ -67,17 +58,20 @@ def say(dispatcher: CollectingDispatcher, messages: tuple[BotMessage, ...]) -> N
                                  **dict(message.values))
 
 
-def journey_slot(turn: Turn, title: Callable[[str], str]) -> Dict[Text, Any]:
-    """What the policy and later actions need to know about the journey the conversation is on."""
+def journey_slot(turn: Turn, service: JourneyService) -> Dict[Text, Any]:
+    """What the policy and later actions need to know about the journey the conversation is on: which it is,
+    and, while it waits for the customer, what its question takes as an answer (`Accepts.to_slot`)."""
     journey = turn.journey
     if journey is None or not journey.is_open:
         return SlotSet(JOURNEY_SLOT, None)
+    waiting = journey.state == "waiting_for_customer"
     return SlotSet(JOURNEY_SLOT, {
         "id": journey.id,
         "workflow": journey.workflow,
-        "title": title(journey.workflow),
+        "title": service.title(journey.workflow),
         "step": journey.current_step,
-        "waiting_for_customer": journey.state == "waiting_for_customer",
+        "waiting_for_customer": waiting,
+        "accepts": service.accepts(journey.workflow, journey.current_step) if waiting and journey.current_step else None,
     })
 
 
@@ -102,7 +96,7 @@ def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, s
     """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
     a person (a handoff) once it is escalated."""
     service = default_service()
-    events = [journey_slot(turn, service.title)]
+    events = [journey_slot(turn, service)]
     journey = turn.journey
     if journey is None:
         return events
@@ -249,7 +243,7 @@ class ActionJourneyReprompt(JourneyAction):
         if result.messages:
             dispatcher.utter_message(response="utter_journey_back_to", title=service.title(result.journey.workflow))
             say(dispatcher, result.messages)
-        return [journey_slot(result, service.title)]
+        return [journey_slot(result, service)]
 
 
 class ActionJourneyFollowUp(JourneyAction):
@@ -341,13 +335,17 @@ class ActionRateJourney(JourneyAction):
 
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)
-        score = next(tracker.get_latest_entity_values("score"), None)
-        journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
-        score = as_id(score)
+        asked = payloads.offered_values(tracker.events, "rate_journey", "journey_id")
+        tapped = next(tracker.get_latest_entity_values("score"), None)
+        score = as_id(tapped) if tapped is not None else read_rating((tracker.latest_message or {}).get("text"))
+        requested = next(tracker.get_latest_entity_values("journey_id"), None)
+        if requested is None and tapped is None and len(asked) == 1:
+            requested = next(iter(asked))  # typed: the survey the bot asked
+        journey_id = as_id(requested)
         if customer is None or journey_id is None or score is None or not 1 <= score <= 5:
             dispatcher.utter_message(response="utter_csat_unclear")
             return []
-        if str(journey_id) not in payloads.offered_values(tracker.events, "rate_journey", "journey_id"):
+        if str(journey_id) not in asked:
             # Only a survey the bot asked in this conversation takes an answer.
             dispatcher.utter_message(response="utter_csat_not_asked")
             return []

@@ -123,12 +123,22 @@ def _cmd_up(args: argparse.Namespace) -> int:
         return 130
 
 
+def _cmd_down(args: argparse.Namespace) -> int:
+    from bot import run_lock
+    from bot.settings import get_settings
+
+    print(run_lock.down(get_settings().state_dir))
+    return 0
+
+
 def register_up(subparsers: argparse._SubParsersAction) -> None:
     up = subparsers.add_parser("up", help="migrate, seed, train if needed, and run the whole assistant")
     up.add_argument("--customers", type=int, default=1000, help="demo customers to seed into an empty database")
     up.add_argument("--rasa-port", type=int, default=5005)
     up.add_argument("--actions-port", type=int, default=5055)
     up.set_defaults(handler=_cmd_up)
+    down = subparsers.add_parser("down", help="stop what `tandem up` started (also after `up` itself was killed)")
+    down.set_defaults(handler=_cmd_down)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot import run_lock
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.processes import ServiceFailed, runtime_env, wait_for_http
 from bot.training import RASA, train_if_changed
@@ -95,15 +96,20 @@ def services(
 
 
 def launch(service: Service, env: Dict[str, str]) -> None:
-    service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    # Its own process group (a Ctrl-C in the terminal reaches `up` alone, which stops the children in order),
+    # and it dies with `up` even when `up` is killed outright.
+    service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                                       preexec_fn=run_lock.die_with_parent)
     service.started_at = time.monotonic()
     service.restart_at = None
 
 
-def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0) -> None:
+def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0,
+          state_dir: Optional[Path] = None) -> None:
     for service in service_list:
         print(f"starting {service.name}: {' '.join(service.command)}", flush=True)
         launch(service, env)
+    record(service_list, state_dir)
     for service in service_list:
         wait_healthy(service, timeout)
         print(f"{service.name} is up ({service.health_url or 'running'})", flush=True)
@@ -137,33 +143,44 @@ def stop_on_signals() -> None:
         signal.signal(signum, _interrupt)
 
 
-def keep_running(service: Service, env: Dict[str, str], now: float) -> None:
-    """One look at a service: a process that died is started again after its back-off, and says so."""
+def record(service_list: List[Service], state_dir: Optional[Path]) -> None:
+    """The children's PIDs, for `tandem down` (and the next `up`) to find."""
+    if state_dir is not None:
+        run_lock.write(state_dir, [s.process.pid for s in service_list if s.process is not None])
+
+
+def keep_running(service: Service, env: Dict[str, str], now: float) -> bool:
+    """One look at a service: a process that died is started again after its back-off, and says so. True when
+    it was started again."""
     if service.restart_at is not None:
         if now >= service.restart_at:
             launch(service, env)
             print(f"{service.name}: started again", file=sys.stderr, flush=True)
-        return
+            return True
+        return False
     if service.process is None or service.process.poll() is None:
-        return
+        return False
     service.quick_deaths = service.quick_deaths + 1 if now - service.started_at < STABLE_SECONDS else 1
     delay = RESTART_BACKOFF[min(service.quick_deaths, len(RESTART_BACKOFF)) - 1]
     service.restart_at = now + delay
     print(f"{service.name} exited with code {service.process.returncode}; starting it again in {delay:.0f} s",
           file=sys.stderr, flush=True)
+    return False
 
 
-def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "") -> int:
+def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "",
+              state_dir: Optional[Path] = None) -> int:
     """Start the services and keep them running (a process that dies is started again, with back-off, while the
-    others carry on) until a signal stops them all; 0 then."""
+    others carry on) until a signal stops them all; 0 then. With `state_dir`, the children's PIDs are recorded
+    there for `tandem down`."""
     try:
-        start(service_list, env)
+        start(service_list, env, state_dir=state_dir)
         if banner:
             print(banner, flush=True)
         while True:
             now = time.monotonic()
-            for service in service_list:
-                keep_running(service, env, now)
+            if any([keep_running(service, env, now) for service in service_list]):
+                record(service_list, state_dir)
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
         return 0
@@ -235,13 +252,27 @@ def ensure_console_admin(settings: Settings) -> None:
 
 
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
+    """The whole assistant on this machine, until a signal stops it (`tandem down` sends one)."""
+    stop_on_signals()  # from the first step: a long first run (install, training) can be stopped too
+    settings = get_settings()
+    try:
+        run_lock.claim(settings.state_dir)
+        run_lock.check_ports([("rasa", "0.0.0.0", rasa_port), ("the action server", "0.0.0.0", actions_port),
+                              ("the shop page", settings.web_host, settings.web_port),
+                              ("the agent console", settings.console_host, settings.console_port)])
+    except (run_lock.AlreadyRunning, run_lock.PortBusy) as exc:
+        raise SystemExit(str(exc)) from None
+    try:
+        return _prepare_and_run(settings, seed_customers, rasa_port, actions_port)
+    finally:
+        run_lock.release(settings.state_dir)
+
+
+def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, actions_port: int) -> int:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
     from bot.shop.seed import ShopAlreadySeeded, seed_shop
 
-    stop_on_signals()  # from the first step: a long first run (install, training) can be stopped too
-    settings = get_settings()
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
     env = child_env(settings)
     print(f"database: {settings.database_url}", flush=True)
     upgrade(settings.database_url)
@@ -267,5 +298,6 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         service_list, env,
         f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
         f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
-        f"Ctrl-C stops everything.\n",
+        f"Ctrl-C (or `./tandem down`) stops everything.\n",
+        state_dir=settings.state_dir,
     )

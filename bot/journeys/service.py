@@ -236,6 +236,13 @@ class JourneyService:
     def title(self, workflow: str) -> str:
         return self.runner.workflow(workflow).title
 
+    def accepts(self, workflow: str, step: str) -> dict[str, Any] | None:
+        """What the journey's waiting step takes as an answer, for the dialogue policy (`Accepts.to_slot`)."""
+        try:
+            return self.runner.accepts(workflow, step).to_slot()
+        except KeyError:  # a workflow or step that is gone since (UnknownStep): no answers to route
+            return None
+
     def _own(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
         customer_id = customer_pk(session, customer)
         journey = store.get(session, journey_id, customer_id) if customer_id is not None else None

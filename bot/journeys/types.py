@@ -25,6 +25,30 @@ class UserInput:
     text: str = ""
     sentiment: float | None = None  # the message's sentiment score (-1..1), when known
     channel: str | None = None
+    ranking: tuple[tuple[str, float], ...] = ()  # the NLU's intents with their confidence, best first
+
+    @classmethod
+    def from_parse_data(cls, parse_data: Mapping[str, Any], channel: str | None = None) -> "UserInput":
+        """A message as Rasa's NLU parsed it (a tracker's latest message): entities by name (the first value
+        of each), the intent ranking, the sentiment score when the pipeline gave one."""
+        entities: dict[str, Any] = {}
+        for entity in parse_data.get("entities") or []:
+            if isinstance(entity, Mapping):
+                entities.setdefault(entity.get("entity"), entity.get("value"))
+        ranking = tuple(
+            (str(item["name"]), float(item.get("confidence") or 0.0))
+            for item in parse_data.get("intent_ranking") or []
+            if isinstance(item, Mapping) and item.get("name")
+        )
+        sentiment = (parse_data.get("sentiment") or {}).get("score")
+        return cls(
+            intent=(parse_data.get("intent") or {}).get("name"),
+            entities=entities,
+            text=str(parse_data.get("text") or "")[:2000],
+            sentiment=float(sentiment) if isinstance(sentiment, (int, float)) else None,
+            channel=channel,
+            ranking=ranking,
+        )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 No story can cover a workflow's steps (they are data, `data/workflows/`), so this policy routes around the
 stories: while the journey waits for the customer (slot `journey`, set by the journey actions), an answer
-(affirm, deny, inform, a button) runs `action_journey_continue`; a question or chitchat is left to the rules
-and TED, and at the end of that turn `action_journey_reprompt` asks the journey's question again. The bot
+runs `action_journey_continue`; a question or chitchat is left to the rules and TED, and at the end of that
+turn `action_journey_reprompt` asks the journey's question again. An answer is what the waiting step takes
+(the slot's `accepts`, read by `bot.journeys.workflows.answers`, the rule the workflow runner applies too:
+"tried that already" answers "is it working now?" even when the NLU's first guess is another intent), or
+one of `answer_intents`, which the runner then judges (and asks again when it does not fit). The bot
 listens after every journey action. In every other case it abstains, so the rest of the ensemble decides.
 
 Two priorities, so that it never fights SentimentPolicy (7): answers are taken with `priority` (8, above
@@ -34,11 +37,15 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from bot import payloads
+from bot.journeys.ratings import read_rating
+from bot.journeys.types import UserInput
+from bot.journeys.workflows.answers import Accepts
 from bot.policies.turns import (
     Turn,
     latest_turn,
@@ -54,6 +61,8 @@ SLOT_JOURNEY = "journey"
 ACTION_JOURNEY_START = "action_journey_start"
 ACTION_JOURNEY_CONTINUE = "action_journey_continue"
 ACTION_JOURNEY_REPROMPT = "action_journey_reprompt"
+ACTION_RATE_JOURNEY = "action_rate_journey"
+SURVEY_INTENT = "rate_journey"  # the survey's buttons: `/rate_journey{"score": 4, "journey_id": 7}`
 # The journey actions: each ends the bot's turn (it asks or tells something), and no story covers them.
 JOURNEY_ACTIONS = frozenset({
     ACTION_JOURNEY_START,
@@ -62,7 +71,7 @@ JOURNEY_ACTIONS = frozenset({
     "action_journey_follow_up",
     "action_list_journeys",
     "action_close_journey",
-    "action_rate_journey",
+    ACTION_RATE_JOURNEY,
 })
 _LIST_OPTIONS = ("answer_intents", "no_reprompt_intents", "no_reprompt_after", "other_question_slots")
 
@@ -154,6 +163,8 @@ class JourneyPolicy(Policy):
         latest_action = tracker.latest_action_name
         if latest_action in JOURNEY_ACTIONS:
             return self._predict(domain, ACTION_LISTEN_NAME, self.turn_end_priority)
+        if latest_action == ACTION_LISTEN_NAME and self._rates_survey(tracker):
+            return self._predict(domain, ACTION_RATE_JOURNEY, self.priority)
         # Inside a form the answers are the form's, and so is the next question.
         if not waiting_for_customer(tracker) or tracker.active_loop_name:
             return self._abstain(domain)
@@ -161,24 +172,40 @@ class JourneyPolicy(Policy):
         if turn is None:
             return self._abstain(domain)
 
+        accepts = Accepts.from_slot((tracker.get_slot(SLOT_JOURNEY) or {}).get("accepts"))
         if latest_action == ACTION_LISTEN_NAME and isinstance(latest_turn_start(tracker), UserUttered):
-            if self._answers_journey(turn):
+            if self._answers_journey(turn, accepts):
                 return self._predict(domain, ACTION_JOURNEY_CONTINUE, self.priority)
             return self._abstain(domain)
 
-        if self._reprompts(turn, latest_action):
+        if self._reprompts(turn, latest_action, accepts):
             return self._predict(domain, ACTION_JOURNEY_REPROMPT, self.turn_end_priority)
         return self._abstain(domain)
 
-    def _answers_journey(self, turn: Turn) -> bool:
-        """An answer intent, unless the bot asked its own question (an offer of a person, which order?) last."""
-        return turn.message.intent_name in self.answer_intents and not self._asks_other_question(turn.answered)
+    def _rates_survey(self, tracker: DialogueStateTracker) -> bool:
+        """A typed rating ("4", "four stars", "pretty good") right after the bot asked for one."""
+        turn = latest_turn(tracker)
+        if turn is None or not isinstance(latest_turn_start(tracker), UserUttered):
+            return False
+        if turn.message.intent_name == SURVEY_INTENT or read_rating(turn.message.text) is None:
+            return False  # a tapped star goes by its rule
+        asked = payloads.offered([e.as_dict() for e in turn.answered if isinstance(e, BotUttered)])
+        return any(p.intent == SURVEY_INTENT for p in asked)
 
-    def _reprompts(self, turn: Turn, latest_action: Optional[Text]) -> bool:
+    def _answers_journey(self, turn: Turn, accepts: Optional[Accepts]) -> bool:
+        """What the step takes, or an answer intent; unless the bot asked its own question (an offer of a
+        person, which order?) last."""
+        if self._asks_other_question(turn.answered):
+            return False
+        if turn.message.intent_name in self.answer_intents:
+            return True
+        return accepts is not None and accepts.answered_by(UserInput.from_parse_data(turn.message.parse_data))
+
+    def _reprompts(self, turn: Turn, latest_action: Optional[Text], accepts: Optional[Accepts]) -> bool:
         return (
             latest_action in self.terminal_actions
             and turn.message.intent_name not in self.no_reprompt_intents
-            and not self._answers_journey(turn)
+            and not self._answers_journey(turn, accepts)
             # Once per turn, not after the journey spoke itself, and never on top of another question.
             and not turn.ran_any(JOURNEY_ACTIONS)
             and not self._asks_other_question(turn.events)

@@ -77,8 +77,8 @@ def test_the_context_given_is_left_untouched(runner, session) -> None:
 def test_after_an_interruption_the_question_comes_back_without_counting_a_retry(runner, session) -> None:
     first = at_restart(runner, session)
     question = UserInput(intent="order_status", text="where is my order?")
-    assert not runner.accepts("no_internet", "restart_router", question)
-    assert runner.accepts("no_internet", "restart_router", UserInput("deny"))
+    assert not runner.accepts("no_internet", "restart_router").answered_by(question)
+    assert runner.accepts("no_internet", "restart_router").answered_by(UserInput("deny"))
     back = runner.prompt("no_internet", "restart_router", first.context, CUSTOMER, session)
     assert [m.response for m in back.messages] == ["utter_wf_internet_restart_router"]
     assert back.steps_taken == () and back.context.get("_retries", {}) == {} and not back.unexpected_answer

@@ -200,8 +200,8 @@ def test_a_button_marked_confirms_counts_as_the_customers_confirmation(check) ->
           response: utter_try
           expect:
             buttons:
-              - {title: "Leave it", value: leave, next: fixed, confirms: true}
-              - {title: "Try", value: try, next: try_it}
+              - {title: "Leave it", value: leave, next: fixed, confirms: true, means: [deny]}
+              - {title: "Try", value: try, next: try_it, means: [affirm]}
           on_fail: person
     """), "  ")
     assert check(text) == []
@@ -328,7 +328,7 @@ def test_a_yes_no_button_value_must_be_quoted(check) -> None:
           response: utter_try
           expect:
             buttons:
-              - {title: "Yes", value: yes, next: try_it}
+              - {title: "Yes", value: yes, next: try_it, means: [affirm]}
           on_fail: person
     """), "  ")
     problem = only(check(text))

@@ -39,3 +39,20 @@ def rasa_env(extra: Dict[str, str] | None = None) -> Dict[str, str]:
 def trained_model() -> Path:
     small_sentiment_model()
     return train_if_changed(CACHE, env=rasa_env(), log=CACHE / "train.log")
+
+
+@lru_cache(maxsize=1)
+def nlu_parser():  # -> Callable[[str], dict]
+    """The trained model's NLU in this process: text -> Rasa's parse data (intent ranking, entities, sentiment)."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    os.environ.update(rasa_env())
+    agent = Agent.load(str(trained_model()))
+    loop = asyncio.new_event_loop()
+
+    def parse(text: str) -> dict:
+        return loop.run_until_complete(agent.parse_message(text))
+
+    return parse

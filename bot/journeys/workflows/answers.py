@@ -1,21 +1,32 @@
 """Does the customer's message answer the step that waits for it, and with what?
 
-An `ask` accepts one of its intents, one of its buttons (`/workflow_answer{"answer": ...}`, or the button's
-title or value typed), or an entity value read by its type (an order number, an amount); an `instruct`
-accepts affirm ("it works now") or deny. Anything else is not an answer: the runner asks again.
+Every option a step offers says what it means (schema `Meaning`): a button lists its meanings, an `ask` maps
+intents to steps, an `instruct` takes `FIXED_MEANINGS` and `NOT_FIXED_MEANINGS`. A message chooses an option by
+the button it pressed, by typing the button's words, by an entity value the option means ("my laptop"), or by
+an intent the option means. That last one reads the NLU's ranking, not only its first guess: at a step that
+takes a handful of meanings, one ranked close behind an unrelated top intent is what the customer meant
+("tried that already" can rank report_problem first). An `ask` for an entity value reads it by its type (an
+order number, an amount), from the entity or the typed text. Anything else is not an answer: the runner asks
+again.
+
+`Accepts` is what a waiting step takes, serialisable, so the dialogue policy (which has no workflows) decides
+"is this an answer?" with the very rule the runner uses to pick the branch.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Mapping, Sequence
 
 from bot.journeys.types import UserInput
 from bot.journeys.workflows.schema import (
     ANSWER_ENTITY,
     EXPECT_BUTTONS,
+    EXPECT_ENTITY,
     EXPECT_INTENT,
+    FIXED_MEANINGS,
+    NOT_FIXED_MEANINGS,
     AskStep,
     InstructStep,
     Step,
@@ -59,11 +70,143 @@ def read_value(raw: Any, value_type: str) -> Any:
     return text or None
 
 
+# A runner-up intent answers a step when it is among the top few, confident enough, and not far behind.
+RUNNER_UP_DEPTH = 3
+RUNNER_UP_MIN_CONFIDENCE = 0.15
+RUNNER_UP_MIN_RATIO = 0.35  # of the top intent's confidence
+NOT_AN_INTENT = frozenset({"nlu_fallback"})
+
+
+def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str]) -> str | None:
+    """The accepted intent the message means: the NLU's first guess, or a close runner-up."""
+    accepted = set(accepted)
+    ranked = [(name, confidence) for name, confidence in ranking if name not in NOT_AN_INTENT]
+    if not ranked or not accepted:
+        return None
+    top, top_confidence = ranked[0]
+    if top in accepted:
+        return top
+    for name, confidence in ranked[1:RUNNER_UP_DEPTH]:
+        if name in accepted and confidence >= RUNNER_UP_MIN_CONFIDENCE and confidence >= RUNNER_UP_MIN_RATIO * top_confidence:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a step takes: where it leads, and every way a customer can give it."""
+
+    next: str
+    intents: tuple[str, ...] = ()
+    entities: tuple[tuple[str, str], ...] = ()  # (entity, value) pairs that mean this option
+    value: str | None = None  # a button's value: what its payload sends, and what the step saves
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a waiting step takes: one of its options, or (an `ask` for an entity) a value of a type."""
+
+    options: tuple[Option, ...] = ()
+    entity: str | None = None
+    value_type: str = "text"
+
+    @classmethod
+    def of(cls, step: Step) -> "Accepts":
+        if isinstance(step, InstructStep):
+            return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS),
+                        Option(step.next_if_not, intents=NOT_FIXED_MEANINGS)))
+        if not isinstance(step, AskStep):
+            return cls()
+        expect = step.expect
+        if expect.kind == EXPECT_INTENT:
+            by_next: dict[str, list[str]] = {}
+            for intent, target in expect.intents.items():
+                by_next.setdefault(target, []).append(intent)
+            return cls(tuple(Option(target, intents=tuple(intents)) for target, intents in by_next.items()))
+        if expect.kind == EXPECT_BUTTONS:
+            return cls(tuple(
+                Option(b.next, intents=tuple(m.intent for m in b.means if m.intent),
+                       entities=tuple((m.entity, m.value) for m in b.means if m.entity and m.value is not None),
+                       value=b.value, title=b.title)
+                for b in expect.buttons
+            ))
+        return cls(entity=expect.entity, value_type=expect.value_type)
+
+    def to_slot(self) -> dict[str, Any]:
+        return {
+            "options": [{"next": o.next, "intents": list(o.intents), "entities": [list(e) for e in o.entities],
+                         "value": o.value, "title": o.title} for o in self.options],
+            "entity": self.entity,
+            "value_type": self.value_type,
+        }
+
+    @classmethod
+    def from_slot(cls, data: Any) -> "Accepts | None":
+        """What a slot written by `to_slot` holds; None when it holds nothing readable."""
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            options = tuple(
+                Option(str(o["next"]), intents=tuple(str(i) for i in o.get("intents") or ()),
+                       entities=tuple((str(e[0]), str(e[1])) for e in o.get("entities") or ()),
+                       value=o.get("value"), title=o.get("title"))
+                for o in data.get("options") or ()
+            )
+        except (KeyError, IndexError, TypeError):
+            return None
+        entity = data.get("entity")
+        return cls(options, str(entity) if entity else None, str(data.get("value_type") or "text"))
+
+    @property
+    def intents(self) -> set[str]:
+        return {intent for option in self.options for intent in option.intents}
+
+    def choose(self, user_input: UserInput) -> Option | None:
+        """The option the message gives, or None."""
+        pressed = _entity(user_input, ANSWER_ENTITY)
+        for option in self.options:
+            if option.value is not None and pressed is not None and _same_text(pressed, option.value):
+                return option
+        typed = user_input.text
+        for option in self.options:
+            if typed and any(word is not None and _same_text(typed, word) for word in (option.title, option.value)):
+                return option
+        by_entity = [o for o in self.options if any(_entity_is(user_input, name, value) for name, value in o.entities)]
+        if len(by_entity) == 1:  # two options named at once ("phone and laptop") is no answer
+            return by_entity[0]
+        ranking = user_input.ranking
+        if not ranking and user_input.intent:  # a message without a ranking (a test, a scheduler's trigger)
+            ranking = ((user_input.intent, 1.0),)
+        intent = pick_intent(ranking, self.intents)
+        if intent is not None:
+            return next(o for o in self.options if intent in o.intents)
+        return None
+
+    def value(self, user_input: UserInput) -> Any:
+        """An `ask` for an entity: the value the message gives, read by type; None when it gives none."""
+        if self.entity is None:
+            return None
+        value = read_value(_entity(user_input, self.entity), self.value_type)
+        if value is None and self.value_type != "text":  # the NLU missed it: read the typed text
+            value = read_value(user_input.text, self.value_type)
+        return value
+
+    def answered_by(self, user_input: UserInput) -> bool:
+        return self.choose(user_input) is not None or self.value(user_input) is not None
+
+
 def _entity(user_input: UserInput, name: str) -> Any:
     value = user_input.entities.get(name)
     if isinstance(value, (list, tuple)):
         value = value[0] if value else None
     return value
+
+
+def _entity_is(user_input: UserInput, name: str, value: str) -> bool:
+    found = user_input.entities.get(name)
+    values = found if isinstance(found, (list, tuple)) else [found]
+    return any(v is not None and _same_text(v, value) for v in values)
 
 
 def _same_text(a: Any, b: str) -> bool:
@@ -72,31 +215,16 @@ def _same_text(a: Any, b: str) -> bool:
 
 def interpret(step: Step, user_input: UserInput) -> Answer | None:
     """The answer `user_input` gives to `step`, or None when it does not fit."""
-    if isinstance(step, InstructStep):
-        if user_input.intent == "affirm":
-            return Answer(step.next_if_fixed)
-        if user_input.intent == "deny":
-            return Answer(step.next_if_not)
+    accepts = Accepts.of(step)
+    if isinstance(step, AskStep) and step.expect.kind == EXPECT_ENTITY:
+        assert step.next is not None
+        value = accepts.value(user_input)
+        if value is None:
+            return None
+        return Answer(step.next, {step.expect.save_as or step.expect.entity: value})
+    option = accepts.choose(user_input)
+    if option is None:
         return None
-    if not isinstance(step, AskStep):
-        return None
-    expect = step.expect
-    if expect.kind == EXPECT_INTENT:
-        target = expect.intents.get(user_input.intent or "")
-        return Answer(target) if target else None
-    if expect.kind == EXPECT_BUTTONS:
-        pressed = _entity(user_input, ANSWER_ENTITY)
-        key = expect.save_as or ANSWER_ENTITY
-        for button in expect.buttons:
-            if (pressed is not None and _same_text(pressed, button.value)) or (
-                user_input.text and (_same_text(user_input.text, button.title) or _same_text(user_input.text, button.value))
-            ):
-                return Answer(button.next, {key: button.value})
-        return None
-    assert expect.entity is not None and step.next is not None
-    value = read_value(_entity(user_input, expect.entity), expect.value_type)
-    if value is None and expect.value_type != "text":  # the NLU missed it: read the typed text
-        value = read_value(user_input.text, expect.value_type)
-    if value is None:
-        return None
-    return Answer(step.next, {expect.save_as or expect.entity: value})
+    if isinstance(step, AskStep) and step.expect.kind == EXPECT_BUTTONS:
+        return Answer(option.next, {step.expect.save_as or ANSWER_ENTITY: option.value})
+    return Answer(option.next)

@@ -33,6 +33,7 @@ from bot.journeys.workflows.schema import (
     Expect,
     FollowUpStep,
     InstructStep,
+    Meaning,
     OperationStep,
     Problem,
     ResolveStep,
@@ -59,7 +60,7 @@ STEP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (re
 }
 assert set(STEP_KEYS) == set(STEP_KINDS)
 ENTITY_KEYS = ("entity", "save_as", "type", "choices", "accept_if", "reject_response")
-BUTTON_KEYS = ("title", "value", "next", "confirms")
+BUTTON_KEYS = ("title", "value", "next", "confirms", "means")
 TRIGGER_KEYS = ("intents", "keywords", "entities")
 DEFAULT_VALUE_TYPES = {"order_id": "order_number", "amount": "money"}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -201,8 +202,13 @@ class _Reader:
                 confirms = item.get("confirms", False)
                 if not isinstance(confirms, bool):
                     raise _StepError("'confirms' must be true or false", _line(item, "confirms"))
+                means = item.get("means")
+                if not isinstance(means, list) or not means or not all(isinstance(m, str) and m.strip() for m in means):
+                    raise _StepError("a button needs 'means': the intents (or entity=value) that say the same when "
+                                     "typed, e.g. [want_refund] or [product_category=phones]", _line(item, "means") or _line(item))
                 buttons.append(Button(self.text(item, "title", "text"), self.text(item, "value", "text"),
-                                      self.text(item, "next", "a step id"), confirms))
+                                      self.text(item, "next", "a step id"), confirms,
+                                      tuple(Meaning.parse(m) for m in means)))
             values = [b.value for b in buttons]
             if len(set(values)) != len(values):
                 raise _StepError("two buttons have the same value", _line(raw, EXPECT_BUTTONS))

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from sqlalchemy.orm import Session
 
 from bot.journeys.types import BotMessage, FollowUpRequest, StepResult, UserInput
-from bot.journeys.workflows.answers import interpret
+from bot.journeys.workflows.answers import Accepts, interpret
 from bot.journeys.workflows.conditions import FactRef, evaluate
 from bot.journeys.workflows.facts import FactResolver, FactsFactory
 from bot.journeys.workflows.messages import prompt, say
@@ -238,8 +238,7 @@ class WorkflowRunner:
         turn.messages.append(prompt(step, turn.resolver))
         return turn.result(step.id, "waiting_for_customer")
 
-    def accepts(self, workflow_id: str, current_step: str, user_input: UserInput) -> bool:
-        """Whether a message answers the waiting step (by its form; an order is looked up only on advance).
+    def accepts(self, workflow_id: str, current_step: str) -> Accepts:
+        """What the waiting step takes as an answer (by its form; an order is looked up only on advance).
         The caller can treat anything else as an interruption and `prompt` again afterwards."""
-        step = self.workflow(workflow_id).step(current_step)
-        return interpret(step, user_input) is not None
+        return Accepts.of(self.workflow(workflow_id).step(current_step))

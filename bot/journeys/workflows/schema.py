@@ -23,6 +23,9 @@ WAITING = {"company": "waiting_for_company", "customer": "waiting_for_customer"}
 DEFAULT_RETRIES = 2
 # The intent and entity a workflow button sends: `/workflow_answer{"answer": "<value>"}`.
 ANSWER_INTENT, ANSWER_ENTITY = "workflow_answer", "answer"
+# What an `instruct` step takes as "that fixed it" and as "it did not" (intents of data/nlu/answers.yml).
+FIXED_MEANINGS = ("problem_solved", "affirm")
+NOT_FIXED_MEANINGS = ("problem_persists", "deny")
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,32 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Meaning:
+    """What a typed answer must say to choose an option: an intent, or an entity with a value."""
+
+    intent: str | None = None
+    entity: str | None = None
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Meaning":
+        """`want_refund` (an intent) or `product_category=phones` (an entity and its value)."""
+        if "=" in text:
+            entity, value = (part.strip() for part in text.split("=", 1))
+            return cls(entity=entity, value=value)
+        return cls(intent=text.strip())
+
+    def __str__(self) -> str:
+        return self.intent if self.intent else f"{self.entity}={self.value}"
+
+
+@dataclass(frozen=True)
 class Button:
     title: str
     value: str
     next: str
     confirms: bool = False  # choosing it is the customer's confirmation (see `Edge.confirms`)
+    means: tuple[Meaning, ...] = ()  # how a customer who types instead of tapping says the same
 
 
 @dataclass(frozen=True)
@@ -214,7 +238,7 @@ def edges(step: Step) -> list[Edge]:
         out = [Edge("on_fail", step.on_fail)]
         expect = step.expect
         if expect.kind == EXPECT_INTENT:
-            out += [Edge(f"expect.intent.{i}", t, confirms=i == "affirm") for i, t in expect.intents.items()]
+            out += [Edge(f"expect.intent.{i}", t, confirms=i in FIXED_MEANINGS) for i, t in expect.intents.items()]
         elif expect.kind == EXPECT_BUTTONS:
             out += [Edge(f"button '{b.value}'", b.next, confirms=b.confirms) for b in expect.buttons]
         elif step.next:
