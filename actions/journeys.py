@@ -233,9 +233,14 @@ class ActionJourneyReprompt(JourneyAction):
         customer = verified_customer(tracker)
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
-        if customer is None or journey_id is None:
-            return []
         service = default_service()
+        if journey_id is None and customer is not None and requested is None:
+            open_ones = service.open_journeys(session, customer)  # "still not working": the one open issue
+            journey_id = open_ones[0].id if len(open_ones) == 1 else None
+        if customer is None or journey_id is None:
+            if requested is None and tracker.get_intent_of_latest_message() == "problem_persists":
+                dispatcher.utter_message(response="utter_report_problem")  # no issue to go back to: ask what
+            return []
         journey = service.journey(session, customer, journey_id)
         if not journey.is_open:
             return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)

@@ -1,8 +1,13 @@
-"""Product questions: search the catalog; a product the customer names is remembered as interest."""
+"""Product questions: search the catalog; a product the customer names is remembered as interest.
+
+An accessory asked for a device ("a case for my iPhone 13", "charger for the Pixel 8") is answered from the
+compatibility table for that exact model and that type, never the device family: `accessories_answer`, used by
+the suggestion action too.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -12,11 +17,61 @@ from actions import formatting as fmt
 from actions.base import ShopAction
 from actions.context import latest_entity, verified_customer
 from bot.personalization.engine import default_engine
+from bot.settings import get_settings
 from bot.shop import catalog
+from bot.shop.customers import customer_devices
+
+# The devices whose accessories each accessory category holds (a phone's case, a laptop's bag).
+_ACCESSORY_DEVICES = {"phone_accessories": ("phones",), "laptop_accessories": ("laptops",),
+                      "chargers_cables": catalog.DEVICE_CATEGORIES}
 
 
 def _describe(products: List[Any]) -> str:
     return fmt.bullet_list(f"{p.name}: {fmt.money(p.price)}" for p in products)
+
+
+def _entity_text(tracker: Tracker, entity: str) -> Optional[str]:
+    """What the customer typed for an entity ("cases"), before synonyms mapped it ("phone_accessories")."""
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    for found in message.get("entities") or []:
+        if found.get("entity") == entity and isinstance(found.get("start"), int) and isinstance(found.get("end"), int):
+            return text[found["start"]:found["end"]]
+    return None
+
+
+def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
+                       max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
+    """Accessories of the asked type for the exact device named, or the customer's own device of the right
+    kind; None when the message asks for no accessory of a device (the caller answers as usual)."""
+    category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
+    if category not in catalog.ACCESSORY_CATEGORIES:
+        return None
+    text = (tracker.latest_message or {}).get("text") or ""
+    model, own = catalog.model_named_in(session, text), False
+    customer = verified_customer(tracker)
+    if model is None and customer is not None:
+        devices = [d for d in customer_devices(session, customer) if d.category in _ACCESSORY_DEVICES[category]]
+        product = catalog.get_product(session, devices[0].sku) if devices else None
+        model, own = (product.attributes.get("model") if product else None), True
+    if model is None:
+        return None
+    kind = catalog.accessory_kind(_entity_text(tracker, "product_category"))
+    found = catalog.accessories_for_model(session, model, category=category, kind=kind, max_price=max_price)
+    if not found and kind:  # the type has nothing for this model: say so, with what there is
+        found = catalog.accessories_for_model(session, model, category=category, max_price=max_price)
+    if not found:
+        dispatcher.utter_message(response="utter_no_products", query=f"{catalog.CATEGORY_NAMES[category].lower()} for the {model}")
+        return [SlotSet("product_category", category)]
+    reason = f"Fits your {model}" if own else f"Made for the {model}"
+    images = get_settings().asset_base_url
+    dispatcher.utter_message(
+        response="utter_accessories_for_model", model=model, products=_describe(found),
+        json_message={"type": "product_cards", "products": [
+            {"sku": p.sku, "name": p.name, "price": fmt.money(p.price), "reason": reason,
+             "image": f"{images}products/accessories.svg"} for p in found]},
+    )
+    return [SlotSet("product_category", category)]
 
 
 class ActionProductLookup(ShopAction):
@@ -27,6 +82,9 @@ class ActionProductLookup(ShopAction):
         product = latest_entity(tracker, "product") or latest_entity(tracker, "device")
         category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
         brand = latest_entity(tracker, "brand")
+        answered = accessories_answer(dispatcher, tracker, session)
+        if answered is not None:
+            return answered
         if not (product or category or brand):
             dispatcher.utter_message(response="utter_ask_which_product")
             return []

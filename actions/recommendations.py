@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import from_button, latest_entity, verified_customer
+from actions.products import accessories_answer
 from bot import payloads
 from bot.personalization.budget import parse_budget
 from bot.personalization.engine import RecommendationResult, default_engine
@@ -116,6 +117,9 @@ class ActionRecommendProducts(ShopAction):
         budget = _budget(tracker)
         focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
         customer = verified_customer(tracker)
+        answered = accessories_answer(dispatcher, tracker, session, max_price=budget)
+        if answered is not None:
+            return answered
         if customer is None and not (category or brand or budget or focus):
             # Nothing to go on: a visitor who is not signed in gets asked, not a random list.
             dispatcher.utter_message(response="utter_ask_recommendation_category")

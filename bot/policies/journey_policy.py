@@ -94,7 +94,7 @@ class JourneyPolicy(Policy):
             ],
             # After these the bot asked its own question or handed over: no reprompt, and the next
             # yes/no answers them, not the journey. SentimentPolicy's offer must be one of them.
-            "no_reprompt_after": ["utter_offer_human", "action_request_human", "utter_goodbye"],
+            "no_reprompt_after": ["utter_offer_human", "utter_other_language", "action_request_human", "utter_goodbye"],
             # Slots another flow sets when it asks its own question (which order? cancel it?): in the turn
             # it sets one there is no reprompt, and the next message answers that flow, not the journey.
             "other_question_slots": ["awaiting"],

@@ -404,3 +404,70 @@ def popular_products(
         .limit(max(1, limit))
     ).scalars()
     return [_view(p) for p in rows]
+
+
+ACCESSORY_CATEGORIES = ("phone_accessories", "chargers_cables", "laptop_accessories")
+
+
+def accessory_kind(word: str | None) -> str | None:
+    """The accessory type (products' `attributes.type`) a typed word names: "cases" -> "case", "screen
+    protectors" -> "screen_protector", "chargers" -> "charger"; None for a word that names no single type."""
+    phrase = _normalise_phrase(word or "")
+    if not phrase:
+        return None
+    return "_".join(_singular(w) for w in phrase.split())
+
+
+def _is_kind(product_type: str, kind: str) -> bool:
+    """"charger" takes a wireless_charger; "phone_case" (a phone case) is a case."""
+    return bool(product_type) and (product_type == kind or product_type.endswith(f"_{kind}")
+                                   or kind.endswith(f"_{product_type}"))
+
+
+def device_models(session: Session) -> list[str]:
+    """Every device model the shop knows ("iPhone 13", "Galaxy A54"), longest first (so "iPhone 15 Pro" wins
+    over "iPhone 15" in a text that names it)."""
+    rows = session.execute(
+        select(Product.attributes).where(Product.category.in_(DEVICE_CATEGORIES))
+    ).scalars()
+    models = {str(a.get("model")) for a in rows if isinstance(a, Mapping) and a.get("model")}
+    return sorted(models, key=lambda m: (-len(m), m))
+
+
+def model_named_in(session: Session, text: str | None) -> str | None:
+    """The exact device model a text names ("a case for my iphone 13 pls" -> "iPhone 13"), or None."""
+    lowered = f" {_normalise_phrase(text or '')} "
+    for model in device_models(session):
+        if f" {_normalise_phrase(model)} " in lowered:
+            return model
+    return None
+
+
+def accessories_for_model(
+    session: Session,
+    model: str,
+    *,
+    category: str | None = None,
+    kind: str | None = None,
+    max_price: Decimal | float | int | str | None = None,
+    limit: int = 5,
+) -> list[ProductView]:
+    """Active accessories made for this exact device model (the compatibility table), of a category and type
+    when given ("a case" is a case, not a screen protector), cheapest first."""
+    devices = [p.id for p in session.execute(select(Product).where(Product.category.in_(DEVICE_CATEGORIES))).scalars()
+               if (p.attributes or {}).get("model") == model]
+    if not devices:
+        return []
+    stmt = select(Product).where(
+        Product.active.is_(True),
+        Product.category.in_([normalize_category(category) or category] if category else ACCESSORY_CATEGORIES),
+        Product.id.in_(select(ProductCompatibility.product_id)
+                       .where(ProductCompatibility.compatible_product_id.in_(devices))),
+    )
+    price_cap = _to_decimal(max_price)
+    if price_cap is not None:
+        stmt = stmt.where(Product.price <= price_cap)
+    found = session.execute(stmt.order_by(Product.price, Product.name, Product.id)).scalars().all()
+    if kind:
+        found = [p for p in found if _is_kind(str((p.attributes or {}).get("type", "")), kind)]
+    return [_view(p) for p in found[:limit]]

@@ -1,0 +1,59 @@
+"""Rasa NLU component: a message in a language Tandem recognises but does not speak (bot/language.py).
+
+It runs last in the pipeline and, when sure, replaces the English classifier's guess, which on foreign text is
+noise: a request for a person becomes `ask_human`, a bare "sí" / "oui" `affirm` (the answer to the offer of a
+person), anything else `other_language`, answered honestly in English with that offer (data/rules.yml). The
+language is in the parse data under `language`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.language import LanguageDetector as Detector
+from bot.language import load_languages
+
+LANGUAGE = "language"
+OTHER_LANGUAGE_INTENT = "other_language"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class LanguageDetector(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def required_packages(cls) -> List[Text]:
+        return ["langid", "spacy"]
+
+    def __init__(self, detector: Optional[Detector] = None) -> None:
+        self._detector = detector or Detector(load_languages())
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LanguageDetector":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or text.startswith("/"):  # a button's payload is no language
+                continue
+            detected = self._detector.detect(text)
+            if detected is None:
+                continue
+            message.set(LANGUAGE, detected.as_dict(), add_to_output=True)
+            intent = "ask_human" if detected.asks_for_person else "affirm" if detected.says_yes else OTHER_LANGUAGE_INTENT
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+            message.set(INTENT, {"name": intent, "confidence": 1.0}, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": 1.0}, *ranking], add_to_output=True)
+        return messages
