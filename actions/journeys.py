@@ -373,9 +373,8 @@ class ActionSessionStart(Action):
             try:
                 with session_scope() as session:
                     service = default_service()
-                    journeys = service.open_journeys(session, customer)
-                    if journeys:
-                        latest = journeys[0]
+                    latest = service.welcome_back(session, customer)
+                    if latest is not None:
                         dispatcher.utter_message(
                             response="utter_journey_welcome_back",
                             title=service.title(latest.workflow),

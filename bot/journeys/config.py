@@ -27,6 +27,7 @@ class JourneyConfig:
     claim_timeout_seconds: float = 300.0  # a follow-up "sending" for longer was claimed by a dead scheduler
     send_timeout_seconds: float = 10.0  # HTTP timeout of one send to Rasa
     batch_size: int = 100  # follow-ups claimed per poll
+    welcome_back_hours: float = 24.0  # a new conversation offers to continue an open issue at most this often
 
     @property
     def reopen_window(self) -> timedelta:
@@ -35,6 +36,10 @@ class JourneyConfig:
     @property
     def nudge_after(self) -> timedelta:
         return timedelta(hours=self.nudge_after_hours)
+
+    @property
+    def welcome_back_every(self) -> timedelta:
+        return timedelta(hours=self.welcome_back_hours)
 
     @property
     def claim_timeout(self) -> timedelta:
@@ -56,6 +61,7 @@ class JourneyConfig:
             reopen_window_days=number("REOPEN_WINDOW_DAYS", defaults.reopen_window_days),
             nudge_after_hours=number("NUDGE_AFTER_HOURS", defaults.nudge_after_hours, positive=True),
             max_nudges=int(number("MAX_NUDGES", defaults.max_nudges)),
+            welcome_back_hours=number("WELCOME_BACK_HOURS", defaults.welcome_back_hours),
             poll_seconds=number("POLL_SECONDS", defaults.poll_seconds, positive=True),
             max_send_attempts=max(1, int(number("MAX_SEND_ATTEMPTS", defaults.max_send_attempts))),
             retry_backoff_seconds=number("RETRY_BACKOFF_SECONDS", defaults.retry_backoff_seconds),

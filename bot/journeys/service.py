@@ -216,6 +216,18 @@ class JourneyService:
         customer_id = customer_pk(session, customer)
         return store.open_journeys(session, customer_id) if customer_id is not None else []
 
+    def welcome_back(self, session: Session, customer: str) -> store.JourneyView | None:
+        """The open journey a new conversation offers to continue, or None: the newest one, once per issue in
+        `welcome_back_hours` (every conversation starting with the same reminder is nagging)."""
+        customer_id = customer_pk(session, customer)
+        journeys = store.open_journeys(session, customer_id) if customer_id is not None else []
+        if not journeys:
+            return None
+        latest = journeys[0]
+        if not store.claim_welcome(session, latest.id, customer_id, every=self.config.welcome_back_every):
+            return None
+        return latest
+
     def journey(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
         """The customer's own journey; `JourneyNotFound` for another customer's, as for a missing one."""
         return self._own(session, customer, journey_id)

@@ -461,6 +461,27 @@ def close(
     return _view(journey)
 
 
+WELCOMED_AT = "_welcomed_at"  # context key: when a new conversation last offered to continue this journey
+
+
+def claim_welcome(session: Session, journey_id: int, customer_id: int, *, every: timedelta,
+                  now: datetime | None = None) -> bool:
+    """Whether a new conversation may offer to continue this journey now ("welcome back"), at most once per
+    `every`; claiming it records the offer, so two conversations starting at once offer it once."""
+    now = now or utcnow()
+    journey = _load(session, journey_id, customer_id, lock=True)
+    last = (journey.context or {}).get(WELCOMED_AT)
+    try:
+        if last and now - datetime.fromisoformat(str(last)) < every:
+            return False
+    except ValueError:  # an unreadable mark: offer, and write a good one
+        pass
+    journey = _take(session, journey, None)
+    journey.context = {**(journey.context or {}), WELCOMED_AT: now.isoformat()}
+    _flush(session, journey.id)
+    return True
+
+
 def mark_resolved(
     session: Session, journey_id: int, by_agent: str, outcome: str, *, now: datetime | None = None
 ) -> JourneyView:

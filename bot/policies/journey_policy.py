@@ -208,6 +208,9 @@ class JourneyPolicy(Policy):
             and not self._answers_journey(turn, accepts)
             # Once per turn, not after the journey spoke itself, and never on top of another question.
             and not turn.ran_any(JOURNEY_ACTIONS)
+            # Once per detour: a customer who moved on after the bot came back to its question is not nagged.
+            and not any(isinstance(e, ActionExecuted) and e.action_name == ACTION_JOURNEY_REPROMPT
+                        for e in turn.answered)
             and not self._asks_other_question(turn.events)
         )
 

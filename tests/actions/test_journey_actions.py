@@ -154,6 +154,30 @@ def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_u
     assert messages == []
 
 
+def test_the_welcome_back_comes_once_per_issue_per_day(writable_shop_url: str) -> None:
+    """Every new conversation opening with the same reminder is nagging: once a day per issue."""
+    from datetime import timedelta
+
+    from actions.journeys import ActionSessionStart
+    from bot.db.models import utcnow
+    from bot.identity import sign_customer
+    from bot.journeys.store import WELCOMED_AT
+
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    new_conversation = lambda: tracker("", intent="greet", slots={  # noqa: E731
+        "session_started_metadata": {"customer_token": sign_customer(customer)}})
+    first, _ = run_action(ActionSessionStart(), new_conversation())
+    again, _ = run_action(ActionSessionStart(), new_conversation())
+    assert [m["response"] for m in first] == ["utter_journey_welcome_back"] and again == []
+    with session_scope(writable_shop_url) as session:  # a day later
+        journey = session.get(Journey, journey_id)
+        journey.context = {**journey.context, WELCOMED_AT: (utcnow() - timedelta(hours=25)).isoformat()}
+    next_day, _ = run_action(ActionSessionStart(), new_conversation())
+    assert [m["response"] for m in next_day] == ["utter_journey_welcome_back"]
+
+
 def test_two_answers_at_the_same_moment_are_applied_one_after_the_other(writable_shop_url: str) -> None:
     """Two action-server threads answer the same journey at once: both turns land, in some order, with
     every step recorded and the version counting both; nothing is lost or interleaved."""

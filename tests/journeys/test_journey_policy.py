@@ -227,8 +227,9 @@ def test_an_offer_of_a_person_wins_over_the_reprompt_and_takes_its_answer(policy
     sentiment = make(SentimentPolicy, tmp_path / "sentiment", domain)
     unhappy = [message("product_question", "useless", "negative", -0.6) + bot("action_product_lookup")
                for _ in range(3)]
-    events = ASKED + unhappy[0] + bot(ACTION_JOURNEY_REPROMPT) + unhappy[1] + bot(ACTION_JOURNEY_REPROMPT)
-    events += unhappy[2]
+    # Unhappy all along: a detour, an answer that did not fit, another detour.
+    not_fitting = message("deny", "useless", "negative", -0.6) + bot(ACTION_JOURNEY_CONTINUE)
+    events = ASKED + unhappy[0] + bot(ACTION_JOURNEY_REPROMPT) + not_fitting + unhappy[2]
     # Both want to act at the end of the third unhappy turn: the offer comes first ...
     assert predicted(predict(policy, domain, events), domain) == ACTION_JOURNEY_REPROMPT
     assert combine(domain, events, policy, sentiment) == OFFER
@@ -266,3 +267,45 @@ def test_a_malformed_list_in_the_config_is_refused(tmp_path) -> None:
     with pytest.raises(InvalidConfigException, match="answer_intents"):
         JourneyPolicy.create({**JourneyPolicy.get_default_config(), "answer_intents": "affirm"},
                              LocalModelStorage(tmp_path), Resource("p"), ExecutionContext(GraphSchema({}), "test"))
+
+
+def _ranked(intent: str, text: str, ranking: List[tuple]) -> List[Event]:
+    parse = {"intent": {"name": intent, "confidence": ranking[0][1]}, "entities": [], "text": text,
+             "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+    return [ActionExecuted(LISTEN), UserUttered(text, parse["intent"], [], parse_data=parse)]
+
+
+def _waiting_at_instruct() -> List[Event]:
+    from bot.journeys.workflows.answers import Accepts, Option
+    from bot.journeys.workflows.schema import FIXED_MEANINGS, NOT_FIXED_MEANINGS
+
+    accepts = Accepts((Option("fixed", intents=FIXED_MEANINGS), Option("lights", intents=NOT_FIXED_MEANINGS)))
+    return (message("report_problem", "my internet is down") + bot("action_journey_start")
+            + [SlotSet(SLOT_JOURNEY, dict(journey(), accepts=accepts.to_slot()))])
+
+
+def test_what_the_step_takes_is_an_answer_even_when_the_nlu_ranks_another_intent_first(policy, domain) -> None:
+    """"tried that already" at "is it working now?": report_problem ranked first, problem_persists close behind."""
+    tried = _ranked("report_problem", "tried that already", [("report_problem", 0.5), ("problem_persists", 0.4)])
+    assert predicted(predict(policy, domain, _waiting_at_instruct() + tried), domain) == ACTION_JOURNEY_CONTINUE
+    far_behind = _ranked("return_item", "what's your returns policy?", [("return_item", 0.9), ("problem_persists", 0.05)])
+    assert predicted(predict(policy, domain, _waiting_at_instruct() + far_behind), domain) is None
+
+
+def test_a_typed_rating_answers_the_survey_the_bot_just_asked(policy, domain) -> None:
+    survey = [ActionExecuted("action_journey_continue"),
+              BotUttered("How happy are you?", {"buttons": [{"title": "⭐⭐⭐⭐", "payload": '/rate_journey{"score": 4, "journey_id": 7}'}]}),
+              SlotSet(SLOT_JOURNEY, None)]
+    events = message("affirm", "it works") + survey
+    assert predicted(predict(policy, domain, events + message("inform", "4 stars")), domain) == "action_rate_journey"
+    assert predicted(predict(policy, domain, events + message("thank", "pretty good thanks")), domain) == "action_rate_journey"
+    assert predicted(predict(policy, domain, events + message("order_status", "where is my order")), domain) is None
+    # No survey asked: a "4" is no rating.
+    assert predicted(predict(policy, domain, message("greet") + bot("action_greet") + message("inform", "4")), domain) is None
+
+
+def test_it_comes_back_once_per_detour_not_after_every_turn(policy, domain) -> None:
+    events = ASKED + message("product_question", "do you sell routers?") + bot("action_product_lookup")
+    assert predicted(predict(policy, domain, events), domain) == ACTION_JOURNEY_REPROMPT
+    events += bot(ACTION_JOURNEY_REPROMPT) + message("product_question", "and cables?") + bot("action_product_lookup")
+    assert predicted(predict(policy, domain, events), domain) is None  # the customer moved on: no nagging

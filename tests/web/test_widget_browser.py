@@ -257,6 +257,21 @@ def test_signed_in_message_carries_a_verifiable_token_and_buttons_send_their_pay
     assert s.websockets == []
 
 
+def test_the_newest_quick_replies_are_scrolled_into_view(session, stub):
+    """A long conversation: the answers to the newest question are on screen, not clipped below the last
+    message (which reads as a dead end)."""
+    s = session()
+    s.open_chat()
+    for i in range(12):
+        s.send(f"message number {i} " + "with quite a few words in it " * 4)
+        s.expect_reply(f"You said: message number {i} " + "with quite a few words in it " * 3)
+    buttons = s.page.locator(QUICK_REPLIES)
+    expect(buttons).to_have_count(2)
+    expect(buttons.last).to_be_in_viewport()
+    log = s.page.locator(".tandem-log")
+    assert log.evaluate("l => l.scrollHeight > l.clientHeight")  # it did overflow
+
+
 def test_anonymous_visitor_sends_no_token_and_each_customer_has_own_conversation(session, stub):
     s = session()
     s.open_chat()

@@ -591,6 +591,8 @@
         media.loading = "lazy";
         media.referrerPolicy = "no-referrer";
         media.addEventListener("error", () => media.replaceWith(productPlaceholder()), { once: true });
+        // A picture that arrives after the scroll pushes the newest quick replies down: follow it.
+        media.addEventListener("load", () => { if (nearBottom()) scrollToBottom(); }, { once: true });
         media.src = product.image;
       }
       const body = el("div", "tandem-card__body");
@@ -767,12 +769,20 @@
     ui.log.querySelectorAll(".tandem-quick-replies").forEach((node) => node.remove());
     const last = state.transcript[state.transcript.length - 1];
     const node = last && last.buttons && ui.nodes.get(last.id);
+    const atBottom = nearBottom();
     if (node) node.append(renderQuickReplies(last.buttons));
+    // The newest question's answers must be seen: below the fold they look like a dead end.
+    if (node && atBottom) scrollToBottom();
     if (focused && !ui.log.contains(document.activeElement)) ui.input.focus();
   }
 
   function scrollToBottom() {
     if (ui.log) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  /** Whether the customer is reading the newest messages (not scrolled up into the history). */
+  function nearBottom() {
+    return !ui.log || ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 160;
   }
 
   /** Errors are shown in the chat but not kept in the transcript; the node, or null. */
