@@ -27,6 +27,7 @@ from bot.journeys.workflows.schema import (
     EXPECT_INTENT,
     FIXED_MEANINGS,
     NOT_FIXED_MEANINGS,
+    SAME_AT_A_QUESTION,
     AskStep,
     InstructStep,
     Step,
@@ -115,7 +116,7 @@ class Accepts:
     def of(cls, step: Step) -> "Accepts":
         if isinstance(step, InstructStep):
             return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS),
-                        Option(step.next_if_not, intents=NOT_FIXED_MEANINGS)))
+                        Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS))))
         if not isinstance(step, AskStep):
             return cls()
         expect = step.expect
@@ -123,10 +124,13 @@ class Accepts:
             by_next: dict[str, list[str]] = {}
             for intent, target in expect.intents.items():
                 by_next.setdefault(target, []).append(intent)
+            taken = set(expect.intents)
+            for intent, target in expect.intents.items():  # "no thanks" is a no, unless the step says otherwise
+                by_next[target] += [i for i in SAME_AT_A_QUESTION.get(intent, ()) if i not in taken]
             return cls(tuple(Option(target, intents=tuple(intents)) for target, intents in by_next.items()))
         if expect.kind == EXPECT_BUTTONS:
             return cls(tuple(
-                Option(b.next, intents=tuple(m.intent for m in b.means if m.intent),
+                Option(b.next, intents=_with_same(tuple(m.intent for m in b.means if m.intent)),
                        entities=tuple((m.entity, m.value) for m in b.means if m.entity and m.value is not None),
                        value=b.value, title=b.title)
                 for b in expect.buttons
@@ -194,6 +198,10 @@ class Accepts:
 
     def answered_by(self, user_input: UserInput) -> bool:
         return self.choose(user_input) is not None or self.value(user_input) is not None
+
+
+def _with_same(intents: tuple[str, ...]) -> tuple[str, ...]:
+    return intents + tuple(i for intent in intents for i in SAME_AT_A_QUESTION.get(intent, ()) if i not in intents)
 
 
 def _entity(user_input: UserInput, name: str) -> Any:

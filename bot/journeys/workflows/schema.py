@@ -26,6 +26,9 @@ ANSWER_INTENT, ANSWER_ENTITY = "workflow_answer", "answer"
 # What an `instruct` step takes as "that fixed it" and as "it did not" (intents of data/nlu/answers.yml).
 FIXED_MEANINGS = ("problem_solved", "affirm")
 NOT_FIXED_MEANINGS = ("problem_persists", "deny")
+# Intents that mean the same as a meaning when the bot asks a question: "no thanks" is a no, even though the
+# NLU files it as declining a suggestion.
+SAME_AT_A_QUESTION = {"deny": ("not_interested",)}
 
 
 @dataclass(frozen=True)
