@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -33,6 +34,9 @@ from bot.journeys.types import BotMessage, UserInput
 logger = logging.getLogger(__name__)
 
 JOURNEY_SLOT = "journey"
+SOLVED_INTENT = "problem_solved"  # closing an issue with these words resolves it (the customer says it is fixed)
+# A status question about a late order is handed over by this action, as a report of this intent.
+LATE_ORDER_FROM, LATE_ORDER_INTENT = "action_order_status", "delivery_problem"
 CONFLICT_RETRIES = 3
 
 
@@ -175,16 +179,29 @@ class ActionJourneyStart(JourneyAction):
         return "action_journey_start"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        message = user_input(tracker)
+        message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
-        if customer is None or default_service().workflow_for(message) is None:
+        if customer is None or workflow is None:
             return self._without_workflow(dispatcher, tracker, domain, message.intent)
         return super().run(dispatcher, tracker, domain)
 
+    @staticmethod
+    def _report(tracker: Tracker) -> tuple[UserInput, Optional[str]]:
+        """The problem reported, and the workflow it starts. A late order found by a status question
+        (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded."""
+        message, service = user_input(tracker), default_service()
+        if tracker.latest_action_name == LATE_ORDER_FROM:
+            order = tracker.get_slot("order_id")
+            message = replace(message, intent=LATE_ORDER_INTENT,
+                              entities={**message.entities, **({"order_id": order} if order else {})})
+            return message, service.workflow_reporting(LATE_ORDER_INTENT)
+        return message, service.workflow_for(message)
+
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         service = default_service()
-        result = service.report(session, verified_customer(tracker), user_input(tracker),
-                                conversation_id=tracker.sender_id)
+        message, workflow = self._report(tracker)
+        result = service.report(session, verified_customer(tracker), message, conversation_id=tracker.sender_id,
+                                workflow=workflow)
         if result is None:  # the customer is not in the shop's database
             dispatcher.utter_message(response="utter_report_problem")
             return []
@@ -238,7 +255,7 @@ class ActionJourneyReprompt(JourneyAction):
             open_ones = service.open_journeys(session, customer)  # "still not working": the one open issue
             journey_id = open_ones[0].id if len(open_ones) == 1 else None
         if customer is None or journey_id is None:
-            if requested is None and tracker.get_intent_of_latest_message() == "problem_persists":
+            if requested is None and user_input(tracker).intent == "problem_persists":
                 dispatcher.utter_message(response="utter_report_problem")  # no issue to go back to: ask what
             return []
         journey = service.journey(session, customer, journey_id)
@@ -328,8 +345,14 @@ class ActionCloseJourney(JourneyAction):
         journey = service.journey(session, customer, journey_id)
         if not journey.is_open:
             return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)
-        closed = service.close(session, customer, journey_id)
-        dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
+        if user_input(tracker).intent == SOLVED_INTENT:  # "it's sorted now": fixed, not withdrawn
+            closed = service.solved(session, customer, journey_id)
+            dispatcher.utter_message(response="utter_journey_solved", title=service.title(closed.workflow))
+            buttons = csat_buttons(closed.id)
+            dispatcher.utter_message(response="utter_csat_question", buttons=buttons, json_message=csat_prompt(buttons))
+        else:
+            closed = service.close(session, customer, journey_id)
+            dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
         current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
         return [SlotSet(JOURNEY_SLOT, None)] if current in (None, closed.id) else []
 

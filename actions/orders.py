@@ -7,7 +7,7 @@ from abc import abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
@@ -72,8 +72,16 @@ class ActionOrderStatus(_OrderAction):
         return "action_order_status"
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        if order.is_late and order.status in OPEN_ORDER_STATUSES:
+            # A late order is a problem, however the customer asked: the late-delivery journey takes it (one
+            # problem, one treatment), and what it promises is scheduled.
+            return [FollowupAction(LATE_ORDER_HANDOVER)]
         _status_message(dispatcher, order)
         return []
+
+
+# The action a late order found by a status question goes on to (`ActionJourneyStart` knows it came from here).
+LATE_ORDER_HANDOVER = "action_journey_start"
 
 
 class ActionDeliveryProblem(_OrderAction):

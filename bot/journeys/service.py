@@ -89,6 +89,12 @@ class JourneyService:
     def workflow_for(self, user_input: UserInput) -> str | None:
         return match_workflow(self.runner.workflows.values(), user_input)
 
+    def workflow_reporting(self, intent: str) -> str | None:
+        """The one workflow a problem of this intent starts (whatever the wording), or None when none or
+        several list it."""
+        found = [w.id for w in self.runner.workflows.values() if intent in w.problem.intents]
+        return found[0] if len(found) == 1 else None
+
     def report(
         self,
         session: Session,
@@ -97,11 +103,13 @@ class JourneyService:
         *,
         conversation_id: str,
         now: datetime | None = None,
+        workflow: str | None = None,
     ) -> Turn | None:
         """The customer reports a problem: continue its open journey, reopen a recent one, or start one.
-        None when no workflow fits the report (the bot answers as it did without journeys)."""
+        `workflow` when the caller knows which (else the report's triggers say). None when no workflow fits
+        the report (the bot answers as it did without journeys)."""
         now = now or utcnow()
-        workflow = self.workflow_for(user_input)
+        workflow = workflow or self.workflow_for(user_input)
         customer_id = customer_pk(session, customer)
         if workflow is None or customer_id is None:
             return None
@@ -238,6 +246,13 @@ class JourneyService:
         if not journey.is_open:
             raise store.JourneyNotOpen(f"journey {journey_id} is {journey.state}")
         return store.close(session, journey_id, journey.customer_id, by="customer")
+
+    def solved(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:
+        """The customer says the problem is gone: resolved, by them (`JourneyNotOpen` once it has ended)."""
+        journey = self._own(session, customer, journey_id)
+        if not journey.is_open:
+            raise store.JourneyNotOpen(f"journey {journey_id} is {journey.state}")
+        return store.resolve_by_customer(session, journey_id, journey.customer_id)
 
     def rate(self, session: Session, customer: str, journey_id: int, score: int, comment: str | None = None) -> None:
         customer_id = customer_pk(session, customer)

@@ -486,20 +486,30 @@ def mark_resolved(
     session: Session, journey_id: int, by_agent: str, outcome: str, *, now: datetime | None = None
 ) -> JourneyView:
     """An agent marks an open journey resolved (the customer confirmed elsewhere, or the fix is certain)."""
-    now = now or utcnow()
-    journey = _take(session, _load(session, journey_id, lock=True), None)
+    return _resolve(session, _load(session, journey_id, lock=True), f"agent:{by_agent}", outcome,
+                    "resolved_by_agent", "agent", by_agent, now or utcnow())
+
+
+def resolve_by_customer(session: Session, journey_id: int, customer_id: int, *, now: datetime | None = None) -> JourneyView:
+    """The customer says the problem is gone ("it's sorted now"), wherever the workflow was."""
+    return _resolve(session, _load(session, journey_id, customer_id, lock=True), "customer", "customer_says_solved",
+                    "resolved_by_customer", None, "the customer says it is solved", now or utcnow())
+
+
+def _resolve(session: Session, journey: Journey, by: str, outcome: str, step: str, channel: str | None,
+             text: str, now: datetime) -> JourneyView:
+    journey_id = journey.id
+    journey = _take(session, journey, None)
     if journey.state in FINAL_STATES:
         raise JourneyNotOpen(f"journey {journey_id} is {journey.state}")
     journey.state = "resolved"
     journey.resolved_at = now
-    journey.resolved_by = f"agent:{by_agent}"[:64]
+    journey.resolved_by = by[:64]
     journey.outcome = outcome
     journey.current_step = None
     journey.updated_at = now
     _cancel_pending(session, journey.id)
-    _append_steps(
-        session, journey, [_event_record("resolved_by_agent", "resolved", now, channel="agent", text=by_agent)]
-    )
+    _append_steps(session, journey, [_event_record(step, "resolved", now, channel=channel, text=text)])
     _flush(session, journey.id)
     return _view(journey)
 

@@ -154,6 +154,36 @@ def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_u
     assert messages == []
 
 
+def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery_journey(writable_shop_url: str) -> None:
+    from tests.actions.conftest import find_order
+
+    ref = find_order(writable_shop_url, late=True)
+    handed_over = tracker(f"can u check on {ref.number}", intent="order_status", entities={"order_id": ref.number},
+                          customer=ref.customer, slots={"order_id": ref.number})
+    handed_over.latest_action_name = "action_order_status"  # ActionOrderStatus's FollowupAction
+    messages, events = run_action(ActionJourneyStart(), handed_over)
+    journey = _slot(events, JOURNEY_SLOT)
+    assert journey["workflow"] == "late_delivery" and messages
+    with session_scope(writable_shop_url) as session:
+        stored = session.get(Journey, journey["id"])
+        assert ref.number in stored.problem_key
+
+
+def test_its_sorted_resolves_the_issue_by_the_customer_and_asks_for_a_rating(writable_shop_url: str) -> None:
+    """"never mind" withdraws an issue (closed); "it's sorted now" says it is fixed (resolved, then the survey)."""
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey_id = _slot(events, JOURNEY_SLOT)["id"]
+    sorted_now = tracker("ah it's sorted now", intent="problem_solved", customer=customer,
+                         slots={JOURNEY_SLOT: _slot(events, JOURNEY_SLOT)})
+    messages, events = run_action(ActionCloseJourney(), sorted_now)
+    assert [m["response"] for m in messages] == ["utter_journey_solved", "utter_csat_question"]
+    with session_scope(writable_shop_url) as session:  # stored before the bot said so
+        journey = session.get(Journey, journey_id)
+        assert (journey.state, journey.resolved_by, journey.outcome) == ("resolved", "customer", "customer_says_solved")
+    assert _slot(events, JOURNEY_SLOT) is None
+
+
 def test_the_welcome_back_comes_once_per_issue_per_day(writable_shop_url: str) -> None:
     """Every new conversation opening with the same reminder is nagging: once a day per issue."""
     from datetime import timedelta
