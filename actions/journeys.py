@@ -339,6 +339,9 @@ class ActionCloseJourney(JourneyAction):
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         if journey_id is None:
             open_ones = service.open_journeys(session, customer)
+            if not open_ones and user_input(tracker).intent == SOLVED_INTENT:
+                dispatcher.utter_message(response="utter_wf_glad_fixed")  # "it works now", with no issue open
+                return []
             if len(open_ones) != 1:
                 return ActionListJourneys().turn(dispatcher, tracker, session)
             journey_id = open_ones[0].id
@@ -367,7 +370,7 @@ class ActionRateJourney(JourneyAction):
         tapped = next(tracker.get_latest_entity_values("score"), None)
         score = as_id(tapped) if tapped is not None else read_rating((tracker.latest_message or {}).get("text"))
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
-        if requested is None and tapped is None and len(asked) == 1:
+        if requested is None and len(asked) == 1:
             requested = next(iter(asked))  # typed: the survey the bot asked
         journey_id = as_id(requested)
         if customer is None or journey_id is None or score is None or not 1 <= score <= 5:

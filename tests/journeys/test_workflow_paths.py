@@ -123,6 +123,14 @@ def discontinue_devices(session: Session, customer: str) -> None:
                     .execution_options(synchronize_session="fetch"))
 
 
+def shipped_without_a_carrier(number: str) -> Callable[[Session, str], None]:
+    """Order `number` shows as shipped, but no carrier was ever recorded (the trace cannot be opened)."""
+    def prepare(session: Session, customer: str) -> None:
+        session.execute(update(Order).where(Order.order_number == number).values(status="shipped", carrier=None)
+                        .execution_options(synchronize_session="fetch"))
+    return prepare
+
+
 def discontinue_order_items(number: str) -> Callable[[Session, str], None]:
     """The items of order `number` are no longer sold."""
     def prepare(session: Session, customer: str) -> None:
@@ -284,9 +292,13 @@ LATE = [
     Path("order numbers that are not theirs: asked twice more, then a person", "CUST-00026",
          ["order:TD999999", "order:TD103309", "say:no idea"], "escalated", "order_not_identified",
          ["given_order", "ask_order", "ask_order", "ask_order", "order_not_identified"]),
-    Path("very late but never handed to a carrier: the trace fails, a person takes over", "CUST-00004", [],
-         "escalated", "operation_failed", ["given_order", "where_is_it", "trace", "systems_failed"],
+    Path("very late and never handed to a carrier: nothing to trace, refunded", "CUST-00004",
+         ["button:refund", "affirm"], "resolved", "refund_issued",
+         ["given_order", "where_is_it", "stuck_in_warehouse", "refund", "refund_confirm", "refunded"],
          context={"order_id": "TD103316"}, days_later=5),
+    Path("very late, shipped, but no carrier on record: the trace fails, a person takes over", "CUST-00004", [],
+         "escalated", "operation_failed", ["given_order", "where_is_it", "trace", "systems_failed"],
+         context={"order_id": "TD103316"}, days_later=5, prepare=shipped_without_a_carrier("TD103316")),
 ]
 
 # --- return and refund ----------------------------------------------------------------------------------------
