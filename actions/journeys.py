@@ -35,8 +35,10 @@ logger = logging.getLogger(__name__)
 
 JOURNEY_SLOT = "journey"
 SOLVED_INTENT = "problem_solved"  # closing an issue with these words resolves it (the customer says it is fixed)
-# A status question about a late order is handed over by this action, as a report of this intent.
-LATE_ORDER_FROM, LATE_ORDER_INTENT = "action_order_status", "delivery_problem"
+# A status question (or a bare order number) about a late order is handed over by these actions, as a
+# report of this intent.
+LATE_ORDER_FROM = ("action_order_status", "action_handle_inform")
+LATE_ORDER_INTENT = "delivery_problem"
 CONFLICT_RETRIES = 3
 
 
@@ -190,7 +192,7 @@ class ActionJourneyStart(JourneyAction):
         """The problem reported, and the workflow it starts. A late order found by a status question
         (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded."""
         message, service = user_input(tracker), default_service()
-        if tracker.latest_action_name == LATE_ORDER_FROM:
+        if tracker.latest_action_name in LATE_ORDER_FROM:
             order = tracker.get_slot("order_id")
             message = replace(message, intent=LATE_ORDER_INTENT,
                               entities={**message.entities, **({"order_id": order} if order else {})})

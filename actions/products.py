@@ -30,12 +30,14 @@ def _describe(products: List[Any]) -> str:
     return fmt.bullet_list(f"{p.name}: {fmt.money(p.price)}" for p in products)
 
 
-def _entity_text(tracker: Tracker, entity: str) -> Optional[str]:
-    """What the customer typed for an entity ("cases"), before synonyms mapped it ("phone_accessories")."""
+def _entity_text(tracker: Tracker, entity: str, value: str) -> Optional[str]:
+    """What the customer typed for an entity ("cases"), before synonyms mapped it to `value`
+    ("phone_accessories")."""
     message = tracker.latest_message or {}
     text = str(message.get("text") or "")
     for found in message.get("entities") or []:
-        if found.get("entity") == entity and isinstance(found.get("start"), int) and isinstance(found.get("end"), int):
+        if (found.get("entity") == entity and catalog.normalize_category(str(found.get("value"))) == value
+                and isinstance(found.get("start"), int) and isinstance(found.get("end"), int)):
             return text[found["start"]:found["end"]]
     return None
 
@@ -44,8 +46,10 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
                        max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
     """Accessories of the asked type for the exact device named, or the customer's own device of the right
     kind; None when the message asks for no accessory of a device (the caller answers as usual)."""
-    category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
-    if category not in catalog.ACCESSORY_CATEGORIES:
+    # "a case for my phone" names two categories: the accessory is what is asked for.
+    named = [catalog.normalize_category(str(v)) for v in tracker.get_latest_entity_values("product_category")]
+    category = next((c for c in named if c in catalog.ACCESSORY_CATEGORIES), None)
+    if category is None:
         return None
     text = (tracker.latest_message or {}).get("text") or ""
     model, own = catalog.model_named_in(session, text), False
@@ -56,7 +60,7 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
         model, own = (product.attributes.get("model") if product else None), True
     if model is None:
         return None
-    kind = catalog.accessory_kind(_entity_text(tracker, "product_category"))
+    kind = catalog.accessory_kind(_entity_text(tracker, "product_category", category))
     found = catalog.accessories_for_model(session, model, category=category, kind=kind, max_price=max_price)
     if not found and kind:  # the type has nothing for this model: say so, with what there is
         found = catalog.accessories_for_model(session, model, category=category, max_price=max_price)

@@ -263,3 +263,60 @@ def test_not_interested_in_a_card_that_was_shown_is_taken(recs_shop: str) -> Non
     )
     assert [m["response"] for m in messages] == ["utter_not_interested_items"]
     assert len(_events_of(recs_shop, "dismissal")) == dismissals + 1
+
+
+# --- accessories for a device: the exact model and the asked type, with a reason that is true ------------------
+
+def _asking(text: str, *, category_word: str, customer: str | None = None, intent: str = "ask_recommendation"):
+    """A tracker for `text` whose product_category entity is `category_word`, where it stands in the text."""
+    start = text.index(category_word)
+    tr = tracker(text, intent=intent, customer=customer)
+    tr.latest_message["entities"] = [{"entity": "product_category", "start": start, "end": start + len(category_word),
+                                      "value": "phone_accessories", "extractor": "test"}]
+    return tr
+
+
+def _fits(url: str, skus: list[str], model: str) -> bool:
+    from bot.db.models import Product, ProductCompatibility
+
+    with session_scope(url) as session:
+        devices = [p.id for p in session.execute(select(Product).where(Product.category == "phones")).scalars()
+                   if (p.attributes or {}).get("model") == model]
+        fitting = set(session.execute(select(Product.sku).join(ProductCompatibility, ProductCompatibility.product_id == Product.id)
+                                      .where(ProductCompatibility.compatible_product_id.in_(devices))).scalars())
+    return bool(skus) and set(skus) <= fitting
+
+
+def test_a_case_for_a_named_model_is_a_case_made_for_that_exact_model(shop_url) -> None:
+    from actions.recommendations import ActionRecommendProducts
+    from bot.db.models import Product
+
+    messages, _ = run_action(ActionRecommendProducts(), _asking("need a case for the iPhone 13 pls", category_word="case"))
+    [message] = messages
+    assert message["response"] == "utter_accessories_for_model" and message["model"] == "iPhone 13"
+    cards = message["custom"]["products"]
+    skus = [c["sku"] for c in cards]
+    assert _fits(shop_url, skus, "iPhone 13")  # not the 14, 15 or 16: the compatibility table, not the family
+    with session_scope(shop_url) as session:
+        types = {p.attributes["type"] for p in session.execute(select(Product).where(Product.sku.in_(skus))).scalars()}
+    assert types == {"case"}  # a case is a case, not a screen protector
+    assert {c["reason"] for c in cards} == {"Made for the iPhone 13"}
+
+
+def test_a_case_for_my_phone_fits_the_phone_the_customer_owns_and_says_so_truthfully(shop_url) -> None:
+    from actions.products import ActionProductLookup
+    from bot.shop.customers import customer_devices
+    from bot.shop import catalog
+
+    with session_scope(shop_url) as session:
+        owner = next(c for c in (f"CUST-{i:05d}" for i in range(1, 60))
+                     if any(d.category == "phones" for d in customer_devices(session, c)))
+        phone = next(d for d in customer_devices(session, owner) if d.category == "phones")
+        model = catalog.get_product(session, phone.sku).attributes["model"]
+    messages, _ = run_action(ActionProductLookup(), _asking("any screen protectors for my phone?", category_word="screen protectors",
+                                                            customer=owner, intent="product_question"))
+    [message] = messages
+    cards = message["custom"]["products"]
+    assert {c["reason"] for c in cards} == {f"Fits your {model}"}  # true: the customer bought that phone
+    assert _fits(shop_url, [c["sku"] for c in cards], model)
+    assert all("screen protector" in c["name"].lower() for c in cards)
