@@ -15,14 +15,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import from_button, latest_entity, verified_customer
+from actions.orders import AWAITING
 from actions.products import accessories_answer
 from bot import payloads
 from bot.personalization.budget import parse_budget
-from bot.personalization.engine import RecommendationResult, default_engine
+from bot.personalization.engine import (
+    WITHHELD_NO_CONSENT,
+    WITHHELD_OPEN_ISSUE,
+    RecommendationResult,
+    default_engine,
+)
 from bot.settings import get_settings
 from bot.shop import catalog
 
 LAST_RECOMMENDATIONS = "last_recommendations"  # slot: {"request_id": ..., "skus": [...]}
+SUGGESTIONS_INSTEAD = "suggestions_instead"  # `awaiting`: "no offer; suggest something instead?" asked
 
 
 def _channel(tracker: Tracker) -> str:
@@ -117,6 +124,11 @@ class ActionRecommendProducts(ShopAction):
         budget = _budget(tracker)
         focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
         customer = verified_customer(tracker)
+        events = [SlotSet(AWAITING, None)] if tracker.get_slot(AWAITING) == SUGGESTIONS_INSTEAD else []
+        return events + self._suggest(dispatcher, tracker, session, customer, category, brand, budget, focus)
+
+    def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
+                 category: Optional[str], brand: Optional[str], budget: Any, focus: List[str]) -> List[Dict[Text, Any]]:
         answered = accessories_answer(dispatcher, tracker, session, max_price=budget)
         if answered is not None:
             return answered
@@ -241,8 +253,14 @@ class ActionOffer(ShopAction):
         if offer.action == "upsell":
             _say(dispatcher, offer.recommendations, "You might like these:")
             return [SlotSet("next_best_action", offer.action), _remember(offer.recommendations)]
-        dispatcher.utter_message(response="utter_no_offers")
-        return [SlotSet("next_best_action", "none")]
+        if offer.withheld == WITHHELD_OPEN_ISSUE:  # the true reason: promotions wait while a problem is open
+            dispatcher.utter_message(response="utter_offers_held_for_open_issue")
+            return [SlotSet("next_best_action", "none")]
+        if offer.withheld == WITHHELD_NO_CONSENT:
+            dispatcher.utter_message(response="utter_offers_need_consent")
+            return [SlotSet("next_best_action", "none")]
+        dispatcher.utter_message(response="utter_no_offers")  # it asks "suggest something instead?"
+        return [SlotSet("next_best_action", "none"), SlotSet(AWAITING, SUGGESTIONS_INSTEAD)]
 
 
 class ActionPersonalizationConsent(ShopAction):

@@ -320,3 +320,31 @@ def test_a_case_for_my_phone_fits_the_phone_the_customer_owns_and_says_so_truthf
     assert {c["reason"] for c in cards} == {f"Fits your {model}"}  # true: the customer bought that phone
     assert _fits(shop_url, [c["sku"] for c in cards], model)
     assert all("screen protector" in c["name"].lower() for c in cards)
+
+
+def test_an_offer_held_back_for_an_open_problem_says_so_and_no_offer_offers_suggestions(recs_shop: str) -> None:
+    """Every reason shown is true: not "no offer for you" while one waits behind the customer's open problem."""
+    from bot.db.models import Journey
+
+    with session_scope(recs_shop) as session:
+        customer_id = store.customer_pk(session, CUSTOMER)
+        session.merge(CustomerSegment(
+            customer_id=customer_id, recency_score=1, frequency_score=4, monetary_score=5, rfm_segment="cant_lose",
+            cluster=0, cluster_label="lapsed buyers", churn_risk=0.8, next_best_action="retention_offer",
+            next_best_action_reason="churn risk 0.80", refreshed_at=utcnow(), model_version="test"))
+        session.add(Journey(customer_id=customer_id, workflow="no_internet", problem_key="no_internet", state="open"))
+    messages, events = run_action(ActionOffer(), tracker("any deals for me?", intent="ask_offers", customer=CUSTOMER))
+    assert [m["response"] for m in messages] == ["utter_offers_held_for_open_issue"]
+    assert not [e for e in events if e.get("name") == "awaiting"]  # no question asked
+    with session_scope(recs_shop) as session:
+        session.execute(Journey.__table__.delete().where(Journey.customer_id == customer_id))
+        session.merge(CustomerSegment(
+            customer_id=customer_id, recency_score=1, frequency_score=4, monetary_score=5, rfm_segment="cant_lose",
+            cluster=0, cluster_label="lapsed buyers", churn_risk=0.1, next_best_action="none",
+            next_best_action_reason="nothing fits", refreshed_at=utcnow(), model_version="test"))
+    messages, events = run_action(ActionOffer(), tracker("any deals for me?", intent="ask_offers", customer=CUSTOMER))
+    assert [m["response"] for m in messages] == ["utter_no_offers"]  # "... suggest something instead?"
+    assert _slot(events, "awaiting") == "suggestions_instead"  # the rules take the yes to suggestions
+    messages, events = run_action(ActionRecommendProducts(), tracker("yes", intent="affirm", customer=CUSTOMER,
+                                                                    slots={"awaiting": "suggestions_instead"}))
+    assert messages[0]["response"] == "utter_recommendations" and _slot(events, "awaiting") is None
