@@ -23,6 +23,7 @@ from bot.journeys.types import StepResult, UserInput
 from bot.journeys.workflows import ShopDbFacts, WorkflowRunner, default_operations, load_workflows
 from bot.journeys.workflows.loader import ROOT
 from bot.journeys.workflows.network import NetworkStatus, Outage
+from bot.journeys.workflows.schema import OperationStep
 from bot.shop.seed import seed_now
 from tests.conftest import SHOP_ANCHOR
 
@@ -90,13 +91,23 @@ def drive(workflow: str, customer: str, session, script: list[str], *, context: 
     return journey
 
 
-def assert_messages_complete(journey: Journey) -> None:
+def assert_messages_complete(journey: Journey, workflow: str | None = None) -> None:
+    """Every message fills its response, and an operation's confirmation ("Done: I've refunded ...") comes in
+    the same result as the operation's stored outcome: the store writes both in one transaction, before the bot
+    answers, so the bot never confirms what is not recorded."""
+    confirms = {}
+    if workflow is not None:
+        confirms = {step.response: step.result_key for step in WORKFLOWS[workflow].steps.values()
+                    if isinstance(step, OperationStep) and step.response}
     for result in journey.results:
         for message in result.messages:
             assert message.response in RESPONSES, message.response
             for variant in RESPONSES[message.response]:
                 missing = set(PLACEHOLDER.findall(variant["text"])) - set(message.values)
                 assert not missing, f"{message.response} lacks {missing}"
+            if message.response in confirms:
+                assert result.context.get(confirms[message.response]), \
+                    f"{message.response} said without the stored result '{confirms[message.response]}'"
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,7 @@ def run_path(workflow: str, path: Path, session) -> Journey:
     assert journey.last.state == path.state
     assert (journey.last.outcome if path.state == "resolved" else journey.last.escalation_reason) == path.end
     assert journey.last.current_step is None
-    assert_messages_complete(journey)
+    assert_messages_complete(journey, workflow)
     return journey
 
 
