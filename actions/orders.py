@@ -17,6 +17,9 @@ from bot.db.models import OPEN_ORDER_STATUSES
 from bot.shop import orders as shop_orders
 
 AWAITING = "awaiting"
+# Too late to cancel, but the order can still be refused or returned: the bot says how when asked.
+TOO_LATE_TO_CANCEL = ("shipped", "out_for_delivery", "delivered")
+CANCEL_ALTERNATIVES = "cancel_alternatives"
 
 
 def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
@@ -134,7 +137,10 @@ class ActionCancelOrderCheck(_OrderAction):
             dispatcher.utter_message(response="utter_confirm_cancel", **values)
             return [SlotSet("order_id", order.number), SlotSet(AWAITING, "cancel_confirmation")]
         dispatcher.utter_message(response=f"utter_cannot_cancel_{reason.value}", **values)
-        return [failed(f"cannot_cancel_{reason.value}")]
+        events = [failed(f"cannot_cancel_{reason.value}")]
+        if reason.value in TOO_LATE_TO_CANCEL:  # "what can I do instead?" is answered, not a dead end
+            events += [SlotSet("order_id", order.number), SlotSet(AWAITING, CANCEL_ALTERNATIVES)]
+        return events
 
 
 def _just_asked_to_confirm(tracker: Tracker) -> bool:

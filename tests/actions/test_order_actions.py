@@ -143,7 +143,8 @@ def test_shipped_orders_cannot_be_cancelled(shop_url):
     ref = find_order(shop_url, status="shipped")
     messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
     assert responses(messages) == ["utter_cannot_cancel_shipped"]
-    assert "awaiting" not in slot_events(events) or slot_events(events)["awaiting"] is None
+    # No confirmation is asked; "what can I do instead?" is answered next (data/rules.yml).
+    assert slot_events(events)["awaiting"] == "cancel_alternatives"
     assert slot_events(events)["flow_failure"] == "cannot_cancel_shipped"
 
 
