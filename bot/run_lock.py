@@ -31,6 +31,12 @@ class PortBusy(RuntimeError):
 class Record:
     pid: int
     children: tuple[int, ...] = ()
+    # When each process started (kernel clock ticks): a PID the system reused for another program is not ours.
+    started: tuple[tuple[int, str], ...] = ()
+
+    def ours(self, pid: int) -> bool:
+        recorded = dict(self.started).get(pid)
+        return alive(pid) and (recorded is None or recorded == start_time(pid))
 
 
 def die_with_parent() -> None:
@@ -54,18 +60,29 @@ def alive(pid: int) -> bool:
         return True
 
 
+def start_time(pid: int) -> Optional[str]:
+    """The process's start time from /proc (None where there is no /proc, or no such process)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def read(state_dir: Path) -> Optional[Record]:
     try:
         data = json.loads((state_dir / PID_FILE).read_text())
-        return Record(int(data["pid"]), tuple(int(p) for p in data.get("children") or ()))
-    except (OSError, ValueError, KeyError, TypeError):
+        started = tuple((int(p), str(t)) for p, t in (data.get("started") or {}).items())
+        return Record(int(data["pid"]), tuple(int(p) for p in data.get("children") or ()), started)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def write(state_dir: Path, children: Iterable[int] = ()) -> None:
     path = state_dir / PID_FILE
+    pids = sorted(set(children))
+    started = {str(p): t for p in [os.getpid(), *pids] if (t := start_time(p)) is not None}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "children": sorted(set(children))}))
+    tmp.write_text(json.dumps({"pid": os.getpid(), "children": pids, "started": started}))
     tmp.replace(path)
 
 
@@ -73,10 +90,10 @@ def claim(state_dir: Path) -> None:
     """Record this `up`; AlreadyRunning when another one is alive. Children left by a killed `up` are stopped."""
     state_dir.mkdir(parents=True, exist_ok=True)
     record = read(state_dir)
-    if record is not None and record.pid != os.getpid() and alive(record.pid):
+    if record is not None and record.pid != os.getpid() and record.ours(record.pid):
         raise AlreadyRunning(f"Tandem is already running, PID {record.pid}; stop it with `./tandem down`")
     if record is not None:
-        _stop_groups([p for p in record.children if alive(p)])
+        _stop_groups([p for p in record.children if record.ours(p)])
     write(state_dir)
 
 
@@ -126,7 +143,7 @@ def down(state_dir: Path, timeout: float = 30.0) -> str:
     if record is None:
         return "Tandem is not running (nothing recorded in " + str(state_dir / PID_FILE) + ")"
     stopped = []
-    if alive(record.pid):
+    if record.ours(record.pid):
         os.kill(record.pid, signal.SIGTERM)  # `up` stops its children itself
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive(record.pid):
@@ -134,7 +151,7 @@ def down(state_dir: Path, timeout: float = 30.0) -> str:
         if alive(record.pid):
             os.kill(record.pid, signal.SIGKILL)
         stopped.append(f"tandem up (PID {record.pid})")
-    left = [p for p in record.children if alive(p)]
+    left = [p for p in record.children if record.ours(p)]
     if left:
         _stop_groups(left)
         stopped.append(f"{len(left)} leftover process(es) (PIDs {', '.join(map(str, left))})")

@@ -118,3 +118,16 @@ def test_a_busy_port_is_one_line_naming_it() -> None:
     assert str(caught.value) == (f"port {port} (rasa) is already in use by another program: stop it, "
                                  "or give rasa another port")
     run_lock.check_ports([("rasa", "0.0.0.0", port)])  # free again
+
+
+def test_a_recorded_pid_the_system_gave_to_another_program_is_left_alone(tmp_path: Path) -> None:
+    """A stale record after a reboot: its PIDs may belong to anything now; only our own processes are stopped."""
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / run_lock.PID_FILE).write_text(
+            f'{{"pid": {stranger.pid}, "children": [{stranger.pid}], "started": {{"{stranger.pid}": "1"}}}}')
+        run_lock.claim(tmp_path)  # not "already running": that PID is not the recorded process
+        assert stranger.poll() is None
+        assert run_lock.read(tmp_path).pid != stranger.pid
+    finally:
+        stranger.kill()
