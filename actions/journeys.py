@@ -190,14 +190,19 @@ class ActionJourneyStart(JourneyAction):
     @staticmethod
     def _report(tracker: Tracker) -> tuple[UserInput, Optional[str]]:
         """The problem reported, and the workflow it starts. A late order found by a status question
-        (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded."""
+        (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded. A
+        report that names no order is about the order under discussion ("send a replacement" after the bot
+        showed one), when its workflow starts from an order."""
         message, service = user_input(tracker), default_service()
         if tracker.latest_action_name in LATE_ORDER_FROM:
-            order = tracker.get_slot("order_id")
-            message = replace(message, intent=LATE_ORDER_INTENT,
-                              entities={**message.entities, **({"order_id": order} if order else {})})
-            return message, service.workflow_reporting(LATE_ORDER_INTENT)
-        return message, service.workflow_for(message)
+            message = replace(message, intent=LATE_ORDER_INTENT)
+            workflow = service.workflow_reporting(LATE_ORDER_INTENT)
+        else:
+            workflow = service.workflow_for(message)
+        discussed = tracker.get_slot("order_id")
+        if workflow and discussed and "order_id" not in message.entities and service.starts_from(workflow, "order_id"):
+            message = replace(message, entities={**message.entities, "order_id": discussed})
+        return message, workflow
 
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         service = default_service()

@@ -89,6 +89,10 @@ class JourneyService:
     def workflow_for(self, user_input: UserInput) -> str | None:
         return match_workflow(self.runner.workflows.values(), user_input)
 
+    def starts_from(self, workflow: str, key: str) -> bool:
+        """Whether the workflow takes `key` (e.g. order_id) as an input when it starts."""
+        return key in self.runner.workflow(workflow).inputs
+
     def workflow_reporting(self, intent: str) -> str | None:
         """The one workflow a problem of this intent starts (whatever the wording), or None when none or
         several list it."""

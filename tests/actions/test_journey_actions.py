@@ -169,6 +169,20 @@ def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery
         assert ref.number in stored.problem_key
 
 
+def test_a_report_naming_no_order_is_about_the_order_under_discussion(writable_shop_url: str) -> None:
+    """"send me a replacement" right after the bot showed an order: not "which order?" again."""
+    from tests.actions.conftest import find_order
+
+    ref = find_order(writable_shop_url, status="delivered")
+    messages, events = run_action(ActionJourneyStart(), tracker("send me a replacement", intent="want_replacement",
+                                                                customer=ref.customer, slots={"order_id": ref.number}))
+    journey = _slot(events, JOURNEY_SLOT)
+    assert journey["workflow"] == "return_refund"
+    assert "utter_wf_return_ask_order" not in [m["response"] for m in messages]
+    with session_scope(writable_shop_url) as session:
+        assert ref.number in session.get(Journey, journey["id"]).problem_key
+
+
 def test_its_sorted_resolves_the_issue_by_the_customer_and_asks_for_a_rating(writable_shop_url: str) -> None:
     """"never mind" withdraws an issue (closed); "it's sorted now" says it is fixed (resolved, then the survey)."""
     customer = _internet_customer(writable_shop_url)
