@@ -42,6 +42,12 @@ def _entity_text(tracker: Tracker, entity: str, value: str) -> Optional[str]:
     return None
 
 
+# Slot: the products last suggested or shown as cards, with the request that found them ({"request_id", "skus"}
+# from the engine; {"model", "own", "category", "kind", "skus"} from an accessory answer), so a click counts
+# only for what was shown and "anything cheaper?" narrows the same request.
+LAST_RECOMMENDATIONS = "last_recommendations"
+
+
 def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
                        max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
     """Accessories of the asked type for the exact device named, or the customer's own device of the right
@@ -61,21 +67,37 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
     if model is None:
         return None
     kind = catalog.accessory_kind(_entity_text(tracker, "product_category", category))
+    return show_accessories(dispatcher, session, {"model": model, "own": own, "category": category, "kind": kind},
+                            max_price)
+
+
+def show_accessories(dispatcher: CollectingDispatcher, session: Any, request: Dict[str, Any],
+                     max_price: Any = None) -> List[Dict[Text, Any]]:
+    """The accessories `request` asks for ({model, own, category, kind}), under `max_price` when given; the
+    request is remembered for a follow-up ("anything cheaper?")."""
+    model, category, kind = request["model"], request["category"], request.get("kind")
     found = catalog.accessories_for_model(session, model, category=category, kind=kind, max_price=max_price)
-    if not found and kind:  # the type has nothing for this model: say so, with what there is
-        found = catalog.accessories_for_model(session, model, category=category, max_price=max_price)
+    if not found and kind and max_price is None:  # the type has nothing for this model: what there is
+        found = catalog.accessories_for_model(session, model, category=category)
     if not found:
-        dispatcher.utter_message(response="utter_no_products", query=f"{catalog.CATEGORY_NAMES[category].lower()} for the {model}")
+        things = f"{kind.replace('_', ' ')}s" if kind else catalog.CATEGORY_NAMES[category].lower()
+        what = f"{things} for the {model}"
+        dispatcher.utter_message(response="utter_no_products",
+                                 query=f"{what} under {fmt.money(max_price)}" if max_price is not None else what)
         return [SlotSet("product_category", category)]
-    reason = f"Fits your {model}" if own else f"Made for the {model}"
+    reason = f"Fits your {model}" if request.get("own") else f"Made for the {model}"
+    dispatcher.utter_message(response="utter_accessories_for_model", model=model, products=_describe(found),
+                             json_message=product_cards(found, reason))
+    return [SlotSet("product_category", category),
+            SlotSet(LAST_RECOMMENDATIONS, {**request, "skus": [p.sku for p in found]})]
+
+
+def product_cards(products: List[Any], reason: str) -> Dict[str, Any]:
+    """Cards for the web widget (docs/widget-protocol.md): the same `reason` is true of every product."""
     images = get_settings().asset_base_url
-    dispatcher.utter_message(
-        response="utter_accessories_for_model", model=model, products=_describe(found),
-        json_message={"type": "product_cards", "products": [
-            {"sku": p.sku, "name": p.name, "price": fmt.money(p.price), "reason": reason,
-             "image": f"{images}products/accessories.svg"} for p in found]},
-    )
-    return [SlotSet("product_category", category)]
+    return {"type": "product_cards", "products": [
+        {"sku": p.sku, "name": p.name, "price": fmt.money(p.price), "reason": reason,
+         "image": f"{images}products/{catalog.picture_of(p.category)}.svg"} for p in products]}
 
 
 class ActionProductLookup(ShopAction):

@@ -6,6 +6,8 @@ and how the engine answered, and say it.
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Tracker
@@ -16,7 +18,7 @@ from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import from_button, latest_entity, verified_customer
 from actions.orders import AWAITING
-from actions.products import accessories_answer
+from actions.products import LAST_RECOMMENDATIONS, accessories_answer, product_cards, show_accessories
 from bot import payloads
 from bot.personalization.budget import parse_budget
 from bot.personalization.engine import (
@@ -27,8 +29,8 @@ from bot.personalization.engine import (
 )
 from bot.settings import get_settings
 from bot.shop import catalog
+from bot.shop.customers import customer_plans
 
-LAST_RECOMMENDATIONS = "last_recommendations"  # slot: {"request_id": ..., "skus": [...]}
 SUGGESTIONS_INSTEAD = "suggestions_instead"  # `awaiting`: "no offer; suggest something instead?" asked
 
 
@@ -51,8 +53,6 @@ def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
 
 # The widget's placeholder pictures per category (bot/web/static/products/); a shop with product photos puts their
 # URLs here instead.
-_PICTURES = {"phone_accessories": "accessories", "chargers_cables": "accessories", "laptop_accessories": "accessories",
-             "mobile_plans": "plans", "home_internet": "internet"}
 
 
 def _cards(result: RecommendationResult) -> Dict[str, Any]:
@@ -65,7 +65,7 @@ def _cards(result: RecommendationResult) -> Dict[str, Any]:
                 "sku": r.sku,
                 "name": r.name,
                 "price": fmt.money(r.price),
-                "image": f"{images}products/{_PICTURES.get(r.category, r.category)}.svg",
+                "image": f"{images}products/{catalog.picture_of(r.category)}.svg",
                 "reason": r.reason,
                 "open_payload": _open_payload(r.sku),
                 "not_interested_payload": f'/not_interested{{"product_sku":"{r.sku}"}}',
@@ -125,6 +125,9 @@ class ActionRecommendProducts(ShopAction):
         focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
         customer = verified_customer(tracker)
         events = [SlotSet(AWAITING, None)] if tracker.get_slot(AWAITING) == SUGGESTIONS_INSTEAD else []
+        cheaper = _cheaper(dispatcher, tracker, session, customer, category)
+        if cheaper is not None:
+            return events + cheaper
         return events + self._suggest(dispatcher, tracker, session, customer, category, brand, budget, focus)
 
     def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
@@ -148,6 +151,56 @@ class ActionRecommendProducts(ShopAction):
         heading = f"Some {what} you might like" if what else "Some suggestions for you"
         _say(dispatcher, result, heading + (f" under {fmt.money(budget)}:" if budget else ":"))
         return [SlotSet("product_category", category), _remember(result)]
+
+
+_CHEAPER = re.compile(r"\b(cheaper|less expensive|more affordable|lower price|too expensive|too pricey|cost less)\b",
+                      re.IGNORECASE)
+_ABOUT_A_PLAN = re.compile(r"\b(plan|tariff|contract|sim|broadband|fibre|fiber|internet)\b", re.IGNORECASE)
+_PENNY = Decimal("0.01")
+
+
+def _cheaper(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
+             category: Optional[str]) -> Optional[List[Dict[Text, Any]]]:
+    """"Anything cheaper?": about a plan, plans of its kind that cost less than the customer's own; else the last
+    request again, under the cheapest price it showed. None when the message asks nothing cheaper."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if not _CHEAPER.search(text):
+        return None
+    last = tracker.get_slot(LAST_RECOMMENDATIONS) or {}
+    last = last if isinstance(last, dict) else {}
+    if customer is not None and (category in catalog.PLAN_CATEGORIES or _ABOUT_A_PLAN.search(text)):
+        plans = [p for p in customer_plans(session, customer, active_only=True)
+                 if category not in catalog.PLAN_CATEGORIES or p.category == category]
+        if plans:
+            current = plans[0]
+            found = catalog.find_products(session, category=current.category,
+                                          max_price=Decimal(current.monthly_price) - _PENNY, limit=5)
+            if not found:
+                dispatcher.utter_message(response="utter_no_cheaper_plan", plan=current.name,
+                                         price=fmt.money(current.monthly_price))
+                return []
+            reason = f"Less than the {fmt.money(current.monthly_price)} a month of your {current.name}"
+            dispatcher.utter_message(response="utter_cheaper_plans", plan=current.name,
+                                     price=fmt.money(current.monthly_price), products=_describe_views(found),
+                                     json_message=product_cards(found, reason))
+            return [SlotSet(LAST_RECOMMENDATIONS, {"category": current.category, "skus": [p.sku for p in found]})]
+    shown = [p for p in (catalog.get_product(session, sku) for sku in last.get("skus") or []) if p is not None]
+    if not shown:
+        return None
+    below = min(p.price for p in shown) - _PENNY
+    if last.get("model"):
+        return show_accessories(dispatcher, session, last, max_price=below)
+    result = default_engine().recommend(session, customer, category=last.get("category") or shown[0].category,
+                                        max_price=below, n=3, solicited=True, channel=_channel(tracker))
+    if not result.items:
+        dispatcher.utter_message(response="utter_no_recommendations", query=f"cheaper than {fmt.money(below + _PENNY)}")
+        return []
+    _say(dispatcher, result, f"Under {fmt.money(below + _PENNY)}:")
+    return [_remember(result)]
+
+
+def _describe_views(products: List[Any]) -> str:
+    return fmt.bullet_list(f"{p.name}: {fmt.money(p.price)}" for p in products)
 
 
 class ActionMoreLikeThis(ShopAction):

@@ -407,6 +407,14 @@ def popular_products(
 
 
 ACCESSORY_CATEGORIES = ("phone_accessories", "chargers_cables", "laptop_accessories")
+PLAN_CATEGORIES = ("mobile_plans", "home_internet")
+# The picture of a product's kind (web/static/products/<name>.svg): categories that share one are mapped.
+_PICTURES = {"phone_accessories": "accessories", "chargers_cables": "accessories", "laptop_accessories": "accessories",
+             "mobile_plans": "plans", "home_internet": "internet"}
+
+
+def picture_of(category: str) -> str:
+    return _PICTURES.get(category, category)
 
 
 def accessory_kind(word: str | None) -> str | None:

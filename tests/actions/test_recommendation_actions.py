@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -348,3 +350,36 @@ def test_an_offer_held_back_for_an_open_problem_says_so_and_no_offer_offers_sugg
     messages, events = run_action(ActionRecommendProducts(), tracker("yes", intent="affirm", customer=CUSTOMER,
                                                                     slots={"awaiting": "suggestions_instead"}))
     assert messages[0]["response"] == "utter_recommendations" and _slot(events, "awaiting") is None
+
+
+def test_a_cheaper_plan_costs_less_than_the_customers_own(shop_url) -> None:
+    from bot.shop.customers import customer_plans
+
+    with session_scope(shop_url) as session:
+        customer, plan = next((c, p) for c in (f"CUST-{i:05d}" for i in range(1, 60))
+                              for p in customer_plans(session, c, active_only=True)[:1]
+                              if p.category == "mobile_plans" and p.monthly_price > 8)
+    messages, _ = run_action(ActionRecommendProducts(), tracker("my plan's too pricey, anything cheaper?",
+                                                                intent="ask_recommendation", customer=customer))
+    [message] = messages
+    assert message["response"] == "utter_cheaper_plans"
+    cards = message["custom"]["products"]
+    with session_scope(shop_url) as session:
+        products = session.execute(select(Product).where(Product.sku.in_([c["sku"] for c in cards]))).scalars().all()
+        assert products and all(p.category == "mobile_plans" and p.price < plan.monthly_price for p in products)
+
+
+def test_anything_cheaper_narrows_the_last_accessory_request(shop_url) -> None:
+    """Accessories come cheapest first, so after the iPhone 13 cases "anything cheaper?" has nothing to add:
+    it says so, with the price, and shows nothing that breaks the request (no other model, no other type)."""
+    from actions.recommendations import ActionRecommendProducts as Recommend
+
+    _, events = run_action(Recommend(), _asking("need a case for the iPhone 13 pls", category_word="case"))
+    shown = _slot(events, LAST_RECOMMENDATIONS)
+    assert shown["model"] == "iPhone 13" and shown["kind"] == "case"
+    with session_scope(shop_url) as session:
+        cheapest = min(session.execute(select(Product.price).where(Product.sku.in_(shown["skus"]))).scalars())
+    messages, _ = run_action(Recommend(), tracker("anything cheaper?", intent="ask_recommendation",
+                                                  slots={LAST_RECOMMENDATIONS: shown}))
+    assert [m["response"] for m in messages] == ["utter_no_products"]
+    assert messages[0]["query"] == f"cases for the iPhone 13 under £{cheapest - Decimal('0.01'):.2f}"
