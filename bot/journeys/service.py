@@ -24,9 +24,11 @@ from bot.journeys.workflows.runner import WorkflowRunner
 from bot.journeys.workflows.shop_facts import ShopDbFacts
 from bot.journeys.workflows.triggers import match_workflow
 from bot.personalization.store import customer_pk
+from bot.shop.catalog import device_named_in
 from bot.shop.orders import normalize_order_number
 
 # Device words in the `device` entity -> the device category a workflow's facts look at.
+DEVICE_INPUT = "device_category"  # the input a device workflow starts from: phones | laptops | tablets | smartwatches
 _DEVICE_CATEGORIES = {
     "phone": "phones", "mobile": "phones", "iphone": "phones", "galaxy": "phones", "pixel": "phones",
     "laptop": "laptops", "macbook": "laptops", "computer": "laptops", "notebook": "laptops",
@@ -117,7 +119,11 @@ class JourneyService:
         customer_id = customer_pk(session, customer)
         if workflow is None or customer_id is None:
             return None
-        inputs = ReportContext.from_input(user_input).values
+        inputs = dict(ReportContext.from_input(user_input).values)
+        if DEVICE_INPUT in self.runner.workflow(workflow).inputs:
+            named = device_named_in(session, user_input.text)  # "my Galaxy Watch6": a watch, whatever the words
+            if named is not None:
+                inputs[DEVICE_INPUT] = named[1]
         key = problem_key(workflow, inputs)
         existing = store.find_open(session, customer_id, workflow, problem_key=key)
         if existing is not None:

@@ -432,23 +432,30 @@ def _is_kind(product_type: str, kind: str) -> bool:
                                    or kind.endswith(f"_{product_type}"))
 
 
-def device_models(session: Session) -> list[str]:
-    """Every device model the shop knows ("iPhone 13", "Galaxy A54"), longest first (so "iPhone 15 Pro" wins
-    over "iPhone 15" in a text that names it)."""
+def device_models(session: Session) -> list[tuple[str, str]]:
+    """Every device model the shop knows with its category (("iPhone 13", "phones"), ("Galaxy Watch6",
+    "smartwatches")), longest name first (so "iPhone 15 Pro" wins over "iPhone 15" in a text naming it)."""
     rows = session.execute(
-        select(Product.attributes).where(Product.category.in_(DEVICE_CATEGORIES))
-    ).scalars()
-    models = {str(a.get("model")) for a in rows if isinstance(a, Mapping) and a.get("model")}
-    return sorted(models, key=lambda m: (-len(m), m))
+        select(Product.attributes, Product.category).where(Product.category.in_(DEVICE_CATEGORIES))
+    ).all()
+    models = {(str(a.get("model")), category) for a, category in rows if isinstance(a, Mapping) and a.get("model")}
+    return sorted(models, key=lambda m: (-len(m[0]), m))
+
+
+def device_named_in(session: Session, text: str | None) -> tuple[str, str] | None:
+    """The exact device model a text names and its category ("my galaxy watch6 is dead" -> ("Galaxy Watch6",
+    "smartwatches")), or None."""
+    lowered = f" {_normalise_phrase(text or '')} "
+    for model, category in device_models(session):
+        if f" {_normalise_phrase(model)} " in lowered:
+            return model, category
+    return None
 
 
 def model_named_in(session: Session, text: str | None) -> str | None:
     """The exact device model a text names ("a case for my iphone 13 pls" -> "iPhone 13"), or None."""
-    lowered = f" {_normalise_phrase(text or '')} "
-    for model in device_models(session):
-        if f" {_normalise_phrase(model)} " in lowered:
-            return model
-    return None
+    named = device_named_in(session, text)
+    return named[0] if named else None
 
 
 def accessories_for_model(
