@@ -18,6 +18,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import formatting as fmt
 from actions.account import ActionBillingOverview
 from actions.base import FAILURE_SLOT, failed
 from actions.context import verified_customer
@@ -30,6 +31,7 @@ from bot.journeys import store
 from bot.journeys.ratings import read_rating
 from bot.journeys.service import JourneyService, Turn, default_service
 from bot.journeys.types import BotMessage, UserInput
+from bot.shop import orders as shop_orders
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +215,8 @@ class ActionJourneyStart(JourneyAction):
             dispatcher.utter_message(response="utter_report_problem")
             return []
         if result.resumed:
+            if tracker.latest_action_name in LATE_ORDER_FROM:  # "where is it?" gets its answer before the issue
+                _late_order_status(dispatcher, session, verified_customer(tracker), message.entities.get("order_id"))
             dispatcher.utter_message(response="utter_journey_resumed", title=service.title(result.journey.workflow))
         elif result.reopened:
             dispatcher.utter_message(response="utter_journey_reopened", title=service.title(result.journey.workflow))
@@ -227,6 +231,13 @@ class ActionJourneyStart(JourneyAction):
             return fallback().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_report_problem")
         return []
+
+
+def _late_order_status(dispatcher: CollectingDispatcher, session: Any, customer: Optional[str], number: Any) -> None:
+    """Where a late order stands, in plain facts: the open issue about it makes the promises."""
+    order = shop_orders.get_customer_order(session, customer, str(number)) if customer and number else None
+    if order is not None:
+        dispatcher.utter_message(response="utter_order_late_status", **fmt.order_values(order))
 
 
 class ActionJourneyContinue(JourneyAction):

@@ -30,19 +30,22 @@ class Language:
     alone: frozenset[str]
     yes: frozenset[str]
     person: frozenset[str]
+    goodbye: frozenset[str]  # the words of its thanks-and-goodbye phrases
 
 
 @dataclass(frozen=True)
 class Detected:
-    """A message in `language`: whether it says only "yes", and whether it asks for a person."""
+    """A message in `language`: whether it says only "yes", only thanks and goodbye, and whether it asks for a
+    person."""
 
     language: Language
     says_yes: bool
     asks_for_person: bool
+    says_goodbye: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.language.code, "name": self.language.name, "says_yes": self.says_yes,
-                "asks_for_person": self.asks_for_person}
+                "asks_for_person": self.asks_for_person, "says_goodbye": self.says_goodbye}
 
 
 def _phrase(text: str) -> str:
@@ -54,7 +57,8 @@ def load_languages(path: Path = LANGUAGES_FILE) -> dict[str, Language]:
     return {
         code: Language(code, str(spec["name"]), frozenset(_phrase(str(w)) for w in spec.get("alone") or ()),
                        frozenset(_phrase(str(w)) for w in spec.get("affirm") or ()),
-                       frozenset(_phrase(str(w)) for w in spec.get("person") or ()))
+                       frozenset(_phrase(str(w)) for w in spec.get("person") or ()),
+                       frozenset(w for phrase in spec.get("goodbye") or () for w in _phrase(str(phrase)).split()))
         for code, spec in raw.items()
     }
 
@@ -95,4 +99,5 @@ class LanguageDetector:
     def _detected(language: Language, phrase: str) -> Detected:
         words = set(phrase.split())
         return Detected(language, says_yes=phrase in language.yes,
-                        asks_for_person=any(p in words or (" " in p and p in phrase) for p in language.person))
+                        asks_for_person=any(p in words or (" " in p and p in phrase) for p in language.person),
+                        says_goodbye=phrase not in language.yes and words <= language.goodbye)

@@ -2,7 +2,7 @@
 
 It runs last in the pipeline and, when sure, replaces the English classifier's guess, which on foreign text is
 noise: a request for a person becomes `ask_human`, a bare "sí" / "oui" `affirm` (the answer to the offer of a
-person), anything else `other_language`, answered honestly in English with that offer (data/rules.yml). The
+person), a thanks-and-goodbye ("merci, au revoir") `goodbye`, anything else `other_language`, answered honestly in English with that offer (data/rules.yml). The
 language is in the parse data under `language`.
 """
 
@@ -52,7 +52,8 @@ class LanguageDetector(GraphComponent, IntentClassifier):
             if detected is None:
                 continue
             message.set(LANGUAGE, detected.as_dict(), add_to_output=True)
-            intent = "ask_human" if detected.asks_for_person else "affirm" if detected.says_yes else OTHER_LANGUAGE_INTENT
+            intent = ("ask_human" if detected.asks_for_person else "affirm" if detected.says_yes
+                      else "goodbye" if detected.says_goodbye else OTHER_LANGUAGE_INTENT)
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
             message.set(INTENT, {"name": intent, "confidence": 1.0}, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": 1.0}, *ranking], add_to_output=True)

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from tests.conftest import DatabaseFactory
-from tests.support.servers import running
+from tests.support.servers import free_port, running
 from tests.support.stack import seed_test_shop, tandem_stack
 
 

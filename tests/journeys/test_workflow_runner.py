@@ -84,6 +84,21 @@ def test_after_an_interruption_the_question_comes_back_without_counting_a_retry(
     assert back.steps_taken == () and back.context.get("_retries", {}) == {} and not back.unexpected_answer
 
 
+@pytest.mark.parametrize("text", ["ok", "Okay!", "will do", "hang on, let me try"])
+def test_an_ok_to_try_this_waits_for_the_outcome_instead_of_closing_the_issue(runner, session, text) -> None:
+    first = at_restart(runner, session)
+    heard = UserInput(intent="affirm", text=text, ranking=(("affirm", 0.9),))
+    assert runner.accepts("no_internet", "restart_router").choose(heard) is None
+    waiting = runner.advance("no_internet", "restart_router", first.context, heard, CUSTOMER, session)
+    assert waiting.state == "waiting_for_customer" and waiting.current_step == "restart_router"
+    assert not waiting.unexpected_answer and waiting.context.get("_retries", {}) == {}
+    (message,) = waiting.messages
+    assert message.response == "utter_workflow_wait_for_outcome"  # its buttons are in domain.yml
+    worked = runner.advance("no_internet", "restart_router", waiting.context,
+                            UserInput(intent="affirm", text="yes that did it"), CUSTOMER, session)
+    assert worked.state == "resolved"
+
+
 def test_buttons_are_understood_when_tapped_or_typed(runner, session) -> None:
     first = at_restart(runner, session)
     lights = runner.advance("no_internet", "restart_router", first.context, UserInput("deny"), CUSTOMER, session)

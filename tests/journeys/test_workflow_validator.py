@@ -21,6 +21,8 @@ intents:
 responses:
   utter_workflow_reask:
     - text: "Sorry?"
+  utter_workflow_wait_for_outcome:
+    - text: "Take your time."
   utter_try:
     - text: "Try turning it off and on. Better?"
   utter_ask_order:

@@ -235,13 +235,15 @@ class Casting:
     """Hands each conversation a customer of its persona that no other conversation is playing.
 
     A customer nobody has played yet comes first; when a persona runs out, one whose conversation is over is
-    played again after its issues, handoffs and "not interested" marks are removed, so nothing carries over.
+    played again after its issues, handoffs and "not interested" marks are removed and its orders are put back
+    as they were (a refunded late order is late again, a replacement order is gone), so nothing carries over.
     """
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self.playing: set[str] = set()
         self.played: list[str] = []  # finished, oldest first
+        self._orders: dict[str, dict[int, tuple[str, Optional[dt.datetime]]]] = {}  # as first cast
         self._lock = threading.Lock()
         self._pickers = _personas()
 
@@ -253,10 +255,10 @@ class Casting:
             actor = pick(session, self.playing | set(self.played))
             if actor is None:
                 for customer in list(self.played):  # the longest finished first
+                    _forget(session, customer, self._orders.get(customer, {}))
                     actor = pick(session, self.playing | (set(self.played) - {customer}))
                     if actor is not None:
                         self.played.remove(actor.customer)
-                        _forget(session, actor.customer)
                         break
             if actor is None:
                 raise LookupError(f"no customer free for persona {persona!r}: seed a larger shop")
@@ -264,6 +266,12 @@ class Casting:
                 other = session.execute(select(Order.order_number).order_by(Order.order_number).limit(1)).scalar_one()
                 return Actor(None, {"other_order": other})
             self.playing.add(actor.customer)
+            self._orders.setdefault(actor.customer, {
+                order_id: (status, cancelled_at) for order_id, status, cancelled_at in session.execute(
+                    select(Order.id, Order.status, Order.cancelled_at).join(Customer)
+                    .where(Customer.external_id == actor.customer)
+                )
+            })
             other = session.execute(
                 select(Order.order_number).join(Customer).where(Customer.external_id != actor.customer)
                 .order_by(Order.order_number).limit(1)
@@ -277,11 +285,18 @@ class Casting:
                 self.played.append(actor.customer)
 
 
-def _forget(session: Session, customer: str) -> None:
-    """What an earlier conversation left on a customer who plays again: issues, handoffs, "not interested"."""
+def _forget(session: Session, customer: str, orders: Mapping[int, tuple[str, Optional[dt.datetime]]]) -> None:
+    """What an earlier conversation left on a customer who plays again: issues, handoffs, "not interested",
+    cancellations, refunds and replacement orders (`orders`: each order's status and cancellation as first cast)."""
     customer_id = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
     for model in (Journey, Handoff, RecommendationExclusion):
         session.execute(delete(model).where(model.customer_id == customer_id))
+    for order in session.execute(select(Order).where(Order.customer_id == customer_id)).scalars():
+        if order.id not in orders:
+            session.delete(order)
+        else:
+            order.status, order.cancelled_at = orders[order.id]
+    session.flush()
 
 
 # --- playing ------------------------------------------------------------------------------------------------

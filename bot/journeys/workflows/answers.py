@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
 
 from bot.journeys.types import UserInput
 from bot.journeys.workflows.schema import (
@@ -34,6 +38,7 @@ from bot.journeys.workflows.schema import (
 )
 from bot.shop.orders import normalize_order_number
 
+ANSWERS_FILE = Path(__file__).resolve().parents[3] / "config" / "answers.yml"
 _MONEY = re.compile(r"[£$€]?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")
 _ORDER_IN_TEXT = re.compile(r"#?\s*td\s*[-_#:.]?\s*\d{6}\b", re.IGNORECASE)
 
@@ -69,6 +74,27 @@ def read_value(raw: Any, value_type: str) -> Any:
         return int(match.group(0)) if match else None
     text = str(raw).strip()
     return text or None
+
+
+def _phrase(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.casefold().replace("’", "'")))
+
+
+@lru_cache(maxsize=None)
+def _acknowledgements(path: Path = ANSWERS_FILE) -> frozenset[str]:
+    raw = yaml.safe_load(path.read_text()) or {}
+    return frozenset(_phrase(str(a)) for a in raw.get("acknowledgements") or ())
+
+
+def only_acknowledges(text: str | None) -> bool:
+    """ "ok", "will do", "hang on, let me try": the customer heard what the bot said; no answer to "did it
+    work?". The whole message must be made of acknowledgements ("ok it works" is an answer)."""
+    words = _phrase(text or "").split()
+    known = _acknowledgements()
+    covered = [True] + [False] * len(words)  # covered[i]: the first i words are acknowledgements
+    for end in range(1, len(words) + 1):
+        covered[end] = any(covered[start] and " ".join(words[start:end]) in known for start in range(end))
+    return bool(words) and covered[-1]
 
 
 # A runner-up intent answers a step when it is among the top few, confident enough, and not far behind.
@@ -111,12 +137,13 @@ class Accepts:
     options: tuple[Option, ...] = ()
     entity: str | None = None
     value_type: str = "text"
+    outcome: bool = False  # it asks whether something worked: an "ok" (`only_acknowledges`) is no answer
 
     @classmethod
     def of(cls, step: Step) -> "Accepts":
         if isinstance(step, InstructStep):
             return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS),
-                        Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS))))
+                        Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS))), outcome=True)
         if not isinstance(step, AskStep):
             return cls()
         expect = step.expect
@@ -143,6 +170,7 @@ class Accepts:
                          "value": o.value, "title": o.title} for o in self.options],
             "entity": self.entity,
             "value_type": self.value_type,
+            "outcome": self.outcome,
         }
 
     @classmethod
@@ -160,7 +188,8 @@ class Accepts:
         except (KeyError, IndexError, TypeError):
             return None
         entity = data.get("entity")
-        return cls(options, str(entity) if entity else None, str(data.get("value_type") or "text"))
+        return cls(options, str(entity) if entity else None, str(data.get("value_type") or "text"),
+                   outcome=data.get("outcome") is True)
 
     @property
     def intents(self) -> set[str]:
@@ -168,6 +197,8 @@ class Accepts:
 
     def choose(self, user_input: UserInput) -> Option | None:
         """The option the message gives, or None."""
+        if self.outcome and only_acknowledges(user_input.text):
+            return None
         pressed = _entity(user_input, ANSWER_ENTITY)
         for option in self.options:
             if option.value is not None and pressed is not None and _same_text(pressed, option.value):

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from sqlalchemy.orm import Session
 
 from bot.journeys.types import BotMessage, FollowUpRequest, StepResult, UserInput
-from bot.journeys.workflows.answers import Accepts, interpret
+from bot.journeys.workflows.answers import Accepts, interpret, only_acknowledges
 from bot.journeys.workflows.conditions import FactRef, evaluate
 from bot.journeys.workflows.facts import FactResolver, FactsFactory
 from bot.journeys.workflows.messages import prompt, say
@@ -40,7 +40,9 @@ from bot.journeys.workflows.schema import (
 )
 
 REASK_RESPONSE = "utter_workflow_reask"  # "Sorry, I need ... to go on", said before asking again
-RUNNER_RESPONSES = (REASK_RESPONSE,)
+# "ok" to "try this; does it work now?": no failed answer, the bot waits for the outcome.
+WAIT_FOR_OUTCOME_RESPONSE = "utter_workflow_wait_for_outcome"
+RUNNER_RESPONSES = (REASK_RESPONSE, WAIT_FOR_OUTCOME_RESPONSE)
 MAX_AUTOMATIC_STEPS = 50
 STEP_LIMIT_REASON = "workflow_step_limit"
 RETRIES, OPERATIONS_DONE, JOURNEY_ID = "_retries", "_operations", "_journey_id"
@@ -148,6 +150,10 @@ class _Turn:
             self.context.update(answer.updates)
             self.resolver.invalidate()
             return self.run_from(answer.next)
+        if isinstance(step, InstructStep) and only_acknowledges(user_input.text):
+            self.messages.append(say(WAIT_FOR_OUTCOME_RESPONSE, self.resolver))
+            self.taken.append(step.id)
+            return self.result(step.id, "waiting_for_customer")
         self.unexpected = True
         used = (retries_used if retries_used is not None else retries.get(step.id, 0)) + 1
         if used > step.retries:
