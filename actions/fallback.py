@@ -1,17 +1,20 @@
-"""Low-confidence messages: ask to rephrase, then offer the main topics, then bring in a person."""
+"""Low-confidence messages: a report the NLU could not settle goes to its journey; anything else is asked to be
+rephrased, then the main topics are offered, then a person is brought in."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.handoff import BOT_STUCK, hand_off
+from actions.journeys import user_input
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
+from bot.journeys.service import default_service
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -27,11 +30,18 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
+# Where a message the NLU could not settle goes when it reads as a report a workflow takes.
+REPORT_HANDOVER = "action_journey_start"
+
+
 class ActionHandleFallback(Action):
     def name(self) -> Text:
         return "action_handle_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        # "TD105859 is late": two guesses too close to call, but the words of a late delivery; not a "rephrase?"
+        if default_service().report_behind_fallback(user_input(tracker)) is not None:
+            return [FollowupAction(REPORT_HANDOVER)]
         # The misunderstood message should not steer the dialogue that follows; the failure is kept
         # (after the revert) so the sentiment policy knows the conversation is going badly.
         events: List[Dict[Text, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]

@@ -192,13 +192,17 @@ class ActionJourneyStart(JourneyAction):
     @staticmethod
     def _report(tracker: Tracker) -> tuple[UserInput, Optional[str]]:
         """The problem reported, and the workflow it starts. A late order found by a status question
-        (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded. A
+        (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded; a
+        message the NLU could not settle (`ActionHandleFallback` hands it over) is the report it reads as. A
         report that names no order is about the order under discussion ("send a replacement" after the bot
         showed one), when its workflow starts from an order."""
         message, service = user_input(tracker), default_service()
+        rescued = service.report_behind_fallback(message)
         if tracker.latest_action_name in LATE_ORDER_FROM:
             message = replace(message, intent=LATE_ORDER_INTENT)
             workflow = service.workflow_reporting(LATE_ORDER_INTENT)
+        elif rescued is not None:  # the fallback handed over a report the NLU could not settle
+            message, workflow = replace(message, intent=rescued[0]), rescued[1]
         else:
             workflow = service.workflow_for(message)
         discussed = tracker.get_slot("order_id")

@@ -8,7 +8,7 @@ message of the same customer (`JourneyConflict`) is re-run on the fresh state by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
@@ -22,12 +22,17 @@ from bot.journeys.types import BotMessage, StepResult, UserInput
 from bot.journeys.workflows import load_workflows
 from bot.journeys.workflows.runner import WorkflowRunner
 from bot.journeys.workflows.shop_facts import ShopDbFacts
-from bot.journeys.workflows.triggers import match_workflow
+from bot.journeys.workflows.triggers import KEYWORD_MATCH, match_score, match_workflow
 from bot.personalization.store import customer_pk
 from bot.shop.catalog import device_named_in
 from bot.shop.orders import normalize_order_number
 
 # Device words in the `device` entity -> the device category a workflow's facts look at.
+# A message the NLU could not settle (Rasa's FallbackClassifier) may still be a report: one of its first guesses,
+# this confident, with the words of a workflow's problem (`report_behind_fallback`).
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_GUESSES = 3
+FALLBACK_GUESS_MIN_CONFIDENCE = 0.2
 DEVICE_INPUT = "device_category"  # the input a device workflow starts from: phones | laptops | tablets | smartwatches
 _DEVICE_CATEGORIES = {
     "phone": "phones", "mobile": "phones", "iphone": "phones", "galaxy": "phones", "pixel": "phones",
@@ -90,6 +95,22 @@ class JourneyService:
 
     def workflow_for(self, user_input: UserInput) -> str | None:
         return match_workflow(self.runner.workflows.values(), user_input)
+
+    def report_behind_fallback(self, user_input: UserInput) -> tuple[str, str] | None:
+        """(intent, workflow) of a report the NLU could not settle: two guesses too close to call ("TD105859 is
+        late": an order number, or a delivery problem?), one of them a workflow's problem and the message
+        holding that workflow's own words. None when nothing fits that well: the bot asks to rephrase."""
+        if user_input.intent != FALLBACK_INTENT:
+            return None
+        guesses = [(name, confidence) for name, confidence in user_input.ranking if name != FALLBACK_INTENT]
+        for name, confidence in guesses[:FALLBACK_GUESSES]:
+            if confidence < FALLBACK_GUESS_MIN_CONFIDENCE:
+                break
+            guess = replace(user_input, intent=name)
+            for workflow in sorted(self.runner.workflows.values(), key=lambda w: w.id):
+                if match_score(workflow.problem, guess) == KEYWORD_MATCH:
+                    return name, workflow.id
+        return None
 
     def starts_from(self, workflow: str, key: str) -> bool:
         """Whether the workflow takes `key` (e.g. order_id) as an input when it starts."""

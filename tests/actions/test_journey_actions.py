@@ -169,6 +169,40 @@ def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery
         assert ref.number in stored.problem_key
 
 
+def test_a_report_the_nlu_could_not_settle_goes_to_its_journey_not_to_rephrase(writable_shop_url: str) -> None:
+    """"TD105859 is late": an order number or a delivery problem, too close to call; the word "late" says which."""
+    from actions.fallback import ActionHandleFallback
+    from tests.actions.conftest import find_order
+
+    ref = find_order(writable_shop_url, late=True)
+    unsettled = tracker(f"{ref.number} is late", intent="nlu_fallback", entities={"order_id": ref.number},
+                        customer=ref.customer)
+    unsettled.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "inform", "confidence": 0.43},
+        {"name": "delivery_problem", "confidence": 0.41}, {"name": "order_status", "confidence": 0.03},
+    ]
+    messages, events = run_action(ActionHandleFallback(), unsettled)
+    assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "action_journey_start"}]
+    unsettled.latest_action_name = "action_handle_fallback"
+    messages, events = run_action(ActionJourneyStart(), unsettled)
+    journey = _slot(events, JOURNEY_SLOT)
+    assert journey["workflow"] == "late_delivery" and messages
+    with session_scope(writable_shop_url) as session:
+        assert ref.number in session.get(Journey, journey["id"]).problem_key
+
+
+def test_words_the_nlu_could_not_settle_without_a_workflows_words_are_asked_again() -> None:
+    from actions.fallback import ActionHandleFallback
+
+    unsure = tracker("the thing with the stuff", intent="nlu_fallback")
+    unsure.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "delivery_problem", "confidence": 0.33},
+        {"name": "report_problem", "confidence": 0.31},
+    ]
+    messages, _ = run_action(ActionHandleFallback(), unsure)
+    assert [m["response"] for m in messages] == ["utter_ask_rephrase"]
+
+
 def test_a_report_naming_no_order_is_about_the_order_under_discussion(writable_shop_url: str) -> None:
     """"send me a replacement" right after the bot showed an order: not "which order?" again."""
     from tests.actions.conftest import find_order

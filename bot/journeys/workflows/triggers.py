@@ -29,14 +29,18 @@ def _has_entity(user_input: UserInput, trigger: Trigger) -> bool:
     return False
 
 
+INTENT_MATCH, KEYWORD_MATCH = 1, 2
+
+
 def match_score(trigger: Trigger, user_input: UserInput) -> int:
-    """0: no match; 1: the intent alone (no keywords or entities listed); 2: intent and keyword/entity."""
+    """0: no match; 1 (`INTENT_MATCH`): the intent alone (no keywords or entities listed); 2 (`KEYWORD_MATCH`):
+    intent and keyword/entity."""
     if user_input.intent not in trigger.intents:
         return 0
     if not trigger.keywords and not trigger.entities:
-        return 1
+        return INTENT_MATCH
     if _has_keyword(user_input.text or "", trigger.keywords) or _has_entity(user_input, trigger):
-        return 2
+        return KEYWORD_MATCH
     return 0
 
 
