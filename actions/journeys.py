@@ -37,9 +37,10 @@ logger = logging.getLogger(__name__)
 
 JOURNEY_SLOT = "journey"
 SOLVED_INTENT = "problem_solved"  # closing an issue with these words resolves it (the customer says it is fixed)
-# A status question (or a bare order number) about a late order is handed over by these actions, as a
-# report of this intent.
-LATE_ORDER_FROM = ("action_order_status", "action_handle_inform")
+# A status question, a bare order number or a delivery complaint in other words about a late order is handed
+# over by these actions, as a report of this intent. `action_journey_start` itself: a complaint no workflow's
+# words match runs `ActionDeliveryProblem` inside it, which hands a late order back.
+LATE_ORDER_FROM = ("action_order_status", "action_handle_inform", "action_delivery_problem", "action_journey_start")
 LATE_ORDER_INTENT = "delivery_problem"
 CONFLICT_RETRIES = 3
 

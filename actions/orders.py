@@ -106,11 +106,11 @@ class ActionDeliveryProblem(_OrderAction):
         return relevant[:5]
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        if order.is_late and order.status in OPEN_ORDER_STATUSES:
+            return [FollowupAction(LATE_ORDER_HANDOVER)]  # one problem, one treatment: its journey
         values = fmt.order_values(order)
         if order.status == "delivered":
             dispatcher.utter_message(response="utter_delivery_marked_delivered", **values)
-        elif order.is_late:
-            dispatcher.utter_message(response="utter_delivery_late", **values)
         elif order.status in OPEN_ORDER_STATUSES:
             dispatcher.utter_message(response="utter_delivery_on_track", **values)
         else:

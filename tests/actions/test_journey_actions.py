@@ -169,6 +169,22 @@ def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery
         assert ref.number in stored.problem_key
 
 
+def test_a_delivery_complaint_without_late_delivery_words_about_a_late_order_opens_its_journey(
+        writable_shop_url: str) -> None:
+    """No workflow's words: the delivery answer runs, finds the order late and hands it back; the second run
+    (after its own FollowupAction) opens the journey instead of looping."""
+    from tests.actions.conftest import find_order
+
+    ref = find_order(writable_shop_url, late=True)
+    complaint = tracker(f"u said {ref.number} wud be here by tues", intent="delivery_problem",
+                        entities={"order_id": ref.number}, customer=ref.customer)
+    messages, events = run_action(ActionJourneyStart(), complaint)
+    assert messages == [] and {"event": "followup", "timestamp": None, "name": "action_journey_start"} in events
+    complaint.latest_action_name = "action_journey_start"
+    messages, events = run_action(ActionJourneyStart(), complaint)
+    assert _slot(events, JOURNEY_SLOT)["workflow"] == "late_delivery" and messages
+
+
 def test_a_report_the_nlu_could_not_settle_goes_to_its_journey_not_to_rephrase(writable_shop_url: str) -> None:
     """"TD105859 is late": an order number or a delivery problem, too close to call; the word "late" says which."""
     from actions.fallback import ActionHandleFallback

@@ -11,7 +11,7 @@ import yaml
 from tests.conftest import ROOT
 
 # Responses said by actions that store no follow-up (`actions/orders.py`): a late order outside a journey.
-UNSCHEDULED = ("utter_order_late", "utter_delivery_late")
+UNSCHEDULED = ("utter_order_late",)
 PROMISE = re.compile(r"\b(we'll|we will|I'll)\s+(send|replace|refund|check|call|contact|email)", re.IGNORECASE)
 
 
