@@ -75,8 +75,22 @@ def _cards(result: RecommendationResult) -> Dict[str, Any]:
     }
 
 
-def _remember(result: RecommendationResult) -> Dict[Text, Any]:
-    return SlotSet(LAST_RECOMMENDATIONS, {"request_id": result.request_id, "skus": [r.sku for r in result.items]})
+def _remember(result: RecommendationResult, category: Optional[str] = None, budget: Optional[float] = None
+              ) -> Dict[Text, Any]:
+    return SlotSet(LAST_RECOMMENDATIONS, {"request_id": result.request_id, "skus": [r.sku for r in result.items],
+                                          "category": category, "max_price": budget})
+
+
+def _kept_budget(tracker: Tracker, category: Optional[str]) -> Optional[float]:
+    """The budget of the last suggestions, while the customer goes on about the same kind of product ("under
+    300" then "something with GPS": still under 300)."""
+    last = tracker.get_slot(LAST_RECOMMENDATIONS)
+    if not isinstance(last, dict) or last.get("max_price") is None or last.get("category") != category:
+        return None
+    try:
+        return float(last["max_price"])
+    except (TypeError, ValueError):  # a slot from an older conversation, or tampered
+        return None
 
 
 def shown_in_conversation(tracker: Tracker) -> Dict[str, str]:
@@ -122,6 +136,8 @@ class ActionRecommendProducts(ShopAction):
         )
         brand = latest_entity(tracker, "brand")
         budget = _budget(tracker)
+        if budget is None:
+            budget = _kept_budget(tracker, category)
         focus = [s for s in (latest_entity(tracker, "product_sku"),) if s]
         customer = verified_customer(tracker)
         events = [SlotSet(AWAITING, None)] if tracker.get_slot(AWAITING) == SUGGESTIONS_INSTEAD else []
@@ -150,7 +166,7 @@ class ActionRecommendProducts(ShopAction):
         what = catalog.CATEGORY_NAMES.get(category, "").lower() if category else ""
         heading = f"Some {what} you might like" if what else "Some suggestions for you"
         _say(dispatcher, result, heading + (f" under {fmt.money(budget)}:" if budget else ":"))
-        return [SlotSet("product_category", category), _remember(result)]
+        return [SlotSet("product_category", category), _remember(result, category, budget)]
 
 
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|more affordable|lower price|too expensive|too pricey|cost less)\b",

@@ -57,6 +57,25 @@ def _suggest_laptops() -> tuple[list, list]:
     )
 
 
+def test_a_budget_holds_while_the_customer_goes_on_about_the_same_kind_of_product(recs_shop: str) -> None:
+    """"headphones under £150" then "noise cancelling ones?": still under £150; another kind starts afresh."""
+    _, first = run_action(ActionRecommendProducts(), tracker(
+        "any headphones under £150?", intent="ask_recommendation", entities={"product_category": "headphones"},
+        customer=CUSTOMER))
+    slots = {LAST_RECOMMENDATIONS: _slot(first, LAST_RECOMMENDATIONS), "product_category": "headphones"}
+    messages, events = run_action(ActionRecommendProducts(), tracker(
+        "noise cancelling ones?", intent="ask_recommendation", customer=CUSTOMER, slots=slots))
+    assert "under £150.00" in messages[0]["heading"]
+    with session_scope(recs_shop) as session:
+        prices = [session.execute(select(Product.price).where(Product.sku == sku)).scalar_one()
+                  for sku in _slot(events, LAST_RECOMMENDATIONS)["skus"]]
+    assert prices and all(p <= 150 for p in prices)
+    messages, _ = run_action(ActionRecommendProducts(), tracker(
+        "and a laptop?", intent="ask_recommendation", entities={"product_category": "laptops"}, customer=CUSTOMER,
+        slots=slots))
+    assert "under" not in messages[0]["heading"]
+
+
 def _any_sku(url: str) -> str:
     with session_scope(url) as session:
         return session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
