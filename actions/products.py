@@ -46,6 +46,7 @@ def _entity_text(tracker: Tracker, entity: str, value: str) -> Optional[str]:
 # from the engine; {"model", "own", "category", "kind", "skus"} from an accessory answer), so a click counts
 # only for what was shown and "anything cheaper?" narrows the same request.
 LAST_RECOMMENDATIONS = "last_recommendations"
+SEARCH_REASON = "Matches what you asked for"  # the one reason true of every search result
 
 
 def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
@@ -115,14 +116,21 @@ class ActionProductLookup(ShopAction):
             dispatcher.utter_message(response="utter_ask_which_product")
             return []
         found = catalog.find_products(session, query=product, category=category, brand=brand, limit=5)
+        matched = bool(found)
         if not found and product:
             # A name we do not sell; the category or brand alone may still help.
             found = catalog.find_products(session, category=category, brand=brand, limit=5) if (category or brand) else []
         if not found:
             dispatcher.utter_message(response="utter_no_products", query=product or brand or catalog.CATEGORY_NAMES.get(category, "that"))
             return []
-        dispatcher.utter_message(response="utter_product_results", products=_describe(found))
         events = [SlotSet("product", product), SlotSet("product_category", category), SlotSet("brand", brand)]
+        if not matched:  # near things, not what was asked for: a list, no cards saying they match
+            dispatcher.utter_message(response="utter_product_results", products=_describe(found))
+            return events
+        dispatcher.utter_message(response="utter_product_results", products=_describe(found),
+                                 json_message=product_cards(found, SEARCH_REASON))
+        events.append(SlotSet(LAST_RECOMMENDATIONS, {"category": category or found[0].category,
+                                                     "skus": [p.sku for p in found]}))
         if product:
             # The product the customer named is interest the recommender learns from ("more like this" too).
             default_engine().record_mention(session, verified_customer(tracker), found[0].sku)

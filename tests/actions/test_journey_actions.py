@@ -171,12 +171,12 @@ def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery
 
 def test_a_delivery_complaint_without_late_delivery_words_about_a_late_order_opens_its_journey(
         writable_shop_url: str) -> None:
-    """No workflow's words: the delivery answer runs, finds the order late and hands it back; the second run
-    (after its own FollowupAction) opens the journey instead of looping."""
+    """No late-delivery words ("tues was the date"): the delivery answer runs, finds the order late and hands it
+    back; the second run (after its own FollowupAction) opens the journey instead of looping."""
     from tests.actions.conftest import find_order
 
     ref = find_order(writable_shop_url, late=True)
-    complaint = tracker(f"u said {ref.number} wud be here by tues", intent="delivery_problem",
+    complaint = tracker(f"{ref.number} - tues was the date and its thurs", intent="delivery_problem",
                         entities={"order_id": ref.number}, customer=ref.customer)
     messages, events = run_action(ActionJourneyStart(), complaint)
     assert messages == [] and {"event": "followup", "timestamp": None, "name": "action_journey_start"} in events

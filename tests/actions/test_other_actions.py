@@ -47,6 +47,11 @@ def test_product_lookup_finds_named_products(shop_url):
     assert responses(messages) == ["utter_product_results"]
     assert "Galaxy S24" in messages[0]["products"]
     assert "£" in messages[0]["products"]
+    # The widget shows them as cards, and a tap on one counts: they are remembered as shown.
+    cards = messages[0]["custom"]["products"]
+    assert cards and all("Galaxy S24" in c["name"] and c["reason"] == "Matches what you asked for" for c in cards)
+    shown = next(e["value"] for e in events if e.get("name") == "last_recommendations")
+    assert shown["skus"] == [c["sku"] for c in cards]
 
 
 def test_product_lookup_of_something_we_do_not_sell_says_so(shop_url):

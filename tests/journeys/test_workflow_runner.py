@@ -130,14 +130,18 @@ def test_another_customers_order_is_not_accepted(session) -> None:
 
 def test_a_follow_up_waits_and_a_customer_back_early_continues_at_once(session) -> None:
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
-    waiting = runner.start("late_delivery", "CUST-00026", {"order_id": "TD103300"}, session)
-    assert waiting.state == "waiting_for_company" and waiting.current_step == "slightly_late"
+    asked = runner.start("late_delivery", "CUST-00026", {"order_id": "TD103300"}, session)
+    assert asked.state == "waiting_for_customer" and asked.current_step == "slightly_late"
+    waiting = runner.advance("late_delivery", "slightly_late", asked.context,
+                             UserInput("wait_longer", text="i'll wait"), "CUST-00026", session)
+    assert waiting.state == "waiting_for_company" and waiting.current_step == "wait_slightly_late"
     (follow_up,) = waiting.follow_ups
     assert (follow_up.delay_seconds, follow_up.step, follow_up.response) == (
         2 * 86400, "arrived_after_wait", "utter_wf_follow_up_hello")
-    early = runner.advance("late_delivery", "slightly_late", waiting.context, UserInput("greet"), "CUST-00026", session)
+    early = runner.advance("late_delivery", "wait_slightly_late", waiting.context, UserInput("greet"), "CUST-00026",
+                           session)
     assert [m.response for m in early.messages] == ["utter_wf_delivery_arrived"]  # no "it's Tandem again"
-    fired = runner.resume("late_delivery", "slightly_late", waiting.context, "CUST-00026", session)
+    fired = runner.resume("late_delivery", "wait_slightly_late", waiting.context, "CUST-00026", session)
     assert [m.response for m in fired.messages] == ["utter_wf_follow_up_hello", "utter_wf_delivery_arrived"]
 
 
