@@ -82,6 +82,27 @@ def test_fallback_asks_to_rephrase_then_offers_help():
     assert responses(messages) == ["utter_offer_help"]
 
 
+def test_sorry_i_meant_another_order_asks_the_same_again_about_it(shop_url):
+    """"cancel TD1" -> "already cancelled" -> "sorry i meant TD2": the cancellation is asked about TD2."""
+    from actions.inform import ActionHandleInform
+    from tests.actions.conftest import find_order
+
+    ref = find_order(shop_url, status="processing")
+    earlier = [{"event": "user", "text": "cancel TD000001", "parse_data": {"intent": {"name": "cancel_order"}}},
+               {"event": "action", "name": "action_cancel_order_check"},
+               {"event": "bot", "text": "Order TD000001 is already cancelled."},
+               {"event": "action", "name": "action_listen"}]
+    meant = tracker(f"sorry i meant {ref.number}", intent="inform", entities={"order_id": ref.number},
+                    customer=ref.customer, events=earlier)
+    messages, events = run_action(ActionHandleInform(), meant)
+    assert responses(messages) == ["utter_confirm_cancel"] and messages[0]["order_id"] == ref.number
+    status = tracker(ref.number, intent="inform", entities={"order_id": ref.number}, customer=ref.customer,
+                     events=earlier[:1] + [{"event": "action", "name": "action_greet"},
+                                           {"event": "action", "name": "action_listen"}])
+    messages, _ = run_action(ActionHandleInform(), status)
+    assert responses(messages) != ["utter_confirm_cancel"]  # after anything else, a number is a status question
+
+
 def test_an_order_number_on_its_own_gets_the_order_status(shop_url):
     from actions.inform import ActionHandleInform
     from tests.actions.conftest import find_order

@@ -234,6 +234,9 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
     ("report_problem", "my phone won't turn on", {"device": "phone"}, "device_wont_turn_on"),
     ("report_problem", "my router has a red light on", {"device": "router"}, "no_internet"),
     ("report_problem", "the screen on my phone is cracked", {"device": "phone"}, None),
+    ("report_problem", "intenet not wokring", {}, "no_internet"),  # one typo away from a keyword
+    ("report_problem", "my interent is down", {}, "no_internet"),  # two letters swapped
+    ("report_problem", "my interest in the screen is gone", {}, None),  # two letters from "internet": no match
     ("delivery_problem", "my parcel is late", {}, "late_delivery"),
     ("delivery_problem", "the box arrived damaged", {}, None),
     ("return_item", "i want to return an item", {}, "return_refund"),

@@ -74,6 +74,7 @@ class Actor:
 
     customer: Optional[str]
     values: Mapping[str, str]
+    cancelled_before: frozenset[str] = frozenset()  # their orders already cancelled when the conversation began
 
     def fill(self, text: str) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: str(self.values.get(m.group(1), m.group(0))), text)
@@ -276,7 +277,11 @@ class Casting:
                 select(Order.order_number).join(Customer).where(Customer.external_id != actor.customer)
                 .order_by(Order.order_number).limit(1)
             ).scalar_one()
-            return Actor(actor.customer, dict(actor.values, other_order=other))
+            cancelled = session.execute(
+                select(Order.order_number).join(Customer)
+                .where(Customer.external_id == actor.customer, Order.status == "cancelled")
+            ).scalars()
+            return Actor(actor.customer, dict(actor.values, other_order=other), frozenset(cancelled))
 
     def release(self, actor: Actor) -> None:
         if actor.customer is not None:
@@ -381,8 +386,13 @@ class Judge:
             scores = facts.csat_scores()
             return [] if int(wanted) in scores else [f"csat: expected {wanted}, stored {scores or 'none'}"]
         if check in ("cancelled", "not_cancelled"):
-            status = facts.order_status(actor.fill(str(wanted)))
-            ok = (status == "cancelled") == (check == "cancelled")
+            number = actor.fill(str(wanted))
+            status = facts.order_status(number)
+            # "not cancelled": the conversation did not cancel it (one cancelled before it began stays cancelled)
+            if check == "cancelled":
+                ok = status == "cancelled"
+            else:
+                ok = status != "cancelled" or number in actor.cancelled_before
             return [] if ok else [f"{check} {actor.fill(str(wanted))}: status is {status}"]
         if check == "follow_up":
             has = bool(facts.follow_ups())

@@ -1,7 +1,8 @@
 """Which workflow a customer's report starts, from each workflow's `problem:` block.
 
 A workflow matches when the message's intent is one of its `intents` and, if it lists `keywords` or
-`entities`, at least one of them is in the message. A match on keywords or entities beats a workflow that
+`entities`, at least one of them is in the message (a one-word keyword of 6 letters or more also when typed
+with one typo: "intenet"). A match on keywords or entities beats a workflow that
 matches on the intent alone ("my router is down" is `no_internet`, not a generic problem workflow); among
 equals the first by workflow id wins, so the choice is stable.
 """
@@ -15,9 +16,28 @@ from bot.journeys.types import UserInput
 from bot.journeys.workflows.schema import Trigger, Workflow
 
 
+# A keyword this long also matches a word one typo away from it ("intenet", "interent" for "internet").
+TYPO_MIN_LENGTH = 6
+
+
+def _one_typo_apart(word: str, keyword: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped (the optimal string alignment distance 1)."""
+    if word == keyword or abs(len(word) - len(keyword)) > 1:
+        return word == keyword
+    if len(word) == len(keyword):
+        diffs = [i for i, (a, b) in enumerate(zip(word, keyword)) if a != b]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and word[diffs[0]] == keyword[diffs[1]] and word[diffs[1]] == keyword[diffs[0]])
+    short, long_ = sorted((word, keyword), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def _has_keyword(text: str, keywords: Iterable[str]) -> bool:
     lowered = text.lower()
-    return any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered) for k in keywords)
+    if any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered) for k in keywords):
+        return True
+    words = set(re.findall(r"[a-z']+", lowered))
+    return any(_one_typo_apart(w, k) for k in keywords if len(k) >= TYPO_MIN_LENGTH and k.isalpha() for w in words)
 
 
 def _has_entity(user_input: UserInput, trigger: Trigger) -> bool:
