@@ -72,6 +72,21 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
                             max_price)
 
 
+def goes_with_own_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
+                         max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
+    """"Just got the Moto G84, what should I get with it?": accessories made for a device of the customer's own
+    that the request names; None when it names none of theirs (the caller suggests as usual)."""
+    customer = verified_customer(tracker)
+    model = catalog.model_named_in(session, (tracker.latest_message or {}).get("text"))
+    if customer is None or model is None:
+        return None
+    products = (catalog.get_product(session, d.sku) for d in customer_devices(session, customer))
+    if model not in {p.attributes.get("model") for p in products if p is not None}:
+        return None
+    return show_accessories(dispatcher, session, {"model": model, "own": True, "category": None, "kind": None},
+                            max_price)
+
+
 def show_accessories(dispatcher: CollectingDispatcher, session: Any, request: Dict[str, Any],
                      max_price: Any = None) -> List[Dict[Text, Any]]:
     """The accessories `request` asks for ({model, own, category, kind}), under `max_price` when given; the
@@ -81,7 +96,8 @@ def show_accessories(dispatcher: CollectingDispatcher, session: Any, request: Di
     if not found and kind and max_price is None:  # the type has nothing for this model: what there is
         found = catalog.accessories_for_model(session, model, category=category)
     if not found:
-        things = f"{kind.replace('_', ' ')}s" if kind else catalog.CATEGORY_NAMES[category].lower()
+        things = (f"{kind.replace('_', ' ')}s" if kind
+                  else catalog.CATEGORY_NAMES[category].lower() if category else "accessories")
         what = f"{things} for the {model}"
         dispatcher.utter_message(response="utter_no_products",
                                  query=f"{what} under {fmt.money(max_price)}" if max_price is not None else what)

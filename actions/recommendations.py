@@ -18,7 +18,9 @@ from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import from_button, latest_entity, verified_customer
 from actions.orders import AWAITING
-from actions.products import LAST_RECOMMENDATIONS, accessories_answer, product_cards, show_accessories
+from actions.products import (
+    LAST_RECOMMENDATIONS, accessories_answer, goes_with_own_device, product_cards, show_accessories,
+)
 from bot import payloads
 from bot.personalization.budget import parse_budget
 from bot.personalization.engine import (
@@ -149,6 +151,8 @@ class ActionRecommendProducts(ShopAction):
     def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
                  category: Optional[str], brand: Optional[str], budget: Any, focus: List[str]) -> List[Dict[Text, Any]]:
         answered = accessories_answer(dispatcher, tracker, session, max_price=budget)
+        if answered is None and not (category or brand or focus):
+            answered = goes_with_own_device(dispatcher, tracker, session, max_price=budget)
         if answered is not None:
             return answered
         if customer is None and not (category or brand or budget or focus):

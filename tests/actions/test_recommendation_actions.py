@@ -343,6 +343,31 @@ def test_a_case_for_my_phone_fits_the_phone_the_customer_owns_and_says_so_truthf
     assert all("screen protector" in c["name"].lower() for c in cards)
 
 
+def test_what_goes_with_a_device_of_their_own_is_accessories_made_for_it(shop_url) -> None:
+    """"just got the <phone>, what else should i get?": things for that phone, not the week's best sellers; a
+    phone they do not own, named alone, is no such request."""
+    from actions.recommendations import ActionRecommendProducts
+    from bot.shop.customers import customer_devices
+    from bot.shop import catalog
+
+    with session_scope(shop_url) as session:
+        owner = next(c for c in (f"CUST-{i:05d}" for i in range(1, 60))
+                     if any(d.category == "phones" for d in customer_devices(session, c)))
+        phone = next(d for d in customer_devices(session, owner) if d.category == "phones")
+        model = catalog.get_product(session, phone.sku).attributes["model"]
+        owned = {catalog.get_product(session, d.sku).attributes.get("model") for d in customer_devices(session, owner)}
+        other = next(m for m, category in catalog.device_models(session) if category == "phones" and m not in owned)
+    messages, _ = run_action(ActionRecommendProducts(), tracker(
+        f"just got the {model}, what else should i get with it?", intent="ask_recommendation", customer=owner))
+    [message] = messages
+    cards = message["custom"]["products"]
+    assert message["response"] == "utter_accessories_for_model" and {c["reason"] for c in cards} == {f"Fits your {model}"}
+    assert _fits(shop_url, [c["sku"] for c in cards], model)
+    messages, _ = run_action(ActionRecommendProducts(), tracker(
+        f"what else goes with the {other}?", intent="ask_recommendation", customer=owner))
+    assert messages[0]["response"] != "utter_accessories_for_model"
+
+
 def test_an_offer_held_back_for_an_open_problem_says_so_and_no_offer_offers_suggestions(recs_shop: str) -> None:
     """Every reason shown is true: not "no offer for you" while one waits behind the customer's open problem."""
     from bot.db.models import Journey
