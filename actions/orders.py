@@ -59,6 +59,13 @@ class _OrderAction(ShopAction):
                 dispatcher, session, customer, order
             )
         orders = self.candidates(session, customer)
+        if tracker.get_slot(AWAITING) == self.awaiting:  # the bot asked which order: "the iPad one"
+            meant = shop_orders.order_meant(orders, (tracker.latest_message or {}).get("text"),
+                                            discussed=tracker.get_slot("order_id"))
+            if meant is not None:
+                return [SlotSet("order_id", meant.number), SlotSet(AWAITING, None)] + self.act_on(
+                    dispatcher, session, customer, meant
+                )
         if not orders:
             dispatcher.utter_message(response=f"utter_no_orders_{self.awaiting}")
             return [SlotSet(AWAITING, None)]

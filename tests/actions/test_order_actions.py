@@ -92,6 +92,21 @@ def test_without_a_number_the_customer_picks_from_their_orders(shop_url):
     assert slot_events(events)["awaiting"] == "order_for_status"
 
 
+def test_asked_which_order_the_customer_may_name_what_is_in_it(shop_url):
+    """"which order?" -> "the <item> one": that order, as if its number had been typed."""
+    from bot.shop.orders import recent_orders
+
+    customer = customer_with_orders(shop_url, 2)
+    with session_scope(shop_url) as session:
+        orders = recent_orders(session, customer, limit=5)
+    wanted = next(o for o in orders if sum(o.lines[0].product_name in p.lines[0].product_name for p in orders) == 1)
+    answer = tracker(f"the {wanted.lines[0].product_name} one", intent="inform", customer=customer,
+                     slots={"awaiting": "order_for_status"})
+    messages, events = run_action(ActionOrderStatus(), answer)
+    assert "utter_which_order" not in responses(messages)
+    assert slot_events(events)["order_id"] == wanted.number and slot_events(events)["awaiting"] is None
+
+
 def test_a_delivery_complaint_about_a_late_order_goes_to_its_journey_in_any_words(shop_url):
     """"u said it wud be here by tues": no late-delivery words, but a late order; one problem, one treatment."""
     ref = find_order(shop_url, late=True)

@@ -19,6 +19,7 @@ from bot.shop.orders import (
     get_customer_order,
     normalize_order_number,
     open_orders,
+    order_meant,
     recent_orders,
 )
 
@@ -243,3 +244,25 @@ def test_customers(session, shop):
     assert devices and all(d.category in ("phones", "laptops", "tablets", "smartwatches") for d in devices)
     plans = [p for ext in with_devices for p in customer_plans(session, ext, active_only=True)]
     assert plans and all(p.status == "active" for p in plans)
+
+
+def _order(number: str, *items: str) -> SimpleNamespace:
+    return SimpleNamespace(number=number, lines=tuple(SimpleNamespace(product_name=i) for i in items))
+
+
+@pytest.mark.parametrize("text, discussed, expected", [
+    ("the ipad one", None, "TD000002"),
+    ("The Apple iPad (10th generation) 256GB one please", None, "TD000002"),
+    ("the one with the sony headphones", None, "TD000001"),
+    ("the other one", "TD000001", "TD000002"),
+    ("the other one", None, None),  # nothing under discussion: no "other"
+    ("the apple one", None, None),  # both hold Apple things: ask again
+    ("the blue one", None, None),
+    ("", None, None),
+])
+def test_a_customer_picks_an_order_by_what_is_in_it_or_as_the_other_one(text, discussed, expected) -> None:
+    orders = [_order("TD000001", "Sony WH-CH720N headphones", "Apple USB-C cable"),
+              _order("TD000002", "Apple iPad (10th generation) 256GB Wi-Fi Pink")]
+    meant = order_meant(orders, text, discussed=discussed)
+    assert (meant.number if meant else None) == expected
+
