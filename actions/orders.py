@@ -60,11 +60,13 @@ class _OrderAction(ShopAction):
             )
         orders = self.candidates(session, customer)
         if tracker.get_slot(AWAITING) == self.awaiting:  # the bot asked which order: "the iPad one"
-            meant = shop_orders.order_meant(orders, (tracker.latest_message or {}).get("text"),
+            contents = [(o.number, " ".join(line.product_name for line in o.lines)) for o in orders]
+            meant = shop_orders.order_meant(contents, (tracker.latest_message or {}).get("text"),
                                             discussed=tracker.get_slot("order_id"))
             if meant is not None:
-                return [SlotSet("order_id", meant.number), SlotSet(AWAITING, None)] + self.act_on(
-                    dispatcher, session, customer, meant
+                order = next(o for o in orders if o.number == meant)
+                return [SlotSet("order_id", meant), SlotSet(AWAITING, None)] + self.act_on(
+                    dispatcher, session, customer, order
                 )
         if not orders:
             dispatcher.utter_message(response=f"utter_no_orders_{self.awaiting}")

@@ -116,17 +116,19 @@ _NOT_AN_ITEM = frozenset({"the", "a", "an", "one", "my", "order", "with", "and",
 _THE_OTHER = re.compile(r"\bthe other\b|\bother one\b", re.IGNORECASE)
 
 
-def order_meant(orders: Sequence[OrderView], text: str | None, discussed: str | None = None) -> OrderView | None:
-    """The one order a customer means by what is in it ("the iPad one") or, of two, by "the other one" (the one
-    not under discussion); None when the words fit none, or several equally."""
-    if _THE_OTHER.search(text or "") and len(orders) == 2 and discussed in {o.number for o in orders}:
-        return next(o for o in orders if o.number != discussed)
+def order_meant(orders: Sequence[tuple[str, str]], text: str | None, discussed: str | None = None) -> str | None:
+    """The number of the one order a customer means by what is in it ("the iPad one") or, of two, by "the other
+    one" (the one not under discussion). `orders`: (number, what is in it). None when the words fit none, or
+    several equally."""
+    numbers = [number for number, _ in orders]
+    if _THE_OTHER.search(text or "") and len(numbers) == 2 and discussed in numbers:
+        return next(n for n in numbers if n != discussed)
     said = set(_WORD.findall((text or "").lower())) - _NOT_AN_ITEM
-    scores = sorted(((len(said & set(_WORD.findall(" ".join(line.product_name for line in o.lines).lower()))), i)
-                     for i, o in enumerate(orders)), reverse=True)
+    scores = sorted(((len(said & set(_WORD.findall(items.lower()))), number) for number, items in orders),
+                    reverse=True)
     if not scores or scores[0][0] == 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
         return None
-    return orders[scores[0][1]]
+    return scores[0][1]
 
 
 def _orders_of(customer_external_id: str):  # noqa: ANN202 - a Select

@@ -119,6 +119,22 @@ def test_an_order_number_typed_without_an_entity_is_read_from_the_text(session) 
     assert answered.context["order_id"] == "TD103300" and answered.current_step == "slightly_late"
 
 
+def test_asked_which_order_the_customer_may_name_what_is_in_it(session) -> None:
+    """"the <item> one" to "which order?" takes the order listed with that item, like its button."""
+    runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
+    for customer in (f"CUST-{i:05d}" for i in range(1, 80)):
+        asked = runner.start("late_delivery", customer, {}, session)
+        if asked.current_step == "ask_order" and len(asked.messages[-1].buttons) >= 2:
+            break
+    else:
+        pytest.fail("no customer with two orders to choose from")
+    listed = [b["title"].split(": ", 1) for b in asked.messages[-1].buttons]
+    number, items = next((n, i) for n, i in listed if sum(i == other for _, other in listed) == 1)
+    answered = runner.advance("late_delivery", "ask_order", asked.context,
+                              UserInput("inform", text=f"the {items} one"), customer, session)
+    assert answered.context["order_id"] == number and answered.current_step != "ask_order"
+
+
 def test_another_customers_order_is_not_accepted(session) -> None:
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
     asked = runner.start("late_delivery", "CUST-00026", {}, session)

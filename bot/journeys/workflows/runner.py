@@ -20,12 +20,13 @@ from typing import Any, Mapping
 from sqlalchemy.orm import Session
 
 from bot.journeys.types import BotMessage, FollowUpRequest, StepResult, UserInput
-from bot.journeys.workflows.answers import Accepts, interpret, only_acknowledges
+from bot.journeys.workflows.answers import Accepts, Answer, interpret, only_acknowledges
 from bot.journeys.workflows.conditions import FactRef, evaluate
 from bot.journeys.workflows.facts import FactResolver, FactsFactory
 from bot.journeys.workflows.messages import prompt, say
 from bot.journeys.workflows.operations import OperationError, OperationRegistry, default_operations
 from bot.journeys.workflows.schema import (
+    EXPECT_ENTITY,
     WAITING,
     AskStep,
     BranchStep,
@@ -38,6 +39,7 @@ from bot.journeys.workflows.schema import (
     UnknownStep,
     Workflow,
 )
+from bot.shop.orders import order_meant
 
 REASK_RESPONSE = "utter_workflow_reask"  # "Sorry, I need ... to go on", said before asking again
 # "ok" to "try this; does it work now?": no failed answer, the bot waits for the outcome.
@@ -134,9 +136,19 @@ class _Turn:
         self.say(step.response)
         return step.next
 
+    def _order_by_contents(self, step: AskStep | InstructStep, user_input: UserInput) -> Answer | None:
+        """"The iPad one" (or "the other one") to a question listing the customer's orders: the order meant."""
+        if not (isinstance(step, AskStep) and step.expect.kind == EXPECT_ENTITY and step.expect.choices
+                and step.expect.value_type == "order_number" and step.next):
+            return None
+        key = step.expect.save_as or step.expect.entity
+        listed = [(o.number, o.items) for o in self.shop.orders(step.expect.choices)]
+        meant = order_meant(listed, user_input.text, discussed=self.context.get(key))
+        return Answer(step.next, {key: meant}) if meant else None
+
     def answer(self, step: AskStep | InstructStep, user_input: UserInput, retries_used: int | None) -> StepResult:
         retries: dict[str, int] = self.context.setdefault(RETRIES, {})
-        answer = interpret(step, user_input)
+        answer = interpret(step, user_input) or self._order_by_contents(step, user_input)
         rejection = None
         if answer is not None and isinstance(step, AskStep) and step.expect.accept_if is not None:
             trial = {**self.context, **answer.updates}
