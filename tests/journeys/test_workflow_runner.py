@@ -254,7 +254,10 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
     ("report_problem", "my interent is down", {}, "no_internet"),  # two letters swapped
     ("report_problem", "my interest in the screen is gone", {}, None),  # two letters from "internet": no match
     ("delivery_problem", "my parcel is late", {}, "late_delivery"),
-    ("delivery_problem", "the box arrived damaged", {}, None),
+    ("delivery_problem", "the box arrived damaged", {}, "return_refund"),  # it goes back: refund or exchange
+    ("report_problem", "the headphones i got are faulty", {}, "return_refund"),
+    ("delivery_problem", "you sent me the wrong thing", {}, "return_refund"),
+    ("report_problem", "my router is faulty", {"device": "router"}, "no_internet"),  # its own workflow first
     ("return_item", "i want to return an item", {}, "return_refund"),
     ("billing_question", "i've been overcharged", {}, "wrong_charge"),
     ("billing_question", "can i get a copy of my last bill", {}, None),

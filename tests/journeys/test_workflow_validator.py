@@ -342,6 +342,17 @@ def test_an_intent_the_domain_does_not_know(check) -> None:
     assert "problem intent 'report_issue' is not in the domain" in problem.message
 
 
+def test_also_reports_are_checked_like_the_problem_itself(check) -> None:
+    also = "problem: {intents: [report_problem], also: [{intents: [deny], keywords: [broken]}]}"
+    assert check(TINY.replace("problem: {intents: [report_problem]}", also)) == []
+    unknown = only(check(TINY.replace("problem: {intents: [report_problem]}",
+                                      "problem: {intents: [report_problem], also: [{intents: [report_issue]}]}")))
+    assert "problem intent 'report_issue' is not in the domain" in unknown.message
+    nested = only(check(TINY.replace("problem: {intents: [report_problem]}",
+                                     "problem: {intents: [report_problem], also: [{intents: [deny], also: []}]}")))
+    assert "no 'also' of its own" in nested.message
+
+
 def test_the_runner_refuses_files_with_problems(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text(TINY.replace("kind: resolve", "kind: party"))
     with pytest.raises(WorkflowLoadError, match="unknown step kind 'party'"):

@@ -9,6 +9,7 @@ dangling on top of the real problem.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -61,7 +62,7 @@ STEP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (re
 assert set(STEP_KEYS) == set(STEP_KINDS)
 ENTITY_KEYS = ("entity", "save_as", "type", "choices", "accept_if", "reject_response")
 BUTTON_KEYS = ("title", "value", "next", "confirms", "means")
-TRIGGER_KEYS = ("intents", "keywords", "entities")
+TRIGGER_KEYS = ("intents", "keywords", "entities", "also")
 DEFAULT_VALUE_TYPES = {"order_id": "order_number", "amount": "money"}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
@@ -315,7 +316,21 @@ class _Reader:
     def trigger(self, data: LineMap) -> Trigger:
         raw = data["problem"]
         if not isinstance(raw, LineMap):
-            raise _StepError("'problem' is a mapping: intents (and optionally keywords, entities)", _line(data, "problem"))
+            raise _StepError("'problem' is a mapping: intents (and optionally keywords, entities, also)",
+                             _line(data, "problem"))
+        self.check_keys(raw, TRIGGER_KEYS, "problem")
+        also_raw = raw.get("also") or []
+        if not isinstance(also_raw, list) or not all(isinstance(a, LineMap) for a in also_raw):
+            raise _StepError("problem 'also' is a list of other reports (intents, keywords, entities) that start it",
+                             _line(raw, "also"))
+        also = []
+        for other in also_raw:
+            if "also" in other:
+                raise _StepError("an 'also' report has no 'also' of its own", _line(other, "also"))
+            also.append(self._trigger(other))
+        return replace(self._trigger(raw), also=tuple(also))
+
+    def _trigger(self, raw: LineMap) -> Trigger:
         self.check_keys(raw, TRIGGER_KEYS, "problem")
         intents = raw.get("intents")
         if not isinstance(intents, list) or not intents or not all(isinstance(i, str) for i in intents):

@@ -190,11 +190,17 @@ ENDS = (EscalateStep, ResolveStep)
 @dataclass(frozen=True)
 class Trigger:
     """What the customer reports that starts this workflow: one of `intents`, and when `keywords` or
-    `entities` are given, at least one of them in the message."""
+    `entities` are given, at least one of them in the message; or any of the `also` reports ("faulty" said as a
+    problem starts a return, as "send it back" does)."""
 
     intents: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    also: tuple["Trigger", ...] = ()
+
+    @property
+    def all_intents(self) -> tuple[str, ...]:
+        return self.intents + tuple(i for other in self.also for i in other.intents)
 
 
 @dataclass(frozen=True)

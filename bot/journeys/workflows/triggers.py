@@ -54,7 +54,11 @@ INTENT_MATCH, KEYWORD_MATCH = 1, 2
 
 def match_score(trigger: Trigger, user_input: UserInput) -> int:
     """0: no match; 1 (`INTENT_MATCH`): the intent alone (no keywords or entities listed); 2 (`KEYWORD_MATCH`):
-    intent and keyword/entity."""
+    intent and keyword/entity. The best of the trigger and its `also` reports."""
+    return max([_score(trigger, user_input)] + [_score(other, user_input) for other in trigger.also])
+
+
+def _score(trigger: Trigger, user_input: UserInput) -> int:
     if user_input.intent not in trigger.intents:
         return 0
     if not trigger.keywords and not trigger.entities:

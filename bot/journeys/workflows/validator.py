@@ -194,7 +194,7 @@ class _WorkflowCheck:
                     self.add(step, f"response '{response}' uses {{{name}}}, which this workflow never fills")
 
     def intents(self) -> None:
-        for intent in self.w.problem.intents:
+        for intent in self.w.problem.all_intents:
             if intent not in self.domain.intents:
                 self.add(None, f"problem intent '{intent}' is not in the domain", self.w.line_of.get("problem"))
         for step in self.w.steps.values():
