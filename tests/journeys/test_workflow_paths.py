@@ -276,6 +276,9 @@ LATE = [
          "replacement_delivered",
          ["given_order", "ask_order", "where_is_it", "slightly_late", "wait_slightly_late", "arrived_after_wait"]
          + TRACE + ["send_replacement", "replacement_follow_up", "replacement_arrived", "replacement_delivered"]),
+    Path("a little late: it turns up while the bot asks what the customer would like", "CUST-00026",
+         ["order:TD103300", "button:arrived"], "resolved", "arrived_late",
+         ["given_order", "ask_order", "where_is_it", "slightly_late", "arrived_late"]),
     Path("a little late: the customer would rather have a refund now", "CUST-00026",
          ["order:TD103300", "button:refund", "affirm"], "resolved", "refund_issued",
          ["given_order", "ask_order", "where_is_it", "slightly_late", "refund", "refund_confirm", "refunded"]),
