@@ -99,6 +99,23 @@ def test_an_ok_to_try_this_waits_for_the_outcome_instead_of_closing_the_issue(ru
     assert worked.state == "resolved"
 
 
+def test_an_answer_that_closes_the_issue_is_taken_only_on_a_sure_first_guess(runner) -> None:
+    """"It's arrived" resolves a late delivery: typed, only when the NLU is sure; other answers may be a close
+    runner-up ("tried that already" often ranks second)."""
+    accepts = runner.accepts("late_delivery", "choose_remedy")
+    sure = UserInput("problem_solved", text="it just arrived", ranking=(("problem_solved", 0.8),))
+    assert accepts.choose(sure).value == "arrived"
+    second = UserInput("delivery_problem", text="someone's at the door, it's here",
+                       ranking=(("delivery_problem", 0.59), ("problem_solved", 0.3)))
+    assert accepts.choose(second) is None
+    unsure = UserInput("nlu_fallback", text="what happened to it?",
+                       ranking=(("nlu_fallback", 0.35), ("problem_solved", 0.28), ("problem_persists", 0.28)))
+    assert accepts.choose(unsure) is None
+    runner_up = UserInput("delivery_problem", text="just send another one",
+                          ranking=(("delivery_problem", 0.5), ("want_replacement", 0.4)))
+    assert accepts.choose(runner_up).value == "replacement"
+
+
 def test_buttons_are_understood_when_tapped_or_typed(runner, session) -> None:
     first = at_restart(runner, session)
     lights = runner.advance("no_internet", "restart_router", first.context, UserInput("deny"), CUSTOMER, session)

@@ -104,9 +104,14 @@ RUNNER_UP_MIN_RATIO = 0.35  # of the top intent's confidence
 NOT_AN_INTENT = frozenset({"nlu_fallback"})
 
 
-def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str]) -> str | None:
-    """The accepted intent the message means: the NLU's first guess, or a close runner-up."""
-    accepted = set(accepted)
+def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str],
+                first_guess_only: Iterable[str] = ()) -> str | None:
+    """The accepted intent the message means: the NLU's first guess, or a close runner-up. The intents in
+    `first_guess_only` (an answer that closes the issue) are taken only as a first guess the NLU was sure of:
+    never a runner-up, never a message it could not settle ("what happened to it?")."""
+    accepted, firm = set(accepted), set(first_guess_only)
+    if ranking and ranking[0][0] in NOT_AN_INTENT:
+        accepted -= firm
     ranked = [(name, confidence) for name, confidence in ranking if name not in NOT_AN_INTENT]
     if not ranked or not accepted:
         return None
@@ -114,7 +119,8 @@ def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str]) -
     if top in accepted:
         return top
     for name, confidence in ranked[1:RUNNER_UP_DEPTH]:
-        if name in accepted and confidence >= RUNNER_UP_MIN_CONFIDENCE and confidence >= RUNNER_UP_MIN_RATIO * top_confidence:
+        if (name in accepted and name not in firm and confidence >= RUNNER_UP_MIN_CONFIDENCE
+                and confidence >= RUNNER_UP_MIN_RATIO * top_confidence):
             return name
     return None
 
@@ -128,6 +134,7 @@ class Option:
     entities: tuple[tuple[str, str], ...] = ()  # (entity, value) pairs that mean this option
     value: str | None = None  # a button's value: what its payload sends, and what the step saves
     title: str | None = None
+    closes: bool = False  # it ends the issue ("it works now", "it's arrived"): typed, taken only on a sure first guess
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ class Accepts:
     @classmethod
     def of(cls, step: Step) -> "Accepts":
         if isinstance(step, InstructStep):
-            return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS),
+            return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS, closes=True),
                         Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS))), outcome=True)
         if not isinstance(step, AskStep):
             return cls()
@@ -159,7 +166,7 @@ class Accepts:
             return cls(tuple(
                 Option(b.next, intents=_with_same(tuple(m.intent for m in b.means if m.intent)),
                        entities=tuple((m.entity, m.value) for m in b.means if m.entity and m.value is not None),
-                       value=b.value, title=b.title)
+                       value=b.value, title=b.title, closes=b.confirms)
                 for b in expect.buttons
             ))
         return cls(entity=expect.entity, value_type=expect.value_type)
@@ -167,7 +174,7 @@ class Accepts:
     def to_slot(self) -> dict[str, Any]:
         return {
             "options": [{"next": o.next, "intents": list(o.intents), "entities": [list(e) for e in o.entities],
-                         "value": o.value, "title": o.title} for o in self.options],
+                         "value": o.value, "title": o.title, "closes": o.closes} for o in self.options],
             "entity": self.entity,
             "value_type": self.value_type,
             "outcome": self.outcome,
@@ -182,7 +189,7 @@ class Accepts:
             options = tuple(
                 Option(str(o["next"]), intents=tuple(str(i) for i in o.get("intents") or ()),
                        entities=tuple((str(e[0]), str(e[1])) for e in o.get("entities") or ()),
-                       value=o.get("value"), title=o.get("title"))
+                       value=o.get("value"), title=o.get("title"), closes=o.get("closes") is True)
                 for o in data.get("options") or ()
             )
         except (KeyError, IndexError, TypeError):
@@ -213,7 +220,8 @@ class Accepts:
         ranking = user_input.ranking
         if not ranking and user_input.intent:  # a message without a ranking (a test, a scheduler's trigger)
             ranking = ((user_input.intent, 1.0),)
-        intent = pick_intent(ranking, self.intents)
+        intent = pick_intent(ranking, self.intents,
+                             first_guess_only={i for o in self.options if o.closes for i in o.intents})
         if intent is not None:
             return next(o for o in self.options if intent in o.intents)
         return None
