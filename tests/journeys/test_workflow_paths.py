@@ -142,6 +142,13 @@ def shipped_without_a_carrier(number: str) -> Callable[[Session, str], None]:
     return prepare
 
 
+def nothing_returnable(session: Session, customer: str) -> None:
+    """Every delivered order of the customer arrived long ago: none can go back."""
+    mine = select(Customer.id).where(Customer.external_id == customer)
+    session.execute(update(Order).where(Order.customer_id.in_(mine), Order.status == "delivered")
+                    .values(delivered_at=NOW - timedelta(days=100)).execution_options(synchronize_session="fetch"))
+
+
 def discontinue_order_items(number: str) -> Callable[[Session, str], None]:
     """The items of order `number` are no longer sold."""
     def prepare(session: Session, customer: str) -> None:
@@ -358,16 +365,20 @@ RETURNS = [
          ["button:exchange", "fire", "affirm"], "escalated", "operation_failed",
          RETURN_START + ["refund_or_send", "exchange", "systems_failed"], context={"order_id": "TD103248"},
          prepare=discontinue_order_items("TD103248")),
+    Path("nothing inside the return window: said so, and an older order named is out of its window", "CUST-00004",
+         ["order:TD103248"], "escalated", "out_of_return_window",
+         ["given_order", "any_returnable", "ask_older_order", "can_it_go_back", "out_of_window"],
+         prepare=nothing_returnable),
     Path("an order that is not theirs, three times: a person helps", "CUST-00004",
          ["order:TD103309", "say:TD000001", "say:no idea"], "escalated", "order_not_identified",
-         ["given_order", "ask_order", "ask_order", "ask_order", "order_not_identified"]),
+         ["given_order", "any_returnable", "ask_order", "ask_order", "ask_order", "order_not_identified"]),
     Path("answers that never fit: a person helps", "CUST-00004", ["say:hmm", "say:both?", "say:neither"],
          "escalated", "answers_not_understood",
          ["given_order", "can_it_go_back", "refund_or_exchange", "refund_or_exchange", "refund_or_exchange",
           "answers_unclear"], context={"order_id": "TD103248"}),
     Path("order picked from the list, then the customer wants a person", "CUST-00004",
          ["order:TD103248", "button:person"], "escalated", "customer_asked_for_person",
-         ["given_order", "ask_order", "can_it_go_back", "refund_or_exchange", "return_person"]),
+         ["given_order", "any_returnable", "ask_order", "can_it_go_back", "refund_or_exchange", "return_person"]),
     Path("out of the 30-day window: a person checks the warranty", "CUST-00004", [], "escalated",
          "out_of_return_window", ["given_order", "can_it_go_back", "out_of_window"], context={"order_id": "TD103205"}),
     Path("already returned: told it was refunded", "CUST-00004", ["affirm"], "resolved", "already_refunded",

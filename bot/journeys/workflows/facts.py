@@ -72,6 +72,7 @@ class CustomerFacts:
     devices: int
     orders: int
     open_orders: int
+    returnable_orders: int  # delivered, and still inside the return window
     postcode_area: str | None  # "BS9", from the newest shipping address; None without orders
 
 

@@ -128,5 +128,6 @@ class ShopDbFacts:
             devices=len(self.devices()),
             orders=len(recent),
             open_orders=sum(1 for v in recent if v.is_open),
+            returnable_orders=sum(1 for v in recent if v.status == "delivered" and v.return_window_open),
             postcode_area=postcode_area(recent[0].shipping_address) if recent else None,
         )
