@@ -23,7 +23,7 @@ from actions.account import ActionBillingOverview
 from actions.base import FAILURE_SLOT, failed
 from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
-from actions.orders import ActionDeliveryProblem, ActionReturnInfo
+from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
 from bot import payloads
 from bot.db.session import session_scope
 from bot.identity import customer_from_metadata
@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 JOURNEY_SLOT = "journey"
 SOLVED_INTENT = "problem_solved"  # closing an issue with these words resolves it (the customer says it is fixed)
+# "It came out on the 1st" can read as "it came": below this confidence the bot asks before it closes an issue.
+SURE_SOLVED = 0.6
+SOLVED_CONFIRMATION = "solved_confirmation"  # slot `awaiting` while the bot asks "is it sorted?"
 # A status question, a bare order number or a delivery complaint in other words about a late order is handed
 # over by these actions, as a report of this intent. `action_journey_start` itself: a complaint no workflow's
 # words match runs `ActionDeliveryProblem` inside it, which hands a late order back.
@@ -270,6 +273,11 @@ class ActionJourneyReprompt(JourneyAction):
         return "action_journey_reprompt"
 
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        if tracker.get_slot(AWAITING) == SOLVED_CONFIRMATION:  # "not yet" to "is it sorted?": back to the issue
+            return [SlotSet(AWAITING, None)] + self._back(dispatcher, tracker, session)
+        return self._back(dispatcher, tracker, session)
+
+    def _back(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         customer = verified_customer(tracker)
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
@@ -371,7 +379,12 @@ class ActionCloseJourney(JourneyAction):
         journey = service.journey(session, customer, journey_id)
         if not journey.is_open:
             return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)
-        if user_input(tracker).intent == SOLVED_INTENT:  # "it's sorted now": fixed, not withdrawn
+        message = user_input(tracker)
+        confirmed = tracker.get_slot(AWAITING) == SOLVED_CONFIRMATION  # the "yes" to "is it sorted?"
+        if message.intent == SOLVED_INTENT and not confirmed and _confidence(message) < SURE_SOLVED:
+            dispatcher.utter_message(response="utter_confirm_solved", title=service.title(journey.workflow))
+            return [SlotSet(AWAITING, SOLVED_CONFIRMATION)]
+        if message.intent == SOLVED_INTENT or confirmed:  # "it's sorted now": fixed, not withdrawn
             closed = service.solved(session, customer, journey_id)
             dispatcher.utter_message(response="utter_journey_solved", title=service.title(closed.workflow))
             buttons = csat_buttons(closed.id)
@@ -380,7 +393,12 @@ class ActionCloseJourney(JourneyAction):
             closed = service.close(session, customer, journey_id)
             dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
         current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
-        return [SlotSet(JOURNEY_SLOT, None)] if current in (None, closed.id) else []
+        events = [SlotSet(AWAITING, None)] if confirmed else []
+        return events + ([SlotSet(JOURNEY_SLOT, None)] if current in (None, closed.id) else [])
+
+
+def _confidence(message: UserInput) -> float:
+    return next((confidence for name, confidence in message.ranking if name == message.intent), 1.0)
 
 
 class ActionRateJourney(JourneyAction):

@@ -27,13 +27,13 @@ from bot.personalization.store import customer_pk
 from bot.shop.catalog import device_named_in
 from bot.shop.orders import normalize_order_number
 
-# Device words in the `device` entity -> the device category a workflow's facts look at.
 # A message the NLU could not settle (Rasa's FallbackClassifier) may still be a report: one of its first guesses,
 # this confident, with the words of a workflow's problem (`report_behind_fallback`).
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_GUESSES = 3
 FALLBACK_GUESS_MIN_CONFIDENCE = 0.2
 DEVICE_INPUT = "device_category"  # the input a device workflow starts from: phones | laptops | tablets | smartwatches
+# Device words in the `device` entity -> the device category a workflow's facts look at.
 _DEVICE_CATEGORIES = {
     "phone": "phones", "mobile": "phones", "iphone": "phones", "galaxy": "phones", "pixel": "phones",
     "laptop": "laptops", "macbook": "laptops", "computer": "laptops", "notebook": "laptops",

@@ -185,6 +185,28 @@ def test_a_delivery_complaint_without_late_delivery_words_about_a_late_order_ope
     assert _slot(events, JOURNEY_SLOT)["workflow"] == "late_delivery" and messages
 
 
+def test_an_unsure_its_sorted_is_checked_before_the_issue_is_closed(writable_shop_url: str) -> None:
+    """"it came out on the 1st" read as "it came" (0.4): the bot asks; only a yes resolves, a no goes back."""
+    customer = _internet_customer(writable_shop_url)
+    _, events = _report(customer)
+    journey = _slot(events, JOURNEY_SLOT)
+    unsure = tracker("it came out on the 1st", intent="problem_solved", customer=customer, slots={JOURNEY_SLOT: journey})
+    unsure.latest_message["intent_ranking"] = [{"name": "problem_solved", "confidence": 0.4}]
+    messages, events = run_action(ActionCloseJourney(), unsure)
+    assert [m["response"] for m in messages] == ["utter_confirm_solved"]
+    assert _slot(events, "awaiting") == "solved_confirmation"
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey["id"]).state not in ("resolved", "closed")
+    no = tracker("no", intent="deny", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"})
+    messages, events = run_action(ActionJourneyReprompt(), no)
+    assert _slot(events, "awaiting") is None and messages
+    yes = tracker("yes", intent="affirm", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"})
+    messages, events = run_action(ActionCloseJourney(), yes)
+    assert [m["response"] for m in messages] == ["utter_journey_solved", "utter_csat_question"]
+    with session_scope(writable_shop_url) as session:
+        assert session.get(Journey, journey["id"]).state == "resolved"
+
+
 def test_a_report_the_nlu_could_not_settle_goes_to_its_journey_not_to_rephrase(writable_shop_url: str) -> None:
     """"TD105859 is late": an order number or a delivery problem, too close to call; the word "late" says which."""
     from actions.fallback import ActionHandleFallback

@@ -318,7 +318,6 @@ class _Reader:
         if not isinstance(raw, LineMap):
             raise _StepError("'problem' is a mapping: intents (and optionally keywords, entities, also)",
                              _line(data, "problem"))
-        self.check_keys(raw, TRIGGER_KEYS, "problem")
         also_raw = raw.get("also") or []
         if not isinstance(also_raw, list) or not all(isinstance(a, LineMap) for a in also_raw):
             raise _StepError("problem 'also' is a list of other reports (intents, keywords, entities) that start it",
