@@ -1,5 +1,6 @@
-"""Low-confidence messages: a report the NLU could not settle goes to its journey; anything else is asked to be
-rephrased, then the main topics are offered, then a person is brought in."""
+"""Low-confidence messages: a report the NLU could not settle goes to its journey, a request for a kind of product
+to the suggestions; anything else is asked to be rephrased, then the main topics are offered, then a person is
+brought in."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from actions.journeys import user_input
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
 from bot.journeys.service import default_service
+from bot.journeys.types import UserInput
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -30,8 +32,20 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-# Where a message the NLU could not settle goes when it reads as a report a workflow takes.
+# Where a message the NLU could not settle goes when it reads as a report a workflow takes, or as a request for
+# suggestions of a kind of product it names.
 REPORT_HANDOVER = "action_journey_start"
+SUGGESTIONS_HANDOVER = "action_recommend_products"
+SUGGESTIONS_INTENT = "ask_recommendation"
+SUGGESTIONS_MIN_CONFIDENCE = 0.25
+
+
+def asks_for_suggestions(message: UserInput) -> bool:
+    """"Might be time for a new phone": the NLU's first guess is a request for suggestions, close enough, and the
+    message names the kind of product."""
+    guesses = [(name, confidence) for name, confidence in message.ranking if name != "nlu_fallback"]
+    return (bool(guesses) and guesses[0][0] == SUGGESTIONS_INTENT and guesses[0][1] >= SUGGESTIONS_MIN_CONFIDENCE
+            and message.entities.get("product_category") is not None)
 
 
 class ActionHandleFallback(Action):
@@ -40,8 +54,11 @@ class ActionHandleFallback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         # "TD105859 is late": two guesses too close to call, but the words of a late delivery; not a "rephrase?"
-        if default_service().report_behind_fallback(user_input(tracker)) is not None:
+        message = user_input(tracker)
+        if default_service().report_behind_fallback(message) is not None:
             return [FollowupAction(REPORT_HANDOVER)]
+        if asks_for_suggestions(message):
+            return [FollowupAction(SUGGESTIONS_HANDOVER)]
         # The misunderstood message should not steer the dialogue that follows; the failure is kept
         # (after the revert) so the sentiment policy knows the conversation is going badly.
         events: List[Dict[Text, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]

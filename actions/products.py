@@ -125,6 +125,9 @@ class ActionProductLookup(ShopAction):
         product = latest_entity(tracker, "product") or latest_entity(tracker, "device")
         category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
         brand = latest_entity(tracker, "brand")
+        device = catalog.device_named_in(session, product) if product and category else None
+        if device is not None and device[1] != category:
+            product = None  # "earphones? my iPhone 13 came without": the phone is what they have, not what they ask
         answered = accessories_answer(dispatcher, tracker, session)
         if answered is not None:
             return answered

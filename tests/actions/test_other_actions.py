@@ -54,6 +54,30 @@ def test_product_lookup_finds_named_products(shop_url):
     assert shown["skus"] == [c["sku"] for c in cards]
 
 
+def test_a_kind_of_product_asked_for_a_phone_is_that_kind_not_the_phone(shop_url):
+    """"my iPhone 13 came without earphones, do you sell any?": headphones, shown as matching, not phones."""
+    messages, _ = run_action(ActionProductLookup(), tracker(
+        "my iphone 13 came without earphones, do you sell any?", intent="product_question",
+        entities={"product": "iphone 13", "product_category": "headphones"}))
+    cards = messages[0]["custom"]["products"]
+    assert cards and all("iPhone" not in c["name"] for c in cards)
+    with session_scope(shop_url) as session:
+        from bot.shop import catalog
+        assert {catalog.get_product(session, c["sku"]).category for c in cards} == {"headphones"}
+
+
+def test_a_request_for_a_kind_of_product_the_nlu_could_not_settle_goes_to_the_suggestions():
+    unsure = tracker("might be time for a new phone tbh", intent="nlu_fallback", entities={"product_category": "phones"})
+    unsure.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "ask_recommendation", "confidence": 0.34},
+        {"name": "report_problem", "confidence": 0.28}]
+    messages, events = run_action(ActionHandleFallback(), unsure)
+    assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "action_recommend_products"}]
+    unsure.latest_message["entities"] = []  # no kind of product named: asked to rephrase
+    messages, _ = run_action(ActionHandleFallback(), unsure)
+    assert responses(messages) == ["utter_ask_rephrase"]
+
+
 def test_product_lookup_of_something_we_do_not_sell_says_so(shop_url):
     messages, _ = run_action(ActionProductLookup(), tracker("do you sell the nokia 3310", intent="product_question", entities={"product": "nokia 3310"}))
     assert responses(messages) == ["utter_no_products"]
