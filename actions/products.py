@@ -72,16 +72,34 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
                             max_price)
 
 
+def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
+                       ) -> Optional[List[Dict[Text, Any]]]:
+    """"For my iPhone 15 Pro" right after accessories were shown: the same request for that device. None when the
+    message names a kind of product of its own, or no device model, or nothing of the kind was just shown."""
+    last = tracker.get_slot(LAST_RECOMMENDATIONS)
+    if not isinstance(last, dict) or "model" not in last or latest_entity(tracker, "product_category"):
+        return None
+    model = catalog.model_named_in(session, (tracker.latest_message or {}).get("text"))
+    if model is None or model == last.get("model"):
+        return None
+    request = {key: last.get(key) for key in ("category", "kind")}
+    return show_accessories(dispatcher, session, {**request, "model": model, "own": _owns(session, tracker, model)})
+
+
+def _owns(session: Any, tracker: Tracker, model: str) -> bool:
+    customer = verified_customer(tracker)
+    if customer is None:
+        return False
+    products = (catalog.get_product(session, d.sku) for d in customer_devices(session, customer))
+    return model in {p.attributes.get("model") for p in products if p is not None}
+
+
 def goes_with_own_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
                          max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
     """"Just got the Moto G84, what should I get with it?": accessories made for a device of the customer's own
     that the request names; None when it names none of theirs (the caller suggests as usual)."""
-    customer = verified_customer(tracker)
     model = catalog.model_named_in(session, (tracker.latest_message or {}).get("text"))
-    if customer is None or model is None:
-        return None
-    products = (catalog.get_product(session, d.sku) for d in customer_devices(session, customer))
-    if model not in {p.attributes.get("model") for p in products if p is not None}:
+    if model is None or not _owns(session, tracker, model):
         return None
     return show_accessories(dispatcher, session, {"model": model, "own": True, "category": None, "kind": None},
                             max_price)
@@ -129,6 +147,8 @@ class ActionProductLookup(ShopAction):
         if device is not None and device[1] != category:
             product = None  # "earphones? my iPhone 13 came without": the phone is what they have, not what they ask
         answered = accessories_answer(dispatcher, tracker, session)
+        if answered is None:
+            answered = for_another_device(dispatcher, tracker, session)
         if answered is not None:
             return answered
         if not (product or category or brand):

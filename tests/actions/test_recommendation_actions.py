@@ -343,6 +343,24 @@ def test_a_case_for_my_phone_fits_the_phone_the_customer_owns_and_says_so_truthf
     assert all("screen protector" in c["name"].lower() for c in cards)
 
 
+def test_for_another_device_right_after_accessories_narrows_the_same_request_to_it(shop_url) -> None:
+    """Cases for the iPhone 13, then "for my iPhone 15 Pro": cases for the 15 Pro, not iPhones."""
+    from actions.products import ActionProductLookup
+    from actions.recommendations import ActionRecommendProducts
+
+    _, events = run_action(ActionRecommendProducts(), _asking("need a case for the iPhone 13 pls", category_word="case"))
+    last = _slot(events, LAST_RECOMMENDATIONS)
+    messages, _ = run_action(ActionProductLookup(), tracker(
+        "for my iPhone 15 Pro", intent="inform", entities={"product": "iphone 15 pro"},
+        slots={LAST_RECOMMENDATIONS: last}))
+    [message] = messages
+    assert message["response"] == "utter_accessories_for_model" and message["model"] == "iPhone 15 Pro"
+    assert _fits(shop_url, [c["sku"] for c in message["custom"]["products"]], "iPhone 15 Pro")
+    messages, _ = run_action(ActionProductLookup(), tracker(  # nothing of the kind just shown: a search
+        "for my iPhone 15 Pro", intent="inform", entities={"product": "iphone 15 pro"}))
+    assert messages[0]["response"] == "utter_product_results"
+
+
 def test_what_goes_with_a_device_of_their_own_is_accessories_made_for_it(shop_url) -> None:
     """"just got the <phone>, what else should i get?": things for that phone, not the week's best sellers; a
     phone they do not own, named alone, is no such request."""
