@@ -74,13 +74,14 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
 
 def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
                        ) -> Optional[List[Dict[Text, Any]]]:
-    """"For my iPhone 15 Pro" right after accessories were shown: the same request for that device. None when the
-    message names a kind of product of its own, or no device model, or nothing of the kind was just shown."""
+    """"For my iPhone 15 Pro" right after accessories were shown: the same request for that device (the same one
+    again when it was theirs already). None when the message names a kind of product of its own, or no device
+    model, or no accessories were just shown."""
     last = tracker.get_slot(LAST_RECOMMENDATIONS)
     if not isinstance(last, dict) or "model" not in last or latest_entity(tracker, "product_category"):
         return None
     model = catalog.model_named_in(session, (tracker.latest_message or {}).get("text"))
-    if model is None or model == last.get("model"):
+    if model is None:
         return None
     request = {key: last.get(key) for key in ("category", "kind")}
     return show_accessories(dispatcher, session, {**request, "model": model, "own": _owns(session, tracker, model)})

@@ -468,7 +468,7 @@ class _Facts:
             return ["suggests: nothing was suggested"]
         products = list(self.session.execute(select(Product).where(Product.sku.in_(skus))).scalars())
         failures = []
-        kind = str(wanted.get("kind") or "").casefold()
+        kind = actor.fill(str(wanted.get("kind") or "")).casefold()  # "{device_kind}" is the persona's
         for product in products:
             haystack = f"{product.name} {product.category} {(product.attributes or {}).get('type', '')}".casefold()
             if kind and kind not in haystack:
