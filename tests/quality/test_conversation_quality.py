@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 SAMPLE_EVERY = 3
 # The share of CI's sample that must end well: a guard against getting worse, set below the measured rate
 # (bench/README.md has the figures). The aim (issue 13) is 0.95 on the whole suite.
-MIN_PASS_RATE = 0.65
+MIN_PASS_RATE = 0.85
 
 
 def _selected() -> list[runner.Conversation]:
