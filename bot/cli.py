@@ -131,6 +131,13 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rasa_token(args: argparse.Namespace) -> int:
+    from bot.settings import get_settings
+
+    print(get_settings().rasa_api_token)
+    return 0
+
+
 def register_up(subparsers: argparse._SubParsersAction) -> None:
     up = subparsers.add_parser("up", help="migrate, seed, train if needed, and run the whole assistant")
     up.add_argument("--customers", type=int, default=1000, help="demo customers to seed into an empty database")
@@ -139,6 +146,10 @@ def register_up(subparsers: argparse._SubParsersAction) -> None:
     up.set_defaults(handler=_cmd_up)
     down = subparsers.add_parser("down", help="stop what `tandem up` started (also after `up` itself was killed)")
     down.set_defaults(handler=_cmd_down)
+    token = subparsers.add_parser(
+        "rasa-token", help="print the token of Rasa's HTTP API (TANDEM_RASA_TOKEN, else derived from the secret key)"
+    )
+    token.set_defaults(handler=_cmd_rasa_token)
 
 
 # --------------------------------------------------------------------------------------------------------------

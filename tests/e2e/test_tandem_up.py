@@ -32,6 +32,13 @@ def _wait_for_line(log: Path, text: str, process: subprocess.Popen, timeout: flo
     raise AssertionError(f"`tandem up` never printed {text!r}:\n{log.read_text()[-4000:]}")
 
 
+def _shows(cmdline: Path, text: str) -> bool:
+    try:
+        return text.encode() in cmdline.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return False
+
+
 def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
     trained_model()  # `up` finds the model by fingerprint and skips training
     rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
@@ -67,6 +74,13 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/conversations/x/tracker", timeout=10)
         assert refused.value.code == 401
+        # `tandem rasa-token` prints the one it takes, and no process's arguments show it.
+        token = subprocess.run([sys.executable, "-m", "bot.cli", "rasa-token"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/conversations/x/tracker?token={token}",
+                                    timeout=10) as tracker:
+            assert tracker.status == 200
+        assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if _shows(p, token)]
 
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/") as page:
             assert "CUST-00001" in page.read().decode()
