@@ -286,7 +286,9 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     ensure_personalization(settings)
     ensure_console_admin(settings)
     ensure_sentiment_model(settings)
-    model = train_if_changed(settings.models_dir, env=env)
+    # Rasa's own output while it trains (hundreds of lines, most of them its dependencies' warnings) goes to a
+    # log file; the terminal gets one line when it starts and one when it is done.
+    model = train_if_changed(settings.models_dir, env=env, log=settings.state_dir / "train.log")
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")

@@ -49,7 +49,8 @@ def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log
     if model.exists():
         print(f"model {model.name} is up to date", flush=True)
         return model
-    print(f"training {model.name} (data, config or NLU code changed)...", flush=True)
+    where = f"; Rasa's output goes to {log}" if log is not None else ""
+    print(f"training {model.name} (data, config or NLU code changed, about a minute{where})...", flush=True)
     started = time.monotonic()
     command = [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
                "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
