@@ -277,6 +277,8 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
     ("report_problem", "my router is faulty", {"device": "router"}, "no_internet"),  # its own workflow first
     ("return_item", "i want to return an item", {}, "return_refund"),
     ("billing_question", "i've been overcharged", {}, "wrong_charge"),
+    ("billing_question", "you charged extra on this bill", {}, "wrong_charge"),
+    ("billing_question", "will i be charged extra for using data in france?", {}, None),  # a question: `unless`
     ("billing_question", "can i get a copy of my last bill", {}, None),
     ("greet", "hi", {}, None),
 ])

@@ -353,6 +353,14 @@ def test_also_reports_are_checked_like_the_problem_itself(check) -> None:
     assert "no 'also' of its own" in nested.message
 
 
+def test_unless_is_a_list_of_phrases(check) -> None:
+    assert check(TINY.replace("problem: {intents: [report_problem]}",
+                              "problem: {intents: [report_problem], unless: [will it]}")) == []
+    problem = only(check(TINY.replace("problem: {intents: [report_problem]}",
+                                      "problem: {intents: [report_problem], unless: {will: it}}")))
+    assert "'unless' is a list of words or phrases" in problem.message
+
+
 def test_the_runner_refuses_files_with_problems(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text(TINY.replace("kind: resolve", "kind: party"))
     with pytest.raises(WorkflowLoadError, match="unknown step kind 'party'"):

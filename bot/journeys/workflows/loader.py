@@ -62,7 +62,7 @@ STEP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (re
 assert set(STEP_KEYS) == set(STEP_KINDS)
 ENTITY_KEYS = ("entity", "save_as", "type", "choices", "accept_if", "reject_response")
 BUTTON_KEYS = ("title", "value", "next", "confirms", "means")
-TRIGGER_KEYS = ("intents", "keywords", "entities", "also")
+TRIGGER_KEYS = ("intents", "keywords", "entities", "unless", "also")
 DEFAULT_VALUE_TYPES = {"order_id": "order_number", "amount": "money"}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
@@ -337,6 +337,9 @@ class _Reader:
         keywords = raw.get("keywords") or []
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
             raise _StepError("problem 'keywords' is a list of words or phrases", _line(raw, "keywords"))
+        unless = raw.get("unless") or []
+        if not isinstance(unless, list) or not all(isinstance(k, str) for k in unless):
+            raise _StepError("problem 'unless' is a list of words or phrases", _line(raw, "unless"))
         entities_raw = raw.get("entities") or {}
         if not isinstance(entities_raw, Mapping):
             raise _StepError("problem 'entities' maps an entity to the values that select this workflow",
@@ -345,7 +348,8 @@ class _Reader:
             str(k): tuple(str(v) for v in (vals if isinstance(vals, list) else [vals]))
             for k, vals in entities_raw.items()
         }
-        return Trigger(tuple(intents), tuple(k.lower() for k in keywords), entities)
+        return Trigger(tuple(intents), tuple(k.lower() for k in keywords), entities,
+                       unless=tuple(k.lower() for k in unless))
 
     def workflow(self, data: Any, stem: str) -> Workflow | None:
         if not isinstance(data, LineMap):

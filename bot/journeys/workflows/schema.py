@@ -190,13 +190,14 @@ ENDS = (EscalateStep, ResolveStep)
 @dataclass(frozen=True)
 class Trigger:
     """What the customer reports that starts this workflow: one of `intents`, and when `keywords` or
-    `entities` are given, at least one of them in the message; or any of the `also` reports ("faulty" said as a
-    problem starts a return, as "send it back" does)."""
+    `entities` are given, at least one of them in the message, and none of `unless`; or any of the `also` reports
+    ("faulty" said as a problem starts a return, as "send it back" does)."""
 
     intents: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     also: tuple["Trigger", ...] = ()
+    unless: tuple[str, ...] = ()  # words that make it a question, not this problem ("will I be charged")
 
     @property
     def all_intents(self) -> tuple[str, ...]:

@@ -32,10 +32,12 @@ def _one_typo_apart(word: str, keyword: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def _has_keyword(text: str, keywords: Iterable[str]) -> bool:
+def _has_keyword(text: str, keywords: Iterable[str], typos: bool = True) -> bool:
     lowered = text.lower()
     if any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered) for k in keywords):
         return True
+    if not typos:
+        return False
     words = set(re.findall(r"[a-z']+", lowered))
     return any(_one_typo_apart(w, k) for k in keywords if len(k) >= TYPO_MIN_LENGTH and k.isalpha() for w in words)
 
@@ -60,6 +62,8 @@ def match_score(trigger: Trigger, user_input: UserInput) -> int:
 
 def _score(trigger: Trigger, user_input: UserInput) -> int:
     if user_input.intent not in trigger.intents:
+        return 0
+    if trigger.unless and _has_keyword(user_input.text or "", trigger.unless, typos=False):
         return 0
     if not trigger.keywords and not trigger.entities:
         return INTENT_MATCH
