@@ -267,9 +267,10 @@ def test_the_newest_quick_replies_are_scrolled_into_view(session, stub):
         s.expect_reply(f"You said: message number {i} " + "with quite a few words in it " * 3)
     buttons = s.page.locator(QUICK_REPLIES)
     expect(buttons).to_have_count(2)
-    expect(buttons.last).to_be_in_viewport()
+    expect(buttons.last).to_be_in_viewport(ratio=1)  # wholly on screen, not cut at the edge of the log
     log = s.page.locator(".tandem-log")
     assert log.evaluate("l => l.scrollHeight > l.clientHeight")  # it did overflow
+    assert log.evaluate("l => l.scrollHeight - l.scrollTop - l.clientHeight") < 2  # scrolled to the very end
 
 
 def test_anonymous_visitor_sends_no_token_and_each_customer_has_own_conversation(session, stub):
