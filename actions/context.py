@@ -12,6 +12,17 @@ from bot.sentiment.trend import SentimentTrend, conversation_trend
 from bot.shop.orders import normalize_order_number
 
 
+def previous_bot_action(tracker: Tracker) -> Optional[str]:
+    """The last action before the customer's latest message (ignoring listening)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
+
+
 def verified_customer(tracker: Tracker) -> Optional[str]:
     """The customer id of the latest signed message; None for an anonymous visitor.
 

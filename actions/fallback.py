@@ -16,7 +16,7 @@ from actions.journeys import user_input
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
 from bot.journeys.service import default_service
-from bot.journeys.types import UserInput
+from bot.journeys.types import FALLBACK_INTENT, UserInput
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -26,7 +26,7 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
         if event.get("event") != "user":
             continue
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-        if intent != "nlu_fallback":
+        if intent != FALLBACK_INTENT:
             break
         count += 1
     return count
@@ -43,7 +43,7 @@ SUGGESTIONS_MIN_CONFIDENCE = 0.25
 def asks_for_suggestions(message: UserInput) -> bool:
     """"Might be time for a new phone": the NLU's first guess is a request for suggestions, close enough, and the
     message names the kind of product."""
-    guesses = [(name, confidence) for name, confidence in message.ranking if name != "nlu_fallback"]
+    guesses = message.guesses
     return (bool(guesses) and guesses[0][0] == SUGGESTIONS_INTENT and guesses[0][1] >= SUGGESTIONS_MIN_CONFIDENCE
             and message.entities.get("product_category") is not None)
 

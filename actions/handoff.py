@@ -16,7 +16,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import sentiment_trend, verified_customer
+from actions.context import previous_bot_action, sentiment_trend, verified_customer
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
 from bot.handoff.service import (
@@ -145,7 +145,7 @@ class ActionRequestHuman(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         offered_for = tracker.get_slot("handoff_offer_reason")
-        accepted_offer = offered_for and _previous_bot_action(tracker) == "utter_offer_human"
+        accepted_offer = offered_for and previous_bot_action(tracker) == "utter_offer_human"
         try:
             with session_scope() as session:
                 return hand_off(dispatcher, tracker, session, offered_for if accepted_offer else ASKED)
@@ -175,14 +175,3 @@ class ActionCancelHandoff(Action):
             return []
         dispatcher.utter_message(response="utter_handoff_cancelled", json_message={"type": "handoff", "status": "ended"})
         return [SlotSet("handoff_reason", None)]
-
-
-def _previous_bot_action(tracker: Tracker) -> str | None:
-    """The last action before the customer's latest message (ignoring listening)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction
-from actions.context import latest_entity
+from actions.context import latest_entity, previous_bot_action
 from actions.orders import ActionCancelOrderCheck, ActionDeliveryProblem, ActionOrderStatus
 from actions.products import ActionProductLookup
 
 # "sorry, I meant TD105880": an order number right after one of these answered about another order asks the
 # same again about this one (a cancellation is still only asked, never done, until the customer confirms).
 REPEATED_FOR_ANOTHER_ORDER = {action().name(): action for action in (ActionCancelOrderCheck, ActionDeliveryProblem)}
-
-
-def previous_action(tracker: Tracker) -> Optional[str]:
-    """The bot's last action before the customer's latest message (not counting listening)."""
-    seen_message = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_message:
-                return None  # the turn before had no action of its own
-            seen_message = True
-        elif seen_message and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None
 
 
 class ActionHandleInform(ShopAction):
@@ -39,7 +26,7 @@ class ActionHandleInform(ShopAction):
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
         if latest_entity(tracker, "order_id"):
-            repeated = REPEATED_FOR_ANOTHER_ORDER.get(previous_action(tracker) or "")
+            repeated = REPEATED_FOR_ANOTHER_ORDER.get(previous_bot_action(tracker) or "")
             return (repeated or ActionOrderStatus)().handle(dispatcher, tracker, session)
         if any(latest_entity(tracker, e) for e in ("product", "product_category", "brand", "device")):
             return ActionProductLookup().handle(dispatcher, tracker, session)

@@ -201,11 +201,10 @@ class ActionJourneyStart(JourneyAction):
         report that names no order is about the order under discussion ("send a replacement" after the bot
         showed one), when its workflow starts from an order."""
         message, service = user_input(tracker), default_service()
-        rescued = service.report_behind_fallback(message)
         if tracker.latest_action_name in LATE_ORDER_FROM:
             message = replace(message, intent=LATE_ORDER_INTENT)
             workflow = service.workflow_reporting(LATE_ORDER_INTENT)
-        elif rescued is not None:  # the fallback handed over a report the NLU could not settle
+        elif (rescued := service.report_behind_fallback(message)) is not None:  # handed over by the fallback
             message, workflow = replace(message, intent=rescued[0]), rescued[1]
         else:
             workflow = service.workflow_for(message)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import JourneyFollowUp, utcnow
 from bot.journeys import store
 from bot.journeys.config import JourneyConfig
-from bot.journeys.types import BotMessage, StepResult, UserInput
+from bot.journeys.types import FALLBACK_INTENT, BotMessage, StepResult, UserInput
 from bot.journeys.workflows import load_workflows
 from bot.journeys.workflows.runner import WorkflowRunner
 from bot.journeys.workflows.shop_facts import ShopDbFacts
@@ -29,7 +29,6 @@ from bot.shop.orders import normalize_order_number
 
 # A message the NLU could not settle (Rasa's FallbackClassifier) may still be a report: one of its first guesses,
 # this confident, with the words of a workflow's problem (`report_behind_fallback`).
-FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_GUESSES = 3
 FALLBACK_GUESS_MIN_CONFIDENCE = 0.2
 DEVICE_INPUT = "device_category"  # the input a device workflow starts from: phones | laptops | tablets | smartwatches
@@ -102,8 +101,7 @@ class JourneyService:
         holding that workflow's own words. None when nothing fits that well: the bot asks to rephrase."""
         if user_input.intent != FALLBACK_INTENT:
             return None
-        guesses = [(name, confidence) for name, confidence in user_input.ranking if name != FALLBACK_INTENT]
-        for name, confidence in guesses[:FALLBACK_GUESSES]:
+        for name, confidence in user_input.guesses[:FALLBACK_GUESSES]:
             if confidence < FALLBACK_GUESS_MIN_CONFIDENCE:
                 break
             guess = replace(user_input, intent=name)

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 # `closed` (closed by the customer, or after resolution) are final.
 JOURNEY_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated", "resolved", "closed")
 OPEN_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated")
+FALLBACK_INTENT = "nlu_fallback"  # Rasa's FallbackClassifier: "not sure", not a guess of what was meant
 STEP_KINDS = ("ask", "check", "instruct", "branch", "operation", "follow_up", "escalate", "resolve")
 
 
@@ -26,6 +27,11 @@ class UserInput:
     sentiment: float | None = None  # the message's sentiment score (-1..1), when known
     channel: str | None = None
     ranking: tuple[tuple[str, float], ...] = ()  # the NLU's intents with their confidence, best first
+
+    @property
+    def guesses(self) -> tuple[tuple[str, float], ...]:
+        """The ranking without Rasa's fallback: what the NLU thinks was meant, best first."""
+        return tuple((name, confidence) for name, confidence in self.ranking if name != FALLBACK_INTENT)
 
     @classmethod
     def from_parse_data(cls, parse_data: Mapping[str, Any], channel: str | None = None) -> "UserInput":

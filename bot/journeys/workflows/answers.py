@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from bot.journeys.types import UserInput
+from bot.journeys.types import FALLBACK_INTENT, UserInput
 from bot.journeys.workflows.schema import (
     ANSWER_ENTITY,
     EXPECT_BUTTONS,
@@ -101,7 +101,7 @@ def only_acknowledges(text: str | None) -> bool:
 RUNNER_UP_DEPTH = 3
 RUNNER_UP_MIN_CONFIDENCE = 0.15
 RUNNER_UP_MIN_RATIO = 0.35  # of the top intent's confidence
-NOT_AN_INTENT = frozenset({"nlu_fallback"})
+NOT_AN_INTENT = frozenset({FALLBACK_INTENT})
 
 
 def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str],
