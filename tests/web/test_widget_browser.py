@@ -274,19 +274,23 @@ def test_the_newest_quick_replies_are_scrolled_into_view(session, stub):
 
 
 def test_quick_replies_pushed_while_nobody_waits_are_scrolled_into_view_too(session, stub):
-    """A question arriving when no typing indicator is shown (a follow-up, a second message of the same turn):
-    its quick replies are appended after the message scrolled into view, and must be followed."""
+    """A question arriving when no typing indicator is shown (a follow-up in two messages): its quick replies
+    are appended after the message scrolled into view, and must be followed. (The first message has none, so
+    the log grows by the whole row of buttons.)"""
     s = session()
     s.open_chat()
     for i in range(8):
         s.send(f"message number {i} " + "with quite a few words in it " * 4)
         s.expect_reply(f"You said: message number {i} " + "with quite a few words in it " * 3)
-    stub.push(stub.session_id(), [("bot_uttered", {"text": "Checking in about your late parcel: has it arrived?",
+    stub.push(stub.session_id(), [("bot_uttered", {"text": "Checking in about your late parcel TD105841."}),
+                                  ("bot_uttered", {"text": "Has it arrived?",
                                                    "buttons": [{"title": "Yes, it's here", "payload": "/affirm"},
                                                                {"title": "Not yet", "payload": "/deny"}]})])
     buttons = s.page.locator(QUICK_REPLIES)
     expect(buttons.last).to_have_text("Not yet")
     expect(buttons.last).to_be_in_viewport(ratio=1)
+    log = s.page.locator(".tandem-log")
+    assert log.evaluate("l => l.scrollHeight - l.scrollTop - l.clientHeight") < 2  # scrolled to the very end
 
 
 def test_anonymous_visitor_sends_no_token_and_each_customer_has_own_conversation(session, stub):
