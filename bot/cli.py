@@ -165,8 +165,13 @@ def _cmd_sentiment_build(args: argparse.Namespace) -> int:
     from bot.settings import get_settings
 
     models = Path(args.models_dir) if args.models_dir else get_settings().models_dir
+    on_step = None
+    if args.progress_file:
+        from bot.sentiment.progress import ProgressFile
+
+        on_step = ProgressFile(Path(args.progress_file)).write
     try:
-        path = ensure_model(models, RECIPES[args.recipe])
+        path = ensure_model(models, RECIPES[args.recipe], on_step=on_step)
     except SentimentDataMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -198,6 +203,7 @@ def register_sentiment(subparsers: argparse._SubParsersAction) -> None:
     build = sub.add_parser("build", help="fine-tune the default sentiment model (cached; minutes on a CPU)")
     build.add_argument("--recipe", choices=sorted(RECIPES), default="default")
     build.add_argument("--models-dir", help="where models live (default: $TANDEM_MODELS_DIR or models/)")
+    build.add_argument("--progress-file", help="keep the steps done and in all in this JSON file while training")
     build.set_defaults(handler=_cmd_sentiment_build)
     predict = sub.add_parser("predict", help="print the sentiment of each TEXT")
     predict.add_argument("text", nargs="+")

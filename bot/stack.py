@@ -13,12 +13,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Sequence
 
 from bot import run_lock
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.processes import ServiceFailed, runtime_env, wait_for_http
 from bot.training import RASA, train_if_changed
+
+if TYPE_CHECKING:
+    from bot.sentiment.training import Recipe
 
 PYTHON = sys.executable
 
@@ -46,24 +49,36 @@ class Service:
     started_at: float = 0.0
     quick_deaths: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
     restart_at: Optional[float] = None  # when a dead process is due to start again
+    log: Optional[Path] = None  # its output (None: the terminal's); a terminal gets one line per service
+
+
+def log_tail(service: Service, lines: int = 20) -> str:
+    """The end of a service's log, for the message that says it failed."""
+    if service.log is None:
+        return "see its output above"
+    try:
+        text = service.log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return f"no log at {service.log}"
+    return f"the end of {service.log}:\n" + "\n".join(f"  {line}" for line in text)
 
 
 def wait_healthy(service: Service, timeout: float) -> None:
     if service.health_url is None:
         time.sleep(1.0)  # a worker: give it a moment to fail on bad configuration
         if service.process is not None and service.process.poll() is not None:
-            raise SystemExit(f"{service.name} exited with {service.process.returncode}; see its log above")
+            raise SystemExit(f"{service.name} exited with {service.process.returncode}; {log_tail(service)}")
         return
     try:
         wait_for_http(service.health_url, service.process, timeout)
     except ServiceFailed as exc:
-        raise SystemExit(f"{service.name} failed: {exc}; see its log above") from exc
+        raise SystemExit(f"{service.name} failed: {exc}; {log_tail(service)}") from exc
 
 
 def services(
     settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int, credentials: str = "credentials.yml"
 ) -> List[Service]:
-    return [
+    service_list = [
         Service(
             "action server",
             [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
@@ -94,21 +109,42 @@ def services(
             None,
         ),
     ]
+    # Their output (hundreds of lines of dependencies' warnings and request logs) goes to a file each.
+    logs = settings.state_dir / "logs"
+    for service in service_list:
+        service.log = logs / (service.name.replace(" ", "-") + ".log")
+    return service_list
+
+
+def use_model(rasa: Service, model: Path) -> None:
+    """A Rasa model swapped in live is also the one a restarted Rasa loads."""
+    rasa.command[rasa.command.index("--model") + 1] = str(model)
 
 
 def launch(service: Service, env: Dict[str, str]) -> None:
     # Its own process group (a Ctrl-C in the terminal reaches `up` alone, which stops the children in order),
     # and it dies with `up` even when `up` is killed outright.
-    service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                                       preexec_fn=run_lock.die_with_parent)
+    output = None
+    if service.log is not None:
+        service.log.parent.mkdir(parents=True, exist_ok=True)
+        output = service.log.open("ab")  # a restarted process adds to its log; the child keeps its own copy
+    try:
+        service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                                           preexec_fn=run_lock.die_with_parent, stdout=output,
+                                           stderr=subprocess.STDOUT if output else None)
+    finally:
+        if output is not None:
+            output.close()
     service.started_at = time.monotonic()
     service.restart_at = None
 
 
 def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0,
           state_dir: Optional[Path] = None) -> None:
+    logs = sorted({str(service.log.parent) for service in service_list if service.log is not None})
+    print(f"starting {', '.join(service.name for service in service_list)}"
+          + (f" (their output goes to {', '.join(logs)})" if logs else ""), flush=True)
     for service in service_list:
-        print(f"starting {service.name}: {' '.join(service.command)}", flush=True)
         launch(service, env)
     record(service_list, state_dir)
     for service in service_list:
@@ -164,13 +200,22 @@ def keep_running(service: Service, env: Dict[str, str], now: float) -> bool:
     service.quick_deaths = service.quick_deaths + 1 if now - service.started_at < STABLE_SECONDS else 1
     delay = RESTART_BACKOFF[min(service.quick_deaths, len(RESTART_BACKOFF)) - 1]
     service.restart_at = now + delay
-    print(f"{service.name} exited with code {service.process.returncode}; starting it again in {delay:.0f} s",
+    where = f" (its log: {service.log})" if service.log is not None else ""
+    print(f"{service.name} exited with code {service.process.returncode}{where}; starting it again in {delay:.0f} s",
           file=sys.stderr, flush=True)
     return False
 
 
+class Background(Protocol):
+    """A job that runs beside the services once they are up (a thread of its own), and stops with them."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "",
-              state_dir: Optional[Path] = None) -> int:
+              state_dir: Optional[Path] = None, background: Sequence[Background] = ()) -> int:
     """Start the services and keep them running (a process that dies is started again, with back-off, while the
     others carry on) until a signal stops them all; 0 then. With `state_dir`, the children's PIDs are recorded
     there for `tandem down`."""
@@ -178,6 +223,8 @@ def supervise(service_list: List[Service], env: Dict[str, str], banner: str = ""
         start(service_list, env, state_dir=state_dir)
         if banner:
             print(banner, flush=True)
+        for job in background:
+            job.start()
         while True:
             now = time.monotonic()
             if any([keep_running(service, env, now) for service in service_list]):
@@ -188,19 +235,36 @@ def supervise(service_list: List[Service], env: Dict[str, str], banner: str = ""
     finally:
         for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the shutdown short and leave children behind
             signal.signal(signum, signal.SIG_IGN)
+        for job in background:
+            job.stop()
         stop(service_list)
 
 
-def ensure_sentiment_model(settings: Settings) -> None:
-    """Build Tandem's default sentiment model once (minutes, with progress) unless another is configured."""
-    from bot.sentiment.defaults import ENV
-    from bot.sentiment.training import RECIPES, ensure_model
+@dataclass(frozen=True)
+class SentimentChoice:
+    serving: Optional[Path]  # the model to train the Rasa model with; None: the one TANDEM_SENTIMENT_MODEL names
+    better: Optional["Recipe"] = None  # built in the background and swapped in, when the one serving is a stopgap
+
+
+def choose_sentiment_model(settings: Settings) -> SentimentChoice:
+    """The recipe asked for when it is built; else, on a first run, the quick interim build (under a minute) now
+    and the one asked for in the background, so that the assistant answers within minutes."""
+    from bot.sentiment.defaults import ENV, default_recipe
+    from bot.sentiment.model import describe
+    from bot.sentiment.training import INTERIM, RECIPES, ensure_model, is_built
 
     if os.environ.get(ENV):
-        print(f"sentiment model: {os.environ[ENV]} (from {ENV})", flush=True)
-        return
-    path = ensure_model(settings.models_dir, RECIPES["default"])
-    print(f"sentiment model: {path}", flush=True)
+        print(f"sentiment: serving {os.environ[ENV]} (from {ENV})", flush=True)
+        return SentimentChoice(None)
+    wanted = default_recipe()
+    if is_built(settings.models_dir, wanted) or wanted.name == INTERIM:
+        path = ensure_model(settings.models_dir, wanted)
+        print(f"sentiment: serving {describe(path)}", flush=True)
+        return SentimentChoice(path)
+    interim = ensure_model(settings.models_dir, RECIPES[INTERIM])
+    print(f"sentiment: serving the quick model {describe(interim)} until the better '{wanted.name}' one, built in "
+          f"the background once the assistant is up, takes over by itself", flush=True)
+    return SentimentChoice(interim, better=wanted)
 
 
 def ensure_personalization(settings: Settings) -> None:
@@ -285,10 +349,11 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
         print("the demo shop is already seeded", flush=True)
     ensure_personalization(settings)
     ensure_console_admin(settings)
-    ensure_sentiment_model(settings)
+    sentiment = choose_sentiment_model(settings)
     # Rasa's own output while it trains (hundreds of lines, most of them its dependencies' warnings) goes to a
     # log file; the terminal gets one line when it starts and one when it is done.
-    model = train_if_changed(settings.models_dir, env=env, log=settings.state_dir / "train.log")
+    model = train_if_changed(settings.models_dir, env=env, log=settings.state_dir / "train.log",
+                             sentiment_model=sentiment.serving)
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
@@ -297,10 +362,17 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
+    background: List[Background] = []
+    if sentiment.better is not None:
+        from bot.sentiment_upgrade import SentimentUpgrade
+
+        rasa = next(service for service in service_list if service.name == "rasa")
+        background.append(SentimentUpgrade(settings, sentiment.better, env, env["TANDEM_RASA_URL"],
+                                           on_swapped=lambda swapped: use_model(rasa, swapped)))
     return supervise(
         service_list, env,
         f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
         f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
         f"Ctrl-C (or `./tandem down`) stops everything.\n",
-        state_dir=settings.state_dir,
+        state_dir=settings.state_dir, background=background,
     )

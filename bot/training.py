@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, Optional
 
+from bot.run_lock import die_with_parent
 from bot.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -29,7 +30,7 @@ def training_inputs(root: Path = PROJECT_ROOT) -> Iterable[Path]:
     yield root / "requirements" / "lock.txt"
 
 
-def fingerprint(root: Path = PROJECT_ROOT) -> str:
+def fingerprint(root: Path = PROJECT_ROOT, sentiment_model: Optional[Path] = None) -> str:
     from bot.sentiment.defaults import model_identity
 
     digest = hashlib.sha256()
@@ -37,29 +38,41 @@ def fingerprint(root: Path = PROJECT_ROOT) -> str:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     # The sentiment model is copied into the Rasa model, so a different one means a new Rasa model.
-    digest.update(model_identity().encode())
+    digest.update(model_identity(sentiment_model).encode())
     return digest.hexdigest()[:16]
 
 
-def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log: Optional[Path] = None) -> Path:
-    """The model for the current data: reused if it exists, else trained (progress goes to `log` or stdout)."""
+def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log: Optional[Path] = None,
+                     sentiment_model: Optional[Path] = None, background: bool = False) -> Path:
+    """The model for the current data: reused if it exists, else trained (progress goes to `log` or stdout).
+
+    `sentiment_model` overrides the one the environment names; `background` trains at low CPU priority, beside
+    an assistant that is serving."""
+    from bot.sentiment.defaults import ENV as SENTIMENT_ENV
+
     models_dir.mkdir(parents=True, exist_ok=True)
-    key = fingerprint()
+    key = fingerprint(sentiment_model=sentiment_model)
     model = models_dir / f"tandem-{key}.tar.gz"
     if model.exists():
         print(f"model {model.name} is up to date", flush=True)
         return model
     where = f"; Rasa's output goes to {log}" if log is not None else ""
-    print(f"training {model.name} (data, config or NLU code changed, about a minute{where})...", flush=True)
+    print(f"training {model.name} (about a minute{where})...", flush=True)
     started = time.monotonic()
     command = [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
                "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
-    run_env = env if env is not None else dict(os.environ)
+    if background:
+        command = ["nice", "-n", "10", *command]
+    run_env = dict(env if env is not None else os.environ)
+    if sentiment_model is not None:
+        run_env[SENTIMENT_ENV] = str(sentiment_model)
+    # Training stops with the process that asked for it (`tandem up` stopped during a background training).
     if log is None:
-        result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env)
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, preexec_fn=die_with_parent)
     else:
         with log.open("w") as out:
-            result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, stdout=out, stderr=subprocess.STDOUT,
+                                    preexec_fn=die_with_parent)
     if result.returncode != 0 or not model.exists():
         tail = log.read_text()[-4000:] if log is not None and log.exists() else ""
         raise RuntimeError(f"rasa train failed with exit code {result.returncode}\n{tail}")

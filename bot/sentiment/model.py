@@ -195,6 +195,20 @@ def read_metadata(folder: Path) -> Dict[str, Any]:
         raise SentimentModelError(f"{path} is corrupt ({exc})") from exc
 
 
+def describe(folder: Path) -> str:
+    """One line for people: which build a folder holds and how well it did on its held-out tweets."""
+    metadata = read_metadata(folder)
+    recipe = (metadata.get("recipe") or {}).get("name")
+    if not recipe:
+        return str(folder)
+    served = metadata.get("onnx_file", "")
+    variant = next((name for name, file in (metadata.get("onnx_files") or {}).items() if file == served), None)
+    scores = (metadata.get("held_out") or {}).get(variant or "", {})
+    if "macro_f1" not in scores:
+        return f"'{recipe}'"
+    return f"'{recipe}' (held-out macro-F1 {scores['macro_f1']:.2f}, accuracy {scores['accuracy']:.2f})"
+
+
 def model_signature(source: str | os.PathLike[str]) -> str:
     """Changes whenever the model behind `source` changes (file names, sizes, times); cheap, no hashing of weights."""
     path = Path(source)

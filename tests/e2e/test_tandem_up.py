@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import signal
 import subprocess
@@ -103,3 +104,64 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
     for port in (rasa_port, actions_port, web_port, console_port):
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def _json(url: str, payload: dict | None = None, timeout: float = 60) -> dict:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def test_a_first_run_answers_with_the_quick_sentiment_model_and_the_better_one_takes_over_live(tmp_path: Path):
+    """No build of the sentiment recipe asked for yet (here `tiny`, seconds to build): `up` serves the quick one,
+    builds the asked-for one in the background with progress in the terminal, and swaps it into the running Rasa
+    (same process, same port) by itself."""
+    from bot.sentiment.defaults import ENV as SENTIMENT_ENV, RECIPE_ENV
+    from bot.sentiment.training import RECIPES, model_dir
+
+    first = trained_model()  # the Rasa model with the quick (`small`) build: `up` starts without training
+    shutil.rmtree(model_dir(CACHE, RECIPES["tiny"]), ignore_errors=True)
+    rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
+    state = tmp_path / "state"
+    env = rasa_env({
+        "TANDEM_STATE_DIR": str(state),
+        "TANDEM_MODELS_DIR": str(CACHE),
+        "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
+        "TANDEM_WEB_PORT": str(web_port),
+        "TANDEM_CONSOLE_PORT": str(console_port),
+        RECIPE_ENV: "tiny",
+    })
+    del env[SENTIMENT_ENV]  # nothing named: `up` chooses
+    log = tmp_path / "up.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
+             "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_line(log, "Tandem is running", process)
+        output = log.read_text()
+        assert "sentiment: serving the quick model 'small' (held-out macro-F1" in output
+        # Short and readable: a line per stage and per service; the processes' own output goes to their logs.
+        assert len(output.splitlines()) < 40 and "Warning" not in output, output
+        assert "Starting action endpoint server" in (state / "logs" / "action-server.log").read_text()
+        token = subprocess.run([sys.executable, "-m", "bot.cli", "rasa-token"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        api = f"http://127.0.0.1:{rasa_port}"
+        assert _json(f"{api}/status?token={token}")["model_file"].endswith(first.name)
+        assert _json(f"{api}/model/parse?token={token}", {"text": "this is awful"})["sentiment"]["label"]
+
+        _wait_for_line(log, "sentiment: the better model 'tiny'", process, timeout=420)
+        output = log.read_text()
+        assert "sentiment: building 'tiny': " in output and "steps" in output  # progress, in the terminal
+        assert "serves now" in output, output[-3000:]
+        swapped = _json(f"{api}/status?token={token}")["model_file"]
+        assert not swapped.endswith(first.name)  # the same server serves another model: no restart
+        assert (CACHE / Path(swapped).name).exists()
+        assert "label" in _json(f"{api}/model/parse?token={token}", {"text": "thanks, great help"})["sentiment"]
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
