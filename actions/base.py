@@ -46,11 +46,13 @@ class ShopAction(Action, ABC):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        said = len(dispatcher.messages)
         try:
             with session_scope() as session:
                 events = self.handle(dispatcher, tracker, session)
         except SQLAlchemyError:
             logger.exception("%s: the shop database failed", self.name())
+            del dispatcher.messages[said:]  # "Done: ..." was not stored, so it is not said
             dispatcher.utter_message(response="utter_service_unavailable")
             return [failed("service_unavailable")]
         if not any(e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events):

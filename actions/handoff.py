@@ -20,11 +20,14 @@ from actions.context import previous_bot_action, sentiment_trend, verified_custo
 from bot.db.session import session_scope
 from bot.handoff.routing import default_rules
 from bot.handoff.service import (
+    ACCOUNT_CLOSURE,
     ASKED,
     BOT_STUCK,
+    COMPLAINT,
     WORKFLOW_ESCALATION,
     HandoffRequest,
     HandoffStart,
+    availability,
     cancel_follow_up,
     request_handoff,
 )
@@ -36,7 +39,8 @@ logger = logging.getLogger(__name__)
 # A broken data/handoff.yml stops the action server when it starts, naming the key, not mid-handoff.
 default_rules()
 
-__all__ = ["ASKED", "BOT_STUCK", "WORKFLOW_ESCALATION", "ActionRequestHuman", "ActionCancelHandoff", "hand_off"]
+__all__ = ["ASKED", "BOT_STUCK", "WORKFLOW_ESCALATION", "ActionRequestHuman", "ActionContactHours", "ActionCancelHandoff",
+           "hand_off"]
 
 # Intents that say what the conversation is about (the queue it goes to); chit-chat and yes/no do not.
 _NOT_TOPICAL = {"affirm", "deny", "greet", "goodbye", "thank", "ask_human", "nlu_fallback", "inform", "bot_challenge",
@@ -79,13 +83,14 @@ def hand_off(
     customer: Optional[str] = None,
     journey: Optional[tuple[int, str]] = None,
     announce_again: bool = True,
+    preface: Optional[str] = None,
 ) -> List[Dict[Text, Any]]:
     """Open (or rejoin) the conversation's handoff, say what happens next, pause the bot while a person comes.
 
     Commits the session before any message is queued, so the record exists before the customer is told.
     `customer` defaults to the verified customer of the conversation; `announce_again=False` stays quiet
     when the conversation already had this handoff open. `journey` (id, workflow) defaults to the journey
-    the conversation is on.
+    the conversation is on. `preface` is a response said first (once the record is stored).
     """
     customer = customer or verified_customer(tracker)
     journey_id, workflow = journey or _journey(tracker, session, customer)
@@ -104,6 +109,8 @@ def hand_off(
         ),
     )
     session.commit()  # stored before the customer hears anything about it
+    if preface:
+        dispatcher.utter_message(response=preface)
     if start.created or announce_again:
         _tell(dispatcher, start)
     events: List[Dict[Text, Any]] = [
@@ -139,6 +146,13 @@ def _tell(dispatcher: CollectingDispatcher, start: HandoffStart) -> None:
         )
 
 
+# What only a person does: the customer's intent -> the handoff's reason, and what the customer hears first.
+ONLY_A_PERSON = {
+    "complaint": (COMPLAINT, "utter_complaint_recorded"),
+    "account_close": (ACCOUNT_CLOSURE, "utter_account_close_recorded"),
+}
+
+
 class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
@@ -146,14 +160,42 @@ class ActionRequestHuman(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         offered_for = tracker.get_slot("handoff_offer_reason")
         accepted_offer = offered_for and previous_bot_action(tracker) == "utter_offer_human"
+        reason, preface = ASKED, None
+        if accepted_offer:
+            reason = offered_for
+        elif (tracker.latest_message or {}).get("intent", {}).get("name") in ONLY_A_PERSON:
+            reason, preface = ONLY_A_PERSON[tracker.latest_message["intent"]["name"]]
         try:
             with session_scope() as session:
-                return hand_off(dispatcher, tracker, session, offered_for if accepted_offer else ASKED)
+                return hand_off(dispatcher, tracker, session, reason, preface=preface)
         except SQLAlchemyError:
             # The queue cannot be reached: the customer still gets a way to a person.
             logger.exception("action_request_human: the handoff store failed")
             dispatcher.utter_message(response="utter_ask_human")
             return [SlotSet("handoff_reason", ASKED), SlotSet("handoff_offer_reason", None)]
+
+
+class ActionContactHours(Action):
+    """"When can I reach you?": the bot always, and whether a person is online now (or the follow-up promise)."""
+
+    def name(self) -> Text:
+        return "action_contact_hours"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        try:
+            with session_scope() as session:
+                now = availability(session)
+        except SQLAlchemyError:
+            logger.exception("action_contact_hours: the handoff store failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if now.agents_online:
+            people = "one person" if now.agents_online == 1 else f"{now.agents_online} people"
+            dispatcher.utter_message(response="utter_contact_hours_online", agents=people,
+                                     verb="is" if now.agents_online == 1 else "are")
+        else:
+            dispatcher.utter_message(response="utter_contact_hours_offline", hours=f"{now.follow_up_hours:g}")
+        return []
 
 
 class ActionCancelHandoff(Action):

@@ -1,4 +1,4 @@
-"""Order status, delivery problems, cancellation, returns and refunds."""
+"""Order status, delivery problems, cancellation, the delivery address, returns and refunds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from abc import abstractmethod
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -150,6 +150,76 @@ class ActionCancelOrderCheck(_OrderAction):
         if reason.value in TOO_LATE_TO_CANCEL:  # "what can I do instead?" is answered, not a dead end
             events += [SlotSet("order_id", order.number), SlotSet(AWAITING, CANCEL_ALTERNATIVES)]
         return events
+
+
+class ActionChangeAddressCheck(_OrderAction):
+    """Finds the order and checks the shop's rule; `change_address_form` then asks for the new address."""
+
+    intent = "change_address"
+    awaiting = "order_for_address"
+
+    def name(self) -> Text:
+        return "action_change_address_check"
+
+    def candidates(self, session: Any, customer: str) -> List[Any]:
+        return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_change_address(o)[0]][:5]
+
+    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+        allowed, decision = shop_orders.can_change_address(order)
+        if allowed:
+            return [SlotSet("order_id", order.number), SlotSet("new_address", None),
+                    FollowupAction(CHANGE_ADDRESS_FORM)]
+        dispatcher.utter_message(response=f"utter_cannot_change_address_{decision.value}", **fmt.order_values(order))
+        return [failed(f"cannot_change_address_{decision.value}")]
+
+
+CHANGE_ADDRESS_FORM = "change_address_form"
+
+
+class ValidateChangeAddressForm(FormValidationAction):
+    """Only something a courier could deliver to is taken as the new address."""
+
+    def name(self) -> Text:
+        return "validate_change_address_form"
+
+    def validate_new_address(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        if shop_orders.clean_address(slot_value if isinstance(slot_value, str) else None) is None:
+            dispatcher.utter_message(response="utter_address_not_understood")
+            return {"new_address": None}
+        return {"new_address": slot_value}
+
+
+class ActionChangeAddress(ShopAction):
+    """Stores the new address the form collected; the customer hears "done" only once it is stored."""
+
+    def name(self) -> Text:
+        return "action_change_address"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        customer = verified_customer(tracker)
+        number = tracker.get_slot("order_id")
+        address = tracker.get_slot("new_address")
+        events: List[Dict[Text, Any]] = [SlotSet("new_address", None)]
+        if customer is None or not number or not address:
+            dispatcher.utter_message(response="utter_address_kept", order_id=number or "your order")
+            return events
+        result = shop_orders.change_shipping_address(session, customer, number, address)
+        if result.changed:
+            dispatcher.utter_message(response="utter_address_changed", order_id=number,
+                                     address=result.order.shipping_address)
+            return events
+        if result.order is None:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            return events + [failed("order_not_found")]
+        if result.decision is shop_orders.AddressDecision.NOT_AN_ADDRESS:
+            dispatcher.utter_message(response="utter_address_not_understood")
+            return events + [failed("not_an_address")]
+        # The order moved on (it shipped) between the question and the answer.
+        dispatcher.utter_message(response=f"utter_cannot_change_address_{result.decision.value}",
+                                 **fmt.order_values(result.order))
+        return events + [failed(f"cannot_change_address_{result.decision.value}")]
 
 
 def _just_asked_to_confirm(tracker: Tracker) -> bool:

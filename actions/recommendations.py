@@ -336,6 +336,20 @@ class ActionOffer(ShopAction):
         return [SlotSet("next_best_action", "none"), SlotSet(AWAITING, SUGGESTIONS_INSTEAD)]
 
 
+class ActionUnsubscribe(ShopAction):
+    """No more marketing: stored against the account, after which nothing unasked-for is suggested."""
+
+    def name(self) -> Text:
+        return "action_unsubscribe"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+        if not default_engine().set_marketing(session, verified_customer(tracker), False, channel=_channel(tracker)):
+            dispatcher.utter_message(response="utter_unsubscribe_sign_in")
+            return []
+        dispatcher.utter_message(response="utter_unsubscribed")
+        return []
+
+
 class ActionPersonalizationConsent(ShopAction):
     """The customer's answer to "may we personalize?", stored against their account (newest answer wins)."""
 

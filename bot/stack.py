@@ -6,6 +6,7 @@ supervisor with the same commands and environment variables.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -316,10 +317,23 @@ def ensure_console_admin(settings: Settings) -> None:
     print(f"agent console: sign in as `admin` with password {password} (also in {path})", flush=True)
 
 
+def log_to_file(path: Path) -> None:
+    """Warnings and log records raised in `up` itself (PyTorch, transformers and ONNX Runtime while a model is
+    built) go to a file: the terminal keeps a line per stage."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.captureWarnings(True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
 def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 5055) -> int:
     """The whole assistant on this machine, until a signal stops it (`tandem down` sends one)."""
     stop_on_signals()  # from the first step: a long first run (install, training) can be stopped too
     settings = get_settings()
+    log_to_file(settings.state_dir / "logs" / "up.log")
     try:
         run_lock.claim(settings.state_dir)
         run_lock.check_ports([("rasa", "0.0.0.0", rasa_port), ("the action server", "0.0.0.0", actions_port),

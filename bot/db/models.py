@@ -278,6 +278,39 @@ class PersonalizationConsent(Base):
     source = Column(String(32), nullable=False, default="chat")
 
 
+class MarketingPreference(Base):
+    """A customer who unsubscribed from marketing (emails, texts, promotions in the chat). No row: subscribed."""
+
+    __tablename__ = "marketing_preferences"
+
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    subscribed = Column(Boolean, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    source = Column(String(32), nullable=False, default="chat")
+
+
+# What a piece of customer feedback is about.
+FEEDBACK_TOPICS = ("product", "service")
+
+
+class Feedback(Base):
+    """A review of a product or feedback on the service, in the customer's words, as they gave it in the chat."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(f"topic IN ({_in(FEEDBACK_TOPICS)})", name="topic"),
+        Index("ix_feedback_created_at", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"), nullable=True)
+    conversation_id = Column(String(255), nullable=False)
+    topic = Column(String(16), nullable=False)
+    product_id = Column(Integer, ForeignKey("products.id", ondelete="SET NULL"), nullable=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class RecommendationExclusion(Base):
     """"Not interested": an item (or a whole category) kept out of a customer's suggestions until `expires_at`."""
 

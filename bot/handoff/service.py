@@ -21,10 +21,13 @@ from bot.handoff.routing import HandoffRules, default_rules
 from bot.handoff.store import HandoffView
 
 # Why a person was wanted (handoff_reason): the customer asked, the sentiment policy's triggers
-# (bot.sentiment.escalation), the bot kept failing, or a workflow escalated.
+# (bot.sentiment.escalation), the bot kept failing, a workflow escalated, or the customer asked for something
+# only a person does (a complaint, closing the account).
 ASKED = "asked"
 BOT_STUCK = "bot_stuck"
 WORKFLOW_ESCALATION = "workflow_escalation"
+COMPLAINT = "complaint"
+ACCOUNT_CLOSURE = "account_closure"
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,21 @@ def request_handoff(
         expected_wait_minutes=max(1, math.ceil(wait / 60)) if wait is not None else None,
         follow_up_hours=rules.follow_up_promise_hours,
     )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a person can be reached now: agents online for the default queue, else the follow-up promise."""
+
+    agents_online: int
+    follow_up_hours: float
+
+
+def availability(session: Session, *, rules: Optional[HandoffRules] = None, now: Optional[datetime] = None) -> Availability:
+    rules = rules or default_rules()
+    agents = store.agents_online(session, rules.default_queue, within_seconds=rules.agent_online_seconds,
+                                 now=now or utcnow())
+    return Availability(agents, rules.follow_up_promise_hours)
 
 
 def cancel_follow_up(session: Session, conversation_id: str, *, now: Optional[datetime] = None) -> Optional[HandoffView]:

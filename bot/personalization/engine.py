@@ -7,7 +7,8 @@ trustworthy live here, in one place, whatever strategy ranks the items:
 
 - every item carries a reason a customer understands;
 - "not interested" keeps an item (or, on request, its category) out for a configurable time;
-- suggestions nobody asked for are capped per time window, and held back while a problem is open;
+- suggestions nobody asked for are capped per time window, held back while a problem is open, and stop once
+  the customer unsubscribes from marketing;
 - without consent, behaviour is neither read nor used: suggestions are the non-personalized best sellers.
 """
 
@@ -41,6 +42,7 @@ WITHHELD_FREQUENCY_CAP = "frequency_cap"
 WITHHELD_NO_CONSENT = "no_consent"
 WITHHELD_NO_MODEL = "no_model"
 WITHHELD_NOTHING_TO_OFFER = "nothing_to_offer"
+WITHHELD_UNSUBSCRIBED = "unsubscribed"  # the customer unsubscribed from marketing: nothing unasked-for
 # What is served before any model was trained (not logged: there is no model to learn about).
 BEST_SELLERS = "best_sellers"
 
@@ -188,6 +190,8 @@ class PersonalizationEngine:
     def _promotion_blocked(self, session: Session, customer_id: int | None, now: datetime) -> str | None:
         if customer_id is None:
             return None
+        if store.is_unsubscribed(session, customer_id):
+            return WITHHELD_UNSUBSCRIBED
         if self.open_issues.has_open_issue(session, customer_id):
             return WITHHELD_OPEN_ISSUE
         since = now - timedelta(hours=self.config.unsolicited_window_hours)
@@ -426,6 +430,16 @@ class PersonalizationEngine:
         if customer_id is None:
             return False
         store.set_consent(session, customer_id, granted, source=channel)
+        return True
+
+    def set_marketing(
+        self, session: Session, customer_external_id: str | None, subscribed: bool, *, channel: str = "chat"
+    ) -> bool:
+        """Record the customer's choice about marketing; False for an anonymous or unknown customer."""
+        customer_id = store.customer_pk(session, customer_external_id)
+        if customer_id is None:
+            return False
+        store.set_marketing(session, customer_id, subscribed, source=channel)
         return True
 
     # --- next best action -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from bot.db.models import (
     BehaviourEvent,
     Customer,
     CustomerDevice,
+    MarketingPreference,
     Order,
     OrderLine,
     PersonalizationConsent,
@@ -83,6 +84,27 @@ def set_consent(
         session.add(PersonalizationConsent(customer_id=customer_id, granted=granted, updated_at=when, source=source))
     else:
         row.granted, row.updated_at, row.source = granted, when, source
+    session.flush()
+
+
+def is_unsubscribed(session: Session, customer_id: int) -> bool:
+    """No row means subscribed: marketing stops only when the customer says so."""
+    subscribed = session.execute(
+        select(MarketingPreference.subscribed).where(MarketingPreference.customer_id == customer_id)
+    ).scalar_one_or_none()
+    return subscribed is False
+
+
+def set_marketing(
+    session: Session, customer_id: int, subscribed: bool, *, source: str = "chat", now: datetime | None = None
+) -> None:
+    """Record the customer's latest choice about marketing (one row per customer; the newest wins)."""
+    row = session.get(MarketingPreference, customer_id)
+    when = now or utcnow()
+    if row is None:
+        session.add(MarketingPreference(customer_id=customer_id, subscribed=subscribed, updated_at=when, source=source))
+    else:
+        row.subscribed, row.updated_at, row.source = subscribed, when, source
     session.flush()
 
 

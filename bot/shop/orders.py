@@ -1,4 +1,4 @@
-"""Orders: lookup, delivery information and the shop's cancellation rules.
+"""Orders: lookup, delivery information, and the shop's rules for cancelling and for changing the delivery address.
 
 Every lookup is scoped by the customer's external id (from the verified token), so an order number typed in
 the chat can never reveal another customer's order: it simply is "not found". Results are frozen
@@ -276,6 +276,106 @@ def cancel_order(
         return_deadline=view.return_deadline,
         return_window_open=view.return_window_open if decision is CancelDecision.DELIVERED else None,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Delivery address
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class AddressDecision(str, Enum):
+    """Whether an order's delivery address can change (a `str`, so it can go straight into a slot)."""
+
+    CHANGEABLE = "changeable"  # placed or processing: it has not left the warehouse
+    CHANGED = "changed"  # change_shipping_address(): done now
+    SHIPPED = "shipped"  # on its way (shipped or out for delivery): the courier has the address
+    DELIVERED = "delivered"
+    CLOSED = "closed"  # cancelled or returned
+    NOT_FOUND = "not_found"  # no such order for this customer
+    NOT_AN_ADDRESS = "not_an_address"  # the text given is not a usable address
+
+
+_ADDRESS_DECISION_BY_STATUS = {
+    "placed": AddressDecision.CHANGEABLE,
+    "processing": AddressDecision.CHANGEABLE,
+    "shipped": AddressDecision.SHIPPED,
+    "out_for_delivery": AddressDecision.SHIPPED,
+    "delivered": AddressDecision.DELIVERED,
+    "cancelled": AddressDecision.CLOSED,
+    "returned": AddressDecision.CLOSED,
+}
+MAX_ADDRESS_CHARS = 300
+# How customers lead into an address they type ("it's 9 Orchard Road ...", "the new address is ..."): not part of it.
+_ADDRESS_LEAD_IN = re.compile(
+    r"^(?:(?:ok|okay|sure|yes|yeah)[,!.]?\s+)?(?:(?:the\s+|my\s+)?(?:new\s+)?(?:address|addy)\s*(?:is\s*:?|:)\s*"
+    r"|it'?s\s+|it\s+is\s+|(?:please\s+)?(?:send|deliver)\s+it\s+to\s+)",
+    re.IGNORECASE,
+)
+
+
+def can_change_address(order: Any) -> tuple[bool, AddressDecision]:
+    """The same line as cancelling: an order's address can change until it leaves the warehouse."""
+    if order is None:
+        return False, AddressDecision.NOT_FOUND
+    decision = _ADDRESS_DECISION_BY_STATUS.get(getattr(order, "status", None), AddressDecision.NOT_FOUND)
+    return decision is AddressDecision.CHANGEABLE, decision
+
+
+def clean_address(text: str | None) -> str | None:
+    """The address as it will be stored (one line, single spaces), or None when the text cannot be one: a
+    courier needs a number (house or postcode) and at least a street or town beside it."""
+    if not text:
+        return None
+    lines = (re.sub(r"\s+", " ", line).strip(" ,") for line in text.splitlines())
+    address = _ADDRESS_LEAD_IN.sub("", ", ".join(line for line in lines if line)).strip(" ,.")
+    words = re.findall(r"[^\W\d_]{2,}", address)
+    named = len(words) >= 2 and any(len(word) >= 3 for word in words)  # a street or town, not a postcode alone
+    if not (8 <= len(address) <= MAX_ADDRESS_CHARS) or not re.search(r"\d", address) or not named:
+        return None
+    return address
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    decision: AddressDecision
+    order_number: str | None
+    order: OrderView | None
+    previous_address: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.decision is AddressDecision.CHANGED
+
+
+def change_shipping_address(
+    session: Session, customer_external_id: str, order_number: str, address: str, now: datetime | None = None
+) -> AddressChange:
+    """Send the customer's order to `address`, if the rules allow it (not once it has left the warehouse).
+
+    Like `cancel_order`, the row is locked so that the change cannot race with dispatch; the caller commits.
+    """
+    number = normalize_order_number(order_number)
+    today = (now or utcnow()).date()
+    order = None
+    if number is not None and customer_external_id:
+        order = session.execute(
+            _orders_of(customer_external_id)
+            .where(Order.order_number == number)
+            .with_for_update(of=Order)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    if order is None:
+        return AddressChange(AddressDecision.NOT_FOUND, number, None)
+    allowed, decision = can_change_address(order)
+    previous = order.shipping_address
+    if allowed:
+        cleaned = clean_address(address)
+        if cleaned is None:
+            return AddressChange(AddressDecision.NOT_AN_ADDRESS, number, _order_view(order, today), previous)
+        order.shipping_address = cleaned
+        session.flush()
+        decision = AddressDecision.CHANGED
+    return AddressChange(decision, number, _order_view(order, today), previous)
 
 
 # ----------------------------------------------------------------------------------------------------------------

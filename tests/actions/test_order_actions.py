@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.orders import (
@@ -210,3 +211,86 @@ def test_a_cancel_button_for_another_customers_order_changes_nothing(writable_sh
     assert "utter_cancel_done" not in responses(messages)
     with session_scope(writable_shop_url) as session:
         assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+
+
+# --- a new delivery address ----------------------------------------------------------------------------------------
+
+
+def test_an_order_still_in_the_warehouse_opens_the_address_form(shop_url):
+    from actions.orders import ActionChangeAddressCheck
+
+    ref = find_order(shop_url, status="placed")
+    messages, events = run_action(ActionChangeAddressCheck(), tracker(
+        "can i change the address on it", intent="change_address", entities={"order_id": ref.number},
+        customer=ref.customer))
+    assert messages == []  # the form asks for the address
+    assert slot_events(events)["order_id"] == ref.number and slot_events(events)["new_address"] is None
+    assert {"event": "followup", "name": "change_address_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+def test_a_shipped_order_keeps_its_address_and_the_customer_hears_what_they_can_do(shop_url):
+    from actions.orders import ActionChangeAddressCheck
+
+    ref = find_order(shop_url, status="shipped")
+    messages, events = run_action(ActionChangeAddressCheck(), tracker(
+        intent="change_address", entities={"order_id": ref.number}, customer=ref.customer))
+    assert responses(messages) == ["utter_cannot_change_address_shipped"]
+    assert messages[0]["tracking"] and messages[0]["carrier"]
+    assert slot_events(events)["flow_failure"] == "cannot_change_address_shipped"
+
+
+def test_the_form_takes_only_an_address_a_courier_could_find():
+    from actions.orders import ValidateChangeAddressForm
+
+    form = ValidateChangeAddressForm()
+    dispatcher = CollectingDispatcher()
+    assert form.validate_new_address("to my work please", dispatcher, tracker(), {}) == {"new_address": None}
+    assert responses(dispatcher.messages) == ["utter_address_not_understood"]
+    assert form.validate_new_address("27 High St, Leeds LS1 4HT", CollectingDispatcher(), tracker(), {}) == {
+        "new_address": "27 High St, Leeds LS1 4HT"}
+
+
+def test_the_new_address_is_stored_before_done_is_said(writable_shop_url):
+    from actions.orders import ActionChangeAddress
+
+    ref = find_order(writable_shop_url, status="processing")
+    messages, events = run_action(ActionChangeAddress(), tracker(
+        "27 high st\nleeds LS1 4HT", intent="inform", customer=ref.customer,
+        slots={"order_id": ref.number, "new_address": "27 high st\nleeds LS1 4HT"}))
+    assert responses(messages) == ["utter_address_changed"]
+    assert messages[0]["address"] == "27 high st, leeds LS1 4HT"
+    with session_scope(writable_shop_url) as session:
+        stored = session.execute(select(Order.shipping_address).where(Order.order_number == ref.number)).scalar_one()
+    assert stored == "27 high st, leeds LS1 4HT"
+    assert slot_events(events)["new_address"] is None
+
+
+def test_an_order_that_shipped_while_the_customer_typed_keeps_its_address(writable_shop_url):
+    from actions.orders import ActionChangeAddress
+
+    ref = find_order(writable_shop_url, status="placed")
+    with session_scope(writable_shop_url) as session:
+        session.execute(select(Order).where(Order.order_number == ref.number)).scalar_one().status = "shipped"
+    messages, events = run_action(ActionChangeAddress(), tracker(
+        customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}))
+    assert responses(messages) == ["utter_cannot_change_address_shipped"]
+    assert slot_events(events)["flow_failure"] == "cannot_change_address_shipped"
+
+
+def test_a_database_that_fails_on_commit_takes_back_the_done(monkeypatch, writable_shop_url):
+    """Persisted before acknowledged: if the change cannot be stored, "Done" is not said."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from actions.orders import ActionChangeAddress
+
+    ref = find_order(writable_shop_url, status="placed")
+
+    def failing_commit(self):
+        raise OperationalError("COMMIT", {}, Exception("the disk is full"))
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    messages, _ = run_action(ActionChangeAddress(), tracker(
+        customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}))
+    assert responses(messages) == ["utter_service_unavailable"]

@@ -1,4 +1,5 @@
-"""Order lookup, cancellation rules and delivery information, scoped to the signed-in customer."""
+"""Order lookup, the rules for cancelling and for a new delivery address, and delivery information, scoped to the
+signed-in customer."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from bot.db.models import Customer, Order
 from bot.db.session import session_scope
 from bot.shop.customers import customer_devices, customer_exists, customer_plans, get_customer
 from bot.shop.orders import (
+    AddressDecision,
     CancelDecision,
     can_cancel,
+    can_change_address,
     cancel_order,
+    change_shipping_address,
+    clean_address,
     delivery_info,
     get_customer_order,
     normalize_order_number,
@@ -261,3 +266,63 @@ def test_a_customer_picks_an_order_by_what_is_in_it_or_as_the_other_one(text, di
               ("TD000002", "Apple iPad (10th generation) 256GB Wi-Fi Pink")]
     assert order_meant(orders, text, discussed=discussed) == expected
 
+
+
+# --- the delivery address ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12 Baker Street, London NW1 6XE", "12 Baker Street, London NW1 6XE"),
+        ("  flat 4,\n 27 high st\n  leeds LS1 4HT ", "flat 4, 27 high st, leeds LS1 4HT"),
+        ("Unit 3 Riverside Park, Bristol BS1 5TR.", "Unit 3 Riverside Park, Bristol BS1 5TR"),
+        ("it's 9 Orchard Road, Bath BA1 2QT", "9 Orchard Road, Bath BA1 2QT"),
+        ("ok the new address is: 2 Mill Lane York YO1 7HH", "2 Mill Lane York YO1 7HH"),
+        ("please send it to 14 Quay St, Bristol BS1 4DB", "14 Quay St, Bristol BS1 4DB"),
+        ("send it to my work instead", None),  # no number: not something a courier can find
+        ("12", None),
+        ("SW1A 1AA", None),  # a postcode alone needs a street or house too
+        ("", None),
+        (None, None),
+        ("1 " + "very long street " * 30, None),
+    ],
+)
+def test_clean_address(text, expected):
+    assert clean_address(text) == expected
+
+
+@pytest.mark.parametrize("status", ["placed", "processing"])
+def test_an_order_in_the_warehouse_goes_to_the_new_address(session, shop, status):
+    ext, number = _order(session, status)
+    result = change_shipping_address(session, ext, number, "  4 Canal Walk,\n Manchester M1 3LA ", now=shop.now)
+    assert result.changed and result.decision is AddressDecision.CHANGED
+    assert result.order.shipping_address == "4 Canal Walk, Manchester M1 3LA"
+    assert result.previous_address != result.order.shipping_address
+    stored = session.execute(select(Order.shipping_address).where(Order.order_number == number)).scalar_one()
+    assert stored == "4 Canal Walk, Manchester M1 3LA"
+
+
+@pytest.mark.parametrize(
+    "status, decision",
+    [("shipped", AddressDecision.SHIPPED), ("out_for_delivery", AddressDecision.SHIPPED),
+     ("delivered", AddressDecision.DELIVERED), ("cancelled", AddressDecision.CLOSED)],
+)
+def test_an_order_that_left_the_warehouse_keeps_its_address(session, shop, status, decision):
+    ext, number = _order(session, status)
+    before = get_customer_order(session, ext, number, today=shop.anchor).shipping_address
+    result = change_shipping_address(session, ext, number, "4 Canal Walk, Manchester M1 3LA", now=shop.now)
+    assert result.decision is decision and not result.changed
+    assert can_change_address(SimpleNamespace(status=status)) == (False, decision)
+    assert get_customer_order(session, ext, number, today=shop.anchor).shipping_address == before
+
+
+def test_an_address_change_needs_the_customers_own_order_and_a_real_address(session, shop):
+    ext, number = _order(session, "placed")
+    other = session.execute(select(Customer.external_id).where(Customer.external_id != ext).limit(1)).scalar_one()
+    assert change_shipping_address(session, other, number, "4 Canal Walk, Manchester M1 3LA").decision is (
+        AddressDecision.NOT_FOUND)
+    before = get_customer_order(session, ext, number, today=shop.anchor).shipping_address
+    refused = change_shipping_address(session, ext, number, "my office please")
+    assert refused.decision is AddressDecision.NOT_AN_ADDRESS
+    assert get_customer_order(session, ext, number, today=shop.anchor).shipping_address == before

@@ -18,7 +18,8 @@ ACTION_RESPONSE_FAMILIES = {
     # Responses that actions build from data: every value the data can take must have a response.
     "utter_order_{}": ["placed", "processing", "shipped", "out_for_delivery", "delivered", "cancelled", "returned"],
     "utter_cannot_cancel_{}": ["shipped", "out_for_delivery", "delivered", "already_cancelled", "returned", "not_found"],
-    "utter_no_orders_{}": ["order_for_status", "order_for_delivery", "order_for_cancel"],
+    "utter_no_orders_{}": ["order_for_status", "order_for_delivery", "order_for_cancel", "order_for_address"],
+    "utter_cannot_change_address_{}": ["shipped", "delivered", "closed"],
 }
 
 
@@ -37,6 +38,9 @@ def responses_used_by_actions() -> set:
     from bot.journeys.workflows import responses_used
 
     used |= responses_used()
+    # Forms ask for each slot with utter_ask_<slot>.
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    used |= {f"utter_ask_{slot}" for form in (domain.get("forms") or {}).values() for slot in form["required_slots"]}
     return used
 
 
@@ -54,6 +58,12 @@ def test_the_order_statuses_and_cancel_reasons_are_all_covered():
     assert set(ACTION_RESPONSE_FAMILIES["utter_cannot_cancel_{}"]) == {
         d.value for d in CancelDecision if d not in (CancelDecision.CANCELLABLE, CancelDecision.CANCELLED)
     }
+    from bot.shop.orders import AddressDecision  # the others have responses of their own (actions/orders.py)
+
+    answered_apart = {AddressDecision.CHANGEABLE, AddressDecision.CHANGED, AddressDecision.NOT_FOUND,
+                      AddressDecision.NOT_AN_ADDRESS}
+    assert set(ACTION_RESPONSE_FAMILIES["utter_cannot_change_address_{}"]) == {
+        d.value for d in AddressDecision if d not in answered_apart}
 
 
 def test_rasa_data_validate_is_clean():

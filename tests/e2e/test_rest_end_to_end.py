@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import Customer, Order
+from bot.db.models import Customer, MarketingPreference, Order
 from bot.db.session import session_scope
 from bot.identity import sign_customer
 from tests.support.servers import wait_until_up
@@ -133,3 +133,26 @@ def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, pos
         process = subprocess.Popen(stack["actions_cmd"], cwd=Path(__file__).resolve().parents[2], env=stack["actions_env"], stdout=log_path.open("w"), stderr=subprocess.STDOUT)
         wait_until_up(stack["actions_health"], process, log_path)
         stack["actions"] = process
+
+
+def test_a_customer_types_a_new_address_and_asks_about_the_shop_and_it_is_all_real(stack, postgres_shop):
+    """Typed, no buttons: the address goes to the order in the database before "done" is said, a question about
+    paying is answered from the policy, and "stop the emails" is stored against the account."""
+    customer, order = an_order(postgres_shop, "placed")
+    token = sign_customer(customer)
+    _, reply = say(stack["url"], "e2e-address", f"hi, i've moved house. can {order.order_number} come to my new place instead?",
+                   token)
+    assert f"new delivery address for order {order.order_number}" in texts(reply)
+    _, reply = say(stack["url"], "e2e-address", "it's 9 Orchard Road, Bath BA1 2QT", token)
+    assert f"order {order.order_number} will now go to 9 Orchard Road, Bath BA1 2QT" in texts(reply)
+    with session_scope(postgres_shop) as session:
+        stored = session.execute(select(Order.shipping_address).where(Order.id == order.id)).scalar_one()
+    assert stored == "9 Orchard Road, Bath BA1 2QT"
+
+    _, reply = say(stack["url"], "e2e-address", "can i pay with apple pay?", token)
+    assert "Apple Pay" in texts(reply)
+    _, reply = say(stack["url"], "e2e-address", "also pls stop sending me marketing emails", token)
+    assert "unsubscribed" in texts(reply)
+    with session_scope(postgres_shop) as session:
+        cid = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
+        assert session.get(MarketingPreference, cid).subscribed is False

@@ -19,6 +19,7 @@ from bot.personalization.engine import (
     WITHHELD_FREQUENCY_CAP,
     WITHHELD_NO_MODEL,
     WITHHELD_OPEN_ISSUE,
+    WITHHELD_UNSUBSCRIBED,
     PersonalizationEngine,
 )
 from bot.personalization.experiments import NON_PERSONALIZED
@@ -120,6 +121,23 @@ def test_unsolicited_suggestions_are_capped_per_time_window(personalized_shop, e
         # Asked-for suggestions are never capped; the window moves on.
         assert engine.recommend(session, customer, solicited=True, now=shop.now + timedelta(hours=3)).items
         assert engine.recommend(session, customer, solicited=False, now=shop.now + timedelta(hours=25)).items
+
+
+def test_an_unsubscribed_customer_gets_nothing_unasked_for_but_still_what_they_ask(
+        personalized_shop, engine, shop) -> None:
+    customer = _pick(personalized_shop.url)
+    with session_scope(personalized_shop.url) as session:
+        assert engine.recommend(session, customer, solicited=False, now=shop.now).items
+        assert engine.set_marketing(session, customer, False, channel="chat")
+    with session_scope(personalized_shop.url) as session:
+        later = shop.now + timedelta(days=2)  # past the frequency window: only the unsubscribe holds it back
+        assert engine.recommend(session, customer, solicited=False, now=later).withheld == WITHHELD_UNSUBSCRIBED
+        assert engine.offer(session, customer, solicited=False, now=later).withheld == WITHHELD_UNSUBSCRIBED
+        assert engine.recommend(session, customer, solicited=True, now=later).items
+        assert engine.set_marketing(session, customer, True)
+    with session_scope(personalized_shop.url) as session:
+        assert engine.recommend(session, customer, solicited=False, now=shop.now + timedelta(days=3)).items
+        assert not engine.set_marketing(session, "CUST-NOBODY", False)
 
 
 def test_no_promotion_while_the_customer_has_an_open_issue(personalized_shop, shop) -> None:
