@@ -166,14 +166,13 @@ class ActionChangeAddressCheck(_OrderAction):
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
-        if allowed:
-            return [SlotSet("order_id", order.number), SlotSet("new_address", None),
-                    FollowupAction(CHANGE_ADDRESS_FORM)]
+        if allowed:  # the rules go on to change_address_form
+            return [SlotSet("order_id", order.number), SlotSet("new_address", None), SlotSet(AWAITING, NEW_ADDRESS)]
         dispatcher.utter_message(response=f"utter_cannot_change_address_{decision.value}", **fmt.order_values(order))
         return [failed(f"cannot_change_address_{decision.value}")]
 
 
-CHANGE_ADDRESS_FORM = "change_address_form"
+NEW_ADDRESS = "new_address"
 
 
 class ValidateChangeAddressForm(FormValidationAction):
@@ -192,7 +191,8 @@ class ValidateChangeAddressForm(FormValidationAction):
 
 
 class ActionChangeAddress(ShopAction):
-    """Stores the new address the form collected; the customer hears "done" only once it is stored."""
+    """Stores the new address the form collected (the customer hears "done" only once it is stored), or keeps the
+    old one when the customer dropped the change."""
 
     def name(self) -> Text:
         return "action_change_address"
@@ -201,7 +201,7 @@ class ActionChangeAddress(ShopAction):
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         address = tracker.get_slot("new_address")
-        events: List[Dict[Text, Any]] = [SlotSet("new_address", None)]
+        events: List[Dict[Text, Any]] = [SlotSet("new_address", None), SlotSet(AWAITING, None)]
         if customer is None or not number or not address:
             dispatcher.utter_message(response="utter_address_kept", order_id=number or "your order")
             return events

@@ -31,7 +31,7 @@ COMPONENT_INTENTS = {"other_language"}
 def responses_used_by_actions() -> set:
     used = set(RASA_DEFAULT_ACTION_RESPONSES)
     for path in (ROOT / "actions").glob("*.py"):
-        used |= set(re.findall(r'response="(utter_[a-z_]+)"', path.read_text()))
+        used |= set(re.findall(r'["\'](utter_[a-z_]+)["\']', path.read_text()))  # response="...", or a table
     for family, values in ACTION_RESPONSE_FAMILIES.items():
         used |= {family.format(v) for v in values}
     # Workflows (data/workflows/*.yml) send their responses through the journey actions.

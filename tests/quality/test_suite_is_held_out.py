@@ -48,3 +48,13 @@ def test_every_conversation_uses_a_known_persona_and_known_checks() -> None:
         assert set(conversation.expect) <= CHECKS, (conversation.id, set(conversation.expect) - CHECKS)
         for checks in conversation.turn_expect.values():
             assert set(checks) <= {"says", "never_says"}, conversation.id
+
+
+def test_no_paraphrase_of_the_nlu_benchmark_is_a_training_example() -> None:
+    """bench/shop_paraphrases.py measures understanding of unseen wording: its messages stay out of data/nlu."""
+    paraphrases = yaml.safe_load((NLU.parents[1] / "bench" / "data" / "shop_paraphrases.yml").read_text())
+    training = _training_examples()
+    leaked = sorted({text for texts in paraphrases.values() for text in texts
+                     if len(_normal(text)) > 12 and _normal(text) in training})
+    assert not leaked, f"benchmark paraphrases found in data/nlu: {leaked[:10]}"
+
