@@ -56,6 +56,13 @@ class FakeCustomerDirectory:
         return self.customers.get(external_id)
 
 
+# What the picker says of a few customers (the real directory derives it from the shop: bot/web/customers.py).
+DEMO_HINTS = {
+    5: (("order TD100005 on its way", "owns Pixel 8"), "where is my order TD100005?"),
+    6: (("owns Galaxy S24",), "what goes well with my Galaxy S24?"),
+}
+
+
 def demo_customers(n: int = 30) -> list[DemoCustomer]:
     names = ["Ana Silva", "Ben Okafor", "Chloé Martin", "Dev Patel", "Eun-ji Kim", "Farah Haddad"]
     return [
@@ -63,6 +70,8 @@ def demo_customers(n: int = 30) -> list[DemoCustomer]:
             external_id=f"CUST-{i:05d}",
             name=f"{names[(i - 1) % len(names)]} {i}",
             email=f"customer{i}@example.com",
+            hints=DEMO_HINTS.get(i, ((), None))[0],
+            try_saying=DEMO_HINTS.get(i, ((), None))[1],
         )
         for i in range(n, 0, -1)  # unsorted on purpose
     ]

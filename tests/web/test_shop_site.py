@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from dataclasses import replace
 
 import jwt
@@ -193,39 +192,78 @@ def test_static_does_not_serve_files_outside_the_folder(directory, settings):
     assert status in (403, 404)
 
 
-def test_sql_customer_directory_reads_the_customers_table(tmp_path, settings):
-    db = tmp_path / "shop.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TABLE customers (id INTEGER PRIMARY KEY, external_id VARCHAR(32) UNIQUE NOT NULL,"
-            " name TEXT NOT NULL, email TEXT NOT NULL, phone TEXT)"
-        )
-        conn.executemany(
-            "INSERT INTO customers (external_id, name, email) VALUES (?, ?, ?)",
-            [(f"CUST-{i:05d}", f"Customer {i}", f"c{i}@example.com") for i in (3, 30, 1, 12, 2)]
-            + [(f"CUST-{i:05d}", f"Customer {i}", f"c{i}@example.com") for i in range(40, 70)],
-        )
-    directory = SqlCustomerDirectory(f"sqlite:///{db}")
+def test_sql_customer_directory_lists_and_finds_customers_of_the_real_shop(shop_db, settings):
+    directory = SqlCustomerDirectory(shop_db)
     try:
         assert isinstance(directory, CustomerDirectory)
         first = directory.list_demo_customers(25)
-        assert len(first) == 25
-        assert [c.external_id for c in first[:6]] == [
-            "CUST-00001", "CUST-00002", "CUST-00003", "CUST-00012", "CUST-00030", "CUST-00040"
-        ]
-        assert directory.list_demo_customers(2) == [
-            DemoCustomer("CUST-00001", "Customer 1", "c1@example.com"),
-            DemoCustomer("CUST-00002", "Customer 2", "c2@example.com"),
-        ]
-        assert directory.get("CUST-00012") == DemoCustomer("CUST-00012", "Customer 12", "c12@example.com")
+        ids = [c.external_id for c in first]
+        assert len(first) == 25 and ids == sorted(ids) and ids[0] == "CUST-00001"
+        assert [c.external_id for c in directory.list_demo_customers(2)] == ids[:2]
+        assert directory.get("CUST-00012") == next(c for c in first if c.external_id == "CUST-00012")
         assert directory.get("CUST-99999") is None
         assert directory.get("' OR 1=1 --") is None
 
-        status, _, body = post_session(create_app(directory, settings), b'{"customer_id": "CUST-00030"}')
+        status, _, body = post_session(create_app(directory, settings), b'{"customer_id": "CUST-00012"}')
         assert status == 200
-        assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00030"
+        assert verify_token(body["token"], secret=TEST_SECRET) == "CUST-00012"
     finally:
         directory.dispose()
+
+
+def test_each_demo_customer_is_labelled_with_what_is_true_of_them(fresh_shop_db):
+    """An order on its way, a late one, an open problem, a device: each label checked against the shop's data,
+    and the suggested first message names the customer's own order or device."""
+    from sqlalchemy import select
+
+    from bot.db.models import OPEN_JOURNEY_STATES as JOURNEY_STATES
+    from bot.db.models import OPEN_ORDER_STATUSES as ORDER_STATUSES
+    from bot.db.models import Customer, CustomerDevice, Journey, Order, Product
+    from bot.db.session import session_scope
+    from bot.web import customers as demo
+    from tests.conftest import SHOP_ANCHOR
+
+    assert (demo.OPEN_ORDER_STATUSES, demo.OPEN_JOURNEY_STATES) == (ORDER_STATUSES, JOURNEY_STATES)
+    with session_scope(fresh_shop_db) as session:
+        owner = session.execute(select(Customer).where(Customer.external_id == "CUST-00003")).scalar_one()
+        session.add(Journey(customer_id=owner.id, workflow="no_internet", problem_key="no_internet", state="open"))
+    today = SHOP_ANCHOR  # the day the small shop was seeded around
+    directory = SqlCustomerDirectory(fresh_shop_db, today=today)
+    try:
+        listed = directory.list_demo_customers(100)
+    finally:
+        directory.dispose()
+    seen = set()
+    with session_scope(fresh_shop_db) as session:
+        for customer in listed:
+            cid = session.execute(select(Customer.id).where(Customer.external_id == customer.external_id)).scalar_one()
+            orders = session.execute(select(Order).where(Order.customer_id == cid,
+                                                         Order.status.in_(ORDER_STATUSES))).scalars().all()
+            late = {o.order_number for o in orders if o.estimated_delivery and o.estimated_delivery < today}
+            devices = set(session.execute(select(Product.name).join(CustomerDevice, CustomerDevice.product_id == Product.id)
+                                          .where(CustomerDevice.customer_id == cid)).scalars())
+            problems = session.execute(select(Journey.workflow).where(Journey.customer_id == cid,
+                                                                      Journey.state.in_(JOURNEY_STATES))).scalars().all()
+            for hint in customer.hints:
+                kind = hint.split()[0]
+                seen.add(hint.split(" ", 2)[-1] if kind == "order" else kind)
+                if hint.endswith("is late"):
+                    assert hint.split()[1] in late, (customer, hint)
+                elif kind == "order":
+                    assert hint.split()[1] in {o.order_number for o in orders} - late, (customer, hint)
+                elif kind == "owns":
+                    assert hint[len("owns "):] in devices, (customer, hint)
+                else:
+                    assert hint == f"open problem: {problems[0].replace('_', ' ')}", (customer, hint)
+            assert bool(late) == any(h.endswith("is late") for h in customer.hints), customer
+            assert bool(devices) == any(h.startswith("owns ") for h in customer.hints), customer
+            assert bool(problems) == any(h.startswith("open problem") for h in customer.hints), customer
+            if customer.hints:  # the suggestion is about the first label: their own order, problem or device
+                first = customer.hints[0]
+                assert customer.try_saying and (first.split()[1] in customer.try_saying or "issues" in customer.try_saying
+                                                or first[len("owns "):] in customer.try_saying), customer
+    assert {"is late", "on its way", "not shipped yet", "open", "owns"} <= seen
+
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,20 @@ def test_quick_replies_pushed_while_nobody_waits_are_scrolled_into_view_too(sess
     assert log.evaluate("l => l.scrollHeight - l.scrollTop - l.clientHeight") < 2  # scrolled to the very end
 
 
+def test_the_picker_says_what_to_ask_about_each_customer(session, stub):
+    """Labels beside each customer, and a first message to type that names their own order or device."""
+    s = session()
+    picker = s.page.locator("#demo-customer")
+    expect(picker.locator("option[value='CUST-00005']")).to_have_text(
+        "Eun-ji Kim 5 (CUST-00005) · order TD100005 on its way · owns Pixel 8")
+    s.page.select_option("#demo-customer", "CUST-00005")
+    expect(s.page.locator("#demo-try")).to_have_text("Try asking the assistant: \u201cwhere is my order TD100005?\u201d")
+    s.page.select_option("#demo-customer", "CUST-00001")
+    expect(s.page.locator("#demo-try")).to_have_text("")
+    s.sign_in("CUST-00006")
+    expect(s.page.locator("#demo-try")).to_contain_text("what goes well with my Galaxy S24?")
+
+
 def test_anonymous_visitor_sends_no_token_and_each_customer_has_own_conversation(session, stub):
     s = session()
     s.open_chat()

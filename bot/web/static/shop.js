@@ -6,6 +6,14 @@
   const select = document.getElementById("demo-customer");
   const status = document.getElementById("demo-status");
   const signOut = document.getElementById("demo-sign-out");
+  const tryLine = document.getElementById("demo-try");
+
+  /** A first message worth typing for the customer picked (their own order number, their device). */
+  function showSuggestion() {
+    const option = select.options[select.selectedIndex];
+    const suggestion = option ? option.dataset.try : "";
+    tryLine.textContent = suggestion ? "Try asking the assistant: \u201c" + suggestion + "\u201d" : "";
+  }
 
   function showCustomer(customer) {
     status.textContent = customer
@@ -15,6 +23,7 @@
     if (customer && Array.from(select.options).some((o) => o.value === customer.external_id)) {
       select.value = customer.external_id;
     }
+    showSuggestion();
   }
 
   async function signIn(event) {
@@ -40,6 +49,7 @@
 
   function start() {
     form.addEventListener("submit", signIn);
+    select.addEventListener("change", showSuggestion);
     signOut.addEventListener("click", () => {
       window.TandemWidget.clearCustomer();
       showCustomer(null);
