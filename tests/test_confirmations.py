@@ -41,6 +41,11 @@ TESTED = {
     "utter_wf_billing_needs_person": "tests/journeys/test_workflow_paths.py::test_wrong_charge",
     # Asked right after the refund operation; its amount and reference are the stored result's.
     "utter_wf_refund_confirm": "tests/journeys/test_workflow_paths.py::test_late_delivery",
+    "utter_complaint_recorded": "tests/actions/test_handoff_actions.py::test_a_complaint_or_a_closed_account_is_recorded_for_a_person_before_the_customer_hears_it",
+    "utter_account_close_recorded": "tests/actions/test_handoff_actions.py::test_a_complaint_or_a_closed_account_is_recorded_for_a_person_before_the_customer_hears_it",
+    "utter_address_changed": "tests/actions/test_order_actions.py::test_the_new_address_is_stored_before_done_is_said",
+    "utter_unsubscribed": "tests/actions/test_feedback_actions.py::test_unsubscribing_is_stored_against_the_account_before_it_is_confirmed",
+    "utter_feedback_recorded": "tests/actions/test_feedback_actions.py::test_feedback_is_stored_word_for_word_before_the_thanks",
 }
 
 
