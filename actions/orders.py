@@ -20,6 +20,8 @@ AWAITING = "awaiting"
 # Too late to cancel, but the order can still be refused or returned: the bot says how when asked.
 TOO_LATE_TO_CANCEL = ("shipped", "out_for_delivery", "delivered")
 CANCEL_ALTERNATIVES = "cancel_alternatives"
+# The order may get a new address: the rules go on to change_address_form.
+NEW_ADDRESS = "new_address"
 
 
 def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
@@ -166,13 +168,10 @@ class ActionChangeAddressCheck(_OrderAction):
 
     def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
-        if allowed:  # the rules go on to change_address_form
+        if allowed:
             return [SlotSet("order_id", order.number), SlotSet("new_address", None), SlotSet(AWAITING, NEW_ADDRESS)]
         dispatcher.utter_message(response=f"utter_cannot_change_address_{decision.value}", **fmt.order_values(order))
         return [failed(f"cannot_change_address_{decision.value}")]
-
-
-NEW_ADDRESS = "new_address"
 
 
 class ValidateChangeAddressForm(FormValidationAction):
