@@ -4,7 +4,7 @@ Runs Tandem (Rasa + action server + seeded SQLite shop, trained from this checko
 a bare `rasa init` bot, and sends both the same load shape: C conversations at once, M messages each, a
 conversation's next message sent when its previous reply arrived.
 
-    python bench/latency.py [--conversations 20] [--messages 15] [--skip-baseline]
+    python bench/latency.py [--conversations 20] [--messages 15] [--skip-baseline] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 RASA = str(Path(sys.executable).with_name("rasa"))
 
 from bot.processes import free_port, wait_for_http  # noqa: E402
@@ -125,7 +126,16 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
             ]
             return {"sender": f"bench-{c}", "message": texts[m % len(texts)], "metadata": {"customer_token": tokens[customer]}}
 
-        return asyncio.run(load(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook", args.conversations, args.messages, body))
+        recordings = []
+        if args.profile:
+            import stage_profile
+
+            recordings = stage_profile.start(args.py_spy, {"rasa": procs[1].pid, "actions": procs[0].pid}, args.profile)
+        result = asyncio.run(load(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook", args.conversations, args.messages, body))
+        if recordings:
+            stage_profile.stop(recordings)
+            print(stage_profile.report(recordings, int(result["messages"]) + 1), flush=True)
+        return result
     finally:
         for p in procs:
             p.terminate()
@@ -161,6 +171,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--tracker-store", choices=["sql", "memory"], default="sql",
                         help="Tandem's tracker store: SQLite as `tandem up` runs it (default) or in memory like the baseline")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="sample Tandem's processes with py-spy during the load; stacks and a per-stage report")
+    parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable (not a Tandem dependency)")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
