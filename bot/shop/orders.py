@@ -140,6 +140,19 @@ def _orders_of(customer_external_id: str):  # noqa: ANN202 - a Select
     )
 
 
+def _locked_order(session: Session, customer_external_id: str | None, number: str | None) -> Order | None:
+    """The customer's order, its row locked (`SELECT ... FOR UPDATE` on PostgreSQL) so that a change to it
+    cannot race with dispatch; None when the number is not one of theirs."""
+    if number is None or not customer_external_id:
+        return None
+    return session.execute(
+        _orders_of(customer_external_id)
+        .where(Order.order_number == number)
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
 def get_customer_order(
     session: Session, customer_external_id: str, order_number: str, today: date | None = None
 ) -> OrderView | None:
@@ -245,14 +258,7 @@ def cancel_order(
     number = normalize_order_number(order_number)
     now = now or utcnow()
     today = now.date()
-    order = None
-    if number is not None and customer_external_id:
-        order = session.execute(
-            _orders_of(customer_external_id)
-            .where(Order.order_number == number)
-            .with_for_update(of=Order)
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+    order = _locked_order(session, customer_external_id, number)
     if order is None:
         return CancelResult(CancelDecision.NOT_FOUND, number, None)
 
@@ -356,14 +362,7 @@ def change_shipping_address(
     """
     number = normalize_order_number(order_number)
     today = (now or utcnow()).date()
-    order = None
-    if number is not None and customer_external_id:
-        order = session.execute(
-            _orders_of(customer_external_id)
-            .where(Order.order_number == number)
-            .with_for_update(of=Order)
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+    order = _locked_order(session, customer_external_id, number)
     if order is None:
         return AddressChange(AddressDecision.NOT_FOUND, number, None)
     allowed, decision = can_change_address(order)

@@ -40,27 +40,36 @@ def _shows(cmdline: Path, text: str) -> bool:
         return False
 
 
-def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
-    trained_model()  # `up` finds the model by fingerprint and skips training
-    rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
-    state = tmp_path / "state"  # the project's own endpoints.yml, as a user runs it
-    env = rasa_env({
+def _up_env(state: Path, web_port: int, console_port: int, **extra: str) -> dict:
+    """The environment of an `up` with its own state folder and ports, and the tests' trained models."""
+    return rasa_env({
         "TANDEM_STATE_DIR": str(state),
         "TANDEM_MODELS_DIR": str(CACHE),
         "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
         "TANDEM_WEB_PORT": str(web_port),
         "TANDEM_CONSOLE_PORT": str(console_port),
-        "TANDEM_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+        **extra,
     })
-    log = tmp_path / "up.log"
+
+
+def _start_up(env: dict, log: Path, rasa_port: int, actions_port: int, **popen: object) -> subprocess.Popen:
     with log.open("w") as out:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
              "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            # as `./tandem up &` starts it: a background job's SIGINT is ignored until `up` takes it back
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen,
         )
+
+
+def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
+    trained_model()  # `up` finds the model by fingerprint and skips training
+    rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
+    state = tmp_path / "state"  # the project's own endpoints.yml, as a user runs it
+    env = _up_env(state, web_port, console_port, TANDEM_RASA_PUBLIC_URL=f"http://127.0.0.1:{rasa_port}")
+    log = tmp_path / "up.log"
+    # as `./tandem up &` starts it: a background job's SIGINT is ignored until `up` takes it back
+    process = _start_up(env, log, rasa_port, actions_port,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         _wait_for_line(log, "Tandem is running", process)
         output = log.read_text()
@@ -124,22 +133,10 @@ def test_a_first_run_answers_with_the_quick_sentiment_model_and_the_better_one_t
     shutil.rmtree(model_dir(CACHE, RECIPES["tiny"]), ignore_errors=True)
     rasa_port, actions_port, web_port, console_port = free_port(), free_port(), free_port(), free_port()
     state = tmp_path / "state"
-    env = rasa_env({
-        "TANDEM_STATE_DIR": str(state),
-        "TANDEM_MODELS_DIR": str(CACHE),
-        "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
-        "TANDEM_WEB_PORT": str(web_port),
-        "TANDEM_CONSOLE_PORT": str(console_port),
-        RECIPE_ENV: "tiny",
-    })
+    env = _up_env(state, web_port, console_port, **{RECIPE_ENV: "tiny"})
     del env[SENTIMENT_ENV]  # nothing named: `up` chooses
     log = tmp_path / "up.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
-             "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+    process = _start_up(env, log, rasa_port, actions_port)
     try:
         _wait_for_line(log, "Tandem is running", process)
         output = log.read_text()
