@@ -150,6 +150,17 @@ def register_up(subparsers: argparse._SubParsersAction) -> None:
         "rasa-token", help="print the token of Rasa's HTTP API (TANDEM_RASA_TOKEN, else derived from the secret key)"
     )
     token.set_defaults(handler=_cmd_rasa_token)
+    rasa = subparsers.add_parser(
+        "rasa", help="Rasa's own command line as Tandem runs it, e.g. `tandem rasa data validate`: no warnings "
+                     "about responses that only actions send, the API token kept out of `ps`")
+    rasa.add_argument("arguments", nargs=argparse.REMAINDER, help="what `rasa` takes")
+    rasa.set_defaults(handler=_cmd_rasa)
+
+
+def _cmd_rasa(args: argparse.Namespace) -> int:
+    from bot.rasa_cli import main as rasa_main
+
+    return rasa_main(args.arguments)
 
 
 # --------------------------------------------------------------------------------------------------------------

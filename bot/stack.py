@@ -88,8 +88,8 @@ def services(
         Service(
             "rasa",
             # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
-            # bot.rasa_server adds it inside the process, so it is not in the process list.
-            [PYTHON, "-m", "bot.rasa_server", "--model", str(model), "--enable-api",
+            # bot.rasa_cli adds it inside the process, so it is not in the process list.
+            [PYTHON, "-m", "bot.rasa_cli", "run", "--model", str(model), "--enable-api",
              "--cors", "*", "--port", str(rasa_port), "--credentials", credentials, "--endpoints", endpoints],
             f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/",
         ),

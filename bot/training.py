@@ -59,8 +59,9 @@ def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log
     where = f"; Rasa's output goes to {log}" if log is not None else ""
     print(f"training {model.name} (about a minute{where})...", flush=True)
     started = time.monotonic()
-    command = [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-               "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
+    # bot.rasa_cli: Rasa's `rasa train`, without the warnings about responses that only actions send.
+    command = [sys.executable, "-m", "bot.rasa_cli", "train", "--config", "config.yml", "--domain", "domain.yml",
+               "--data", "data", "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
     if background:
         command = ["nice", "-n", "10", *command]
     run_env = dict(env if env is not None else os.environ)

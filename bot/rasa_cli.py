@@ -1,0 +1,37 @@
+"""Rasa's own command line as Tandem runs it: `run` takes the HTTP API token from the settings (never from the
+command line, where `ps` shows it to every user), and no command warns about responses that only actions send."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+
+def _expect_action_responses() -> None:
+    """Add each response that actions send to Rasa's list of expected warnings, which Rasa filters out itself
+    (`rasa.utils.common.EXPECTED_WARNINGS`): exactly those warnings, so a response nobody sends is still reported."""
+    from rasa.utils.common import EXPECTED_WARNINGS
+
+    from bot.action_responses import sent_by_actions, unused_response_warning
+
+    EXPECTED_WARNINGS.extend(
+        (UserWarning, re.escape(unused_response_warning(name))) for name in sorted(sent_by_actions()))
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bot.rasa_cli train ...`, `... data validate`, `... run --model ... --enable-api ...`."""
+    from rasa.__main__ import main as rasa_main
+
+    _expect_action_responses()
+    arguments = list(argv)
+    if arguments[:1] == ["run"] and arguments[1:2] != ["actions"]:
+        from bot.settings import get_settings
+
+        arguments += ["--auth-token", get_settings().rasa_api_token]
+    sys.argv = ["rasa", *arguments]
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
