@@ -31,6 +31,11 @@ def bullet_list(entries: Iterable[str]) -> str:
     return "\n".join(f"• {entry}" for entry in entries)
 
 
+def line_list(lines: Sequence[Any]) -> str:
+    """Every line of an order, one per row: '• 2 × Apple iPhone 15 Case'."""
+    return bullet_list(f"{line.quantity} × {line.product_name}" for line in lines)
+
+
 def order_values(order: Any) -> Dict[str, str]:
     """The placeholders every order response may use ({order_id}, {items}, {eta}, ...)."""
     return dict(

@@ -33,7 +33,7 @@ def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
         dispatcher.utter_message(response=f"utter_order_{order.status}", **values)
 
 
-class _OrderAction(ShopAction):
+class OrderAction(ShopAction):
     """Finds the order the customer means, or lets them pick one of theirs."""
 
     intent: str = "order_status"
@@ -43,7 +43,9 @@ class _OrderAction(ShopAction):
         return shop_orders.recent_orders(session, customer, limit=5)
 
     @abstractmethod
-    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+    ) -> List[Dict[Text, Any]]:
         ...
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
@@ -58,7 +60,7 @@ class _OrderAction(ShopAction):
                 dispatcher.utter_message(response="utter_order_not_found", order_id=number)
                 return [SlotSet("order_id", None), SlotSet(AWAITING, None), failed("order_not_found")]
             return [SlotSet("order_id", number), SlotSet(AWAITING, None)] + self.act_on(
-                dispatcher, session, customer, order
+                dispatcher, tracker, session, customer, order
             )
         orders = self.candidates(session, customer)
         if tracker.get_slot(AWAITING) == self.awaiting:  # the bot asked which order: "the iPad one"
@@ -68,24 +70,26 @@ class _OrderAction(ShopAction):
             if meant is not None:
                 order = next(o for o in orders if o.number == meant)
                 return [SlotSet("order_id", meant), SlotSet(AWAITING, None)] + self.act_on(
-                    dispatcher, session, customer, order
+                    dispatcher, tracker, session, customer, order
                 )
         if not orders:
             dispatcher.utter_message(response=f"utter_no_orders_{self.awaiting}")
             return [SlotSet(AWAITING, None)]
         if len(orders) == 1:
             return [SlotSet("order_id", orders[0].number), SlotSet(AWAITING, None)] + self.act_on(
-                dispatcher, session, customer, orders[0]
+                dispatcher, tracker, session, customer, orders[0]
             )
         dispatcher.utter_message(response="utter_which_order", buttons=order_buttons(orders, self.intent))
         return [SlotSet(AWAITING, self.awaiting)]
 
 
-class ActionOrderStatus(_OrderAction):
+class ActionOrderStatus(OrderAction):
     def name(self) -> Text:
         return "action_order_status"
 
-    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+    ) -> List[Dict[Text, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             # A late order is a problem, however the customer asked: the late-delivery journey takes it (one
             # problem, one treatment), and what it promises is scheduled.
@@ -98,7 +102,7 @@ class ActionOrderStatus(_OrderAction):
 LATE_ORDER_HANDOVER = "action_journey_start"
 
 
-class ActionDeliveryProblem(_OrderAction):
+class ActionDeliveryProblem(OrderAction):
     intent = "delivery_problem"
     awaiting = "order_for_delivery"
 
@@ -116,7 +120,9 @@ class ActionDeliveryProblem(_OrderAction):
         ]
         return relevant[:5]
 
-    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+    ) -> List[Dict[Text, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             return [FollowupAction(LATE_ORDER_HANDOVER)]  # one problem, one treatment: its journey
         values = fmt.order_values(order)
@@ -129,7 +135,7 @@ class ActionDeliveryProblem(_OrderAction):
         return []
 
 
-class ActionCancelOrderCheck(_OrderAction):
+class ActionCancelOrderCheck(OrderAction):
     """Checks the shop's rules and asks for confirmation; nothing changes until the customer says yes."""
 
     intent = "cancel_order"
@@ -141,7 +147,9 @@ class ActionCancelOrderCheck(_OrderAction):
     def candidates(self, session: Any, customer: str) -> List[Any]:
         return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_cancel(o)[0]][:5]
 
-    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+    ) -> List[Dict[Text, Any]]:
         allowed, reason = shop_orders.can_cancel(order)
         values = fmt.order_values(order)
         if allowed:
@@ -154,7 +162,7 @@ class ActionCancelOrderCheck(_OrderAction):
         return events
 
 
-class ActionChangeAddressCheck(_OrderAction):
+class ActionChangeAddressCheck(OrderAction):
     """Finds the order and checks the shop's rule; `change_address_form` then asks for the new address."""
 
     intent = "change_address"
@@ -166,7 +174,9 @@ class ActionChangeAddressCheck(_OrderAction):
     def candidates(self, session: Any, customer: str) -> List[Any]:
         return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_change_address(o)[0]][:5]
 
-    def act_on(self, dispatcher: CollectingDispatcher, session: Any, customer: str, order: Any) -> List[Dict[Text, Any]]:
+    def act_on(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+    ) -> List[Dict[Text, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
         if allowed:
             return [SlotSet("order_id", order.number), SlotSet("new_address", None), SlotSet(AWAITING, NEW_ADDRESS)]

@@ -15,8 +15,10 @@ ACTION_RESPONSE_FAMILIES: dict[str, tuple[str, ...]] = {
     "utter_order_{}": ("placed", "processing", "shipped", "out_for_delivery", "delivered", "cancelled", "returned"),
     "utter_cannot_cancel_{}": ("shipped", "out_for_delivery", "delivered", "already_cancelled", "returned",
                                "not_found"),
-    "utter_no_orders_{}": ("order_for_status", "order_for_delivery", "order_for_cancel", "order_for_address"),
+    "utter_no_orders_{}": ("order_for_status", "order_for_delivery", "order_for_cancel", "order_for_address",
+                           "order_for_change"),
     "utter_cannot_change_address_{}": ("shipped", "delivered", "closed"),
+    "utter_cannot_change_order_{}": ("shipped", "delivered", "closed"),
 }
 RASA_DEFAULT_ACTION_RESPONSES = frozenset({"utter_default"})  # sent by Rasa's action_default_fallback
 _NAMED_IN_ACTIONS = re.compile(r'["\'](utter_[a-z_]+)["\']')  # response="utter_x", or a table of them
@@ -24,7 +26,7 @@ _NAMED_IN_ACTIONS = re.compile(r'["\'](utter_[a-z_]+)["\']')  # response="utter_
 
 def sent_by_actions(root: Path = PROJECT_ROOT) -> frozenset[str]:
     """Every response an action may send: named in actions/, built from data, said by a workflow, or a
-    form's question (`utter_ask_<slot>`)."""
+    form's question (`utter_ask_<slot>`, unless an `action_ask_<slot>` asks instead)."""
     from bot.journeys.workflows import responses_used
 
     used = set(RASA_DEFAULT_ACTION_RESPONSES)
@@ -34,7 +36,9 @@ def sent_by_actions(root: Path = PROJECT_ROOT) -> frozenset[str]:
         used |= {family.format(value) for value in values}
     used |= responses_used()
     domain = yaml.safe_load((root / "domain.yml").read_text())
-    used |= {f"utter_ask_{slot}" for form in (domain.get("forms") or {}).values() for slot in form["required_slots"]}
+    asking_actions = set(domain.get("actions") or [])  # a form asks with action_ask_<slot> where there is one
+    used |= {f"utter_ask_{slot}" for form in (domain.get("forms") or {}).values() for slot in form["required_slots"]
+             if f"action_ask_{slot}" not in asking_actions}
     return frozenset(used)
 
 

@@ -44,6 +44,7 @@ TESTED = {
     "utter_complaint_recorded": "tests/actions/test_handoff_actions.py::test_a_complaint_or_a_closed_account_is_recorded_for_a_person_before_the_customer_hears_it",
     "utter_account_close_recorded": "tests/actions/test_handoff_actions.py::test_a_complaint_or_a_closed_account_is_recorded_for_a_person_before_the_customer_hears_it",
     "utter_address_changed": "tests/actions/test_order_actions.py::test_the_new_address_is_stored_before_done_is_said",
+    "utter_order_changed": "tests/actions/test_order_edit_actions.py::test_the_change_is_stored_before_done_is_said",
     "utter_unsubscribed": "tests/actions/test_feedback_actions.py::test_unsubscribing_is_stored_against_the_account_before_it_is_confirmed",
     "utter_feedback_recorded": "tests/actions/test_feedback_actions.py::test_feedback_is_stored_word_for_word_before_the_thanks",
 }

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Order, OrderLine, Product, ProductCompatibility, utcnow
@@ -279,6 +280,24 @@ def find_products(
         stmt = stmt.order_by(Product.price, Product.name, Product.id).limit(limit)
         return [_view(p) for p in session.execute(stmt).scalars()]
 
+    return [_view(p) for _, p in _ranked(session, stmt, words)[:limit]]
+
+
+def products_named(session: Session, text: str, limit: int = 3) -> list[ProductView]:
+    """The active products that the text names best, all equally well: one when it names a single product
+    ("anker nano charger"), several when it names a kind ("a charger"), none when no word names anything."""
+    words = _query_words(text)
+    if not words:
+        return []
+    ranked = _ranked(session, select(Product).where(Product.active.is_(True)), words)
+    if not ranked:
+        return []
+    best = ranked[0][0][:4]  # all words or not, how many, how many exactly, of the kind named
+    return [_view(p) for key, p in ranked if key[:4] == best][:limit]
+
+
+def _ranked(session: Session, stmt: Select, words: list[str]) -> list[tuple[tuple, Product]]:
+    """Products of `stmt` that contain some of the words, with their sort keys, best first."""
     # Words (and two-word phrases) that name a category: "phone", "screen protector", "sim only".
     # A two-word phrase wins over its words: in "phone case", "phone" means a phone accessory.
     category_words: dict[str, str] = {}
@@ -313,7 +332,7 @@ def find_products(
                product.name)
         ranked.append((key, product))
     ranked.sort(key=lambda item: item[0])
-    return [_view(p) for _, p in ranked[:limit]]
+    return ranked
 
 
 def get_product(session: Session, sku: str) -> ProductView | None:

@@ -45,6 +45,7 @@ class OrderLineView:
     quantity: int
     unit_price: Decimal
     sku: str
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class OrderView:
         return self.status in OPEN_ORDER_STATUSES
 
 
-def _order_view(order: Order, today: date) -> OrderView:
+def order_view(order: Order, today: date) -> OrderView:
+    """The frozen view of an order row, with lateness and the return window as of `today`."""
     late = (
         order.status in OPEN_ORDER_STATUSES
         and order.estimated_delivery is not None
@@ -100,6 +102,7 @@ def _order_view(order: Order, today: date) -> OrderView:
                 quantity=line.quantity,
                 unit_price=Decimal(line.unit_price),
                 sku=line.product.sku,
+                category=line.product.category,
             )
             for line in order.lines
         ),
@@ -140,7 +143,7 @@ def _orders_of(customer_external_id: str):  # noqa: ANN202 - a Select
     )
 
 
-def _locked_order(session: Session, customer_external_id: str | None, number: str | None) -> Order | None:
+def locked_customer_order(session: Session, customer_external_id: str | None, number: str | None) -> Order | None:
     """The customer's order, its row locked (`SELECT ... FOR UPDATE` on PostgreSQL) so that a change to it
     cannot race with dispatch; None when the number is not one of theirs."""
     if number is None or not customer_external_id:
@@ -163,7 +166,7 @@ def get_customer_order(
     order = session.execute(
         _orders_of(customer_external_id).where(Order.order_number == number)
     ).scalar_one_or_none()
-    return _order_view(order, _today(today)) if order else None
+    return order_view(order, _today(today)) if order else None
 
 
 def recent_orders(
@@ -172,7 +175,7 @@ def recent_orders(
     """The customer's latest orders, newest first."""
     stmt = _orders_of(customer_external_id).order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)
     day = _today(today)
-    return [_order_view(o, day) for o in session.execute(stmt).scalars()]
+    return [order_view(o, day) for o in session.execute(stmt).scalars()]
 
 
 def open_orders(
@@ -187,7 +190,7 @@ def open_orders(
     if limit is not None:
         stmt = stmt.limit(limit)
     day = _today(today)
-    return [_order_view(o, day) for o in session.execute(stmt).scalars()]
+    return [order_view(o, day) for o in session.execute(stmt).scalars()]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -258,7 +261,7 @@ def cancel_order(
     number = normalize_order_number(order_number)
     now = now or utcnow()
     today = now.date()
-    order = _locked_order(session, customer_external_id, number)
+    order = locked_customer_order(session, customer_external_id, number)
     if order is None:
         return CancelResult(CancelDecision.NOT_FOUND, number, None)
 
@@ -268,7 +271,7 @@ def cancel_order(
         order.cancelled_at = now.replace(microsecond=0)
         session.flush()
         decision = CancelDecision.CANCELLED
-    view = _order_view(order, today)
+    view = order_view(order, today)
     advice = None
     if decision in (CancelDecision.SHIPPED, CancelDecision.OUT_FOR_DELIVERY):
         advice = "refuse_delivery_or_return"
@@ -362,7 +365,7 @@ def change_shipping_address(
     """
     number = normalize_order_number(order_number)
     today = (now or utcnow()).date()
-    order = _locked_order(session, customer_external_id, number)
+    order = locked_customer_order(session, customer_external_id, number)
     if order is None:
         return AddressChange(AddressDecision.NOT_FOUND, number, None)
     allowed, decision = can_change_address(order)
@@ -370,11 +373,11 @@ def change_shipping_address(
     if allowed:
         cleaned = clean_address(address)
         if cleaned is None:
-            return AddressChange(AddressDecision.NOT_AN_ADDRESS, number, _order_view(order, today), previous)
+            return AddressChange(AddressDecision.NOT_AN_ADDRESS, number, order_view(order, today), previous)
         order.shipping_address = cleaned
         session.flush()
         decision = AddressDecision.CHANGED
-    return AddressChange(decision, number, _order_view(order, today), previous)
+    return AddressChange(decision, number, order_view(order, today), previous)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -156,3 +156,28 @@ def test_a_customer_types_a_new_address_and_asks_about_the_shop_and_it_is_all_re
     with session_scope(postgres_shop) as session:
         cid = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
         assert session.get(MarketingPreference, cid).subscribed is False
+
+
+def test_a_customer_changes_what_is_in_an_order_in_their_own_words(stack, postgres_shop):
+    """Typed, no buttons: the bot lists the order, "add 2 chargers" gets the chargers it could be, "the anker 20w
+    one" picks one, and the order in the database holds it before "done" is said; "take the charger off again"
+    in one message undoes it."""
+    customer, order = an_order(postgres_shop, "placed")
+    token = sign_customer(customer)
+
+    def stored() -> Dict[str, int]:
+        with session_scope(postgres_shop) as session:
+            row = session.get(Order, order.id)
+            return {line.product.name: line.quantity for line in row.lines}
+
+    before = stored()
+    _, reply = say(stack["url"], "e2e-items", f"hi can i add something to {order.order_number} before it ships?", token)
+    assert f"Order {order.order_number} holds" in texts(reply) and "What would you like to change?" in texts(reply)
+    _, reply = say(stack["url"], "e2e-items", "add 2 chargers", token)
+    assert "Which one shall I add?" in texts(reply) and "Anker Nano 20W USB-C charger" in texts(reply)
+    _, reply = say(stack["url"], "e2e-items", "the anker 20w one", token)
+    assert f"Done: added 2 × Anker Nano 20W USB-C charger in order {order.order_number}" in texts(reply)
+    assert stored() == {**before, "Anker Nano 20W USB-C charger": 2}
+    _, reply = say(stack["url"], "e2e-items", f"actually take the charger off {order.order_number} again", token)
+    assert "Done: removed Anker Nano 20W USB-C charger" in texts(reply)
+    assert stored() == before
