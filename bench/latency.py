@@ -102,7 +102,7 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
         if args.tracker_store == "sql" else ""  # no entry: Rasa's in-memory tracker store
     )
     endpoints.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         + tracker_store + "lock_store:\n  type: in_memory\n"
     )
     procs = [

@@ -46,7 +46,7 @@ def rasa_server_command(model: Path, port: int, endpoints: Path) -> List[str]:
 
 def write_endpoints(path: Path, actions_port: int, tracker_db: Path) -> Path:
     path.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n"
         "lock_store:\n  type: in_memory\n"
     )

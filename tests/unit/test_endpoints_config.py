@@ -27,6 +27,12 @@ def test_the_action_server_address_comes_from_the_environment(path: str) -> None
     assert read_endpoint_config(str(ROOT / path), "action_endpoint").url == ENV["TANDEM_ACTION_ENDPOINT_URL"]
 
 
+@pytest.mark.parametrize("path", ["endpoints.yml", "config/endpoints.production.yml"])
+def test_the_domain_goes_only_to_the_actions_that_read_it(path: str) -> None:
+    """Rasa sends its 50 KB domain only to the form validators (validate_*), not with every action call."""
+    assert read_endpoint_config(str(ROOT / path), "action_endpoint").kwargs["enable_selective_domain"] is True
+
+
 def test_the_embedded_tracker_database_lives_where_the_environment_says() -> None:
     assert read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store").kwargs["db"] == ENV["TANDEM_TRACKER_DB"]
 
