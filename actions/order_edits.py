@@ -49,15 +49,15 @@ def _say_problem(dispatcher: CollectingDispatcher, result: EditResult) -> str:
     return result.decision.value
 
 
-def _answer_to_which(session: Any, customer: str, number: str, text: str | None, problem: str) -> str | None:
-    """The answer to "which one shall I add?" as a whole request: "the second one" or "the anker one" after
-    "add 2 chargers" is "add 2 <that charger>". None when it does not pick one of them."""
+def _answer_to_which(
+    session: Any, customer: str, number: str, text: str | None, problem: str
+) -> tuple[str, EditResult]:
+    """The answer to "which one shall I add?" as a whole request, and what it would do: "the second one", "the
+    cheapest" or "the anker one" after "add 2 chargers" is "add 2 <that charger>" (or fewer chargers to pick from)."""
     count, _, query = problem[len(SEVERAL):].partition(":")
-    options = products_named(session, query)
-    picked = order_edits.choice_meant(text, len(options))
-    request = f"add {count} {options[picked].name}" if picked is not None else f"add {count} {query} {text}"
-    preview = order_edits.edit_order(session, customer, number, request, dry_run=True)
-    return request if preview.decision not in ASK_AGAIN else None
+    picked = order_edits.choice_meant(text, products_named(session, query))
+    request = f"add {count} {picked.name}" if picked is not None else f"add {count} {query} {text}"
+    return request, order_edits.edit_order(session, customer, number, request, dry_run=True)
 
 
 def _latest_text(tracker: Tracker) -> str | None:
@@ -134,11 +134,14 @@ class ValidateChangeOrderForm(FormValidationAction):
         problem = tracker.get_slot(PROBLEM) or ""
         try:
             with session_scope() as session:
+                preview = None
                 if problem.startswith(SEVERAL):
-                    request = _answer_to_which(session, customer, number, text, problem)
-                    if request is not None:
+                    request, narrowed = _answer_to_which(session, customer, number, text, problem)
+                    if narrowed.decision not in ASK_AGAIN:
                         return {ORDER_CHANGE: request, PROBLEM: None}
-                preview = order_edits.edit_order(session, customer, number, text, dry_run=True)
+                    if narrowed.decision is EditDecision.SEVERAL_PRODUCTS:
+                        preview = narrowed  # fewer to pick from: asked again
+                preview = preview or order_edits.edit_order(session, customer, number, text, dry_run=True)
         except SQLAlchemyError:
             logger.exception("validate_change_order_form: the shop database failed")
             return {ORDER_CHANGE: text, PROBLEM: None}  # action_change_order says the store is down

@@ -293,7 +293,10 @@ def products_named(session: Session, text: str, limit: int = 3) -> list[ProductV
     if not ranked:
         return []
     best = ranked[0][0][:4]  # all words or not, how many, how many exactly, of the kind named
-    return [_view(p) for key, p in ranked if key[:4] == best][:limit]
+    tied = [p for key, p in ranked if key[:4] == best]
+    # A product named in full ("Spigen Tough Armor case for Pixel 9") is that one, not also its longer-named kin.
+    whole = [p for p in tied if set(_name_tokens(p)) - _STOPWORDS <= set(words)]
+    return [_view(p) for p in (whole if len(whole) == 1 else tied)][:limit]
 
 
 def _ranked(session: Session, stmt: Select, words: list[str]) -> list[tuple[tuple, Product]]:

@@ -90,10 +90,11 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "ten": 10, "zero": 0, "none": 0, "a couple of": 2, "a pair of": 2, "a": 1, "an": 1, "single": 1}
 _NUMBER = r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _ORDER_NUMBER = re.compile(r"\btd[\s-]?\d{6}\b")
+_CORRECTION = re.compile(r"\b(?:scrap|forget|ignore|cancel)\s+that\b|\bno\s+wait\b|\bi\s+mean(?:t)?\b")
 _REMOVE = re.compile(
     r"\b(?:remove|delete|drop|take\s+(?:\w+\s+){0,4}?(?:off|out)|get\s+rid\s+of|(?:do\s*n[o']?t|dont|no\s+longer)"
     r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)")
-_ADD = re.compile(r"\b(?:add(?:ed)?|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
+_ADD = re.compile(r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
 # "add 2 cables", "i want 3 screen protectors": the count right after the verb ("add airpods pro 2" adds one).
 _ADD_COUNT = re.compile(rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b")
 _MORE = re.compile(rf"\b(?:{_NUMBER}|another|an?)\s+(?:more|extra)\b|\banother\b|\bextra\b")
@@ -102,7 +103,8 @@ _TARGET = [
     re.compile(rf"\b{_NUMBER}\s+(?:\w+\s+){{0,4}}?(?:not|instead\s+of|rather\s+than)\s+{_NUMBER}\b"),
     re.compile(rf"\bfrom\s+{_NUMBER}\s+(?:\w+\s+){{0,3}}?to\s+{_NUMBER}\b"),
     re.compile(rf"\b(?:to|make\s+(?:it|that|them)|just|only|need|want|have)\s+{_NUMBER}\b"),
-    re.compile(rf"\b{_NUMBER}\b"),
+    # a lone number, but not "one" ("the anker one" is a product, not a quantity)
+    re.compile(r"\b(\d{1,3}|zero|two|three|four|five|six|seven|eight|nine|ten)\b"),
 ]
 _FILLER = frozenset({
     "the", "a", "an", "my", "to", "from", "of", "on", "in", "it", "them", "please", "pls", "plz", "can", "could",
@@ -116,7 +118,9 @@ _FILLER = frozenset({
     "added", "ordered", "by", "mistake", "accident", "accidentally", "wrong", "forgot", "forget", "anymore", "any",
     "still", "before", "ship", "ships", "shipped", "sent", "dispatch", "dispatched", "but", "keep", "rest", "else",
     "everything", "have", "got", "bought", "what", "which", "there", "all", "at", "something", "anything", "stuff",
-    "bit", "bits", "possible", "able", "again", "actually", "sorry", "mean", "meant",
+    "bit", "bits", "possible", "able", "again", "actually", "sorry", "mean", "meant", "smth", "sth", "ad", "forgotten",
+    "after", "cool", "fine", "great", "yo", "hey", "hiya", "lol", "nah", "okay", "right", "wait", "guess", "think",
+    "instead", "rather", "though", "maybe", "perhaps", "really",
 })
 
 
@@ -172,6 +176,10 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
     if not text or not text.strip() or not lines:
         return None
     lowered = _ORDER_NUMBER.sub(" ", text.lower().replace("\u2019", "'"))
+    # "a charger. nah actually scrap that, a phone case": what follows the last correction is the request
+    corrected = _CORRECTION.split(lowered)[-1]
+    if _words(corrected):
+        lowered = corrected
     named_digits = {t for line in lines for t in _words(line.product_name.lower()) if t.isdigit()}
     counting = " ".join(w for w in lowered.split() if w.strip(".,!?") not in named_digits)
     words = [_singular(w) for w in _words(lowered) if w not in _FILLER and not w.isdigit() and w not in _NUMBER_WORDS]
@@ -180,8 +188,9 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
     named = lines[scores.index(best)] if best > 0 and scores.count(best) == 1 else None
     # A kind of product that is not in the order ("the cable", when it holds a charger) means another product.
     other_kind = any(normalize_category(word) for word in unmatched)
-    # An order of one product: "make it 2" or "remove it" is about that product.
-    line = None if other_kind else named or (lines[0] if len(lines) == 1 else None)
+    # An order of one product: "make it 2" or "remove it" is about that product, unless other words name
+    # something else ("the anker one").
+    line = None if other_kind else named or (lines[0] if len(lines) == 1 and not unmatched else None)
 
     if _REMOVE.search(lowered):
         if line is None:
@@ -194,7 +203,8 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
     if more and line is not None and not unmatched:  # "one more", "another charger": of something in the order
         return ItemEdit(EditKind.SET_QUANTITY, line.quantity + (_number(more.group(1)) if more.group(1) else 1),
                         sku=line.sku)
-    if (_ADD.search(lowered) or more) and unmatched:
+    # "add a charger", or just "a charger" when asked what to change: a product that is not in the order yet
+    if (_ADD.search(lowered) or more or other_kind) and unmatched:
         count = _ADD_COUNT.search(counting)
         return ItemEdit(EditKind.ADD, _number(count.group(1)) if count else 1, query=" ".join(words))
     quantity = _quantity_in(counting)
@@ -206,15 +216,21 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
 _ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2}
 
 
-def choice_meant(text: str | None, options: int) -> int | None:
-    """Which of the products the bot listed the customer picked by position ("the first one", "2nd", "the last
-    one"), or None."""
+def choice_meant(text: str | None, options: Sequence[ProductView]) -> ProductView | None:
+    """Which of the products the bot listed the customer picked by position or price ("the first one", "2nd",
+    "the last one", "the cheapest"), or None."""
     words = _words((text or "").lower())
     for word in words:
-        if word in _ORDINALS and _ORDINALS[word] < options:
-            return _ORDINALS[word]
-    if "last" in words and options:
-        return options - 1
+        if word in _ORDINALS and _ORDINALS[word] < len(options):
+            return options[_ORDINALS[word]]
+    if not options:
+        return None
+    if "last" in words:
+        return options[-1]
+    if any(w in words for w in ("cheapest", "cheaper", "cheap", "cheapo")):
+        return min(options, key=lambda p: p.price)
+    if any(w in words for w in ("priciest", "dearest")) or "most expensive" in " ".join(words):
+        return max(options, key=lambda p: p.price)
     return None
 
 
@@ -249,7 +265,10 @@ def edit_order(
     if edit.kind is EditKind.ADD:
         found = products_named(session, edit.query or "")
         if not found:
-            return EditResult(EditDecision.NO_SUCH_PRODUCT, view, edit)
+            # "I can't find 'yo'" would be silly: a name the shop lacks has a word of some length
+            named_something = any(len(w) >= 4 for w in _words(edit.query or ""))
+            return EditResult(EditDecision.NO_SUCH_PRODUCT if named_something else EditDecision.NOT_UNDERSTOOD,
+                              view, edit)
         if len(found) > 1:
             return EditResult(EditDecision.SEVERAL_PRODUCTS, view, edit, options=tuple(found))
         product = found[0]

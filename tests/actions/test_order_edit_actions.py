@@ -113,8 +113,14 @@ def test_the_answer_to_which_one_is_read_against_the_products_offered(shop_url):
     assert form.validate_order_change("the anker 20w one", dispatcher, answer, {}) == {
         "order_change": "add 2 charger the anker 20w one", "order_change_problem": None}
     assert dispatcher.messages == []
-    unclear = form.validate_order_change("hmm", dispatcher, answer, {})
-    assert unclear["order_change"] is None and responses(dispatcher.messages) == ["utter_order_change_not_understood"]
+    # "the anker one" leaves the shop's Anker chargers: only those are offered
+    narrower = form.validate_order_change("the anker one", dispatcher, answer, {})
+    assert narrower["order_change"] is None and narrower["order_change_problem"] == "several_products:2:charger anker"
+    titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
+    assert len(titles) > 1 and all("anker" in t.lower() and "charger" in t.lower() for t in titles)
+    dispatcher.messages.clear()
+    unclear = form.validate_order_change("hmm", dispatcher, answer, {})  # the question again
+    assert unclear["order_change"] is None and responses(dispatcher.messages) == ["utter_order_change_which_product"]
 
 
 def test_the_change_is_stored_before_done_is_said(writable_shop_url):

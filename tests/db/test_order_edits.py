@@ -38,6 +38,10 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         ("i forgot to add airpods to my order", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod")),
         ("i want 3 screen protectors added", [PHONE], ItemEdit(EditKind.ADD, 3, query="screen protector")),
         ("can you add airpods pro 2", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod pro")),
+        # asked what to change, a product that is not in the order yet is one to add
+        ("a charger", [PHONE], ItemEdit(EditKind.ADD, 1, query="charger")),
+        ("ad a screen protecter", [PHONE], ItemEdit(EditKind.ADD, 1, query="screen protecter")),
+        ("hi i want to add smth", [PHONE], None),
         # nothing clear: the bot asks
         ("remove it", [CASE, CHARGER], None),
         ("3", [CASE, CHARGER], None),
@@ -48,6 +52,20 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
 )
 def test_typed_requests_are_read_as_one_edit(text, lines, expected):
     assert read_edit(text, lines) == expected
+
+
+def test_a_product_is_picked_from_the_list_by_position_or_price():
+    from bot.shop.catalog import ProductView
+    from bot.shop.order_edits import choice_meant
+
+    options = [ProductView(sku, name, "chargers", "Chargers", "Anker", Decimal(price), "", None, True)
+               for sku, name, price in [("A", "first", "30"), ("B", "second", "10"), ("C", "third", "20")]]
+    assert choice_meant("the second one", options).sku == "B"
+    assert choice_meant("1st one is fine", options).sku == "A"
+    assert choice_meant("The last one you listed, please.", options).sku == "C"
+    assert choice_meant("the cheapest one pls", options).sku == "B"
+    assert choice_meant("the most expensive", options).sku == "A"
+    assert choice_meant("the anker one", options) is None
 
 
 def _changeable_order(session) -> tuple[str, str]:

@@ -25,6 +25,9 @@ MIN_PASS_RATE = 0.85
 
 def _selected() -> list[runner.Conversation]:
     conversations = runner.load()
+    only = os.environ.get("TANDEM_QUALITY_ONLY")  # ids containing this (bench.conversation_quality --only)
+    if only:
+        return [c for c in conversations if only in c.id]
     if os.environ.get("TANDEM_QUALITY_ALL") == "1":
         return conversations
     return conversations[::SAMPLE_EVERY]
