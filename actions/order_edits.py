@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 ORDER_CHANGE = "order_change"  # the slot with the customer's words; also the `awaiting` value before the form
 PROBLEM = "order_change_problem"  # the last answer could not be used, and the bot already said why
+LAST_CHANGED = "order_change_last"  # the SKU changed last: "actually i only need one" is about it
 SEVERAL = "several_products:"  # PROBLEM's value after "which one shall I add?": "several_products:<count>:<words>"
 # Answers the change action cannot act on: the bot says why and asks again.
 ASK_AGAIN = {EditDecision.NOT_UNDERSTOOD, EditDecision.SEVERAL_PRODUCTS, EditDecision.NO_SUCH_PRODUCT}
@@ -87,7 +88,8 @@ class ActionChangeOrderCheck(OrderAction):
         events = [SlotSet("order_id", order.number), SlotSet(ORDER_CHANGE, None), SlotSet(PROBLEM, None)]
         text = _latest_text(tracker)
         if (tracker.latest_message or {}).get("intent", {}).get("name") == self.intent:
-            preview = order_edits.edit_order(session, customer, order.number, text, dry_run=True)
+            preview = order_edits.edit_order(session, customer, order.number, text, dry_run=True,
+                                             recent=tracker.get_slot(LAST_CHANGED))
             if preview.decision not in ASK_AGAIN:
                 return events + [SlotSet(ORDER_CHANGE, text), SlotSet(AWAITING, None),
                                  FollowupAction("action_change_order")]
@@ -141,7 +143,8 @@ class ValidateChangeOrderForm(FormValidationAction):
                         return {ORDER_CHANGE: request, PROBLEM: None}
                     if narrowed.decision is EditDecision.SEVERAL_PRODUCTS:
                         preview = narrowed  # fewer to pick from: asked again
-                preview = preview or order_edits.edit_order(session, customer, number, text, dry_run=True)
+                preview = preview or order_edits.edit_order(session, customer, number, text, dry_run=True,
+                                                            recent=tracker.get_slot(LAST_CHANGED))
         except SQLAlchemyError:
             logger.exception("validate_change_order_form: the shop database failed")
             return {ORDER_CHANGE: text, PROBLEM: None}  # action_change_order says the store is down
@@ -165,13 +168,13 @@ class ActionChangeOrder(ShopAction):
         if customer is None or not number or not text:
             dispatcher.utter_message(response="utter_order_kept", order_id=number or "your order")
             return events
-        result = order_edits.edit_order(session, customer, number, text)
+        result = order_edits.edit_order(session, customer, number, text, recent=tracker.get_slot(LAST_CHANGED))
         decision = result.decision
         if result.changed:
             dispatcher.utter_message(response="utter_order_changed", change=_change_words(result),
                                      lines=fmt.line_list(result.order.lines),
                                      previous_total=fmt.money(result.previous_total), **fmt.order_values(result.order))
-            return events
+            return events + [SlotSet(LAST_CHANGED, result.sku)]
         if decision is EditDecision.NOT_FOUND:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
             return events + [failed("order_not_found")]

@@ -84,6 +84,11 @@ VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "tandem: dense only (sparse_weight 0)": {"LinearIntentClassifier": {"sparse_weight": 0.0}},
     "tandem: sparse only (no encoder)": {"SentenceEncoderFeaturizer": {"drop": True}, "LinearIntentClassifier": {"C": 10.0}},
     "tandem: without sentiment": {"SentimentAnalyzer": {"drop": True}},
+    "tandem: TF-IDF sparse, C 30, sparse weight 1.0": {
+        "LinearIntentClassifier": {"sparse_idf": True, "C": 30.0, "sparse_weight": 1.0}},
+    "tandem: TF-IDF sparse, C 10, sparse weight 0.5": {
+        "LinearIntentClassifier": {"sparse_idf": True, "C": 10.0, "sparse_weight": 0.5}},
+    "tandem: counts, C 30, sparse weight 0.7": {"LinearIntentClassifier": {"C": 30.0, "sparse_weight": 0.7}},
 }
 
 

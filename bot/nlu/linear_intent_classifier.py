@@ -44,6 +44,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "C": 10.0,
             # Weight of the L2-normalised sparse block relative to the dense block (0 = dense only).
             "sparse_weight": 0.5,
+            # Sparse counts as TF-IDF (1 + log count, times the inverse document frequency of the training data):
+            # n-grams every message has weigh little, distinctive ones much (bench/README.md).
+            "sparse_idf": False,
             "max_iter": 300,
             "class_weight": None,
             "ranking_length": 10,
@@ -65,6 +68,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         classes: Optional[List[str]] = None,
         coef: Optional[np.ndarray] = None,
         intercept: Optional[np.ndarray] = None,
+        idf: Optional[np.ndarray] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.validate_config(self.config)
@@ -73,6 +77,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.classes = classes or []
         self.coef = coef
         self.intercept = intercept
+        self.idf = idf
 
     @classmethod
     def create(
@@ -99,14 +104,27 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         weight = float(self.config["sparse_weight"])
         if weight > 0 and any(r is not None for r in sparse_rows):
             width = next(r.shape[1] for r in sparse_rows if r is not None)
-            sparse = sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows])
+            sparse = sp.csr_matrix(
+                sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows]), dtype=np.float64)
+            if self.config["sparse_idf"]:
+                sparse = self._tf_idf(sparse)
             # Counts grow with message length; normalising keeps long messages comparable.
-            blocks.append(normalize(sp.csr_matrix(sparse, dtype=np.float64)) * weight)
+            blocks.append(normalize(sparse) * weight)
         if not blocks:
             raise InvalidConfigException(
                 "LinearIntentClassifier needs sentence features: add a featurizer before it."
             )
         return sp.hstack(blocks).tocsr()
+
+    def _tf_idf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF-IDF of count rows; the IDF is learnt from the first matrix seen (the training data)."""
+        weighted = counts.copy()
+        weighted.eliminate_zeros()
+        if self.idf is None:
+            frequency = np.bincount(weighted.indices, minlength=weighted.shape[1])
+            self.idf = (np.log((1.0 + weighted.shape[0]) / (1.0 + frequency)) + 1.0).astype(np.float32)
+        weighted.data = 1.0 + np.log(np.maximum(weighted.data, 1e-12))
+        return sp.csr_matrix(weighted.multiply(self.idf[: counts.shape[1]].reshape(1, -1)))
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -114,6 +132,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(labels) < 2:
             logger.warning("LinearIntentClassifier: fewer than two intents, nothing to train.")
             return self._resource
+        self.idf = None  # learnt afresh from this training data
         X = self._features(examples)
         y = np.array([e.get(INTENT) for e in examples])
         clf = LogisticRegression(
@@ -155,6 +174,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         with self._model_storage.write_to(self._resource) as directory:
             np.save(directory / "coef.npy", self.coef)
             np.save(directory / "intercept.npy", self.intercept)
+            if self.idf is not None:
+                np.save(directory / "idf.npy", self.idf)
             (directory / "classes.json").write_text(json.dumps(self.classes))
 
     @classmethod
@@ -171,7 +192,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 classes = json.loads((directory / "classes.json").read_text())
                 coef = np.load(directory / "coef.npy")
                 intercept = np.load(directory / "intercept.npy")
+                idf = np.load(directory / "idf.npy") if (directory / "idf.npy").exists() else None
         except (ValueError, FileNotFoundError):
             logger.warning("LinearIntentClassifier: no trained model found, it will not classify.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, classes, coef, intercept)
+        return cls(config, model_storage, resource, classes, coef, intercept, idf)

@@ -67,6 +67,7 @@ class EditResult:
     edit: ItemEdit | None = None
     previous_total: Decimal | None = None
     product_name: str | None = None  # the product the edit was about
+    sku: str | None = None
     options: tuple[ProductView, ...] = ()  # SEVERAL_PRODUCTS: the ones it could be
 
     @property
@@ -96,7 +97,7 @@ _REMOVE = re.compile(
     r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)")
 _ADD = re.compile(r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
 # "add 2 cables", "i want 3 screen protectors": the count right after the verb ("add airpods pro 2" adds one).
-_ADD_COUNT = re.compile(rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b")
+_ADD_COUNT = re.compile(rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)")
 _MORE = re.compile(rf"\b(?:{_NUMBER}|another|an?)\s+(?:more|extra)\b|\banother\b|\bextra\b")
 # "3 not 2", "from 5 to 3", "to 1", "make it 2", "just 1", "only 2", "need 3": the number that is the new quantity.
 _TARGET = [
@@ -170,9 +171,10 @@ def _quantity_in(text: str) -> int | None:
     return None
 
 
-def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | None:
+def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | None = None) -> ItemEdit | None:
     """The edit the customer typed, read against the order's lines; None when no single edit is clear (the bot
-    then asks). Digits that belong to a product's name ("iPhone 15") are not quantities."""
+    then asks). Digits that belong to a product's name ("iPhone 15") are not quantities. `recent` is the SKU of
+    the product changed last in this conversation: "actually i only need one" is about it."""
     if not text or not text.strip() or not lines:
         return None
     lowered = _ORDER_NUMBER.sub(" ", text.lower().replace("\u2019", "'"))
@@ -190,7 +192,10 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
     other_kind = any(normalize_category(word) for word in unmatched)
     # An order of one product: "make it 2" or "remove it" is about that product, unless other words name
     # something else ("the anker one").
-    line = None if other_kind else named or (lines[0] if len(lines) == 1 and not unmatched else None)
+    unnamed = None
+    if not unmatched:
+        unnamed = lines[0] if len(lines) == 1 else next((ln for ln in lines if ln.sku == recent), None)
+    line = None if other_kind else named or unnamed
 
     if _REMOVE.search(lowered):
         if line is None:
@@ -205,8 +210,13 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView]) -> ItemEdit | No
                         sku=line.sku)
     # "add a charger", or just "a charger" when asked what to change: a product that is not in the order yet
     if (_ADD.search(lowered) or more or other_kind) and unmatched:
-        count = _ADD_COUNT.search(counting)
-        return ItemEdit(EditKind.ADD, _number(count.group(1)) if count else 1, query=" ".join(words))
+        count = _ADD_COUNT.search(lowered)
+        how_many, spoken = 1, lowered
+        if count:  # the product's words keep their digits ("Pixel 8 (2 pack)"), not the count ("add 2 ...")
+            group = 1 if count.group(1) else 2
+            how_many, spoken = _number(count.group(group)), lowered[:count.start(group)] + lowered[count.end(group):]
+        query = " ".join(_singular(w) for w in _words(spoken) if w not in _FILLER and w not in _NUMBER_WORDS)
+        return ItemEdit(EditKind.ADD, how_many, query=query)
     quantity = _quantity_in(counting)
     if quantity is not None and line is not None:
         return ItemEdit(EditKind.SET_QUANTITY, quantity, sku=line.sku)
@@ -241,10 +251,11 @@ def choice_meant(text: str | None, options: Sequence[ProductView]) -> ProductVie
 
 def edit_order(
     session: Session, customer_external_id: str, order_number: str, text: str | None, now: datetime | None = None,
-    dry_run: bool = False,
+    dry_run: bool = False, recent: str | None = None,
 ) -> EditResult:
     """Apply the edit the customer typed to their order, if the shop's rules allow it; the caller commits.
     With `dry_run`, only say what would happen (CHANGED: it would change), so a question can be asked again.
+    `recent`: the SKU changed last in this conversation (see `read_edit`).
 
     The order's row is locked, like a cancellation, so that the change cannot race with dispatch. Prices are
     today's for an added product and unchanged for what was already ordered; the total follows the lines.
@@ -257,7 +268,7 @@ def edit_order(
     allowed, decision = can_change_items(order)
     if not allowed:
         return EditResult(decision, view)
-    edit = read_edit(text, view.lines)
+    edit = read_edit(text, view.lines, recent)
     if edit is None:
         return EditResult(EditDecision.NOT_UNDERSTOOD, view)
     by_sku = {line.product.sku: line for line in order.lines}
@@ -273,10 +284,10 @@ def edit_order(
             return EditResult(EditDecision.SEVERAL_PRODUCTS, view, edit, options=tuple(found))
         product = found[0]
         line = by_sku.get(product.sku)
-        name, quantity = product.name, edit.quantity + (line.quantity if line else 0)
+        name, sku, quantity = product.name, product.sku, edit.quantity + (line.quantity if line else 0)
     else:
         line = by_sku[edit.sku]
-        name, quantity = line.product.name, edit.quantity
+        name, sku, quantity = line.product.name, edit.sku, edit.quantity
     if quantity > MAX_ITEM_QUANTITY:
         return EditResult(EditDecision.TOO_MANY, view, edit, product_name=name)
     if line is not None and quantity == line.quantity:
@@ -284,7 +295,7 @@ def edit_order(
     if quantity == 0 and len(order.lines) == 1:
         return EditResult(EditDecision.LAST_ITEM, view, edit, product_name=name)
     if dry_run:
-        return EditResult(EditDecision.CHANGED, view, edit, view.total, name)
+        return EditResult(EditDecision.CHANGED, view, edit, view.total, name, sku)
 
     if line is None:
         row = session.execute(select(Product).where(Product.sku == product.sku)).scalar_one()
@@ -295,4 +306,4 @@ def edit_order(
         line.quantity = quantity
     order.total = sum((Decimal(ln.unit_price) * ln.quantity for ln in order.lines), Decimal("0.00"))
     session.flush()
-    return EditResult(EditDecision.CHANGED, order_view(order, today), edit, view.total, name)
+    return EditResult(EditDecision.CHANGED, order_view(order, today), edit, view.total, name, sku)

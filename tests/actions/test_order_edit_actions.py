@@ -133,6 +133,7 @@ def test_the_change_is_stored_before_done_is_said(writable_shop_url):
     assert "1 × Anker Nano 20W USB-C charger" in messages[0]["lines"]
     assert stored_lines(writable_shop_url, ref.number) == {**before, "Anker Nano 20W USB-C charger": 1}
     assert slot_events(events)["order_change"] is None and slot_events(events)["awaiting"] is None
+    assert slot_events(events)["order_change_last"] is not None  # "actually just one" is about this product
 
 
 def test_never_mind_keeps_the_order(writable_shop_url):

@@ -37,7 +37,10 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         ("add a usb cable", [CASE, CHARGER], ItemEdit(EditKind.ADD, 1, query="usb cable")),
         ("i forgot to add airpods to my order", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod")),
         ("i want 3 screen protectors added", [PHONE], ItemEdit(EditKind.ADD, 3, query="screen protector")),
-        ("can you add airpods pro 2", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod pro")),
+        ("can you add airpods pro 2", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod pro 2")),  # a name's digit
+        ("2 of the cables please", [PHONE], ItemEdit(EditKind.ADD, 2, query="cable")),
+        ("Could you add a phone case to it please? I forgot to order one.", [CHARGER, MOUSE],
+         ItemEdit(EditKind.ADD, 1, query="phone case")),
         # asked what to change, a product that is not in the order yet is one to add
         ("a charger", [PHONE], ItemEdit(EditKind.ADD, 1, query="charger")),
         ("ad a screen protecter", [PHONE], ItemEdit(EditKind.ADD, 1, query="screen protecter")),
@@ -47,11 +50,20 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         ("3", [CASE, CHARGER], None),
         ("change the colour to blue", [CASE, CHARGER], None),
         ("hello?", [CASE], None),
+        # "actually i only need one" is about the product changed last
+        ("actually sorry i only need one after all", [CASE, CHARGER], None),
         ("", [CASE], None),
     ],
 )
 def test_typed_requests_are_read_as_one_edit(text, lines, expected):
     assert read_edit(text, lines) == expected
+
+
+def test_a_correction_without_a_name_is_about_the_product_changed_last():
+    assert read_edit("actually sorry i only need one after all", [CASE, CHARGER], recent="CASE8") == ItemEdit(
+        EditKind.SET_QUANTITY, 1, sku="CASE8")
+    assert read_edit("make it 3 chargers", [CASE, CHARGER], recent="CASE8") == ItemEdit(
+        EditKind.SET_QUANTITY, 3, sku="NANO20")
 
 
 def test_a_product_is_picked_from_the_list_by_position_or_price():
