@@ -72,7 +72,9 @@ def evaluate(name: str, pipeline: List[Dict[str, Any]], train_file: Path, test: 
     return {
         "pipeline": name,
         "accuracy": accuracy_score(gold, predicted),
-        "macro_f1": f1_score(gold, predicted, average="macro"),
+        # over the data set's intents: a message the language detector answers (`other_language`) is a miss, not
+        # a 78th class
+        "macro_f1": f1_score(gold, predicted, labels=sorted(set(gold)), average="macro"),
         "train_s": train_s,
         "parse_p50_ms": 1000 * latencies[len(latencies) // 2],
         "parse_p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
@@ -84,11 +86,10 @@ VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "tandem: dense only (sparse_weight 0)": {"LinearIntentClassifier": {"sparse_weight": 0.0}},
     "tandem: sparse only (no encoder)": {"SentenceEncoderFeaturizer": {"drop": True}, "LinearIntentClassifier": {"C": 10.0}},
     "tandem: without sentiment": {"SentimentAnalyzer": {"drop": True}},
-    "tandem: TF-IDF sparse, C 30, sparse weight 1.0": {
-        "LinearIntentClassifier": {"sparse_idf": True, "C": 30.0, "sparse_weight": 1.0}},
+    "tandem: raw counts (before issue 14: C 10, sparse weight 0.5)": {
+        "LinearIntentClassifier": {"sparse_idf": False, "C": 10.0, "sparse_weight": 0.5}},
     "tandem: TF-IDF sparse, C 10, sparse weight 0.5": {
         "LinearIntentClassifier": {"sparse_idf": True, "C": 10.0, "sparse_weight": 0.5}},
-    "tandem: counts, C 30, sparse weight 0.7": {"LinearIntentClassifier": {"C": 30.0, "sparse_weight": 0.7}},
 }
 
 

@@ -68,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "examples": len(examples),
         "folds": args.folds,
         "intent_accuracy": accuracy_score(gold_intents, predicted_intents),
-        "intent_macro_f1": f1_score(gold_intents, predicted_intents, average="macro"),
+        "intent_macro_f1": f1_score(gold_intents, predicted_intents, labels=sorted(set(gold_intents)), average="macro"),
         "entity_precision": precision,
         "entity_recall": recall,
         "entity_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
