@@ -97,6 +97,7 @@ _REMOVE = re.compile(
     r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)")
 _ADD = re.compile(r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
 # "add 2 cables", "i want 3 screen protectors": the count right after the verb ("add airpods pro 2" adds one).
+_A_KIND = re.compile(r"^\W*(?:(?:ok|okay|um+|er+|yes|yeah)\W+)?an?\s+\w+")  # "a charger", "ok a phone case"
 _ADD_COUNT = re.compile(rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)")
 _MORE = re.compile(rf"\b(?:{_NUMBER}|another|an?)\s+(?:more|extra)\b|\banother\b|\bextra\b")
 # "3 not 2", "from 5 to 3", "to 1", "make it 2", "just 1", "only 2", "need 3": the number that is the new quantity.
@@ -143,9 +144,9 @@ def _number(token: str) -> int:
     return int(token) if token.isdigit() else _NUMBER_WORDS[token]
 
 
-def _line_scores(words: Sequence[str], lines: Sequence[OrderLineView]) -> tuple[list[int], set[str]]:
-    """How well the words name each line (a word of its name 2, the start of one 1, its category 2), and the
-    words that name no line at all."""
+def _line_scores(words: Sequence[str], lines: Sequence[OrderLineView]) -> tuple[list[int], set[str], bool]:
+    """How well the words name each line (a word of its name 2, the start of one 1, its category 2), the words
+    that name no line at all, and whether the lines were named only by kind ("charger", not "anker")."""
     scores, unmatched = [], set(words)
     for line in lines:
         tokens = [_singular(t) for t in _words(line.product_name.lower())]
@@ -159,7 +160,8 @@ def _line_scores(words: Sequence[str], lines: Sequence[OrderLineView]) -> tuple[
                 continue
             unmatched.discard(word)
         scores.append(score)
-    return scores, unmatched
+    matched = set(words) - unmatched
+    return scores, unmatched, bool(matched) and all(normalize_category(w) for w in matched)
 
 
 def _quantity_in(text: str) -> int | None:
@@ -185,7 +187,7 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
     named_digits = {t for line in lines for t in _words(line.product_name.lower()) if t.isdigit()}
     counting = " ".join(w for w in lowered.split() if w.strip(".,!?") not in named_digits)
     words = [_singular(w) for w in _words(lowered) if w not in _FILLER and not w.isdigit() and w not in _NUMBER_WORDS]
-    scores, unmatched = _line_scores(words, lines)
+    scores, unmatched, only_kinds = _line_scores(words, lines)
     best = max(scores)
     named = lines[scores.index(best)] if best > 0 and scores.count(best) == 1 else None
     # A kind of product that is not in the order ("the cable", when it holds a charger) means another product.
@@ -208,8 +210,11 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
     if more and line is not None and not unmatched:  # "one more", "another charger": of something in the order
         return ItemEdit(EditKind.SET_QUANTITY, line.quantity + (_number(more.group(1)) if more.group(1) else 1),
                         sku=line.sku)
-    # "add a charger", or just "a charger" when asked what to change: a product that is not in the order yet
-    if (_ADD.search(lowered) or more or other_kind) and unmatched:
+    # "add a charger", or just "a charger" when asked what to change: a product that is not in the order yet.
+    # A kind the order already holds is another product of that kind ("another charger" is one more of it).
+    asks_to_add = bool(_ADD.search(lowered)) or bool(
+        _A_KIND.search(lowered) and any(normalize_category(w) for w in words))
+    if (asks_to_add or more or other_kind) and (unmatched or (only_kinds and asks_to_add and not more)):
         count = _ADD_COUNT.search(lowered)
         how_many, spoken = 1, lowered
         if count:  # the product's words keep their digits ("Pixel 8 (2 pack)"), not the count ("add 2 ...")

@@ -43,6 +43,10 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
          ItemEdit(EditKind.ADD, 1, query="phone case")),
         # asked what to change, a product that is not in the order yet is one to add
         ("a charger", [PHONE], ItemEdit(EditKind.ADD, 1, query="charger")),
+        # a kind the order already holds: "add a charger" is another charger, "another charger" one more of it
+        ("ok cool. add a charger then", [CHARGER], ItemEdit(EditKind.ADD, 1, query="charger")),
+        ("a charger", [CASE, CHARGER], ItemEdit(EditKind.ADD, 1, query="charger")),
+        ("a quick question", [CHARGER], None),
         ("ad a screen protecter", [PHONE], ItemEdit(EditKind.ADD, 1, query="screen protecter")),
         ("hi i want to add smth", [PHONE], None),
         # nothing clear: the bot asks
