@@ -57,7 +57,9 @@ def falls_back(ranked: List[Dict[str, Any]], threshold: float, ambiguity: float)
     return len(ranked) > 1 and ranked[0]["confidence"] - ranked[1]["confidence"] < ambiguity
 
 
-def curve(results: List[Dict[str, Any]], ambiguity: float, thresholds: Sequence[float] = THRESHOLDS) -> List[Dict[str, float]]:
+def curve(
+    results: List[Dict[str, Any]], ambiguity: float, thresholds: Sequence[float] = THRESHOLDS
+) -> List[Dict[str, float]]:
     in_scope = [r for r in results if not r["out_of_scope"]]
     out_of_scope = [r for r in results if r["out_of_scope"]]
     rows = []
@@ -90,7 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         write_nlu_yaml(kept, workdir / "train.yml")
-        parsed, train_s, _ = train_and_parse("oos", project_pipeline(), workdir / "train.yml", [t for t, _ in test], workdir)
+        texts = [t for t, _ in test]
+        parsed, train_s, _ = train_and_parse("oos", project_pipeline(), workdir / "train.yml", texts, workdir)
     results = [{"gold": label, "out_of_scope": label in held_out, "ranking": ranking(p)}
                for (_, label), p in zip(test, parsed)]
     rows = curve(results, settings["ambiguity_threshold"])
@@ -98,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     print(f"\nBANKING77, {len(held_out)} intents held out as out-of-scope (seed {HELD_OUT_SEED}): {sorted(held_out)}")
     print(f"train {len(kept)} examples of {77 - len(held_out)} intents ({train_s:.0f} s); test {len(test)} "
-          f"({sum(r['out_of_scope'] for r in results)} out of scope); ambiguity threshold {settings['ambiguity_threshold']}")
+          f"({sum(r['out_of_scope'] for r in results)} out of scope); "
+          f"ambiguity threshold {settings['ambiguity_threshold']}")
     print(f"{'threshold':>9} {'in-scope acc':>13} {'in-scope fallback':>18} {'OOS recall':>11}")
     for row in rows:
         mark = "  <- config.yml" if row is chosen else ""

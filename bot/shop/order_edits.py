@@ -88,17 +88,20 @@ def can_change_items(order: object) -> tuple[bool, EditDecision]:
 # ----------------------------------------------------------------------------------------------------------------
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "zero": 0, "none": 0, "a couple of": 2, "a pair of": 2, "a": 1, "an": 1, "single": 1}
+                 "ten": 10, "zero": 0, "none": 0, "a": 1, "an": 1, "single": 1}
 _NUMBER = r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _ORDER_NUMBER = re.compile(r"\btd[\s-]?\d{6}\b")
 _CORRECTION = re.compile(r"\b(?:scrap|forget|ignore|cancel)\s+that\b|\bno\s+wait\b|\bi\s+mean(?:t)?\b")
 _REMOVE = re.compile(
     r"\b(?:remove|delete|drop|take\s+(?:\w+\s+){0,4}?(?:off|out)|get\s+rid\s+of|(?:do\s*n[o']?t|dont|no\s+longer)"
     r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)")
-_ADD = re.compile(r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
-# "add 2 cables", "i want 3 screen protectors": the count right after the verb ("add airpods pro 2" adds one).
+_ADD = re.compile(
+    r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
 _A_KIND = re.compile(r"^\W*(?:(?:ok|okay|um+|er+|yes|yeah)\W+)?an?\s+\w+")  # "a charger", "ok a phone case"
-_ADD_COUNT = re.compile(rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)")
+# "add 2 cables", "i want 3 screen protectors", "2 of the cables": the count after the verb or first ("add
+# airpods pro 2" adds one; "128 gb" is no count).
+_ADD_COUNT = re.compile(
+    rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)")
 _MORE = re.compile(rf"\b(?:{_NUMBER}|another|an?)\s+(?:more|extra)\b|\banother\b|\bextra\b")
 # "3 not 2", "from 5 to 3", "to 1", "make it 2", "just 1", "only 2", "need 3": the number that is the new quantity.
 _TARGET = [
@@ -108,21 +111,21 @@ _TARGET = [
     # a lone number, but not "one" ("the anker one" is a product, not a quantity)
     re.compile(r"\b(\d{1,3}|zero|two|three|four|five|six|seven|eight|nine|ten)\b"),
 ]
-_FILLER = frozenset({
+_FILLER = frozenset({  # words that name no product
     "the", "a", "an", "my", "to", "from", "of", "on", "in", "it", "them", "please", "pls", "plz", "can", "could",
     "you", "u", "i", "me", "order", "oder", "ordr", "basket", "and", "also", "too", "as", "well", "want", "need",
     "would", "like", "add", "remove", "delete", "drop", "take", "off", "out", "get", "rid", "dont", "don't", "do",
     "not", "no", "longer", "without", "one", "more", "extra", "another", "just", "only", "make", "change",
     "quantity", "qty", "instead", "some", "that", "this", "those", "these", "thing", "things", "item", "items",
     "with", "for", "be", "is", "are", "will", "thanks", "thank", "cheers", "hi", "hello", "hey", "ok", "okay",
-    "yes", "yeah", "so", "then", "now", "put", "stick", "throw", "chuck", "include", "plus", "in", "there",
-    "into", "onto", "same", "x", "pcs", "piece", "pieces", "unit", "units", "cancel", "scrap", "copy", "copies",
-    "added", "ordered", "by", "mistake", "accident", "accidentally", "wrong", "forgot", "forget", "anymore", "any",
-    "still", "before", "ship", "ships", "shipped", "sent", "dispatch", "dispatched", "but", "keep", "rest", "else",
-    "everything", "have", "got", "bought", "what", "which", "there", "all", "at", "something", "anything", "stuff",
-    "bit", "bits", "possible", "able", "again", "actually", "sorry", "mean", "meant", "smth", "sth", "ad", "forgotten",
-    "after", "cool", "fine", "great", "yo", "hey", "hiya", "lol", "nah", "okay", "right", "wait", "guess", "think",
-    "instead", "rather", "though", "maybe", "perhaps", "really",
+    "yes", "yeah", "so", "then", "now", "put", "stick", "throw", "chuck", "include", "plus", "there", "into",
+    "onto", "same", "x", "pcs", "piece", "pieces", "unit", "units", "cancel", "scrap", "copy", "copies", "added",
+    "ordered", "by", "mistake", "accident", "accidentally", "wrong", "forgot", "forget", "anymore", "any", "still",
+    "before", "ship", "ships", "shipped", "sent", "dispatch", "dispatched", "but", "keep", "rest", "else",
+    "everything", "have", "got", "bought", "what", "which", "all", "at", "something", "anything", "stuff", "bit",
+    "bits", "possible", "able", "again", "actually", "sorry", "mean", "meant", "smth", "sth", "ad", "forgotten",
+    "after", "cool", "fine", "great", "yo", "hiya", "lol", "nah", "right", "wait", "guess", "think", "rather",
+    "though", "maybe", "perhaps", "really",
 })
 
 
