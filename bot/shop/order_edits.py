@@ -26,6 +26,7 @@ from bot.shop.orders import (
 )
 
 MAX_ITEM_QUANTITY = 10  # per product in one order: more is a business order, for a person
+MAX_REQUEST_CHARS = 300  # one change is a sentence or two; a longer text is not read as one (nor searched for)
 
 
 class EditKind(str, Enum):
@@ -180,7 +181,7 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
     """The edit the customer typed, read against the order's lines; None when no single edit is clear (the bot
     then asks). Digits that belong to a product's name ("iPhone 15") are not quantities. `recent` is the SKU of
     the product changed last in this conversation: "actually i only need one" is about it."""
-    if not text or not text.strip() or not lines:
+    if not text or not text.strip() or not lines or len(text) > MAX_REQUEST_CHARS:
         return None
     lowered = _ORDER_NUMBER.sub(" ", text.lower().replace("\u2019", "'"))
     # "a charger. nah actually scrap that, a phone case": what follows the last correction is the request

@@ -206,3 +206,19 @@ def test_a_database_that_fails_on_commit_takes_back_the_done(monkeypatch, writab
     assert responses(messages) == ["utter_service_unavailable"]
     monkeypatch.undo()
     assert stored_lines(writable_shop_url, ref.number) == before
+
+
+def test_a_database_that_is_down_at_the_question_leaves_the_answer_to_the_change_action(monkeypatch, shop_url):
+    """The typed change is kept, not lost: the change action then says the shop cannot be reached."""
+    from sqlalchemy.exc import OperationalError
+
+    import actions.order_edits as module
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    ref = find_order(shop_url, status="placed")
+    monkeypatch.setattr(module, "session_scope", down)
+    answer = ValidateChangeOrderForm().validate_order_change(
+        "remove the case", CollectingDispatcher(), tracker(customer=ref.customer, slots={"order_id": ref.number}), {})
+    assert answer == {"order_change": "remove the case", "order_change_problem": None}

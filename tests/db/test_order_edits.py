@@ -57,6 +57,7 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         # "actually i only need one" is about the product changed last
         ("actually sorry i only need one after all", [CASE, CHARGER], None),
         ("", [CASE], None),
+        ("add a charger " * 800, [CASE], None),  # 11,200 characters: not one change, and no catalogue search
     ],
 )
 def test_typed_requests_are_read_as_one_edit(text, lines, expected):
