@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import verified_customer
-from actions.orders import AWAITING, OrderAction
+from actions.orders import AWAITING, OrderAction, open_orders_allowing
 from bot.db.session import session_scope
 from bot.shop import order_edits
 from bot.shop import orders as shop_orders
@@ -76,7 +76,7 @@ class ActionChangeOrderCheck(OrderAction):
         return "action_change_order_check"
 
     def candidates(self, session: Any, customer: str) -> List[Any]:
-        return [o for o in shop_orders.open_orders(session, customer) if order_edits.can_change_items(o)[0]][:5]
+        return open_orders_allowing(session, customer, order_edits.can_change_items)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Callable, Dict, List, Text
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -31,6 +31,12 @@ def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
         dispatcher.utter_message(response="utter_order_late", **values)
     else:
         dispatcher.utter_message(response=f"utter_order_{order.status}", **values)
+
+
+def open_orders_allowing(session: Any, customer: str, rule: Callable[[Any], tuple[bool, Any]]) -> List[Any]:
+    """The customer's open orders that a shop rule (`can_cancel`, `can_change_address`, ...) allows: at most five,
+    to pick from."""
+    return [o for o in shop_orders.open_orders(session, customer) if rule(o)[0]][:5]
 
 
 class OrderAction(ShopAction):
@@ -145,7 +151,7 @@ class ActionCancelOrderCheck(OrderAction):
         return "action_cancel_order_check"
 
     def candidates(self, session: Any, customer: str) -> List[Any]:
-        return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_cancel(o)[0]][:5]
+        return open_orders_allowing(session, customer, shop_orders.can_cancel)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
@@ -172,7 +178,7 @@ class ActionChangeAddressCheck(OrderAction):
         return "action_change_address_check"
 
     def candidates(self, session: Any, customer: str) -> List[Any]:
-        return [o for o in shop_orders.open_orders(session, customer) if shop_orders.can_change_address(o)[0]][:5]
+        return open_orders_allowing(session, customer, shop_orders.can_change_address)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
