@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,10 +14,10 @@ from bot.shop import customers
 
 
 class ActionGreet(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer_id = verified_customer(tracker)
         customer = customers.get_customer(session, customer_id) if customer_id else None
         if customer is None:
@@ -28,10 +28,10 @@ class ActionGreet(ShopAction):
 
 
 class ActionBillingOverview(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_billing_overview"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer_id = verified_customer(tracker)
         if customer_id is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
@@ -43,7 +43,9 @@ class ActionBillingOverview(ShopAction):
         total = sum(p.monthly_price for p in plans)
         dispatcher.utter_message(
             response="utter_billing_overview",
-            plans=fmt.bullet_list(f"{p.name}: {fmt.money(p.monthly_price)} a month, since {fmt.day(p.started_at)}" for p in plans),
+            plans=fmt.bullet_list(
+                f"{p.name}: {fmt.money(p.monthly_price)} a month, since {fmt.day(p.started_at)}" for p in plans
+            ),
             total=fmt.money(total),
         )
         return []

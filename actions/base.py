@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +18,7 @@ logger = logging.getLogger(__name__)
 FAILURE_SLOT = "flow_failure"
 
 
-def failed(reason: str) -> Dict[Text, Any]:
+def failed(reason: str) -> dict[str, Any]:
     """The event an action returns when it could not do what the customer asked."""
     return SlotSet(FAILURE_SLOT, reason)
 
@@ -34,23 +33,17 @@ class ShopAction(Action, ABC):
     """
 
     @abstractmethod
-    def name(self) -> Text:
-        ...
+    def name(self) -> str: ...
 
     @abstractmethod
-    def handle(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
-    ) -> List[Dict[Text, Any]]:
-        ...
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]: ...
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         said = len(dispatcher.messages)
         try:
-            with session_scope() as session:
+            with unit_of_work() as session:
                 events = self.handle(dispatcher, tracker, session)
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             logger.exception("%s: the shop database failed", self.name())
             del dispatcher.messages[said:]  # "Done: ..." was not stored, so it is not said
             dispatcher.utter_message(response="utter_service_unavailable")

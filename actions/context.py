@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -12,7 +12,7 @@ from bot.sentiment.trend import SentimentTrend, conversation_trend
 from bot.shop.orders import normalize_order_number
 
 
-def previous_bot_action(tracker: Tracker) -> Optional[str]:
+def previous_bot_action(tracker: Tracker) -> str | None:
     """The last action before the customer's latest message (ignoring listening)."""
     seen_user = False
     for event in reversed(tracker.events):
@@ -23,7 +23,7 @@ def previous_bot_action(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def verified_customer(tracker: Tracker) -> Optional[str]:
+def verified_customer(tracker: Tracker) -> str | None:
     """The customer id of the latest signed message; None for an anonymous visitor.
 
     Only the signature counts: ids typed in the chat or sent as plain metadata are never trusted.
@@ -43,12 +43,12 @@ def from_button(tracker: Tracker) -> bool:
     return payloads.is_payload((tracker.latest_message or {}).get("text"))
 
 
-def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
     value = next(tracker.get_latest_entity_values(entity), None)
     return str(value) if value is not None else None
 
 
-def requested_order_number(tracker: Tracker) -> Optional[str]:
+def requested_order_number(tracker: Tracker) -> str | None:
     """The order the customer means: named in this message, else the one under discussion."""
     for candidate in (latest_entity(tracker, "order_id"), tracker.get_slot("order_id")):
         if candidate:
@@ -58,7 +58,7 @@ def requested_order_number(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def order_buttons(orders: List[Any], intent: str) -> List[Dict[str, str]]:
+def order_buttons(orders: list[Any], intent: str) -> list[dict[str, str]]:
     """Quick replies that let the customer pick one of their orders with a tap."""
     return [
         {

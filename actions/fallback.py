@@ -4,16 +4,15 @@ brought in."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.handoff import BOT_STUCK, hand_off
 from actions.journeys import user_input
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.handoff.routing import default_rules
 from bot.journeys.service import default_service
 from bot.journeys.types import FALLBACK_INTENT, UserInput
@@ -41,18 +40,22 @@ SUGGESTIONS_MIN_CONFIDENCE = 0.25
 
 
 def asks_for_suggestions(message: UserInput) -> bool:
-    """"Might be time for a new phone": the NLU's first guess is a request for suggestions, close enough, and the
+    """ "Might be time for a new phone": the NLU's first guess is a request for suggestions, close enough, and the
     message names the kind of product."""
     guesses = message.guesses
-    return (bool(guesses) and guesses[0][0] == SUGGESTIONS_INTENT and guesses[0][1] >= SUGGESTIONS_MIN_CONFIDENCE
-            and message.entities.get("product_category") is not None)
+    return (
+        bool(guesses)
+        and guesses[0][0] == SUGGESTIONS_INTENT
+        and guesses[0][1] >= SUGGESTIONS_MIN_CONFIDENCE
+        and message.entities.get("product_category") is not None
+    )
 
 
 class ActionHandleFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         # "TD105859 is late": two guesses too close to call, but the words of a late delivery; not a "rephrase?"
         message = user_input(tracker)
         if default_service().report_behind_fallback(message) is not None:
@@ -61,15 +64,15 @@ class ActionHandleFallback(Action):
             return [FollowupAction(SUGGESTIONS_HANDOVER)]
         # The misunderstood message should not steer the dialogue that follows; the failure is kept
         # (after the revert) so the sentiment policy knows the conversation is going badly.
-        events: List[Dict[Text, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]
+        events: list[dict[str, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]
         count = consecutive_fallbacks(tracker)
         stuck_after = default_rules().consecutive_fallbacks
         if count and count % stuck_after == 0:
             dispatcher.utter_message(response="utter_handoff_stuck")
             try:
-                with session_scope() as session:
+                with unit_of_work() as session:
                     return events + hand_off(dispatcher, tracker, session, BOT_STUCK)
-            except SQLAlchemyError:
+            except DatabaseUnavailable:
                 dispatcher.utter_message(response="utter_ask_human")
                 return events
         if count >= 2:

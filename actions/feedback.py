@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -15,19 +15,19 @@ from bot.shop.feedback import FeedbackRejected, clean_feedback, record_feedback
 
 
 class ValidateFeedbackForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_feedback_form"
 
     def validate_feedback_text(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         if clean_feedback(slot_value if isinstance(slot_value, str) else None) is None:
             dispatcher.utter_message(response="utter_feedback_too_short")
             return {"feedback_text": None}
         return {"feedback_text": slot_value}
 
 
-def _reviewed_sku(session: Any, tracker: Tracker) -> Optional[str]:
+def _reviewed_sku(session: Any, tracker: Tracker) -> str | None:
     """The product a review is about, when the customer named one ("a review of my Sony headphones")."""
     name = tracker.get_slot("product")
     if not name:
@@ -37,18 +37,21 @@ def _reviewed_sku(session: Any, tracker: Tracker) -> Optional[str]:
 
 
 class ActionRecordFeedback(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_record_feedback"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         text = tracker.get_slot("feedback_text")
         if not text:
             dispatcher.utter_message(response="utter_feedback_dropped")
             return []
         try:
             feedback = record_feedback(
-                session, conversation_id=tracker.sender_id, text=text,
-                customer_external_id=verified_customer(tracker), product_sku=_reviewed_sku(session, tracker),
+                session,
+                conversation_id=tracker.sender_id,
+                text=text,
+                customer_external_id=verified_customer(tracker),
+                product_sku=_reviewed_sku(session, tracker),
             )
         except FeedbackRejected:  # the form validates it first; a bare word that slipped through is not kept
             dispatcher.utter_message(response="utter_feedback_dropped")

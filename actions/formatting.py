@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Dict, Iterable, Optional, Sequence
+from typing import Any
 
 from bot.shop.orders import items_summary
 
@@ -13,7 +14,7 @@ def money(amount: Any) -> str:
     return f"£{Decimal(str(amount)):,.2f}"
 
 
-def day(value: Optional[dt.date]) -> str:
+def day(value: dt.date | None) -> str:
     if value is None:
         return "an unknown date"
     if isinstance(value, dt.datetime):
@@ -27,6 +28,7 @@ def items(lines: Sequence[Any]) -> str:
     """'Apple iPhone 15 and 2 other items' from an order's lines."""
     return items_summary(lines)
 
+
 def bullet_list(entries: Iterable[str]) -> str:
     return "\n".join(f"• {entry}" for entry in entries)
 
@@ -36,7 +38,7 @@ def line_list(lines: Sequence[Any]) -> str:
     return bullet_list(f"{line.quantity} × {line.product_name}" for line in lines)
 
 
-def order_values(order: Any) -> Dict[str, str]:
+def order_values(order: Any) -> dict[str, str]:
     """The placeholders every order response may use ({order_id}, {items}, {eta}, ...)."""
     return dict(
         order_id=order.number,

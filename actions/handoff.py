@@ -9,15 +9,14 @@ gets back to them later instead (a follow-up), and the bot keeps helping meanwhi
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import previous_bot_action, sentiment_trend, verified_customer
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.handoff.routing import default_rules
 from bot.handoff.service import (
     ACCOUNT_CLOSURE,
@@ -29,27 +28,46 @@ from bot.handoff.service import (
     HandoffStart,
     availability,
     cancel_follow_up,
-    request_handoff,
+    start_handoff,
 )
-from bot.journeys.store import open_journeys
-from bot.personalization.store import customer_pk
 
 logger = logging.getLogger(__name__)
 
-# A broken data/handoff.yml stops the action server when it starts, naming the key, not mid-handoff.
+# A broken config/handoff.yml stops the action server when it starts, naming the key, not mid-handoff.
 default_rules()
 
-__all__ = ["ASKED", "BOT_STUCK", "WORKFLOW_ESCALATION", "ActionRequestHuman", "ActionContactHours", "ActionCancelHandoff",
-           "hand_off"]
+__all__ = [
+    "ASKED",
+    "BOT_STUCK",
+    "WORKFLOW_ESCALATION",
+    "ActionRequestHuman",
+    "ActionContactHours",
+    "ActionCancelHandoff",
+    "hand_off",
+]
 
 # Intents that say what the conversation is about (the queue it goes to); chit-chat and yes/no do not.
-_NOT_TOPICAL = {"affirm", "deny", "greet", "goodbye", "thank", "ask_human", "nlu_fallback", "inform", "bot_challenge",
-                "out_of_scope", "workflow_answer", "journey_follow_up", "rate_journey", "handoff_cancel"}
+_NOT_TOPICAL = {
+    "affirm",
+    "deny",
+    "greet",
+    "goodbye",
+    "thank",
+    "ask_human",
+    "nlu_fallback",
+    "inform",
+    "bot_challenge",
+    "out_of_scope",
+    "workflow_answer",
+    "journey_follow_up",
+    "rate_journey",
+    "handoff_cancel",
+}
 
 
-def topical_intents(tracker: Tracker, limit: int = 5) -> List[str]:
+def topical_intents(tracker: Tracker, limit: int = 5) -> list[str]:
     """The conversation's latest topical intents, newest first."""
-    intents: List[str] = []
+    intents: list[str] = []
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
@@ -61,17 +79,12 @@ def topical_intents(tracker: Tracker, limit: int = 5) -> List[str]:
     return intents
 
 
-def _journey(tracker: Tracker, session: Any, customer: Optional[str]) -> tuple[Optional[int], Optional[str]]:
-    """The journey the conversation is on (slot), else the customer's most recent open one."""
+def _journey_slot(tracker: Tracker) -> tuple[int | None, str | None]:
+    """The journey the conversation is on; (None, None) lets the service take the customer's latest open one."""
     slot = tracker.get_slot("journey") or {}
     if isinstance(slot, dict) and slot.get("id"):
         return int(slot["id"]), slot.get("workflow")
-    pk = customer_pk(session, customer) if customer else None
-    journeys = open_journeys(session, pk) if pk else []
-    if not journeys:
-        return None, None
-    latest = max(journeys, key=lambda j: j.updated_at)
-    return latest.id, latest.workflow
+    return None, None
 
 
 def hand_off(
@@ -80,11 +93,11 @@ def hand_off(
     session: Any,
     reason: str,
     *,
-    customer: Optional[str] = None,
-    journey: Optional[tuple[int, str]] = None,
+    customer: str | None = None,
+    journey: tuple[int, str] | None = None,
     announce_again: bool = True,
-    preface: Optional[str] = None,
-) -> List[Dict[Text, Any]]:
+    preface: str | None = None,
+) -> list[dict[str, Any]]:
     """Open (or rejoin) the conversation's handoff, say what happens next, pause the bot while a person comes.
 
     Commits the session before any message is queued, so the record exists before the customer is told.
@@ -93,9 +106,9 @@ def hand_off(
     the conversation is on. `preface` is a response said first (once the record is stored).
     """
     customer = customer or verified_customer(tracker)
-    journey_id, workflow = journey or _journey(tracker, session, customer)
+    journey_id, workflow = journey or _journey_slot(tracker)
     trend = sentiment_trend(tracker)
-    start = request_handoff(
+    start = start_handoff(
         session,
         HandoffRequest(
             conversation_id=tracker.sender_id,
@@ -108,12 +121,11 @@ def hand_off(
             workflow=workflow,
         ),
     )
-    session.commit()  # stored before the customer hears anything about it
     if preface:
         dispatcher.utter_message(response=preface)
     if start.created or announce_again:
         _tell(dispatcher, start)
-    events: List[Dict[Text, Any]] = [
+    events: list[dict[str, Any]] = [
         SlotSet("handoff_reason", start.handoff.reason),
         SlotSet("handoff_offer_reason", None),
         SlotSet("sentiment_trend", trend.as_dict()),
@@ -127,8 +139,9 @@ def _tell(dispatcher: CollectingDispatcher, start: HandoffStart) -> None:
     handoff = start.handoff
     notice = start.widget_notice()
     if handoff.status == "assigned":
-        dispatcher.utter_message(response="utter_handoff_assigned", agent=handoff.agent_name or "a person",
-                                 json_message=notice)
+        dispatcher.utter_message(
+            response="utter_handoff_assigned", agent=handoff.agent_name or "a person", json_message=notice
+        )
     elif handoff.status == "waiting":
         dispatcher.utter_message(
             response="utter_handoff_waiting",
@@ -154,10 +167,10 @@ ONLY_A_PERSON = {
 
 
 class ActionRequestHuman(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_human"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         offered_for = tracker.get_slot("handoff_offer_reason")
         accepted_offer = offered_for and previous_bot_action(tracker) == "utter_offer_human"
         reason, preface = ASKED, None
@@ -166,9 +179,9 @@ class ActionRequestHuman(Action):
         elif (tracker.latest_message or {}).get("intent", {}).get("name") in ONLY_A_PERSON:
             reason, preface = ONLY_A_PERSON[tracker.latest_message["intent"]["name"]]
         try:
-            with session_scope() as session:
+            with unit_of_work() as session:
                 return hand_off(dispatcher, tracker, session, reason, preface=preface)
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             # The queue cannot be reached: the customer still gets a way to a person.
             logger.exception("action_request_human: the handoff store failed")
             dispatcher.utter_message(response="utter_ask_human")
@@ -176,23 +189,24 @@ class ActionRequestHuman(Action):
 
 
 class ActionContactHours(Action):
-    """"When can I reach you?": the bot always, and whether a person is online now (or the follow-up promise)."""
+    """ "When can I reach you?": the bot always, and whether a person is online now (or the follow-up promise)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_contact_hours"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            with session_scope() as session:
+            with unit_of_work() as session:
                 now = availability(session)
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             logger.exception("action_contact_hours: the handoff store failed")
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
         if now.agents_online:
             people = "one person" if now.agents_online == 1 else f"{now.agents_online} people"
-            dispatcher.utter_message(response="utter_contact_hours_online", agents=people,
-                                     verb="is" if now.agents_online == 1 else "are")
+            dispatcher.utter_message(
+                response="utter_contact_hours_online", agents=people, verb="is" if now.agents_online == 1 else "are"
+            )
         else:
             dispatcher.utter_message(response="utter_contact_hours_offline", hours=f"{now.follow_up_hours:g}")
         return []
@@ -201,19 +215,21 @@ class ActionContactHours(Action):
 class ActionCancelHandoff(Action):
     """The customer no longer wants a person to get back to them."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            with session_scope() as session:
+            with unit_of_work() as session:
                 cancelled = cancel_follow_up(session, tracker.sender_id)
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             logger.exception("action_cancel_handoff: the handoff store failed")
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
         if cancelled is None:
             dispatcher.utter_message(response="utter_handoff_nothing_to_cancel")
             return []
-        dispatcher.utter_message(response="utter_handoff_cancelled", json_message={"type": "handoff", "status": "ended"})
+        dispatcher.utter_message(
+            response="utter_handoff_cancelled", json_message={"type": "handoff", "status": "ended"}
+        )
         return [SlotSet("handoff_reason", None)]

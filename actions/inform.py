@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -21,10 +21,10 @@ class ActionHandleInform(ShopAction):
     """An order number means "where is it?" (or, right after a request about another order, that request again);
     a product, brand or category means "tell me about it"."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_inform"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         if latest_entity(tracker, "order_id"):
             repeated = REPEATED_FOR_ANOTHER_ORDER.get(previous_bot_action(tracker) or "")
             return (repeated or ActionOrderStatus)().handle(dispatcher, tracker, session)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions import formatting as fmt
 from actions.account import ActionBillingOverview
@@ -25,7 +24,7 @@ from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
 from bot import payloads
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.identity import customer_from_metadata
 from bot.journeys import store
 from bot.journeys.ratings import read_rating
@@ -48,7 +47,7 @@ LATE_ORDER_INTENT = "delivery_problem"
 CONFLICT_RETRIES = 3
 
 
-def as_id(value: Any) -> Optional[int]:
+def as_id(value: Any) -> int | None:
     """A journey or follow-up id from an entity or slot; None for anything that is not a positive integer
     (a typed "journey abc" or a tampered button payload must not crash the action)."""
     try:
@@ -60,51 +59,62 @@ def as_id(value: Any) -> Optional[int]:
 
 def user_input(tracker: Tracker) -> UserInput:
     """The latest message as the workflows see it (entities by name, the intent ranking, the sentiment)."""
-    return UserInput.from_parse_data(tracker.latest_message or {},
-                                     channel=(tracker.get_latest_input_channel() or "chat")[:32])
+    return UserInput.from_parse_data(
+        tracker.latest_message or {}, channel=(tracker.get_latest_input_channel() or "chat")[:32]
+    )
 
 
 def say(dispatcher: CollectingDispatcher, messages: tuple[BotMessage, ...]) -> None:
     for message in messages:
-        dispatcher.utter_message(response=message.response, buttons=list(message.buttons) or None,
-                                 **dict(message.values))
+        dispatcher.utter_message(
+            response=message.response, buttons=list(message.buttons) or None, **dict(message.values)
+        )
 
 
-def journey_slot(turn: Turn, service: JourneyService) -> Dict[Text, Any]:
+def journey_slot(turn: Turn, service: JourneyService) -> dict[str, Any]:
     """What the policy and later actions need to know about the journey the conversation is on: which it is,
     and, while it waits for the customer, what its question takes as an answer (`Accepts.to_slot`)."""
     journey = turn.journey
     if journey is None or not journey.is_open:
         return SlotSet(JOURNEY_SLOT, None)
     waiting = journey.state == "waiting_for_customer"
-    return SlotSet(JOURNEY_SLOT, {
-        "id": journey.id,
-        "workflow": journey.workflow,
-        "title": service.title(journey.workflow),
-        "step": journey.current_step,
-        "waiting_for_customer": waiting,
-        "accepts": service.accepts(journey.workflow, journey.current_step) if waiting and journey.current_step else None,
-    })
+    return SlotSet(
+        JOURNEY_SLOT,
+        {
+            "id": journey.id,
+            "workflow": journey.workflow,
+            "title": service.title(journey.workflow),
+            "step": journey.current_step,
+            "waiting_for_customer": waiting,
+            "accepts": service.accepts(journey.workflow, journey.current_step)
+            if waiting and journey.current_step
+            else None,
+        },
+    )
 
 
 CSAT_TITLES = {5: "Very good", 4: "Good", 3: "Okay", 2: "Poor", 1: "Very poor"}
 
 
-def csat_buttons(journey_id: int) -> List[Dict[str, str]]:
-    return [{"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey_id}}}'}
-            for score in (5, 4, 3, 2, 1)]
+def csat_buttons(journey_id: int) -> list[dict[str, str]]:
+    return [
+        {"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey_id}}}'}
+        for score in (5, 4, 3, 2, 1)
+    ]
 
 
-def csat_prompt(buttons: List[Dict[str, str]]) -> Dict[str, Any]:
+def csat_prompt(buttons: list[dict[str, str]]) -> dict[str, Any]:
     """The widget's rating prompt (docs/widget-protocol.md); other channels show the buttons."""
     return {
         "type": "csat",
         "question": "How happy are you with how we handled it?",
-        "options": [{"score": 5 - i, "title": CSAT_TITLES[5 - i], "payload": b["payload"]} for i, b in enumerate(buttons)],
+        "options": [
+            {"score": 5 - i, "title": CSAT_TITLES[5 - i], "payload": b["payload"]} for i, b in enumerate(buttons)
+        ],
     }
 
 
-def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
     """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
     a person (a handoff) once it is escalated."""
     service = default_service()
@@ -117,17 +127,27 @@ def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, s
         dispatcher.utter_message(response="utter_csat_question", buttons=buttons, json_message=csat_prompt(buttons))
     elif journey.state == "escalated":
         # Follow-ups are triggered without the customer's token: the journey's own customer is used.
-        customer = verified_customer(tracker) or store.customer_of(session, journey.id, conversation_id=tracker.sender_id)
-        events += hand_off(dispatcher, tracker, session, journey.escalation_reason or WORKFLOW_ESCALATION,
-                           customer=customer, journey=(journey.id, journey.workflow), announce_again=False)
+        customer = verified_customer(tracker) or store.customer_of(
+            session, journey.id, conversation_id=tracker.sender_id
+        )
+        events += hand_off(
+            dispatcher,
+            tracker,
+            session,
+            journey.escalation_reason or WORKFLOW_ESCALATION,
+            customer=customer,
+            journey=(journey.id, journey.workflow),
+            announce_again=False,
+        )
         events.append(failed("escalated"))
     if turn.unexpected_answer:
         events.append(failed("unexpected_answer"))
     return events
 
 
-def already_ended(dispatcher: CollectingDispatcher, tracker: Tracker, title: str,
-                  journey: store.JourneyView) -> List[Dict[Text, Any]]:
+def already_ended(
+    dispatcher: CollectingDispatcher, tracker: Tracker, title: str, journey: store.JourneyView
+) -> list[dict[str, Any]]:
     """A resolved or closed journey named by a button: say so, change nothing, and stop following it here."""
     dispatcher.utter_message(response="utter_journey_already_ended", title=title, state=journey.state)
     current = (tracker.get_slot(JOURNEY_SLOT) or {}).get("id")
@@ -141,18 +161,16 @@ class JourneyAction(Action, ABC):
     Abstract, so that rasa-sdk registers only the concrete actions."""
 
     @abstractmethod
-    def name(self) -> Text:
-        ...
+    def name(self) -> str: ...
 
     @abstractmethod
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
-        ...
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]: ...
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         for attempt in range(CONFLICT_RETRIES):
             attempt_dispatcher = CollectingDispatcher()
             try:
-                with session_scope() as session:
+                with unit_of_work() as session:
                     events = self.turn(attempt_dispatcher, tracker, session)
             except store.JourneyConflict:
                 logger.info("%s: journey changed meanwhile, re-running the turn (%d)", self.name(), attempt + 1)
@@ -160,7 +178,7 @@ class JourneyAction(Action, ABC):
             except (store.JourneyNotFound, store.JourneyNotOpen):
                 dispatcher.utter_message(response="utter_journey_not_found")
                 return [SlotSet(JOURNEY_SLOT, None)]
-            except SQLAlchemyError:
+            except DatabaseUnavailable:
                 logger.exception("%s: the journey store failed", self.name())
                 dispatcher.utter_message(response="utter_service_unavailable")
                 return [failed("service_unavailable")]
@@ -173,7 +191,7 @@ class JourneyAction(Action, ABC):
 
 
 # The actions that answered these reports before journeys existed: still the answer when no workflow fits.
-_WITHOUT_WORKFLOW: Dict[str, Any] = {
+_WITHOUT_WORKFLOW: dict[str, Any] = {
     "delivery_problem": ActionDeliveryProblem,
     "return_item": ActionReturnInfo,
     "billing_question": ActionBillingOverview,
@@ -183,10 +201,10 @@ _WITHOUT_WORKFLOW: Dict[str, Any] = {
 class ActionJourneyStart(JourneyAction):
     """A problem reported: its open journey continues, a recent one reopens, or a new one starts."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_journey_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
         if customer is None or workflow is None:
@@ -194,7 +212,7 @@ class ActionJourneyStart(JourneyAction):
         return super().run(dispatcher, tracker, domain)
 
     @staticmethod
-    def _report(tracker: Tracker) -> tuple[UserInput, Optional[str]]:
+    def _report(tracker: Tracker) -> tuple[UserInput, str | None]:
         """The problem reported, and the workflow it starts. A late order found by a status question
         (`ActionOrderStatus` hands it over) is a delivery problem about that order, however it was worded; a
         message the NLU could not settle (`ActionHandleFallback` hands it over) is the report it reads as. A
@@ -213,11 +231,12 @@ class ActionJourneyStart(JourneyAction):
             message = replace(message, entities={**message.entities, "order_id": discussed})
         return message, workflow
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         service = default_service()
         message, workflow = self._report(tracker)
-        result = service.report(session, verified_customer(tracker), message, conversation_id=tracker.sender_id,
-                                workflow=workflow)
+        result = service.report(
+            session, verified_customer(tracker), message, conversation_id=tracker.sender_id, workflow=workflow
+        )
         if result is None:  # the customer is not in the shop's database
             dispatcher.utter_message(response="utter_report_problem")
             return []
@@ -231,8 +250,9 @@ class ActionJourneyStart(JourneyAction):
         return after_turn(dispatcher, result, tracker, session)
 
     @staticmethod
-    def _without_workflow(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                          intent: Optional[str]) -> List[Dict[Text, Any]]:
+    def _without_workflow(
+        dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], intent: str | None
+    ) -> list[dict[str, Any]]:
         fallback = _WITHOUT_WORKFLOW.get(intent or "")
         if fallback is not None:
             return fallback().run(dispatcher, tracker, domain)
@@ -240,7 +260,7 @@ class ActionJourneyStart(JourneyAction):
         return []
 
 
-def _late_order_status(dispatcher: CollectingDispatcher, session: Any, customer: Optional[str], number: Any) -> None:
+def _late_order_status(dispatcher: CollectingDispatcher, session: Any, customer: str | None, number: Any) -> None:
     """Where a late order stands, in plain facts: the open issue about it makes the promises."""
     order = shop_orders.get_customer_order(session, customer, str(number)) if customer and number else None
     if order is not None:
@@ -250,17 +270,18 @@ def _late_order_status(dispatcher: CollectingDispatcher, session: Any, customer:
 class ActionJourneyContinue(JourneyAction):
     """The customer answered the journey's waiting step."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_journey_continue"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         journey_id = as_id((tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         customer = verified_customer(tracker)
         if journey_id is None or customer is None:
             dispatcher.utter_message(response="utter_journey_not_found")
             return [SlotSet(JOURNEY_SLOT, None)]
-        result = default_service().answer(session, customer, journey_id, user_input(tracker),
-                                          conversation_id=tracker.sender_id)
+        result = default_service().answer(
+            session, customer, journey_id, user_input(tracker), conversation_id=tracker.sender_id
+        )
         say(dispatcher, result.messages)
         return after_turn(dispatcher, result, tracker, session)
 
@@ -268,15 +289,15 @@ class ActionJourneyContinue(JourneyAction):
 class ActionJourneyReprompt(JourneyAction):
     """Back to the journey after an interruption, or when the customer picks an open issue to continue."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_journey_reprompt"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         if tracker.get_slot(AWAITING) == SOLVED_CONFIRMATION:  # "not yet" to "is it sorted?": back to the issue
             return [SlotSet(AWAITING, None)] + self._back(dispatcher, tracker, session)
         return self._back(dispatcher, tracker, session)
 
-    def _back(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def _back(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
@@ -301,24 +322,28 @@ class ActionJourneyReprompt(JourneyAction):
 class ActionJourneyFollowUp(JourneyAction):
     """A follow-up or nudge the scheduler triggered in this conversation (intent `journey_follow_up`)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_journey_follow_up"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
         follow_up_id = as_id(next(tracker.get_latest_entity_values("follow_up_id"), None))
         customer = _journey_customer(session, tracker, journey_id)
         if journey_id is None or customer is None:
             return []
         result = default_service().follow_up(
-            session, customer, journey_id, follow_up_id,
-            conversation_id=tracker.sender_id, channel=tracker.get_latest_input_channel(),
+            session,
+            customer,
+            journey_id,
+            follow_up_id,
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel(),
         )
         say(dispatcher, result.messages)
         return after_turn(dispatcher, result, tracker, session)
 
 
-def _journey_customer(session: Any, tracker: Tracker, journey_id: Optional[int]) -> Optional[str]:
+def _journey_customer(session: Any, tracker: Tracker, journey_id: int | None) -> str | None:
     """Whose journey a follow-up is for. Triggered intents carry no customer token: the journey's own
     customer is read from the store, and only for a journey that last talked in this very conversation."""
     if journey_id is None:
@@ -327,10 +352,10 @@ def _journey_customer(session: Any, tracker: Tracker, journey_id: Optional[int])
 
 
 class ActionListJourneys(JourneyAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_list_journeys"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -342,21 +367,24 @@ class ActionListJourneys(JourneyAction):
             return [SlotSet(JOURNEY_SLOT, None)]
         buttons = []
         for j in journeys[:5]:
-            buttons.append({"title": f"Continue: {service.title(j.workflow)}",
-                            "payload": f'/resume_issue{{"journey_id": {j.id}}}'})
-            buttons.append({"title": f"Close: {service.title(j.workflow)}",
-                            "payload": f'/close_issue{{"journey_id": {j.id}}}'})
-        lines = "\n".join(f"• {service.title(j.workflow)}: {j.state.replace('_', ' ')}, since "
-                          f"{j.opened_at:%d %B}" for j in journeys)
+            buttons.append(
+                {"title": f"Continue: {service.title(j.workflow)}", "payload": f'/resume_issue{{"journey_id": {j.id}}}'}
+            )
+            buttons.append(
+                {"title": f"Close: {service.title(j.workflow)}", "payload": f'/close_issue{{"journey_id": {j.id}}}'}
+            )
+        lines = "\n".join(
+            f"• {service.title(j.workflow)}: {j.state.replace('_', ' ')}, since {j.opened_at:%d %B}" for j in journeys
+        )
         dispatcher.utter_message(response="utter_open_journeys", journeys=lines, buttons=buttons)
         return []
 
 
 class ActionCloseJourney(JourneyAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_close_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -401,10 +429,10 @@ def _confidence(message: UserInput) -> float:
 
 
 class ActionRateJourney(JourneyAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_rate_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         asked = payloads.offered_values(tracker.events, "rate_journey", "journey_id")
         tapped = next(tracker.get_latest_entity_values("score"), None)
@@ -429,15 +457,15 @@ class ActionSessionStart(Action):
     """A new conversation, on any channel: a signed-in customer with an open issue is offered to continue it
     (the journey lives in the database, not in the old conversation)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        events: List[Dict[Text, Any]] = [SessionStarted()]
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
         customer = customer_from_metadata(tracker.get_slot("session_started_metadata"))
         if customer is not None:
             try:
-                with session_scope() as session:
+                with unit_of_work() as session:
                     service = default_service()
                     latest = service.welcome_back(session, customer)
                     if latest is not None:
@@ -446,11 +474,13 @@ class ActionSessionStart(Action):
                             title=service.title(latest.workflow),
                             buttons=[
                                 {"title": "Continue", "payload": f'/resume_issue{{"journey_id": {latest.id}}}'},
-                                {"title": "It's sorted, close it",
-                                 "payload": f'/close_issue{{"journey_id": {latest.id}}}'},
+                                {
+                                    "title": "It's sorted, close it",
+                                    "payload": f'/close_issue{{"journey_id": {latest.id}}}',
+                                },
                             ],
                         )
-            except SQLAlchemyError:
+            except DatabaseUnavailable:
                 logger.exception("session start: could not read open journeys")
         events.append(ActionExecuted("action_listen"))
         return events

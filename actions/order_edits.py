@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import verified_customer
 from actions.orders import AWAITING, OrderAction, open_orders_allowing
-from bot.db.session import session_scope
+from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.shop import order_edits
 from bot.shop import orders as shop_orders
 from bot.shop.catalog import products_named
@@ -38,13 +37,16 @@ def _say_problem(dispatcher: CollectingDispatcher, result: EditResult) -> str:
         dispatcher.utter_message(
             response="utter_order_change_which_product",
             options=fmt.bullet_list(f"{p.name} ({fmt.money(p.price)})" for p in result.options),
-            buttons=[{"title": p.name, "payload": f"add {count} {p.name}" if count > 1 else f"add {p.name}"}
-                     for p in result.options],
+            buttons=[
+                {"title": p.name, "payload": f"add {count} {p.name}" if count > 1 else f"add {p.name}"}
+                for p in result.options
+            ],
         )
         return f"{SEVERAL}{count}:{result.edit.query if result.edit else ''}"
     if result.decision is EditDecision.NO_SUCH_PRODUCT:
-        dispatcher.utter_message(response="utter_order_change_no_such_product",
-                                 product=result.edit.query if result.edit else "that")
+        dispatcher.utter_message(
+            response="utter_order_change_no_such_product", product=result.edit.query if result.edit else "that"
+        )
     else:
         dispatcher.utter_message(response="utter_order_change_not_understood")
     return result.decision.value
@@ -55,7 +57,7 @@ def _answer_to_which(
 ) -> tuple[str, EditResult]:
     """The answer to "which one shall I add?" as a whole request, and what it would do: "the second one", "the
     cheapest" or "the anker one" after "add 2 chargers" is "add 2 <that charger>" (or fewer chargers to pick from)."""
-    count, _, query = problem[len(SEVERAL):].partition(":")
+    count, _, query = problem[len(SEVERAL) :].partition(":")
     picked = order_edits.choice_meant(text, products_named(session, query))
     request = f"add {count} {picked.name}" if picked is not None else f"add {count} {query} {text}"
     return request, order_edits.edit_order(session, customer, number, request, dry_run=True)
@@ -72,15 +74,15 @@ class ActionChangeOrderCheck(OrderAction):
     intent = "change_order"
     awaiting = "order_for_change"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_order_check"
 
-    def candidates(self, session: Any, customer: str) -> List[Any]:
+    def candidates(self, session: Any, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, order_edits.can_change_items)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         allowed, decision = order_edits.can_change_items(order)
         if not allowed:
             dispatcher.utter_message(response=f"utter_cannot_change_order_{decision.value}", **fmt.order_values(order))
@@ -88,11 +90,15 @@ class ActionChangeOrderCheck(OrderAction):
         events = [SlotSet("order_id", order.number), SlotSet(ORDER_CHANGE, None), SlotSet(PROBLEM, None)]
         text = _latest_text(tracker)
         if (tracker.latest_message or {}).get("intent", {}).get("name") == self.intent:
-            preview = order_edits.edit_order(session, customer, order.number, text, dry_run=True,
-                                             recent=tracker.get_slot(LAST_CHANGED))
+            preview = order_edits.edit_order(
+                session, customer, order.number, text, dry_run=True, recent=tracker.get_slot(LAST_CHANGED)
+            )
             if preview.decision not in ASK_AGAIN:
-                return events + [SlotSet(ORDER_CHANGE, text), SlotSet(AWAITING, None),
-                                 FollowupAction("action_change_order")]
+                return events + [
+                    SlotSet(ORDER_CHANGE, text),
+                    SlotSet(AWAITING, None),
+                    FollowupAction("action_change_order"),
+                ]
             if preview.decision in (EditDecision.SEVERAL_PRODUCTS, EditDecision.NO_SUCH_PRODUCT):
                 problem = _say_problem(dispatcher, preview)
                 return events + [SlotSet(PROBLEM, problem), SlotSet(AWAITING, ORDER_CHANGE)]
@@ -103,10 +109,10 @@ class ActionAskOrderChange(ShopAction):
     """The form's question: what the order holds and what can change. Silent when the last answer's problem was
     just explained (that explanation ends in the question)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_order_change"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         if tracker.get_slot(PROBLEM):
             return []
         customer = verified_customer(tracker)
@@ -116,7 +122,8 @@ class ActionAskOrderChange(ShopAction):
             dispatcher.utter_message(response="utter_order_change_question_plain")
             return []
         dispatcher.utter_message(
-            response="utter_order_change_question", order_id=order.number,
+            response="utter_order_change_question",
+            order_id=order.number,
             lines=fmt.line_list(order.lines),
         )
         return []
@@ -125,17 +132,17 @@ class ActionAskOrderChange(ShopAction):
 class ValidateChangeOrderForm(FormValidationAction):
     """Only words that say one change the shop can make are taken; otherwise the bot says why and asks again."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_change_order_form"
 
     def validate_order_change(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         text = slot_value if isinstance(slot_value, str) else None
         customer, number = verified_customer(tracker), tracker.get_slot("order_id")
         problem = tracker.get_slot(PROBLEM) or ""
         try:
-            with session_scope() as session:
+            with unit_of_work() as session:
                 preview = None
                 if problem.startswith(SEVERAL):
                     request, narrowed = _answer_to_which(session, customer, number, text, problem)
@@ -143,9 +150,10 @@ class ValidateChangeOrderForm(FormValidationAction):
                         return {ORDER_CHANGE: request, PROBLEM: None}
                     if narrowed.decision is EditDecision.SEVERAL_PRODUCTS:
                         preview = narrowed  # fewer to pick from: asked again
-                preview = preview or order_edits.edit_order(session, customer, number, text, dry_run=True,
-                                                            recent=tracker.get_slot(LAST_CHANGED))
-        except SQLAlchemyError:
+                preview = preview or order_edits.edit_order(
+                    session, customer, number, text, dry_run=True, recent=tracker.get_slot(LAST_CHANGED)
+                )
+        except DatabaseUnavailable:
             logger.exception("validate_change_order_form: the shop database failed")
             return {ORDER_CHANGE: text, PROBLEM: None}  # action_change_order says the store is down
         if preview.decision not in ASK_AGAIN:
@@ -157,43 +165,53 @@ class ActionChangeOrder(ShopAction):
     """Makes the change the customer typed (they hear "done" only once it is stored), or keeps the order as it
     was when they dropped it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_order"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         text = tracker.get_slot(ORDER_CHANGE)
-        events: List[Dict[Text, Any]] = [SlotSet(ORDER_CHANGE, None), SlotSet(PROBLEM, None), SlotSet(AWAITING, None)]
+        events: list[dict[str, Any]] = [SlotSet(ORDER_CHANGE, None), SlotSet(PROBLEM, None), SlotSet(AWAITING, None)]
         if customer is None or not number or not text:
             dispatcher.utter_message(response="utter_order_kept", order_id=number or "your order")
             return events
         result = order_edits.edit_order(session, customer, number, text, recent=tracker.get_slot(LAST_CHANGED))
         decision = result.decision
         if result.changed:
-            dispatcher.utter_message(response="utter_order_changed", change=_change_words(result),
-                                     lines=fmt.line_list(result.order.lines),
-                                     previous_total=fmt.money(result.previous_total), **fmt.order_values(result.order))
+            dispatcher.utter_message(
+                response="utter_order_changed",
+                change=_change_words(result),
+                lines=fmt.line_list(result.order.lines),
+                previous_total=fmt.money(result.previous_total),
+                **fmt.order_values(result.order),
+            )
             return events + [SlotSet(LAST_CHANGED, result.sku)]
         if decision is EditDecision.NOT_FOUND:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
             return events + [failed("order_not_found")]
         if decision in (EditDecision.SHIPPED, EditDecision.DELIVERED, EditDecision.CLOSED):
             # The order moved on between the question and the answer.
-            dispatcher.utter_message(response=f"utter_cannot_change_order_{decision.value}",
-                                     **fmt.order_values(result.order))
+            dispatcher.utter_message(
+                response=f"utter_cannot_change_order_{decision.value}", **fmt.order_values(result.order)
+            )
             return events + [failed(f"cannot_change_order_{decision.value}")]
         if decision is EditDecision.UNCHANGED:
-            dispatcher.utter_message(response="utter_order_change_unchanged", product=result.product_name,
-                                     **fmt.order_values(result.order))
+            dispatcher.utter_message(
+                response="utter_order_change_unchanged", product=result.product_name, **fmt.order_values(result.order)
+            )
             return events
         if decision is EditDecision.LAST_ITEM:
-            dispatcher.utter_message(response="utter_order_change_last_item", product=result.product_name,
-                                     **fmt.order_values(result.order))
+            dispatcher.utter_message(
+                response="utter_order_change_last_item", product=result.product_name, **fmt.order_values(result.order)
+            )
             return events
         if decision is EditDecision.TOO_MANY:
-            dispatcher.utter_message(response="utter_order_change_too_many", product=result.product_name,
-                                     most=str(order_edits.MAX_ITEM_QUANTITY))
+            dispatcher.utter_message(
+                response="utter_order_change_too_many",
+                product=result.product_name,
+                most=str(order_edits.MAX_ITEM_QUANTITY),
+            )
             return events + [failed("too_many")]
         _say_problem(dispatcher, result)  # the words could not be used after all (a product went off sale)
         return events + [failed(f"order_change_{decision.value}")]

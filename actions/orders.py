@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import abstractmethod
-from typing import Any, Callable, Dict, List, Text
+from collections.abc import Callable
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -25,7 +26,7 @@ NEW_ADDRESS = "new_address"
 
 
 def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
-    """Tell the customer where an order stands, in the words CX keeps in domain.yml."""
+    """Tell the customer where an order stands, in the words CX keeps in domain/orders.yml."""
     values = fmt.order_values(order)
     if order.is_late:
         dispatcher.utter_message(response="utter_order_late", **values)
@@ -33,7 +34,7 @@ def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
         dispatcher.utter_message(response=f"utter_order_{order.status}", **values)
 
 
-def open_orders_allowing(session: Any, customer: str, rule: Callable[[Any], tuple[bool, Any]]) -> List[Any]:
+def open_orders_allowing(session: Any, customer: str, rule: Callable[[Any], tuple[bool, Any]]) -> list[Any]:
     """The customer's open orders that a shop rule (`can_cancel`, `can_change_address`, ...) allows: at most five,
     to pick from."""
     return [o for o in shop_orders.open_orders(session, customer) if rule(o)[0]][:5]
@@ -45,16 +46,15 @@ class OrderAction(ShopAction):
     intent: str = "order_status"
     awaiting: str = "order_for_status"
 
-    def candidates(self, session: Any, customer: str) -> List[Any]:
+    def candidates(self, session: Any, customer: str) -> list[Any]:
         return shop_orders.recent_orders(session, customer, limit=5)
 
     @abstractmethod
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
-        ...
+    ) -> list[dict[str, Any]]: ...
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
@@ -71,8 +71,9 @@ class OrderAction(ShopAction):
         orders = self.candidates(session, customer)
         if tracker.get_slot(AWAITING) == self.awaiting:  # the bot asked which order: "the iPad one"
             contents = [(o.number, " ".join(line.product_name for line in o.lines)) for o in orders]
-            meant = shop_orders.order_meant(contents, (tracker.latest_message or {}).get("text"),
-                                            discussed=tracker.get_slot("order_id"))
+            meant = shop_orders.order_meant(
+                contents, (tracker.latest_message or {}).get("text"), discussed=tracker.get_slot("order_id")
+            )
             if meant is not None:
                 order = next(o for o in orders if o.number == meant)
                 return [SlotSet("order_id", meant), SlotSet(AWAITING, None)] + self.act_on(
@@ -90,12 +91,12 @@ class OrderAction(ShopAction):
 
 
 class ActionOrderStatus(OrderAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_order_status"
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             # A late order is a problem, however the customer asked: the late-delivery journey takes it (one
             # problem, one treatment), and what it promises is scheduled.
@@ -112,15 +113,16 @@ class ActionDeliveryProblem(OrderAction):
     intent = "delivery_problem"
     awaiting = "order_for_delivery"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_delivery_problem"
 
-    def candidates(self, session: Any, customer: str) -> List[Any]:
+    def candidates(self, session: Any, customer: str) -> list[Any]:
         # A delivery problem is about an order on its way, or one that arrived in the last fortnight.
         recent = shop_orders.recent_orders(session, customer, limit=8)
         cutoff = dt.date.today() - dt.timedelta(days=14)
         relevant = [
-            o for o in recent
+            o
+            for o in recent
             if o.status in OPEN_ORDER_STATUSES
             or (o.status == "delivered" and o.delivered_at and o.delivered_at.date() >= cutoff)
         ]
@@ -128,7 +130,7 @@ class ActionDeliveryProblem(OrderAction):
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             return [FollowupAction(LATE_ORDER_HANDOVER)]  # one problem, one treatment: its journey
         values = fmt.order_values(order)
@@ -147,15 +149,15 @@ class ActionCancelOrderCheck(OrderAction):
     intent = "cancel_order"
     awaiting = "order_for_cancel"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order_check"
 
-    def candidates(self, session: Any, customer: str) -> List[Any]:
+    def candidates(self, session: Any, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, shop_orders.can_cancel)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         allowed, reason = shop_orders.can_cancel(order)
         values = fmt.order_values(order)
         if allowed:
@@ -174,15 +176,15 @@ class ActionChangeAddressCheck(OrderAction):
     intent = "change_address"
     awaiting = "order_for_address"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_address_check"
 
-    def candidates(self, session: Any, customer: str) -> List[Any]:
+    def candidates(self, session: Any, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, shop_orders.can_change_address)
 
     def act_on(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
         if allowed:
             return [SlotSet("order_id", order.number), SlotSet("new_address", None), SlotSet(AWAITING, NEW_ADDRESS)]
@@ -193,12 +195,12 @@ class ActionChangeAddressCheck(OrderAction):
 class ValidateChangeAddressForm(FormValidationAction):
     """Only something a courier could deliver to is taken as the new address."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_change_address_form"
 
     def validate_new_address(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         if shop_orders.clean_address(slot_value if isinstance(slot_value, str) else None) is None:
             dispatcher.utter_message(response="utter_address_not_understood")
             return {"new_address": None}
@@ -209,21 +211,22 @@ class ActionChangeAddress(ShopAction):
     """Stores the new address the form collected (the customer hears "done" only once it is stored), or keeps the
     old one when the customer dropped the change."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_address"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         address = tracker.get_slot("new_address")
-        events: List[Dict[Text, Any]] = [SlotSet("new_address", None), SlotSet(AWAITING, None)]
+        events: list[dict[str, Any]] = [SlotSet("new_address", None), SlotSet(AWAITING, None)]
         if customer is None or not number or not address:
             dispatcher.utter_message(response="utter_address_kept", order_id=number or "your order")
             return events
         result = shop_orders.change_shipping_address(session, customer, number, address)
         if result.changed:
-            dispatcher.utter_message(response="utter_address_changed", order_id=number,
-                                     address=result.order.shipping_address)
+            dispatcher.utter_message(
+                response="utter_address_changed", order_id=number, address=result.order.shipping_address
+            )
             return events
         if result.order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
@@ -232,8 +235,9 @@ class ActionChangeAddress(ShopAction):
             dispatcher.utter_message(response="utter_address_not_understood")
             return events + [failed("not_an_address")]
         # The order moved on (it shipped) between the question and the answer.
-        dispatcher.utter_message(response=f"utter_cannot_change_address_{result.decision.value}",
-                                 **fmt.order_values(result.order))
+        dispatcher.utter_message(
+            response=f"utter_cannot_change_address_{result.decision.value}", **fmt.order_values(result.order)
+        )
         return events + [failed(f"cannot_change_address_{result.decision.value}")]
 
 
@@ -250,10 +254,10 @@ def _just_asked_to_confirm(tracker: Tracker) -> bool:
 
 
 class ActionCancelOrderConfirm(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order_confirm"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         if customer is None or not number or not _just_asked_to_confirm(tracker):
@@ -274,10 +278,10 @@ class ActionCancelOrderConfirm(ShopAction):
 
 
 class ActionCancelOrderAbort(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order_abort"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_cancel_kept", order_id=tracker.get_slot("order_id") or "your order")
         return [SlotSet(AWAITING, None)]
 
@@ -285,10 +289,10 @@ class ActionCancelOrderAbort(ShopAction):
 class ActionReturnInfo(ShopAction):
     """Explains returns with the customer's own orders that can still go back."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_return_info"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_return_policy")
@@ -305,10 +309,10 @@ class ActionReturnInfo(ShopAction):
 
 
 class ActionRefundStatus(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_refund_status"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")

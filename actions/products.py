@@ -7,7 +7,7 @@ the suggestion action too.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -22,23 +22,30 @@ from bot.shop import catalog
 from bot.shop.customers import customer_devices
 
 # The devices whose accessories each accessory category holds (a phone's case, a laptop's bag).
-_ACCESSORY_DEVICES = {"phone_accessories": ("phones",), "laptop_accessories": ("laptops",),
-                      "chargers_cables": catalog.DEVICE_CATEGORIES}
+_ACCESSORY_DEVICES = {
+    "phone_accessories": ("phones",),
+    "laptop_accessories": ("laptops",),
+    "chargers_cables": catalog.DEVICE_CATEGORIES,
+}
 
 
-def _describe(products: List[Any]) -> str:
+def _describe(products: list[Any]) -> str:
     return fmt.bullet_list(f"{p.name}: {fmt.money(p.price)}" for p in products)
 
 
-def _entity_text(tracker: Tracker, entity: str, value: str) -> Optional[str]:
+def _entity_text(tracker: Tracker, entity: str, value: str) -> str | None:
     """What the customer typed for an entity ("cases"), before synonyms mapped it to `value`
     ("phone_accessories")."""
     message = tracker.latest_message or {}
     text = str(message.get("text") or "")
     for found in message.get("entities") or []:
-        if (found.get("entity") == entity and catalog.normalize_category(str(found.get("value"))) == value
-                and isinstance(found.get("start"), int) and isinstance(found.get("end"), int)):
-            return text[found["start"]:found["end"]]
+        if (
+            found.get("entity") == entity
+            and catalog.normalize_category(str(found.get("value"))) == value
+            and isinstance(found.get("start"), int)
+            and isinstance(found.get("end"), int)
+        ):
+            return text[found["start"] : found["end"]]
     return None
 
 
@@ -49,8 +56,9 @@ LAST_RECOMMENDATIONS = "last_recommendations"
 SEARCH_REASON = "Matches what you asked for"  # the one reason true of every search result
 
 
-def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
-                       max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
+def accessories_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, max_price: Any = None
+) -> list[dict[str, Any]] | None:
     """Accessories of the asked type for the exact device named, or the customer's own device of the right
     kind; None when the message asks for no accessory of a device (the caller answers as usual)."""
     # "a case for my phone" names two categories: the accessory is what is asked for.
@@ -68,13 +76,13 @@ def accessories_answer(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
     if model is None:
         return None
     kind = catalog.accessory_kind(_entity_text(tracker, "product_category", category))
-    return show_accessories(dispatcher, session, {"model": model, "own": own, "category": category, "kind": kind},
-                            max_price)
+    return show_accessories(
+        dispatcher, session, {"model": model, "own": own, "category": category, "kind": kind}, max_price
+    )
 
 
-def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any
-                       ) -> Optional[List[Dict[Text, Any]]]:
-    """"For my iPhone 15 Pro" right after accessories were shown: the same request for that device (the same one
+def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]] | None:
+    """ "For my iPhone 15 Pro" right after accessories were shown: the same request for that device (the same one
     again when it was theirs already). None when the message names a kind of product of its own, or no device
     model, or no accessories were just shown."""
     last = tracker.get_slot(LAST_RECOMMENDATIONS)
@@ -95,19 +103,22 @@ def _owns(session: Any, tracker: Tracker, model: str) -> bool:
     return model in {p.attributes.get("model") for p in products if p is not None}
 
 
-def goes_with_own_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any,
-                         max_price: Any = None) -> Optional[List[Dict[Text, Any]]]:
-    """"Just got the Moto G84, what should I get with it?": accessories made for a device of the customer's own
+def goes_with_own_device(
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, max_price: Any = None
+) -> list[dict[str, Any]] | None:
+    """ "Just got the Moto G84, what should I get with it?": accessories made for a device of the customer's own
     that the request names; None when it names none of theirs (the caller suggests as usual)."""
     model = catalog.model_named_in(session, (tracker.latest_message or {}).get("text"))
     if model is None or not _owns(session, tracker, model):
         return None
-    return show_accessories(dispatcher, session, {"model": model, "own": True, "category": None, "kind": None},
-                            max_price)
+    return show_accessories(
+        dispatcher, session, {"model": model, "own": True, "category": None, "kind": None}, max_price
+    )
 
 
-def show_accessories(dispatcher: CollectingDispatcher, session: Any, request: Dict[str, Any],
-                     max_price: Any = None) -> List[Dict[Text, Any]]:
+def show_accessories(
+    dispatcher: CollectingDispatcher, session: Any, request: dict[str, Any], max_price: Any = None
+) -> list[dict[str, Any]]:
     """The accessories `request` asks for ({model, own, category, kind}), under `max_price` when given; the
     request is remembered for a follow-up ("anything cheaper?")."""
     model, category, kind = request["model"], request["category"], request.get("kind")
@@ -115,32 +126,55 @@ def show_accessories(dispatcher: CollectingDispatcher, session: Any, request: Di
     if not found and kind and max_price is None:  # the type has nothing for this model: what there is
         found = catalog.accessories_for_model(session, model, category=category)
     if not found:
-        things = (f"{kind.replace('_', ' ')}s" if kind
-                  else catalog.CATEGORY_NAMES[category].lower() if category else "accessories")
+        things = (
+            f"{kind.replace('_', ' ')}s"
+            if kind
+            else catalog.CATEGORY_NAMES[category].lower()
+            if category
+            else "accessories"
+        )
         what = f"{things} for the {model}"
-        dispatcher.utter_message(response="utter_no_products",
-                                 query=f"{what} under {fmt.money(max_price)}" if max_price is not None else what)
+        dispatcher.utter_message(
+            response="utter_no_products",
+            query=f"{what} under {fmt.money(max_price)}" if max_price is not None else what,
+        )
         return [SlotSet("product_category", category)]
     reason = f"Fits your {model}" if request.get("own") else f"Made for the {model}"
-    dispatcher.utter_message(response="utter_accessories_for_model", model=model, products=_describe(found),
-                             json_message=product_cards(found, reason))
-    return [SlotSet("product_category", category),
-            SlotSet(LAST_RECOMMENDATIONS, {**request, "skus": [p.sku for p in found]})]
+    dispatcher.utter_message(
+        response="utter_accessories_for_model",
+        model=model,
+        products=_describe(found),
+        json_message=product_cards(found, reason),
+    )
+    return [
+        SlotSet("product_category", category),
+        SlotSet(LAST_RECOMMENDATIONS, {**request, "skus": [p.sku for p in found]}),
+    ]
 
 
-def product_cards(products: List[Any], reason: str) -> Dict[str, Any]:
+def product_cards(products: list[Any], reason: str) -> dict[str, Any]:
     """Cards for the web widget (docs/widget-protocol.md): the same `reason` is true of every product."""
     images = get_settings().asset_base_url
-    return {"type": "product_cards", "products": [
-        {"sku": p.sku, "name": p.name, "price": fmt.money(p.price), "reason": reason,
-         "image": f"{images}products/{catalog.picture_of(p.category)}.svg"} for p in products]}
+    return {
+        "type": "product_cards",
+        "products": [
+            {
+                "sku": p.sku,
+                "name": p.name,
+                "price": fmt.money(p.price),
+                "reason": reason,
+                "image": f"{images}products/{catalog.picture_of(p.category)}.svg",
+            }
+            for p in products
+        ],
+    }
 
 
 class ActionProductLookup(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_product_lookup"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         product = latest_entity(tracker, "product") or latest_entity(tracker, "device")
         category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
         brand = latest_entity(tracker, "brand")
@@ -159,18 +193,26 @@ class ActionProductLookup(ShopAction):
         matched = bool(found)
         if not found and product:
             # A name we do not sell; the category or brand alone may still help.
-            found = catalog.find_products(session, category=category, brand=brand, limit=5) if (category or brand) else []
+            found = (
+                catalog.find_products(session, category=category, brand=brand, limit=5) if (category or brand) else []
+            )
         if not found:
-            dispatcher.utter_message(response="utter_no_products", query=product or brand or catalog.CATEGORY_NAMES.get(category, "that"))
+            dispatcher.utter_message(
+                response="utter_no_products", query=product or brand or catalog.CATEGORY_NAMES.get(category, "that")
+            )
             return []
         events = [SlotSet("product", product), SlotSet("product_category", category), SlotSet("brand", brand)]
         if not matched:  # near things, not what was asked for: a list, no cards saying they match
             dispatcher.utter_message(response="utter_product_results", products=_describe(found))
             return events
-        dispatcher.utter_message(response="utter_product_results", products=_describe(found),
-                                 json_message=product_cards(found, SEARCH_REASON))
-        events.append(SlotSet(LAST_RECOMMENDATIONS, {"category": category or found[0].category,
-                                                     "skus": [p.sku for p in found]}))
+        dispatcher.utter_message(
+            response="utter_product_results",
+            products=_describe(found),
+            json_message=product_cards(found, SEARCH_REASON),
+        )
+        events.append(
+            SlotSet(LAST_RECOMMENDATIONS, {"category": category or found[0].category, "skus": [p.sku for p in found]})
+        )
         if product:
             # The product the customer named is interest the recommender learns from ("more like this" too).
             default_engine().record_mention(session, verified_customer(tracker), found[0].sku)

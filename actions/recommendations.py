@@ -7,8 +7,9 @@ and how the engine answered, and say it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -19,7 +20,11 @@ from actions.base import ShopAction, failed
 from actions.context import from_button, latest_entity, verified_customer
 from actions.orders import AWAITING
 from actions.products import (
-    LAST_RECOMMENDATIONS, accessories_answer, goes_with_own_device, product_cards, show_accessories,
+    LAST_RECOMMENDATIONS,
+    accessories_answer,
+    goes_with_own_device,
+    product_cards,
+    show_accessories,
 )
 from bot import payloads
 from bot.personalization.budget import parse_budget
@@ -48,7 +53,7 @@ def _open_payload(sku: str) -> str:
     return f'/recommendation_clicked{{"product_sku":"{sku}"}}'
 
 
-def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
+def _buttons(result: RecommendationResult) -> list[dict[str, str]]:
     """One tap per suggestion: opening it is the click that closes the loop."""
     return [{"title": f"{r.name} · {fmt.money(r.price)}", "payload": _open_payload(r.sku)} for r in result.items]
 
@@ -57,7 +62,7 @@ def _buttons(result: RecommendationResult) -> List[Dict[str, str]]:
 # URLs here instead.
 
 
-def _cards(result: RecommendationResult) -> Dict[str, Any]:
+def _cards(result: RecommendationResult) -> dict[str, Any]:
     """Product cards for the web widget (docs/widget-protocol.md); other channels use the text and buttons."""
     images = get_settings().asset_base_url
     return {
@@ -77,13 +82,19 @@ def _cards(result: RecommendationResult) -> Dict[str, Any]:
     }
 
 
-def _remember(result: RecommendationResult, category: Optional[str] = None, budget: Optional[float] = None
-              ) -> Dict[Text, Any]:
-    return SlotSet(LAST_RECOMMENDATIONS, {"request_id": result.request_id, "skus": [r.sku for r in result.items],
-                                          "category": category, "max_price": budget})
+def _remember(result: RecommendationResult, category: str | None = None, budget: float | None = None) -> dict[str, Any]:
+    return SlotSet(
+        LAST_RECOMMENDATIONS,
+        {
+            "request_id": result.request_id,
+            "skus": [r.sku for r in result.items],
+            "category": category,
+            "max_price": budget,
+        },
+    )
 
 
-def _kept_budget(tracker: Tracker, category: Optional[str]) -> Optional[float]:
+def _kept_budget(tracker: Tracker, category: str | None) -> float | None:
     """The budget of the last suggestions, while the customer goes on about the same kind of product ("under
     300" then "something with GPS": still under 300)."""
     last = tracker.get_slot(LAST_RECOMMENDATIONS)
@@ -95,10 +106,10 @@ def _kept_budget(tracker: Tracker, category: Optional[str]) -> Optional[float]:
         return None
 
 
-def shown_in_conversation(tracker: Tracker) -> Dict[str, str]:
+def shown_in_conversation(tracker: Tracker) -> dict[str, str]:
     """Each product suggested in this conversation, with the request that last showed it (from the slot's history,
     which Rasa keeps in the tracker): the only impressions a click here can answer."""
-    shown: Dict[str, str] = {}
+    shown: dict[str, str] = {}
     for event in tracker.events:
         if event.get("event") != "slot" or event.get("name") != LAST_RECOMMENDATIONS:
             continue
@@ -117,22 +128,25 @@ def offered_to_dismiss(tracker: Tracker) -> frozenset[str]:
     return buttons | frozenset(shown_in_conversation(tracker))
 
 
-def _budget(tracker: Tracker) -> Optional[float]:
+def _budget(tracker: Tracker) -> float | None:
     return parse_budget(latest_entity(tracker, "budget")) or parse_budget((tracker.latest_message or {}).get("text"))
 
 
 def _say(dispatcher: CollectingDispatcher, result: RecommendationResult, heading: str) -> None:
     dispatcher.utter_message(
-        response="utter_recommendations", heading=heading, products=_describe(result), buttons=_buttons(result),
+        response="utter_recommendations",
+        heading=heading,
+        products=_describe(result),
+        buttons=_buttons(result),
         json_message=_cards(result),
     )
 
 
 class ActionRecommendProducts(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_recommend_products"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         category = catalog.normalize_category(
             latest_entity(tracker, "product_category") or tracker.get_slot("product_category") or ""
         )
@@ -148,8 +162,17 @@ class ActionRecommendProducts(ShopAction):
             return events + cheaper
         return events + self._suggest(dispatcher, tracker, session, customer, category, brand, budget, focus)
 
-    def _suggest(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
-                 category: Optional[str], brand: Optional[str], budget: Any, focus: List[str]) -> List[Dict[Text, Any]]:
+    def _suggest(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: Any,
+        customer: str | None,
+        category: str | None,
+        brand: str | None,
+        budget: Any,
+        focus: list[str],
+    ) -> list[dict[str, Any]]:
         answered = accessories_answer(dispatcher, tracker, session, max_price=budget)
         if answered is None and not (category or brand or focus):
             answered = goes_with_own_device(dispatcher, tracker, session, max_price=budget)
@@ -160,8 +183,15 @@ class ActionRecommendProducts(ShopAction):
             dispatcher.utter_message(response="utter_ask_recommendation_category")
             return []
         result = default_engine().recommend(
-            session, customer, category=category, brand=brand, max_price=budget,
-            focus_skus=focus, n=3, solicited=True, channel=_channel(tracker),
+            session,
+            customer,
+            category=category,
+            brand=brand,
+            max_price=budget,
+            focus_skus=focus,
+            n=3,
+            solicited=True,
+            channel=_channel(tracker),
         )
         if not result.items:
             what = brand or (catalog.CATEGORY_NAMES.get(category, "that").lower() if category else "that")
@@ -173,15 +203,17 @@ class ActionRecommendProducts(ShopAction):
         return [SlotSet("product_category", category), _remember(result, category, budget)]
 
 
-_CHEAPER = re.compile(r"\b(cheaper|less expensive|more affordable|lower price|too expensive|too pricey|cost less)\b",
-                      re.IGNORECASE)
+_CHEAPER = re.compile(
+    r"\b(cheaper|less expensive|more affordable|lower price|too expensive|too pricey|cost less)\b", re.IGNORECASE
+)
 _ABOUT_A_PLAN = re.compile(r"\b(plan|tariff|contract|sim|broadband|fibre|fiber|internet)\b", re.IGNORECASE)
 _PENNY = Decimal("0.01")
 
 
-def _cheaper(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: Optional[str],
-             category: Optional[str]) -> Optional[List[Dict[Text, Any]]]:
-    """"Anything cheaper?": about a plan, plans of its kind that cost less than the customer's own; else the last
+def _cheaper(
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str | None, category: str | None
+) -> list[dict[str, Any]] | None:
+    """ "Anything cheaper?": about a plan, plans of its kind that cost less than the customer's own; else the last
     request again, under the cheapest price it showed. None when the message asks nothing cheaper."""
     text = str((tracker.latest_message or {}).get("text") or "")
     if not _CHEAPER.search(text):
@@ -189,20 +221,29 @@ def _cheaper(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, c
     last = tracker.get_slot(LAST_RECOMMENDATIONS) or {}
     last = last if isinstance(last, dict) else {}
     if customer is not None and (category in catalog.PLAN_CATEGORIES or _ABOUT_A_PLAN.search(text)):
-        plans = [p for p in customer_plans(session, customer, active_only=True)
-                 if category not in catalog.PLAN_CATEGORIES or p.category == category]
+        plans = [
+            p
+            for p in customer_plans(session, customer, active_only=True)
+            if category not in catalog.PLAN_CATEGORIES or p.category == category
+        ]
         if plans:
             current = plans[0]
-            found = catalog.find_products(session, category=current.category,
-                                          max_price=Decimal(current.monthly_price) - _PENNY, limit=5)
+            found = catalog.find_products(
+                session, category=current.category, max_price=Decimal(current.monthly_price) - _PENNY, limit=5
+            )
             if not found:
-                dispatcher.utter_message(response="utter_no_cheaper_plan", plan=current.name,
-                                         price=fmt.money(current.monthly_price))
+                dispatcher.utter_message(
+                    response="utter_no_cheaper_plan", plan=current.name, price=fmt.money(current.monthly_price)
+                )
                 return []
             reason = f"Less than the {fmt.money(current.monthly_price)} a month of your {current.name}"
-            dispatcher.utter_message(response="utter_cheaper_plans", plan=current.name,
-                                     price=fmt.money(current.monthly_price), products=_describe_views(found),
-                                     json_message=product_cards(found, reason))
+            dispatcher.utter_message(
+                response="utter_cheaper_plans",
+                plan=current.name,
+                price=fmt.money(current.monthly_price),
+                products=_describe_views(found),
+                json_message=product_cards(found, reason),
+            )
             return [SlotSet(LAST_RECOMMENDATIONS, {"category": current.category, "skus": [p.sku for p in found]})]
     shown = [p for p in (catalog.get_product(session, sku) for sku in last.get("skus") or []) if p is not None]
     if not shown:
@@ -210,8 +251,15 @@ def _cheaper(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, c
     below = min(p.price for p in shown) - _PENNY
     if last.get("model"):
         return show_accessories(dispatcher, session, last, max_price=below)
-    result = default_engine().recommend(session, customer, category=last.get("category") or shown[0].category,
-                                        max_price=below, n=3, solicited=True, channel=_channel(tracker))
+    result = default_engine().recommend(
+        session,
+        customer,
+        category=last.get("category") or shown[0].category,
+        max_price=below,
+        n=3,
+        solicited=True,
+        channel=_channel(tracker),
+    )
     if not result.items:
         dispatcher.utter_message(response="utter_no_recommendations", query=f"cheaper than {fmt.money(below + _PENNY)}")
         return []
@@ -219,15 +267,15 @@ def _cheaper(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, c
     return [_remember(result)]
 
 
-def _describe_views(products: List[Any]) -> str:
+def _describe_views(products: list[Any]) -> str:
     return fmt.bullet_list(f"{p.name}: {fmt.money(p.price)}" for p in products)
 
 
 class ActionMoreLikeThis(ShopAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_more_like_this"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         shown = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("skus") or []
         sku = latest_entity(tracker, "product_sku") or tracker.get_slot("product_sku") or (shown[0] if shown else None)
         if not sku:
@@ -247,10 +295,10 @@ class ActionMoreLikeThis(ShopAction):
 class ActionRecommendationClicked(ShopAction):
     """A suggestion was opened: log the click, show the product, offer "more like this" / "not interested"."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_recommendation_clicked"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         sku = latest_entity(tracker, "product_sku")
         product = catalog.get_product(session, sku) if sku else None
         if product is None:
@@ -279,10 +327,10 @@ class ActionNotInterested(ShopAction):
     """Item named (a button) -> that item; a category named -> that category (on request); else what was
     just suggested."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_not_interested"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         sku = latest_entity(tracker, "product_sku")
         if sku and from_button(tracker) and sku not in offered_to_dismiss(tracker):
             # A "Not interested" button for a product nobody showed here is forged: it would skew the figures.
@@ -311,10 +359,10 @@ class ActionNotInterested(ShopAction):
 class ActionOffer(ShopAction):
     """The customer's next-best-action: a retention offer, an upsell, or nothing (and why not)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_offer"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_offers_sign_in")
@@ -339,10 +387,10 @@ class ActionOffer(ShopAction):
 class ActionUnsubscribe(ShopAction):
     """No more marketing: stored against the account, after which nothing unasked-for is suggested."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_unsubscribe"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         if not default_engine().set_marketing(session, verified_customer(tracker), False, channel=_channel(tracker)):
             dispatcher.utter_message(response="utter_unsubscribe_sign_in")
             return []
@@ -353,10 +401,10 @@ class ActionUnsubscribe(ShopAction):
 class ActionPersonalizationConsent(ShopAction):
     """The customer's answer to "may we personalize?", stored against their account (newest answer wins)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_personalization_consent"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> List[Dict[Text, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         granted = (tracker.latest_message or {}).get("intent", {}).get("name") == "personalization_opt_in"
         if not default_engine().set_consent(session, verified_customer(tracker), granted, channel=_channel(tracker)):
             dispatcher.utter_message(response="utter_consent_sign_in")

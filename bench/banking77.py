@@ -17,7 +17,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 from sklearn.metrics import accuracy_score, f1_score
@@ -39,14 +39,14 @@ RASA_DEFAULT_PIPELINE = [
 ]
 
 
-def read_split(path: Path, limit: Optional[int] = None) -> List[Tuple[str, str]]:
+def read_split(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = [(r["text"].strip(), r["category"]) for r in csv.DictReader(handle)]
     return rows[:limit] if limit else rows
 
 
-def write_nlu_yaml(rows: List[Tuple[str, str]], path: Path) -> None:
-    by_intent: Dict[str, List[str]] = {}
+def write_nlu_yaml(rows: list[tuple[str, str]], path: Path) -> None:
+    by_intent: dict[str, list[str]] = {}
     for text, label in rows:
         by_intent.setdefault(label, []).append(text)
     nlu = [
@@ -56,7 +56,7 @@ def write_nlu_yaml(rows: List[Tuple[str, str]], path: Path) -> None:
     path.write_text(yaml.safe_dump({"version": "3.1", "nlu": nlu}, sort_keys=False, width=10_000))
 
 
-def project_pipeline(overrides: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+def project_pipeline(overrides: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     pipeline = copy.deepcopy(yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"])
     for component in pipeline:
         short = component["name"].rsplit(".", 1)[-1]
@@ -64,7 +64,9 @@ def project_pipeline(overrides: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any
     return [c for c in pipeline if not c.pop("drop", False)]
 
 
-def evaluate(name: str, pipeline: List[Dict[str, Any]], train_file: Path, test: List[Tuple[str, str]], workdir: Path) -> Dict[str, Any]:
+def evaluate(
+    name: str, pipeline: list[dict[str, Any]], train_file: Path, test: list[tuple[str, str]], workdir: Path
+) -> dict[str, Any]:
     parsed, train_s, latencies = train_and_parse(name, pipeline, train_file, [t for t, _ in test], workdir)
     predicted = [best_intent(p) for p in parsed]
     gold = [label for _, label in test]
@@ -81,26 +83,37 @@ def evaluate(name: str, pipeline: List[Dict[str, Any]], train_file: Path, test: 
     }
 
 
-VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "tandem (config.yml)": {},
     "tandem: dense only (sparse_weight 0)": {"LinearIntentClassifier": {"sparse_weight": 0.0}},
-    "tandem: sparse only (no encoder)": {"SentenceEncoderFeaturizer": {"drop": True}, "LinearIntentClassifier": {"C": 10.0}},
+    "tandem: sparse only (no encoder)": {
+        "SentenceEncoderFeaturizer": {"drop": True},
+        "LinearIntentClassifier": {"C": 10.0},
+    },
     "tandem: without sentiment": {"SentimentAnalyzer": {"drop": True}},
     "tandem: raw counts (before issue 14: C 10, sparse weight 0.5)": {
-        "LinearIntentClassifier": {"sparse_idf": False, "C": 10.0, "sparse_weight": 0.5}},
+        "LinearIntentClassifier": {"sparse_idf": False, "C": 10.0, "sparse_weight": 0.5}
+    },
     "tandem: TF-IDF sparse, C 10, sparse weight 0.5": {
-        "LinearIntentClassifier": {"sparse_idf": True, "C": 10.0, "sparse_weight": 0.5}},
+        "LinearIntentClassifier": {"sparse_idf": True, "C": 10.0, "sparse_weight": 0.5}
+    },
 }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
-    parser.add_argument("--default-epochs", type=int, default=0, help="also run Rasa's default pipeline with this many DIET epochs (its default is 100)")
+    parser.add_argument(
+        "--default-epochs",
+        type=int,
+        default=0,
+        help="also run Rasa's default pipeline with this many DIET epochs (its default is 100)",
+    )
     parser.add_argument("--only-config", action="store_true", help="skip the variants of config.yml")
-    parser.add_argument("--variant", action="append", default=None,
-                        help="run only the variants whose name contains this (repeatable)")
+    parser.add_argument(
+        "--variant", action="append", default=None, help="run only the variants whose name contains this (repeatable)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args(argv)
     quiet_rasa()
@@ -116,7 +129,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.variant:
             runs = [(name, o) for name, o in runs if any(v in name for v in args.variant)]
         for name, overrides in runs:
-            results.append(evaluate(name.split(" ")[0] + str(len(results)), project_pipeline(overrides), train_file, test, workdir) | {"pipeline": name})
+            results.append(
+                evaluate(name.split(" ")[0] + str(len(results)), project_pipeline(overrides), train_file, test, workdir)
+                | {"pipeline": name}
+            )
             print(json.dumps(results[-1]), flush=True)
         if args.default_epochs:
             pipeline = copy.deepcopy(RASA_DEFAULT_PIPELINE)
@@ -128,7 +144,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"\nBANKING77: train {len(train)} examples, test {len(test)} examples")
     print(f"{'pipeline':45} {'accuracy':>9} {'macro-F1':>9} {'train s':>8} {'p50 ms':>7} {'p99 ms':>7}")
     for r in results:
-        print(f"{r['pipeline']:45} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['train_s']:8.1f} {r['parse_p50_ms']:7.1f} {r['parse_p99_ms']:7.1f}")
+        print(
+            f"{r['pipeline']:45} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['train_s']:8.1f} {r['parse_p50_ms']:7.1f} {r['parse_p99_ms']:7.1f}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -25,21 +25,21 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.personalization.activity import (  # noqa: E402
+from bot.personalization.jobs.churn import ChurnModel, train_churn_model  # noqa: E402
+from bot.personalization.jobs.customer_activity import (  # noqa: E402
     ACCESSORY_CATEGORIES,
     ActivityBuilder,
     EventLog,
-    load_activity,
     to_datetime,
     to_unix,
 )
-from bot.personalization.churn import ChurnModel, train_churn_model  # noqa: E402
+from bot.personalization.jobs.shop_activity import load_activity  # noqa: E402
 from bot.shop.catalog import DEVICE_CATEGORIES  # noqa: E402
 
 
 def synthetic_source(customers: int, seed: int) -> tuple[ActivityBuilder, float, dict[str, Any], Any]:
     """The synthetic shop's events as an activity builder, its clock, and its description."""
-    from bot.personalization.synthetic import generate_shop
+    from bench.personalization.synthetic import generate_shop
 
     shop = generate_shop(n_customers=customers, seed=seed)
     ev = shop.events
@@ -56,8 +56,13 @@ def synthetic_source(customers: int, seed: int) -> tuple[ActivityBuilder, float,
         accessory=np.isin(categories, ACCESSORY_CATEGORIES),
         initial_devices=(shop.owned_devices >= 0).sum(axis=1),
     )
-    info = {"source": "synthetic", "customers": customers, "seed": seed, "events": len(ev),
-            "true_churn_share": round(float(shop.churned.mean()), 4)}
+    info = {
+        "source": "synthetic",
+        "customers": customers,
+        "seed": seed,
+        "events": len(ev),
+        "true_churn_share": round(float(shop.churned.mean()), 4),
+    }
     return log, float(shop.now), info, shop
 
 
@@ -67,7 +72,7 @@ def database_source(url: str, now: str | None, ignore_consent: bool) -> tuple[Ac
 
     from bot.db.models import BehaviourEvent, Order
     from bot.db.session import session_factory
-    from bot.personalization.segment_refresh import consented_mask
+    from bot.personalization.jobs.segment_refresh import consented_mask
 
     session = session_factory(url)()
     if now is None:
@@ -128,8 +133,9 @@ def main() -> int:
     prepared = time.perf_counter() - started
 
     started = time.perf_counter()
-    model = train_churn_model(builder, now, horizon_days=args.horizon_days, test_fraction=args.test_fraction,
-                              seed=args.seed)
+    model = train_churn_model(
+        builder, now, horizon_days=args.horizon_days, test_fraction=args.test_fraction, seed=args.seed
+    )
     trained = time.perf_counter() - started
 
     result: dict[str, Any] = {

@@ -23,7 +23,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.processes import free_port  # noqa: E402
 
 # (stage, the line of `tandem up` that ends it); in the order they happen.
-STAGES: List[Tuple[str, str]] = [
+STAGES: list[tuple[str, str]] = [
     ("install (venv, dependencies)", "database: "),
     ("database, demo shop, recommender", "agent console: sign in"),
     ("sentiment model build", "sentiment: serving"),
@@ -45,7 +44,7 @@ class Watched:
     """The lines of a running process with the time each appeared, read in a thread."""
 
     def __init__(self, process: subprocess.Popen, started: float) -> None:
-        self.lines: List[Tuple[float, str]] = []
+        self.lines: list[tuple[float, str]] = []
         self._started = started
         self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
         self._thread.start()
@@ -56,13 +55,14 @@ class Watched:
             self.lines.append((time.monotonic() - self._started, line))
             print(f"  | {line}", flush=True)
 
-    def when(self, text: str) -> Optional[float]:
+    def when(self, text: str) -> float | None:
         return next((at for at, line in self.lines if text in line), None)
 
 
 def _post(url: str, payload: dict, timeout: float = 60) -> object:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -90,18 +90,29 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="tandem-cold-"))
     clone = workdir / "tandem"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True
+    ).stdout.strip()
     ports = {"rasa": free_port(), "actions": free_port()}
-    env: Dict[str, str] = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "VIRTUAL_ENV"))}
+    env: dict[str, str] = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "VIRTUAL_ENV"))}
     # A cache of its own too, as a fresh machine has (pip's, and the sentence encoder's ONNX export).
-    env.update({"TANDEM_WEB_PORT": str(free_port()), "TANDEM_CONSOLE_PORT": str(free_port()),
-                "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(workdir / "cache")})
+    env.update(
+        {
+            "TANDEM_WEB_PORT": str(free_port()),
+            "TANDEM_CONSOLE_PORT": str(free_port()),
+            "PYTHONUNBUFFERED": "1",
+            "XDG_CACHE_HOME": str(workdir / "cache"),
+        }
+    )
     print(f"cold start of {commit} in {clone}", flush=True)
     started = time.monotonic()
-    process = subprocess.Popen(["./tandem", "up", "--rasa-port", str(ports["rasa"]),
-                                "--actions-port", str(ports["actions"])],
-                               cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        ["./tandem", "up", "--rasa-port", str(ports["rasa"]), "--actions-port", str(ports["actions"])],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     watched = Watched(process, started)
     try:
         deadline = started + args.timeout
@@ -114,13 +125,16 @@ def main() -> int:
         answer = first_answer(ports["rasa"], deadline)
         answered = time.monotonic() - started
         lines_seen = len(watched.lines)
-        token = subprocess.run(["./tandem", "rasa-token"], cwd=clone, env=env, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            ["./tandem", "rasa-token"], cwd=clone, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
         parse = _post(f"http://127.0.0.1:{ports['rasa']}/model/parse?token={token}", {"text": "this is a disgrace"})
         sentiment = parse.get("sentiment")  # type: ignore[union-attr]
         upgraded = None
         if args.wait_for_upgrade:
-            while watched.when(UPGRADED) is None and "could not take over" not in " ".join(l for _, l in watched.lines):
+            while watched.when(UPGRADED) is None and "could not take over" not in " ".join(
+                line for _, line in watched.lines
+            ):
                 if time.monotonic() > deadline or process.poll() is not None:
                     break
                 time.sleep(2.0)
@@ -139,7 +153,7 @@ def main() -> int:
         print(f"  sentiment active: {sentiment}")
         print(f"  terminal lines until the first answer: {lines_seen}")
         if args.wait_for_upgrade:
-            print(f"  better sentiment model serving at: {'%.1f s' % upgraded if upgraded else 'never (see log)'}")
+            print(f"  better sentiment model serving at: {f'{upgraded:.1f} s' if upgraded else 'never (see log)'}")
         return 0 if sentiment and answered <= 300 else 1
     finally:
         process.terminate()

@@ -23,8 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="play only the conversations whose id contains this")
     args = parser.parse_args(argv)
     env = dict(os.environ, TANDEM_QUALITY_ALL="1", TANDEM_QUALITY_VERBOSE="1", TANDEM_QUALITY_ONLY=args.only)
-    command = [sys.executable, "-m", "pytest", "tests/quality/test_conversation_quality.py", "-s", "-q",
-               "-p", "no:cacheprovider", "-o", "timeout=7200"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/quality/test_conversation_quality.py",
+        "-s",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "timeout=7200",
+    ]
     return subprocess.call(command, cwd=ROOT, env=env)
 
 

@@ -25,8 +25,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
     env = dict(os.environ, TANDEM_FUZZ_REQUESTS=str(args.requests), TANDEM_FUZZ_SEED=str(args.seed))
-    command = [sys.executable, "-m", "pytest", "tests/e2e/test_fuzz.py", "-s", "-q", "-p", "no:cacheprovider",
-               "-o", "timeout=7200"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/e2e/test_fuzz.py",
+        "-s",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "timeout=7200",
+    ]
     return subprocess.call(command, cwd=ROOT, env=env)
 
 

@@ -28,7 +28,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,12 +39,12 @@ from bot.processes import free_port, wait_for_http  # noqa: E402
 PASSWORD = "bench-password-123"
 
 
-def percentile(values: List[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def summary(values: List[float]) -> Dict[str, float]:
+def summary(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
         "p50_ms": round(1000 * statistics.median(values), 1),
@@ -80,22 +79,22 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-async def run_load(rasa_url: str, console_url: str, customers: List[str], agents: List[str], rounds: int) -> Dict:
+async def run_load(rasa_url: str, console_url: str, customers: list[str], agents: list[str], rounds: int) -> dict:
     from bot.identity import sign_customer
     from tests.console.console_support import AgentClient
     from tests.support.widget_client import WidgetClient
 
     widgets = [WidgetClient(rasa_url, token=sign_customer(c)) for c in customers]
     consoles = [AgentClient(console_url) for _ in agents]
-    inbound: List[float] = []
-    outbound: List[float] = []
-    failures: List[str] = []
+    inbound: list[float] = []
+    outbound: list[float] = []
+    failures: list[str] = []
     try:
         for client, username in zip(consoles, agents):
             await client.login(username, PASSWORD)
             assert client.csrf, f"{username} could not sign in"
         sockets = [await client.ws() for client in consoles]
-        arrivals: Dict[str, asyncio.Future] = {}
+        arrivals: dict[str, asyncio.Future] = {}
 
         async def listen(ws) -> None:  # noqa: ANN001 - aiohttp websocket
             async for frame in ws:
@@ -123,9 +122,9 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
         ids = {h["conversation_id"]: h["id"] for h in queue["handoffs"]}
         missing = [c for c in conversations if c not in ids]
         assert not missing, f"not in the queue: {missing}"
-        claims = await asyncio.gather(*(
-            client.post(f"/api/handoffs/{ids[c]}/claim") for client, c in zip(consoles, conversations)
-        ))
+        claims = await asyncio.gather(
+            *(client.post(f"/api/handoffs/{ids[c]}/claim") for client, c in zip(consoles, conversations))
+        )
         assert all(r.status == 200 for r in claims), [r.status for r in claims]
         for widget in widgets:
             await widget.next_message(lambda m: (m.get("custom") or {}).get("status") == "assigned", timeout=60)
@@ -141,7 +140,7 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
                     continue
                 try:
                     inbound.append(await asyncio.wait_for(arrivals[text], 30) - sent)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     failures.append("a customer message never reached the console")
                 reply = f"agent reply {r} {uuid.uuid4().hex[:6]}"
                 sent = time.perf_counter()
@@ -156,9 +155,7 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
                     failures.append("an agent reply never reached the widget")
 
         started = time.perf_counter()
-        await asyncio.gather(*(
-            talk(w, client, ids[c]) for w, client, c in zip(widgets, consoles, conversations)
-        ))
+        await asyncio.gather(*(talk(w, client, ids[c]) for w, client, c in zip(widgets, consoles, conversations)))
         wall = time.perf_counter() - started
         for task in listeners:
             task.cancel()
@@ -175,7 +172,7 @@ async def run_load(rasa_url: str, console_url: str, customers: List[str], agents
     }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
@@ -191,7 +188,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="tandem-handoff-bench-"))
     url = create_database()
-    procs: List[subprocess.Popen] = []
+    procs: list[subprocess.Popen] = []
     try:
         upgrade(url)
         with session_scope(url) as session:
@@ -199,17 +196,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         agents = [f"agent{i:02d}" for i in range(args.conversations)]
         with session_scope(url) as session:
             for name in agents:
-                create_agent(session, name, name.title(), PASSWORD, role="admin", known_queues=default_rules().queue_keys)
+                create_agent(
+                    session, name, name.title(), PASSWORD, role="admin", known_queues=default_rules().queue_keys
+                )
         model = args.model or trained_model()
         actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
         from bot.settings import get_settings
 
-        env = rasa_env({
-            "TANDEM_DATABASE_URL": url, "TANDEM_STATE_DIR": str(workdir),
-            "TANDEM_SECRET_KEY": get_settings().secret_key,  # the tokens this process signs must verify there
-            "TANDEM_CONSOLE_PORT": str(console_port), "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
-            "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}",
-        })
+        env = rasa_env(
+            {
+                "TANDEM_DATABASE_URL": url,
+                "TANDEM_STATE_DIR": str(workdir),
+                "TANDEM_SECRET_KEY": get_settings().secret_key,  # the tokens this process signs must verify there
+                "TANDEM_CONSOLE_PORT": str(console_port),
+                "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+                "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            }
+        )
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
@@ -218,20 +221,49 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         logs = {name: (workdir / f"{name}.log").open("w") for name in ("actions", "rasa", "console")}
         procs = [
-            subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-                             cwd=ROOT, env=env, stdout=logs["actions"], stderr=subprocess.STDOUT),
-            subprocess.Popen([RASA, "run", "--model", str(model), "--port", str(rasa_port), "--enable-api",
-                              "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
-                             cwd=ROOT, env=env, stdout=logs["rasa"], stderr=subprocess.STDOUT),
-            subprocess.Popen([sys.executable, "-m", "bot.console"], cwd=ROOT, env=env,
-                             stdout=logs["console"], stderr=subprocess.STDOUT),
+            subprocess.Popen(
+                [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                cwd=ROOT,
+                env=env,
+                stdout=logs["actions"],
+                stderr=subprocess.STDOUT,
+            ),
+            subprocess.Popen(
+                [
+                    RASA,
+                    "run",
+                    "--model",
+                    str(model),
+                    "--port",
+                    str(rasa_port),
+                    "--enable-api",
+                    "--credentials",
+                    "credentials.yml",
+                    "--endpoints",
+                    str(endpoints),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=logs["rasa"],
+                stderr=subprocess.STDOUT,
+            ),
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.console"],
+                cwd=ROOT,
+                env=env,
+                stdout=logs["console"],
+                stderr=subprocess.STDOUT,
+            ),
         ]
         wait_for_http(f"http://127.0.0.1:{actions_port}/health", timeout=300)
         wait_for_http(f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/", timeout=300)
         wait_for_http(f"http://127.0.0.1:{console_port}/healthz", timeout=60)
         customers = [f"CUST-{i:05d}" for i in range(1, args.conversations + 1)]
-        result = asyncio.run(run_load(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{console_port}",
-                                      customers, agents, args.rounds))
+        result = asyncio.run(
+            run_load(
+                f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{console_port}", customers, agents, args.rounds
+            )
+        )
         result.update(conversations=args.conversations, rounds=args.rounds, cpus=os.cpu_count())
         print(json.dumps(result, indent=2))
         return 1 if result["failures"] else 0

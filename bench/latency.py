@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 
@@ -32,13 +33,15 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 from bot.processes import free_port, wait_for_http  # noqa: E402
 
 
-def percentile(values: List[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def load(url: str, conversations: int, messages: int, make_body: Callable[[int, int], Dict[str, Any]]) -> Dict[str, float]:
-    latencies: List[float] = []
+async def load(
+    url: str, conversations: int, messages: int, make_body: Callable[[int, int], dict[str, Any]]
+) -> dict[str, float]:
+    latencies: list[float] = []
     failures = 0
 
     async def conversation(session: aiohttp.ClientSession, c: int) -> None:
@@ -68,15 +71,15 @@ async def load(url: str, conversations: int, messages: int, make_body: Callable[
     }
 
 
-def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
+def run_tandem(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
     from bot.identity import sign_customer
+    from bot.settings import get_settings
     from bot.shop import orders as shop_orders
     from bot.shop.seed import seed_shop
     from bot.stack import child_env
     from bot.training import train_if_changed
-    from bot.settings import get_settings
 
     db_url = f"sqlite:///{workdir / 'shop.db'}"
     os.environ["TANDEM_DATABASE_URL"] = db_url
@@ -87,10 +90,12 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     with session_scope(db_url) as session:
         seed_shop(session, customers=200, progress=False)
     customers = [f"CUST-{i:05d}" for i in range(1, args.conversations + 2)]
-    order_numbers: Dict[str, List[str]] = {}
+    order_numbers: dict[str, list[str]] = {}
     with session_scope(db_url) as session:
         for customer in customers:
-            order_numbers[customer] = [o.number for o in shop_orders.recent_orders(session, customer, limit=5)] or ["TD000000"]
+            order_numbers[customer] = [o.number for o in shop_orders.recent_orders(session, customer, limit=5)] or [
+                "TD000000"
+            ]
     tokens = {c: sign_customer(c) for c in customers}
     env = child_env(settings)
 
@@ -99,22 +104,47 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
     endpoints = workdir / "endpoints.yml"
     tracker_store = (
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        if args.tracker_store == "sql" else ""  # no entry: Rasa's in-memory tracker store
+        if args.tracker_store == "sql"
+        else ""  # no entry: Rasa's in-memory tracker store
     )
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
-        + tracker_store + "lock_store:\n  type: in_memory\n"
+        + tracker_store
+        + "lock_store:\n  type: in_memory\n"
     )
     procs = [
-        subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([RASA, "run", "--model", str(model), "--port", str(rasa_port), "--credentials", "credentials.yml", "--endpoints", str(endpoints)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                RASA,
+                "run",
+                "--model",
+                str(model),
+                "--port",
+                str(rasa_port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                str(endpoints),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
     ]
     try:
         wait_for_http(f"http://127.0.0.1:{actions_port}/health", timeout=300)
         wait_for_http(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", timeout=300)
         rng = random.Random(1)
 
-        def body(c: int, m: int) -> Dict[str, Any]:
+        def body(c: int, m: int) -> dict[str, Any]:
             customer = customers[c % len(customers)]
             texts = [
                 "hi",
@@ -124,14 +154,20 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
                 "can you recommend a laptop",
                 "thanks",
             ]
-            return {"sender": f"bench-{c}", "message": texts[m % len(texts)], "metadata": {"customer_token": tokens[customer]}}
+            return {
+                "sender": f"bench-{c}",
+                "message": texts[m % len(texts)],
+                "metadata": {"customer_token": tokens[customer]},
+            }
 
         recordings = []
         if args.profile:
             import stage_profile
 
             recordings = stage_profile.start(args.py_spy, {"rasa": procs[1].pid, "actions": procs[0].pid}, args.profile)
-        result = asyncio.run(load(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook", args.conversations, args.messages, body))
+        result = asyncio.run(
+            load(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook", args.conversations, args.messages, body)
+        )
         if recordings:
             stage_profile.stop(recordings)
             print(stage_profile.report(recordings, int(result["messages"]) + 1), flush=True)
@@ -143,36 +179,59 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
             p.wait(timeout=30)
 
 
-def run_baseline(args: argparse.Namespace, workdir: Path) -> Dict[str, float]:
+def run_baseline(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     project = workdir / "rasa-init"
     project.mkdir()
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false")
     started = time.perf_counter()
-    subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(project)], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [RASA, "init", "--no-prompt", "--init-dir", str(project)],
+        cwd=project,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     print(f"rasa init: init + train took {time.perf_counter() - started:.1f} s", flush=True)
     port = free_port()
-    proc = subprocess.Popen([RASA, "run", "--port", str(port)], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [RASA, "run", "--port", str(port)], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300)
         texts = ["hi", "i am feeling sad", "yes", "great", "are you a bot?", "bye"]
-        return asyncio.run(load(f"http://127.0.0.1:{port}/webhooks/rest/webhook", args.conversations, args.messages,
-                                lambda c, m: {"sender": f"bench-{c}", "message": texts[m % len(texts)]}))
+        return asyncio.run(
+            load(
+                f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                args.conversations,
+                args.messages,
+                lambda c, m: {"sender": f"bench-{c}", "message": texts[m % len(texts)]},
+            )
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--messages", type=int, default=15)
     parser.add_argument("--model", type=Path, default=None, help="a trained Tandem model (default: train one)")
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--tracker-store", choices=["sql", "memory"], default="sql",
-                        help="Tandem's tracker store: SQLite as `tandem up` runs it (default) or in memory like the baseline")
+    parser.add_argument(
+        "--tracker-store",
+        choices=["sql", "memory"],
+        default="sql",
+        help="Tandem's tracker store: SQLite as `tandem up` runs it (default) or in memory like the baseline",
+    )
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="sample Tandem's processes with py-spy during the load; stacks and a per-stage report")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="sample Tandem's processes with py-spy during the load; stacks and a per-stage report",
+    )
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable (not a Tandem dependency)")
     args = parser.parse_args(argv)
     results = {}
@@ -185,7 +244,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"\n{args.conversations} concurrent conversations x {args.messages} messages, REST webhook")
     print(f"{'stack':26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'msg/s':>7} {'failed':>6}")
     for name, r in results.items():
-        print(f"{name:26} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['mean_ms']:8.1f} {r['throughput_msg_s']:7.1f} {r['failures']:6d}")
+        print(
+            f"{name:26} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['mean_ms']:8.1f} {r['throughput_msg_s']:7.1f} {r['failures']:6d}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

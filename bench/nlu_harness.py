@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -30,8 +30,8 @@ def quiet_rasa() -> None:
 
 
 def train_and_parse(
-    name: str, pipeline: List[Dict[str, Any]], train_file: Path, texts: List[str], workdir: Path
-) -> Tuple[List[Dict[str, Any]], float, List[float]]:
+    name: str, pipeline: list[dict[str, Any]], train_file: Path, texts: list[str], workdir: Path
+) -> tuple[list[dict[str, Any]], float, list[float]]:
     """Returns (parse results, training seconds, per-message parse seconds)."""
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
@@ -43,7 +43,7 @@ def train_and_parse(
     train_s = time.perf_counter() - started
     agent = Agent.load(model)
 
-    async def parse_all() -> Tuple[List[Dict[str, Any]], List[float]]:
+    async def parse_all() -> tuple[list[dict[str, Any]], list[float]]:
         parsed, latencies = [], []
         for text in tqdm(texts, desc=f"{name}: parse", unit="msg", file=sys.stderr):
             t0 = time.perf_counter()
@@ -55,7 +55,7 @@ def train_and_parse(
     return parsed, train_s, latencies
 
 
-def best_intent(parsed: Dict[str, Any]) -> str:
+def best_intent(parsed: dict[str, Any]) -> str:
     """The classifier's own best intent, also when the FallbackClassifier stepped in."""
     intent = parsed["intent"]["name"]
     if intent == "nlu_fallback":
@@ -64,5 +64,5 @@ def best_intent(parsed: Dict[str, Any]) -> str:
     return intent
 
 
-def project_pipeline() -> List[Dict[str, Any]]:
+def project_pipeline() -> list[dict[str, Any]]:
     return yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]

@@ -1,6 +1,6 @@
 """Latency of one recommendation request in the action server's process, on PostgreSQL at scale.
 
-Loads a synthetic shop (bot/personalization/synthetic.py; default 10,000 products, 100,000 customers) into
+Loads a synthetic shop (bench/personalization/synthetic/; default 10,000 products, 100,000 customers) into
 a fresh PostgreSQL database, trains the personalization model on it with `tandem recs train`'s code, then
 times `PersonalizationEngine.recommend` end to end, exactly as an action calls it: its own session, the
 customer's consent, history, devices, exclusions and segment read, the model scored, impressions written
@@ -27,17 +27,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
+from bench.personalization.synthetic import generate_shop  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import BehaviourEvent, Customer, CustomerDevice, Product  # noqa: E402
 from bot.db.session import dispose_engine, session_scope  # noqa: E402
 from bot.personalization.config import PersonalizationConfig  # noqa: E402
 from bot.personalization.engine import PersonalizationEngine  # noqa: E402
+from bot.personalization.jobs.recommender_training import train  # noqa: E402
 from bot.personalization.model_store import ModelCache  # noqa: E402
-from bot.personalization.synthetic import generate_shop  # noqa: E402
-from bot.personalization.training import train  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVER = os.environ.get("TANDEM_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@/postgres")
@@ -84,8 +84,7 @@ def load(url: str, customers: int, products: int, seed: int) -> dict:
     t0 = time.perf_counter()
     shop = generate_shop(n_customers=customers, n_products=products, seed=seed)
     generated = time.perf_counter() - t0
-    print(f"generated {customers:,} customers, {products:,} products, {len(shop.events):,} events "
-          f"in {generated:.1f} s")
+    print(f"generated {customers:,} customers, {products:,} products, {len(shop.events):,} events in {generated:.1f} s")
     t0 = time.perf_counter()
     _insert(url, Product, shop.product_rows(), "products")
     _insert(url, Customer, shop.customer_rows(), "customers")
@@ -95,10 +94,12 @@ def load(url: str, customers: int, products: int, seed: int) -> dict:
         for table in ("products", "customers"):
             session.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
         # 90 % said yes to personalization (deterministic: by customer id).
-        session.execute(text(
-            "INSERT INTO personalization_consents (customer_id, granted, updated_at, source) "
-            "SELECT id, (id % 10) <> 0, now(), 'bench' FROM customers"
-        ))
+        session.execute(
+            text(
+                "INSERT INTO personalization_consents (customer_id, granted, updated_at, source) "
+                "SELECT id, (id % 10) <> 0, now(), 'bench' FROM customers"
+            )
+        )
         session.execute(text("ANALYZE"))
     loaded = time.perf_counter() - t0
     print(f"loaded into PostgreSQL in {loaded:.1f} s")

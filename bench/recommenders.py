@@ -2,8 +2,8 @@
 
 Each method is fitted on the events before one global cutoff (the newest 20 % of events are the test
 period) and asked for K items per test user, the user's training items excluded; a hit is an item the user
-interacted with in the test period and not before (`bot.personalization.evaluation`). The synthetic shop's
-planted structure is described in `bot/personalization/synthetic.py`; its parameters are printed and saved.
+interacted with in the test period and not before (`bench.personalization.evaluation`). The synthetic shop's
+planted structure is described in `bench/personalization/synthetic/`; its parameters are printed and saved.
 On the synthetic shop a last row ranks by the generator's own view distribution (`ViewModel`, ground truth
 no recommender can see): the ceiling the methods are measured against.
 
@@ -24,8 +24,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,14 +34,18 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bot.personalization.data import TrainingData  # noqa: E402
-from bot.personalization.evaluation import EvaluationResult, evaluate, time_cutoff, time_split  # noqa: E402
+from bench.personalization.evaluation import EvaluationResult, evaluate, time_cutoff, time_split  # noqa: E402
 from bot.personalization.recommenders.base import RequestContext, UserHistory  # noqa: E402
+from bot.personalization.training_data import TrainingData  # noqa: E402
 
 METHODS = ("popularity", "item_knn", "als", "content", "hybrid")
 CEILING = "ground_truth"
 LABELS = {
-    "popularity": "popularity", "item_knn": "item-kNN", "als": "ALS", "content": "content", "hybrid": "hybrid",
+    "popularity": "popularity",
+    "item_knn": "item-kNN",
+    "als": "ALS",
+    "content": "content",
+    "hybrid": "hybrid",
     CEILING: "ground truth (ceiling)",
 }
 
@@ -49,7 +54,7 @@ Loaded = tuple[TrainingData, dict[str, Any], Any]  # data, description, Syntheti
 
 
 def load_synthetic(args: argparse.Namespace) -> Loaded:
-    from bot.personalization.synthetic import generate_shop
+    from bench.personalization.synthetic import generate_shop
 
     started = time.perf_counter()
     shop = generate_shop(
@@ -58,7 +63,7 @@ def load_synthetic(args: argparse.Namespace) -> Loaded:
     seconds = time.perf_counter() - started
     kinds, counts = np.unique(shop.events.kinds, return_counts=True)
     info = {
-        "generator": "bot.personalization.synthetic.generate_shop (structure: see its module docstring)",
+        "generator": "bench.personalization.synthetic.generate_shop (structure: see its module docstring)",
         "summary": shop.describe(),
         "parameters": dict(shop.params),
         "events": {str(k): int(c) for k, c in zip(kinds, counts)},
@@ -69,7 +74,7 @@ def load_synthetic(args: argparse.Namespace) -> Loaded:
 
 
 def load_movielens(args: argparse.Namespace) -> Loaded:
-    from bot.personalization.movielens import load_ratings, read_catalog
+    from bench.personalization.movielens import load_ratings, read_catalog
 
     if not args.ratings:
         raise SystemExit("--source movielens needs --ratings PATH/ratings.csv")
@@ -85,7 +90,7 @@ def load_movielens(args: argparse.Namespace) -> Loaded:
 
 
 def load_retail(args: argparse.Namespace) -> Loaded:
-    from bot.personalization.retail import load_retail as read
+    from bench.personalization.retail import load_retail as read
 
     if not args.retail:
         raise SystemExit("--source retail needs --retail PATH (UCI Online Retail CSV)")
@@ -100,7 +105,7 @@ def load_retail(args: argparse.Namespace) -> Loaded:
 
 def load_database(args: argparse.Namespace) -> Loaded:
     from bot.db.session import session_scope
-    from bot.personalization.dataset import load_training_data
+    from bot.personalization.shop_training_data import load_training_data
 
     if not args.database_url:
         raise SystemExit("--source database needs --database-url URL")
@@ -116,7 +121,10 @@ def _redact(url: str) -> str:
 
 
 LOADERS: dict[str, Callable[[argparse.Namespace], Loaded]] = {
-    "synthetic": load_synthetic, "movielens": load_movielens, "retail": load_retail, "database": load_database,
+    "synthetic": load_synthetic,
+    "movielens": load_movielens,
+    "retail": load_retail,
+    "database": load_database,
 }
 
 
@@ -191,8 +199,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row = {"method": name, "fit_seconds": round(fit_s, 2), **result.as_dict()}
         row["seconds"] = round(row["seconds"], 2)
         rows.append(row)
-        print(f"  {LABELS.get(name, name)}: recall {result.recall:.4f}, ndcg {result.ndcg:.4f}, "
-              f"fit {fit_s:.1f} s, evaluated {result.users} users in {result.seconds:.1f} s", flush=True)
+        print(
+            f"  {LABELS.get(name, name)}: recall {result.recall:.4f}, ndcg {result.ndcg:.4f}, "
+            f"fit {fit_s:.1f} s, evaluated {result.users} users in {result.seconds:.1f} s",
+            flush=True,
+        )
     _print_table(rows, args.k)
     return {
         "source": args.source,
@@ -225,8 +236,10 @@ def _print_table(rows: list[dict[str, Any]], k: int) -> None:
     print(header)
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {LABELS.get(r['method'], r['method'])} | {r['recall']:.4f} | {r['ndcg']:.4f} | "
-              f"{r['coverage']:.3f} | {r['fit_seconds']:.1f} | {r['users']:,} |")
+        print(
+            f"| {LABELS.get(r['method'], r['method'])} | {r['recall']:.4f} | {r['ndcg']:.4f} | "
+            f"{r['coverage']:.3f} | {r['fit_seconds']:.1f} | {r['users']:,} |"
+        )
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

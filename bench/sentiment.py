@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,12 +39,12 @@ def rss_mb() -> float:
     return 0.0
 
 
-def worker(model_path: str, variant: str, latency_n: int, threads: int) -> Dict[str, Any]:
+def worker(model_path: str, variant: str, latency_n: int, threads: int) -> dict[str, Any]:
     """Runs in its own process so that peak memory belongs to one variant."""
-    from bot.sentiment.model import OnnxSentimentModel, TransformersSentimentModel, read_metadata
-
     import onnxruntime  # noqa: F401  (imports count as the baseline, not the model)
     import transformers  # noqa: F401
+
+    from bot.sentiment.model import OnnxSentimentModel, TransformersSentimentModel, read_metadata
 
     if variant == "pytorch":
         import torch
@@ -98,7 +98,7 @@ def worker(model_path: str, variant: str, latency_n: int, threads: int) -> Dict[
     }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="a built model folder (default: the built default model)")
     parser.add_argument("--variants", default="int8,fp32,pytorch")
@@ -119,20 +119,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = []
     for variant in args.variants.split(","):
         out = subprocess.run(
-            [sys.executable, __file__, "--model", args.model, "--worker", variant,
-             "--latency-n", str(args.latency_n), "--threads", str(args.threads)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--model",
+                args.model,
+                "--worker",
+                variant,
+                "--latency-n",
+                str(args.latency_n),
+                "--threads",
+                str(args.threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps({k: v for k, v in results[-1].items() if k != "per_label_airline"}), flush=True)
 
     print(f"\nsentiment model {args.model}")
-    print(f"{'variant':9} {'airline F1':>10} {'airline acc':>11} {'TweetEval mR':>12} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'peak MB':>8} {'model MB':>8}")
+    print(
+        f"{'variant':9} {'airline F1':>10} {'airline acc':>11} {'TweetEval mR':>12} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'peak MB':>8} {'model MB':>8}"
+    )
     for r in results:
-        print(f"{r['variant']:9} {r['airline_macro_f1']:10.4f} {r['airline_accuracy']:11.4f} "
-              f"{r['tweeteval_macro_recall']:12.4f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} "
-              f"{r['peak_rss_mb']:8.0f} {r['model_rss_mb']:8.0f}")
+        print(
+            f"{r['variant']:9} {r['airline_macro_f1']:10.4f} {r['airline_accuracy']:11.4f} "
+            f"{r['tweeteval_macro_recall']:12.4f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} "
+            f"{r['peak_rss_mb']:8.0f} {r['model_rss_mb']:8.0f}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

@@ -14,13 +14,12 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nlu_harness import ROOT, best_intent, project_pipeline, quiet_rasa, train_and_parse  # noqa: E402
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
@@ -50,11 +49,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             train_file = workdir / f"fold{k}.yml"
             train_file.write_text(train.nlu_as_yaml())
             test = [examples[i] for i in test_idx]
-            parsed, _, _ = train_and_parse(f"fold{k}", project_pipeline(), train_file, [e.get("text") for e in test], workdir)
+            parsed, _, _ = train_and_parse(
+                f"fold{k}", project_pipeline(), train_file, [e.get("text") for e in test], workdir
+            )
             for example, result in zip(test, parsed):
                 gold_intents.append(example.get("intent"))
                 predicted_intents.append(best_intent(result))
-                gold = {(e["entity"], str(data.entity_synonyms.get(e["value"], e["value"])).lower()) for e in example.get("entities", [])}
+                gold = {
+                    (e["entity"], str(data.entity_synonyms.get(e["value"], e["value"])).lower())
+                    for e in example.get("entities", [])
+                }
                 found = {(e["entity"], str(e["value"]).lower()) for e in result.get("entities", [])}
                 entity_counts["tp"] += len(gold & found)
                 entity_counts["fp"] += len(found - gold)
@@ -77,7 +81,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(json.dumps(result, indent=2))
     print("most confused (gold -> predicted):", confusions.most_common(8))
     if args.json:
-        args.json.write_text(json.dumps(result | {"confusions": [[g, p, n] for (g, p), n in confusions.most_common(20)]}, indent=2))
+        args.json.write_text(
+            json.dumps(result | {"confusions": [[g, p, n] for (g, p), n in confusions.most_common(20)]}, indent=2)
+        )
     return 0
 
 

@@ -16,7 +16,6 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import List, Optional
 
 import yaml
 
@@ -27,7 +26,7 @@ PARAPHRASES = ROOT / "bench" / "data" / "shop_paraphrases.yml"
 SENTIMENT = "bot.nlu.sentiment_analyzer.SentimentAnalyzer"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -61,8 +60,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     for (g, p), n in confusions.most_common(12):
         print(f"    {g} -> {p}: {n}")
     if args.json:
-        args.json.write_text(json.dumps({"accuracy": accuracy, "answered_right": answered_right,
-                                         "fallbacks": fallbacks, "per_intent": per_intent}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "accuracy": accuracy,
+                    "answered_right": answered_right,
+                    "fallbacks": fallbacks,
+                    "per_intent": per_intent,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -15,12 +15,11 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 RATE = 100  # samples per second
 
 # (stage, markers in a stack's file paths and function names), checked in order: the first match wins.
-STAGES: Dict[str, List[Tuple[str, Tuple[str, ...]]]] = {
+STAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "rasa": [
         ("NLU: sentence encoder", ("sentence_encoder.py",)),
         ("NLU: sentiment", ("sentiment_analyzer.py", "bot/sentiment/")),
@@ -28,8 +27,7 @@ STAGES: Dict[str, List[Tuple[str, Tuple[str, ...]]]] = {
         ("NLU: tokens, count vectors, regex, CRF entities", ("rasa/nlu/",)),
         ("policies: TED", ("ted_policy.py",)),
         ("policies: Tandem's (journey, sentiment, turn end)", ("bot/policies/",)),
-        ("policies: rules, memoization, ensemble", ("rule_policy.py", "memoization.py", "ensemble.py",
-                                                    "policy.py")),
+        ("policies: rules, memoization, ensemble", ("rule_policy.py", "memoization.py", "ensemble.py", "policy.py")),
         ("featurizing the tracker for policies", ("rasa/core/featurizers/", "rasa/shared/core/trackers.py")),
         ("tracker store (SQL)", ("tracker_store.py",)),
         ("calling the action server", ("rasa/core/actions/action.py", "aiohttp/")),
@@ -64,19 +62,33 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(py_spy: str, pids: Dict[str, int], out_dir: Path) -> List[Recording]:
+def start(py_spy: str, pids: dict[str, int], out_dir: Path) -> list[Recording]:
     out_dir.mkdir(parents=True, exist_ok=True)
     recordings = []
     for name, pid in pids.items():
         output = out_dir / f"{name}.txt"
-        process = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", str(RATE), "--format", "raw",
-                                    "--output", str(output), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                str(RATE),
+                "--format",
+                "raw",
+                "--output",
+                str(output),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         recordings.append(Recording(process, name, output, pid, process_cpu_seconds(pid)))
     return recordings
 
 
-def stop(recordings: List[Recording]) -> None:
+def stop(recordings: list[Recording]) -> None:
     for recording in recordings:
         recording.cpu_seconds = process_cpu_seconds(recording.pid) - recording.cpu_at_start
         recording.process.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
@@ -91,20 +103,24 @@ def stages(recording: Recording) -> Counter:
         stack, _, number = line.rpartition(" ")
         if not number.isdigit():
             continue
-        stage = next((name for name, markers in STAGES[recording.name] if any(m in stack for m in markers)),
-                     "other (asyncio, logging, json, ...)")
+        stage = next(
+            (name for name, markers in STAGES[recording.name] if any(m in stack for m in markers)),
+            "other (asyncio, logging, json, ...)",
+        )
         counts[stage] += int(number)
     return counts
 
 
-def report(recordings: List[Recording], messages: int) -> str:
+def report(recordings: list[Recording], messages: int) -> str:
     lines = [f"CPU per message by stage (py-spy, {RATE} samples/s while on the CPU, {messages} messages):"]
     for recording in recordings:
         counts = stages(recording)
         total = sum(counts.values())
-        lines.append(f"  {recording.name}: {recording.cpu_seconds / messages * 1000:.1f} ms of CPU per message in all "
-                     f"(/proc, native threads included); Python stacks sampled: "
-                     f"{total / RATE / messages * 1000:.1f} ms")
+        lines.append(
+            f"  {recording.name}: {recording.cpu_seconds / messages * 1000:.1f} ms of CPU per message in all "
+            f"(/proc, native threads included); Python stacks sampled: "
+            f"{total / RATE / messages * 1000:.1f} ms"
+        )
         for stage, samples in counts.most_common():
             lines.append(f"    {stage:<50} {samples / RATE / messages * 1000:7.1f} ms  {samples / total:6.1%}")
     return "\n".join(lines)

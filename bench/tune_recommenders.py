@@ -35,19 +35,20 @@ import itertools
 import json
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
+from recommenders import LOADERS, add_source_arguments  # noqa: E402  (bench/recommenders.py)
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bot.personalization.data import Interactions, TrainingData  # noqa: E402
-from bot.personalization.evaluation import evaluate, time_cutoff, time_split  # noqa: E402
+from bench.personalization.evaluation import evaluate, time_cutoff, time_split  # noqa: E402
 from bot.personalization.recommenders import build_recommender  # noqa: E402
 from bot.personalization.recommenders.base import Recommender, RequestContext, UserHistory  # noqa: E402
 from bot.personalization.recommenders.hybrid import (  # noqa: E402
@@ -57,7 +58,7 @@ from bot.personalization.recommenders.hybrid import (  # noqa: E402
     normalise,
 )
 from bot.personalization.recommenders.ranking import top_n  # noqa: E402
-from recommenders import LOADERS, add_source_arguments  # noqa: E402  (bench/recommenders.py)
+from bot.personalization.training_data import Interactions, TrainingData  # noqa: E402
 
 KNN_K = (20, 50, 100, 200, 500)
 KNN_SHRINKAGE = (0.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
@@ -101,8 +102,14 @@ class Validation:
 
     def evaluate(self, fn: Callable[[int, UserHistory, int], np.ndarray]) -> dict[str, Any]:
         result = evaluate(
-            fn, self.fit.interactions, self.valid, k=self.k, max_users=self.max_users, seed=self.seed,
-            segments=self.fit.segments, progress=False,
+            fn,
+            self.fit.interactions,
+            self.valid,
+            k=self.k,
+            max_users=self.max_users,
+            seed=self.seed,
+            segments=self.fit.segments,
+            progress=False,
         )
         return {"recall": result.recall, "ndcg": result.ndcg, "coverage": result.coverage, "users": result.users}
 
@@ -189,8 +196,7 @@ def around(best: Mapping[str, float], step: float) -> list[dict[str, float]]:
     names = list(best)
     fine = step / 2
     return [
-        w for w in simplex(names, fine)
-        if all(abs(w[n] - best[n]) <= step + 1e-9 for n in names) and w != dict(best)
+        w for w in simplex(names, fine) if all(abs(w[n] - best[n]) <= step + 1e-9 for n in names) and w != dict(best)
     ]
 
 
@@ -206,8 +212,10 @@ class BlendScorer:
         for row, u in enumerate(val.users):
             lo, hi = matrix.indptr[u], matrix.indptr[u + 1]
             history = UserHistory(
-                items=matrix.indices[lo:hi].astype(np.int32), weights=matrix.data[lo:hi].astype(np.float32),
-                user_index=int(u), segment=None if val.fit.segments is None else val.fit.segments[u],
+                items=matrix.indices[lo:hi].astype(np.int32),
+                weights=matrix.data[lo:hi].astype(np.float32),
+                user_index=int(u),
+                segment=None if val.fit.segments is None else val.fit.segments[u],
             )
             self.allowed[row, history.items] = False
             for name, component in components.items():
@@ -314,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-seed", type=int, default=0)
     parser.add_argument("--weight-step", type=float, default=0.1)
     parser.add_argument(
-        "--hybrid-knn", choices=("tuned", "default"), default="tuned",
+        "--hybrid-knn",
+        choices=("tuned", "default"),
+        default="tuned",
         help="item-kNN inside the hybrid while its weights are tuned: the chosen parameters, or item_knn.py's defaults",
     )
     parser.add_argument("--threads", type=int, default=1, help="BLAS and ALS threads")
@@ -338,9 +348,12 @@ def main(argv: list[str] | None = None) -> int:
 def tune(args: argparse.Namespace) -> dict[str, Any]:
     data, _info, _shop = LOADERS[args.source](args)
     val = validation_split(data, args.test_fraction, args.valid_fraction, args.k, args.max_users, args.eval_seed)
-    print(f"Source: {args.source}; validation: fit on {val.fit.interactions.n_events:,} events before the validation "
-          f"cutoff {val.fit.now}, {val.valid.n_events:,} validation events, {len(val.users):,} users sampled "
-          f"(test period: newest {args.test_fraction:.0%} of all events, dropped)", flush=True)
+    print(
+        f"Source: {args.source}; validation: fit on {val.fit.interactions.n_events:,} events before the validation "
+        f"cutoff {val.fit.now}, {val.valid.n_events:,} validation events, {len(val.users):,} users sampled "
+        f"(test period: newest {args.test_fraction:.0%} of all events, dropped)",
+        flush=True,
+    )
 
     baseline = {}
     for name in ("popularity", "content"):
@@ -366,21 +379,32 @@ def tune(args: argparse.Namespace) -> dict[str, Any]:
     current_weights = dict(DEFAULT_WEIGHTS)
 
     best_single = {
-        "popularity": baseline["popularity"]["ndcg"], "content": baseline["content"]["ndcg"],
-        "item_knn": knn_best["ndcg"], "als": als_best["ndcg"],
+        "popularity": baseline["popularity"]["ndcg"],
+        "content": baseline["content"]["ndcg"],
+        "item_knn": knn_best["ndcg"],
+        "als": als_best["ndcg"],
     }
-    print("\nChosen (by validation NDCG@%d):" % args.k)
-    print(f"  item-kNN: {_fmt(knn_best['params'])} (ndcg {knn_best['ndcg']:.4f}; "
-          f"current {_fmt(knn_default)}: {_ndcg_of(knn_rows, knn_default):.4f})")
-    print(f"  ALS: {_fmt(als_best['params'])} (ndcg {als_best['ndcg']:.4f}; "
-          f"current: {_ndcg_of(als_rows, als_default):.4f}; popularity {baseline['popularity']['ndcg']:.4f})")
-    print(f"  hybrid weights: {_fmt(weights_best['params'])} (ndcg {weights_best['ndcg']:.4f}; "
-          f"current weights: {_ndcg_of(weight_rows, current_weights):.4f})")
+    print(f"\nChosen (by validation NDCG@{args.k}):")
+    print(
+        f"  item-kNN: {_fmt(knn_best['params'])} (ndcg {knn_best['ndcg']:.4f}; "
+        f"current {_fmt(knn_default)}: {_ndcg_of(knn_rows, knn_default):.4f})"
+    )
+    print(
+        f"  ALS: {_fmt(als_best['params'])} (ndcg {als_best['ndcg']:.4f}; "
+        f"current: {_ndcg_of(als_rows, als_default):.4f}; popularity {baseline['popularity']['ndcg']:.4f})"
+    )
+    print(
+        f"  hybrid weights: {_fmt(weights_best['params'])} (ndcg {weights_best['ndcg']:.4f}; "
+        f"current weights: {_ndcg_of(weight_rows, current_weights):.4f})"
+    )
     return {
         "source": args.source,
         "validation": {
-            "fit_events": val.fit.interactions.n_events, "valid_events": val.valid.n_events,
-            "cutoff": val.fit.now, "users": len(val.users), "k": args.k,
+            "fit_events": val.fit.interactions.n_events,
+            "valid_events": val.valid.n_events,
+            "cutoff": val.fit.now,
+            "users": len(val.users),
+            "k": args.k,
         },
         "baselines": baseline,
         "best_single_ndcg": best_single,

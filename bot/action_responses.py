@@ -6,17 +6,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from bot.domain_files import load_domain
 from bot.settings import PROJECT_ROOT
 
 # Responses whose names actions build from data (f"utter_order_{status}"): one per value the data can take.
 ACTION_RESPONSE_FAMILIES: dict[str, tuple[str, ...]] = {
     "utter_order_{}": ("placed", "processing", "shipped", "out_for_delivery", "delivered", "cancelled", "returned"),
-    "utter_cannot_cancel_{}": ("shipped", "out_for_delivery", "delivered", "already_cancelled", "returned",
-                               "not_found"),
-    "utter_no_orders_{}": ("order_for_status", "order_for_delivery", "order_for_cancel", "order_for_address",
-                           "order_for_change"),
+    "utter_cannot_cancel_{}": (
+        "shipped",
+        "out_for_delivery",
+        "delivered",
+        "already_cancelled",
+        "returned",
+        "not_found",
+    ),
+    "utter_no_orders_{}": (
+        "order_for_status",
+        "order_for_delivery",
+        "order_for_cancel",
+        "order_for_address",
+        "order_for_change",
+    ),
     "utter_cannot_change_address_{}": ("shipped", "delivered", "closed"),
     "utter_cannot_change_order_{}": ("shipped", "delivered", "closed"),
 }
@@ -35,10 +45,14 @@ def sent_by_actions(root: Path = PROJECT_ROOT) -> frozenset[str]:
     for family, values in ACTION_RESPONSE_FAMILIES.items():
         used |= {family.format(value) for value in values}
     used |= responses_used()
-    domain = yaml.safe_load((root / "domain.yml").read_text())
+    domain = load_domain(root / "domain")
     asking_actions = set(domain.get("actions") or [])  # a form asks with action_ask_<slot> where there is one
-    used |= {f"utter_ask_{slot}" for form in (domain.get("forms") or {}).values() for slot in form["required_slots"]
-             if f"action_ask_{slot}" not in asking_actions}
+    used |= {
+        f"utter_ask_{slot}"
+        for form in (domain.get("forms") or {}).values()
+        for slot in form["required_slots"]
+        if f"action_ask_{slot}" not in asking_actions
+    }
     return frozenset(used)
 
 

@@ -7,7 +7,8 @@ with the shared secret. Anything typed in the chat is just text.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import jwt
 
@@ -28,12 +29,14 @@ def is_customer_id(value: Any) -> bool:
     """A shop's customer id: 1 to 64 printable characters, no surrounding spaces (never NUL or a lone surrogate,
     which no database column can hold)."""
     return (
-        isinstance(value, str) and 0 < len(value) <= MAX_CUSTOMER_ID_CHARS
-        and value.isprintable() and value == value.strip()
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_CUSTOMER_ID_CHARS
+        and value.isprintable()
+        and value == value.strip()
     )
 
 
-def sign_customer(external_id: str, ttl_seconds: Optional[int] = None, secret: Optional[str] = None) -> str:
+def sign_customer(external_id: str, ttl_seconds: int | None = None, secret: str | None = None) -> str:
     if not is_customer_id(external_id):
         raise ValueError(f"a customer id is 1 to {MAX_CUSTOMER_ID_CHARS} printable characters")
     settings = get_settings()
@@ -47,7 +50,7 @@ def sign_customer(external_id: str, ttl_seconds: Optional[int] = None, secret: O
     return jwt.encode(claims, secret or settings.secret_key, algorithm=ALGORITHM)
 
 
-def verify_token(token: Any, secret: Optional[str] = None) -> str:
+def verify_token(token: Any, secret: str | None = None) -> str:
     """Return the customer external id the token was signed for."""
     if not isinstance(token, str) or not token:
         raise InvalidToken("no customer token")
@@ -70,7 +73,7 @@ def verify_token(token: Any, secret: Optional[str] = None) -> str:
     return claims["sub"]
 
 
-def customer_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
+def customer_from_metadata(metadata: Mapping[str, Any] | None) -> str | None:
     """The verified customer id of a message's metadata, or None for an anonymous visitor."""
     if not metadata:
         return None

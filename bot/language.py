@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -44,8 +45,13 @@ class Detected:
     says_goodbye: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.language.code, "name": self.language.name, "says_yes": self.says_yes,
-                "asks_for_person": self.asks_for_person, "says_goodbye": self.says_goodbye}
+        return {
+            "code": self.language.code,
+            "name": self.language.name,
+            "says_yes": self.says_yes,
+            "asks_for_person": self.asks_for_person,
+            "says_goodbye": self.says_goodbye,
+        }
 
 
 def _phrase(text: str) -> str:
@@ -55,15 +61,19 @@ def _phrase(text: str) -> str:
 def load_languages(path: Path = LANGUAGES_FILE) -> dict[str, Language]:
     raw: Mapping[str, Any] = yaml.safe_load(path.read_text()) or {}
     return {
-        code: Language(code, str(spec["name"]), frozenset(_phrase(str(w)) for w in spec.get("alone") or ()),
-                       frozenset(_phrase(str(w)) for w in spec.get("affirm") or ()),
-                       frozenset(_phrase(str(w)) for w in spec.get("person") or ()),
-                       frozenset(w for phrase in spec.get("goodbye") or () for w in _phrase(str(phrase)).split()))
+        code: Language(
+            code,
+            str(spec["name"]),
+            frozenset(_phrase(str(w)) for w in spec.get("alone") or ()),
+            frozenset(_phrase(str(w)) for w in spec.get("affirm") or ()),
+            frozenset(_phrase(str(w)) for w in spec.get("person") or ()),
+            frozenset(w for phrase in spec.get("goodbye") or () for w in _phrase(str(phrase)).split()),
+        )
         for code, spec in raw.items()
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stop_words(code: str) -> frozenset[str]:
     return frozenset(importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS)
 
@@ -86,18 +96,21 @@ class LanguageDetector:
             if phrase in language.alone:
                 return self._detected(language, phrase)
         code, probability = self._identifier.classify(phrase)
-        language = self.languages.get(code)
-        if language is None or probability < MIN_LANGID_PROBABILITY:
+        identified = self.languages.get(code)
+        if identified is None or probability < MIN_LANGID_PROBABILITY:
             return None
         words = phrase.split()
         foreign = [w for w in words if w in _stop_words(code) and w not in self._english]
         if len(foreign) >= (1 if len(words) <= 3 or probability >= SURE_LANGID_PROBABILITY else 2):
-            return self._detected(language, phrase)
+            return self._detected(identified, phrase)
         return None
 
     @staticmethod
     def _detected(language: Language, phrase: str) -> Detected:
         words = set(phrase.split())
-        return Detected(language, says_yes=phrase in language.yes,
-                        asks_for_person=any(p in words or (" " in p and p in phrase) for p in language.person),
-                        says_goodbye=phrase not in language.yes and words <= language.goodbye)
+        return Detected(
+            language,
+            says_yes=phrase in language.yes,
+            asks_for_person=any(p in words or (" " in p and p in phrase) for p in language.person),
+            says_goodbye=phrase not in language.yes and words <= language.goodbye,
+        )

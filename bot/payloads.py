@@ -9,8 +9,9 @@ in this conversation; a bare `/intent` is no more than saying it in words. Both 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 PREFIX = "/"  # Rasa's INTENT_MESSAGE_PREFIX
 # How many of the newest bot messages count as "on offer": older ones have scrolled far out of sight.
@@ -28,7 +29,7 @@ class Payload:
     def carries_values(self) -> bool:
         return bool(self.entities)
 
-    def value(self, entity: str) -> Optional[str]:
+    def value(self, entity: str) -> str | None:
         return next((v for k, v in self.entities if k == entity), None)
 
 
@@ -36,12 +37,12 @@ def is_payload(text: Any) -> bool:
     return isinstance(text, str) and text.lstrip().startswith(PREFIX)
 
 
-def parse(text: Any) -> Optional[Payload]:
+def parse(text: Any) -> Payload | None:
     """The payload a message holds; None for ordinary text. Entities that are not a JSON object make the whole
     payload one that carries values (it can only match an offer spelled the same way)."""
     if not is_payload(text):
         return None
-    body = text.strip()[len(PREFIX):]
+    body = text.strip()[len(PREFIX) :]
     intent, brace, rest = body.partition("{")
     intent = intent.split("@", 1)[0].strip()  # Rasa also reads `/intent@0.9` (a confidence)
     if not brace:
@@ -108,6 +109,4 @@ def was_offered(text: Any, events: Iterable[Mapping[str, Any]]) -> bool:
 
 def offered_values(events: Iterable[Mapping[str, Any]], intent: str, entity: str) -> frozenset[str]:
     """The values of `entity` that the bot offered with `intent` (e.g. the journeys whose rating it asked for)."""
-    return frozenset(
-        v for p in offered(events) if p.intent == intent for v in (p.value(entity),) if v is not None
-    )
+    return frozenset(v for p in offered(events) if p.intent == intent for v in (p.value(entity),) if v is not None)

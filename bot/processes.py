@@ -8,7 +8,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, Optional
 
 # Rasa, TensorFlow and transformers must never phone home or wait on the hub: the machine is offline.
 RUNTIME_DEFAULTS = {
@@ -28,7 +27,7 @@ class ServiceFailed(RuntimeError):
     """A process exited, or its health URL did not answer in time."""
 
 
-def runtime_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def runtime_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment with the offline defaults, then `extra` on top."""
     env = dict(os.environ)
     for key, value in RUNTIME_DEFAULTS.items():
@@ -43,7 +42,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, process: Optional[subprocess.Popen] = None, timeout: float = 180) -> None:
+def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 180) -> None:
     """Return once `url` answers; fail early if `process` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,7 +15,8 @@ def _expect_action_responses() -> None:
     from bot.action_responses import sent_by_actions, unused_response_warning
 
     EXPECTED_WARNINGS.extend(
-        (UserWarning, re.escape(unused_response_warning(name))) for name in sorted(sent_by_actions()))
+        (UserWarning, re.escape(unused_response_warning(name))) for name in sorted(sent_by_actions())
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -28,6 +29,11 @@ def main(argv: list[str]) -> int:
         from bot.settings import get_settings
 
         arguments += ["--auth-token", get_settings().rasa_api_token]
+    # Rasa's default domain is `domain.yml`; Tandem's is the `domain/` folder (one file per topic).
+    if arguments[:1] in (["train"], ["data"], ["test"], ["interactive"]) and not any(
+        a == "--domain" or a.startswith("--domain=") for a in arguments
+    ):
+        arguments += ["--domain", "domain"]
     sys.argv = ["rasa", *arguments]
     rasa_main()
     return 0

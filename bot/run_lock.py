@@ -11,9 +11,9 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional
 
 PID_FILE = "up.json"
 _PR_SET_PDEATHSIG = 1
@@ -60,7 +60,7 @@ def alive(pid: int) -> bool:
         return True
 
 
-def start_time(pid: int) -> Optional[str]:
+def start_time(pid: int) -> str | None:
     """The process's start time from /proc (None where there is no /proc, or no such process)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
@@ -68,7 +68,7 @@ def start_time(pid: int) -> Optional[str]:
         return None
 
 
-def read(state_dir: Path) -> Optional[Record]:
+def read(state_dir: Path) -> Record | None:
     try:
         data = json.loads((state_dir / PID_FILE).read_text())
         started = tuple((int(p), str(t)) for p, t in (data.get("started") or {}).items())
@@ -111,11 +111,12 @@ def check_ports(ports: Iterable[tuple[str, str, int]]) -> None:
             try:
                 probe.bind((host, port))
             except OSError:
-                raise PortBusy(f"port {port} ({name}) is already in use by another program: stop it, "
-                               f"or give {name} another port") from None
+                raise PortBusy(
+                    f"port {port} ({name}) is already in use by another program: stop it, or give {name} another port"
+                ) from None
 
 
-def _stop_groups(pids: List[int], timeout: float = 15.0) -> List[int]:
+def _stop_groups(pids: list[int], timeout: float = 15.0) -> list[int]:
     for pid in pids:
         _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

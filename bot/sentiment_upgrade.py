@@ -8,18 +8,16 @@ flight finish on the old one, the next ones get the new one.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, Optional
 
-from bot import run_lock
+from bot import rasa_api, run_lock
+from bot.rasa_api import RasaUnavailable
 from bot.sentiment.model import describe
 from bot.sentiment.progress import ProgressFile
 from bot.sentiment.training import Recipe, model_dir
@@ -39,25 +37,24 @@ class _Stopped(Exception):
 
 def load_model(rasa_url: str, token: str, model: Path, timeout: float = 600.0) -> None:
     """Makes the Rasa server at `rasa_url` serve `model` (it loads it before it answers)."""
-    request = urllib.request.Request(
-        f"{rasa_url.rstrip('/')}/model?token={token}", method="PUT",
-        data=json.dumps({"model_file": str(model)}).encode(), headers={"Content-Type": "application/json"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if response.status >= 300:
-                raise UpgradeFailed(f"Rasa answered {response.status} to PUT /model")
-    except urllib.error.HTTPError as exc:
-        raise UpgradeFailed(f"Rasa refused the model ({exc.code}: {exc.read()[:300]!r})") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise UpgradeFailed(f"Rasa could not be reached at {rasa_url} ({exc})") from exc
+        rasa_api.call(rasa_url, token, timeout, lambda api: api.replace_model(model, timeout=timeout))
+    except RasaUnavailable as exc:
+        raise UpgradeFailed(f"Rasa did not load the model ({exc})") from exc
 
 
 class SentimentUpgrade:
     """One background job: build `recipe`, train the Rasa model with it, load that into Rasa, then `on_swapped`."""
 
-    def __init__(self, settings: Settings, recipe: Recipe, env: Dict[str, str], rasa_url: str,
-                 on_swapped: Callable[[Path], None], say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        recipe: Recipe,
+        env: dict[str, str],
+        rasa_url: str,
+        on_swapped: Callable[[Path], None],
+        say: Callable[[str], None] = print,
+    ) -> None:
         self.settings = settings
         self.recipe = recipe
         self.env = env
@@ -67,7 +64,7 @@ class SentimentUpgrade:
         self.build_log = settings.state_dir / "sentiment-build.log"
         self.progress = ProgressFile(settings.state_dir / "sentiment-build.json")
         self._stopping = threading.Event()
-        self._process: Optional[subprocess.Popen] = None
+        self._process: subprocess.Popen | None = None
         self._thread = threading.Thread(target=self._run, name="sentiment-upgrade", daemon=True)
 
     def start(self) -> None:
@@ -80,14 +77,19 @@ class SentimentUpgrade:
             os.killpg(process.pid, signal.SIGTERM)
         self._thread.join(timeout=15)
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
     def _run(self) -> None:
         try:
             built = self._build()
-            model = train_if_changed(self.settings.models_dir, env=self.env, log=self.settings.state_dir / "train.log",
-                                     sentiment_model=built, background=True)
+            model = train_if_changed(
+                self.settings.models_dir,
+                env=self.env,
+                log=self.settings.state_dir / "train.log",
+                sentiment_model=built,
+                background=True,
+            )
             if self._stopping.is_set():
                 return
             load_model(self.rasa_url, self.settings.rasa_api_token, model)
@@ -96,21 +98,44 @@ class SentimentUpgrade:
         except _Stopped:
             return
         except Exception as exc:  # a thread has no caller to raise to: say it, and the quick model keeps serving
-            self.say(f"sentiment: the better model could not take over ({exc}); the quick one keeps serving. "
-                     f"Build log: {self.build_log}")
+            self.say(
+                f"sentiment: the better model could not take over ({exc}); the quick one keeps serving. "
+                f"Build log: {self.build_log}"
+            )
 
     def _build(self) -> Path:
         """Builds in a child process at low priority (PyTorch and its memory stay out of `up`)."""
-        self.say(f"sentiment: building the better model '{self.recipe.name}' in the background "
-                 f"(progress below; log {self.build_log})")
-        command = ["nice", "-n", "10", sys.executable, "-m", "bot.cli", "sentiment", "build",
-                   "--recipe", self.recipe.name, "--models-dir", str(self.settings.models_dir),
-                   "--progress-file", str(self.progress.path)]
+        self.say(
+            f"sentiment: building the better model '{self.recipe.name}' in the background "
+            f"(progress below; log {self.build_log})"
+        )
+        command = [
+            "nice",
+            "-n",
+            "10",
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "sentiment",
+            "build",
+            "--recipe",
+            self.recipe.name,
+            "--models-dir",
+            str(self.settings.models_dir),
+            "--progress-file",
+            str(self.progress.path),
+        ]
         self.progress.path.unlink(missing_ok=True)
         with self.build_log.open("w") as log:
-            self._process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env, stdout=log,
-                                             stderr=subprocess.STDOUT, start_new_session=True,
-                                             preexec_fn=run_lock.die_with_parent)
+            self._process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=run_lock.die_with_parent,
+            )
         reported = 0  # tenths of the build said so far
         while self._process.poll() is None:
             if self._stopping.wait(POLL_SECONDS):
@@ -122,8 +147,10 @@ class SentimentUpgrade:
                 eta = ""
                 if left is not None and progress.done < progress.total:
                     eta = f", about {round(left / 60)} min left" if left >= 90 else ", under two minutes left"
-                self.say(f"sentiment: building '{self.recipe.name}': {progress.fraction:.0%} "
-                         f"({progress.done}/{progress.total} steps{eta})")
+                self.say(
+                    f"sentiment: building '{self.recipe.name}': {progress.fraction:.0%} "
+                    f"({progress.done}/{progress.total} steps{eta})"
+                )
         if self._stopping.is_set():
             raise _Stopped
         if self._process.returncode != 0:

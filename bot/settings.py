@@ -10,10 +10,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,9 +84,7 @@ def get_settings() -> Settings:
     return Settings(
         state_dir=state_dir,
         models_dir=Path(os.environ.get("TANDEM_MODELS_DIR", PROJECT_ROOT / "models")),
-        database_url=os.environ.get(
-            "TANDEM_DATABASE_URL", f"sqlite:///{state_dir / 'tandem.db'}"
-        ),
+        database_url=os.environ.get("TANDEM_DATABASE_URL", f"sqlite:///{state_dir / 'tandem.db'}"),
         secret_key=os.environ.get("TANDEM_SECRET_KEY") or _default_secret(state_dir),
         token_ttl_seconds=int(os.environ.get("TANDEM_TOKEN_TTL_SECONDS", "43200")),
         rasa_url=os.environ.get("TANDEM_RASA_URL", "http://127.0.0.1:5005"),

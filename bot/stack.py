@@ -12,13 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from bot import run_lock
-from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.processes import ServiceFailed, runtime_env, wait_for_http
+from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.training import RASA, train_if_changed
 
 if TYPE_CHECKING:
@@ -27,12 +28,14 @@ if TYPE_CHECKING:
 PYTHON = sys.executable
 
 
-def child_env(settings: Settings) -> Dict[str, str]:
-    return runtime_env({
-        "TANDEM_STATE_DIR": str(settings.state_dir),
-        "TANDEM_DATABASE_URL": settings.database_url,
-        "TANDEM_SECRET_KEY": settings.secret_key,
-    })
+def child_env(settings: Settings) -> dict[str, str]:
+    return runtime_env(
+        {
+            "TANDEM_STATE_DIR": str(settings.state_dir),
+            "TANDEM_DATABASE_URL": settings.database_url,
+            "TANDEM_SECRET_KEY": settings.secret_key,
+        }
+    )
 
 
 # A process that dies is started again after these waits (seconds), one more step each time it dies again soon.
@@ -44,13 +47,13 @@ WATCH_SECONDS = 0.5
 @dataclass
 class Service:
     name: str
-    command: List[str]
-    health_url: Optional[str]  # None: a worker without HTTP; running is healthy
-    process: Optional[subprocess.Popen] = None
+    command: list[str]
+    health_url: str | None  # None: a worker without HTTP; running is healthy
+    process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_deaths: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
-    restart_at: Optional[float] = None  # when a dead process is due to start again
-    log: Optional[Path] = None  # its output (None: the terminal's); a terminal gets one line per service
+    restart_at: float | None = None  # when a dead process is due to start again
+    log: Path | None = None  # its output (None: the terminal's); a terminal gets one line per service
 
 
 def log_tail(service: Service, lines: int = 20) -> str:
@@ -77,8 +80,13 @@ def wait_healthy(service: Service, timeout: float) -> None:
 
 
 def services(
-    settings: Settings, model: Path, endpoints: str, rasa_port: int, actions_port: int, credentials: str = "credentials.yml"
-) -> List[Service]:
+    settings: Settings,
+    model: Path,
+    endpoints: str,
+    rasa_port: int,
+    actions_port: int,
+    credentials: str = "credentials.yml",
+) -> list[Service]:
     service_list = [
         Service(
             "action server",
@@ -89,8 +97,23 @@ def services(
             "rasa",
             # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
             # bot.rasa_cli adds it inside the process, so it is not in the process list.
-            [PYTHON, "-m", "bot.rasa_cli", "run", "--model", str(model), "--enable-api",
-             "--cors", "*", "--port", str(rasa_port), "--credentials", credentials, "--endpoints", endpoints],
+            [
+                PYTHON,
+                "-m",
+                "bot.rasa_cli",
+                "run",
+                "--model",
+                str(model),
+                "--enable-api",
+                "--cors",
+                "*",
+                "--port",
+                str(rasa_port),
+                "--credentials",
+                credentials,
+                "--endpoints",
+                endpoints,
+            ],
             f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/",
         ),
         Service(
@@ -122,7 +145,7 @@ def use_model(rasa: Service, model: Path) -> None:
     rasa.command[rasa.command.index("--model") + 1] = str(model)
 
 
-def launch(service: Service, env: Dict[str, str]) -> None:
+def launch(service: Service, env: dict[str, str]) -> None:
     # Its own process group (a Ctrl-C in the terminal reaches `up` alone, which stops the children in order),
     # and it dies with `up` even when `up` is killed outright.
     output = None
@@ -130,9 +153,15 @@ def launch(service: Service, env: Dict[str, str]) -> None:
         service.log.parent.mkdir(parents=True, exist_ok=True)
         output = service.log.open("ab")  # a restarted process adds to its log; the child keeps its own copy
     try:
-        service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                                           preexec_fn=run_lock.die_with_parent, stdout=output,
-                                           stderr=subprocess.STDOUT if output else None)
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=run_lock.die_with_parent,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
     finally:
         if output is not None:
             output.close()
@@ -140,11 +169,15 @@ def launch(service: Service, env: Dict[str, str]) -> None:
     service.restart_at = None
 
 
-def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300.0,
-          state_dir: Optional[Path] = None) -> None:
+def start(
+    service_list: list[Service], env: dict[str, str], timeout: float = 300.0, state_dir: Path | None = None
+) -> None:
     logs = sorted({str(service.log.parent) for service in service_list if service.log is not None})
-    print(f"starting {', '.join(service.name for service in service_list)}"
-          + (f" (their output goes to {', '.join(logs)})" if logs else ""), flush=True)
+    print(
+        f"starting {', '.join(service.name for service in service_list)}"
+        + (f" (their output goes to {', '.join(logs)})" if logs else ""),
+        flush=True,
+    )
     for service in service_list:
         launch(service, env)
     record(service_list, state_dir)
@@ -153,7 +186,7 @@ def start(service_list: List[Service], env: Dict[str, str], timeout: float = 300
         print(f"{service.name} is up ({service.health_url or 'running'})", flush=True)
 
 
-def stop(service_list: List[Service]) -> None:
+def stop(service_list: list[Service]) -> None:
     for service in reversed(service_list):
         if service.process is not None and service.process.poll() is None:
             os.killpg(service.process.pid, signal.SIGTERM)
@@ -181,13 +214,13 @@ def stop_on_signals() -> None:
         signal.signal(signum, _interrupt)
 
 
-def record(service_list: List[Service], state_dir: Optional[Path]) -> None:
+def record(service_list: list[Service], state_dir: Path | None) -> None:
     """The children's PIDs, for `tandem down` (and the next `up`) to find."""
     if state_dir is not None:
         run_lock.write(state_dir, [s.process.pid for s in service_list if s.process is not None])
 
 
-def keep_running(service: Service, env: Dict[str, str], now: float) -> bool:
+def keep_running(service: Service, env: dict[str, str], now: float) -> bool:
     """One look at a service: a process that died is started again after its back-off, and says so. True when
     it was started again."""
     if service.restart_at is not None:
@@ -202,8 +235,11 @@ def keep_running(service: Service, env: Dict[str, str], now: float) -> bool:
     delay = RESTART_BACKOFF[min(service.quick_deaths, len(RESTART_BACKOFF)) - 1]
     service.restart_at = now + delay
     where = f" (its log: {service.log})" if service.log is not None else ""
-    print(f"{service.name} exited with code {service.process.returncode}{where}; starting it again in {delay:.0f} s",
-          file=sys.stderr, flush=True)
+    print(
+        f"{service.name} exited with code {service.process.returncode}{where}; starting it again in {delay:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return False
 
 
@@ -215,8 +251,13 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def supervise(service_list: List[Service], env: Dict[str, str], banner: str = "",
-              state_dir: Optional[Path] = None, background: Sequence[Background] = ()) -> int:
+def supervise(
+    service_list: list[Service],
+    env: dict[str, str],
+    banner: str = "",
+    state_dir: Path | None = None,
+    background: Sequence[Background] = (),
+) -> int:
     """Start the services and keep them running (a process that dies is started again, with back-off, while the
     others carry on) until a signal stops them all; 0 then. With `state_dir`, the children's PIDs are recorded
     there for `tandem down`."""
@@ -243,8 +284,8 @@ def supervise(service_list: List[Service], env: Dict[str, str], banner: str = ""
 
 @dataclass(frozen=True)
 class SentimentChoice:
-    serving: Optional[Path]  # the model to train the Rasa model with; None: the one TANDEM_SENTIMENT_MODEL names
-    better: Optional["Recipe"] = None  # built in the background and swapped in, when the one serving is a stopgap
+    serving: Path | None  # the model to train the Rasa model with; None: the one TANDEM_SENTIMENT_MODEL names
+    better: Recipe | None = None  # built in the background and swapped in, when the one serving is a stopgap
 
 
 def choose_sentiment_model(settings: Settings) -> SentimentChoice:
@@ -263,8 +304,11 @@ def choose_sentiment_model(settings: Settings) -> SentimentChoice:
         print(f"sentiment: serving {describe(path)}", flush=True)
         return SentimentChoice(path)
     interim = ensure_model(settings.models_dir, RECIPES[INTERIM])
-    print(f"sentiment: serving the quick model {describe(interim)} until the better '{wanted.name}' one, built in "
-          f"the background once the assistant is up, takes over by itself", flush=True)
+    print(
+        f"sentiment: serving the quick model {describe(interim)} until the better '{wanted.name}' one, built in "
+        f"the background once the assistant is up, takes over by itself",
+        flush=True,
+    )
     return SentimentChoice(interim, better=wanted)
 
 
@@ -276,10 +320,10 @@ def ensure_personalization(settings: Settings) -> None:
 
     from bot.db.models import CustomerSegment
     from bot.db.session import session_scope
-    from bot.personalization.demo import has_behaviour, seed_demo_behaviour
+    from bot.personalization.demo_behaviour import has_behaviour, seed_demo_behaviour
+    from bot.personalization.jobs.recommender_training import train
+    from bot.personalization.jobs.segment_refresh import refresh_segments
     from bot.personalization.model_store import current_version
-    from bot.personalization.segment_refresh import refresh_segments
-    from bot.personalization.training import train
 
     with session_scope(settings.database_url) as session:
         if not has_behaviour(session):
@@ -309,8 +353,7 @@ def ensure_console_admin(settings: Settings) -> None:
         if session.execute(select(func.count()).select_from(Agent)).scalar_one():
             return
         password = secrets.token_urlsafe(12)
-        create_agent(session, "admin", "Console admin", password, role="admin",
-                     known_queues=default_rules().queue_keys)
+        create_agent(session, "admin", "Console admin", password, role="admin", known_queues=default_rules().queue_keys)
     path = settings.state_dir / "console-admin-password"
     path.write_text(password + "\n")
     path.chmod(0o600)
@@ -336,9 +379,14 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
     log_to_file(settings.state_dir / "logs" / "up.log")
     try:
         run_lock.claim(settings.state_dir)
-        run_lock.check_ports([("rasa", "0.0.0.0", rasa_port), ("the action server", "0.0.0.0", actions_port),
-                              ("the shop page", settings.web_host, settings.web_port),
-                              ("the agent console", settings.console_host, settings.console_port)])
+        run_lock.check_ports(
+            [
+                ("rasa", "0.0.0.0", rasa_port),
+                ("the action server", "0.0.0.0", actions_port),
+                ("the shop page", settings.web_host, settings.web_port),
+                ("the agent console", settings.console_host, settings.console_port),
+            ]
+        )
     except (run_lock.AlreadyRunning, run_lock.PortBusy) as exc:
         raise SystemExit(str(exc)) from None
     try:
@@ -366,8 +414,9 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     sentiment = choose_sentiment_model(settings)
     # Rasa's own output while it trains (hundreds of lines, most of them its dependencies' warnings) goes to a
     # log file; the terminal gets one line when it starts and one when it is done.
-    model = train_if_changed(settings.models_dir, env=env, log=settings.state_dir / "train.log",
-                             sentiment_model=sentiment.serving)
+    model = train_if_changed(
+        settings.models_dir, env=env, log=settings.state_dir / "train.log", sentiment_model=sentiment.serving
+    )
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
@@ -376,17 +425,26 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
-    background: List[Background] = []
+    background: list[Background] = []
     if sentiment.better is not None:
         from bot.sentiment_upgrade import SentimentUpgrade
 
         rasa = next(service for service in service_list if service.name == "rasa")
-        background.append(SentimentUpgrade(settings, sentiment.better, env, env["TANDEM_RASA_URL"],
-                                           on_swapped=lambda swapped: use_model(rasa, swapped)))
+        background.append(
+            SentimentUpgrade(
+                settings,
+                sentiment.better,
+                env,
+                env["TANDEM_RASA_URL"],
+                on_swapped=lambda swapped: use_model(rasa, swapped),
+            )
+        )
     return supervise(
-        service_list, env,
+        service_list,
+        env,
         f"\nTandem is running. Open http://{settings.web_host}:{settings.web_port}/ and chat; agents work in "
         f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
         f"Ctrl-C (or `./tandem down`) stops everything.\n",
-        state_dir=settings.state_dir, background=background,
+        state_dir=settings.state_dir,
+        background=background,
     )

@@ -11,9 +11,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, Optional
 
+from bot.domain_files import domain_files
 from bot.run_lock import die_with_parent
 from bot.settings import PROJECT_ROOT
 
@@ -21,8 +22,10 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def training_inputs(root: Path = PROJECT_ROOT) -> Iterable[Path]:
+    """What `rasa train` reads, and the code it runs. Not the workflows (workflows/) or the handoff rules
+    (config/handoff.yml): the action server reads those, so editing them needs no new model."""
     yield root / "config.yml"
-    yield root / "domain.yml"
+    yield from domain_files(root / "domain")
     yield from sorted((root / "data").rglob("*.yml"))
     yield from sorted((root / "bot" / "nlu").rglob("*.py"))
     yield from sorted((root / "bot" / "policies").rglob("*.py"))
@@ -30,7 +33,7 @@ def training_inputs(root: Path = PROJECT_ROOT) -> Iterable[Path]:
     yield root / "requirements" / "lock.txt"
 
 
-def fingerprint(root: Path = PROJECT_ROOT, sentiment_model: Optional[Path] = None) -> str:
+def fingerprint(root: Path = PROJECT_ROOT, sentiment_model: Path | None = None) -> str:
     from bot.sentiment.defaults import model_identity
 
     digest = hashlib.sha256()
@@ -42,8 +45,13 @@ def fingerprint(root: Path = PROJECT_ROOT, sentiment_model: Optional[Path] = Non
     return digest.hexdigest()[:16]
 
 
-def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log: Optional[Path] = None,
-                     sentiment_model: Optional[Path] = None, background: bool = False) -> Path:
+def train_if_changed(
+    models_dir: Path,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    sentiment_model: Path | None = None,
+    background: bool = False,
+) -> Path:
     """The model for the current data: reused if it exists, else trained (progress goes to `log` or stdout).
 
     `sentiment_model` overrides the one the environment names; `background` trains at low CPU priority, beside
@@ -60,8 +68,22 @@ def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log
     print(f"training {model.name} (about a minute{where})...", flush=True)
     started = time.monotonic()
     # bot.rasa_cli: Rasa's `rasa train`, without the warnings about responses that only actions send.
-    command = [sys.executable, "-m", "bot.rasa_cli", "train", "--config", "config.yml", "--domain", "domain.yml",
-               "--data", "data", "--out", str(models_dir), "--fixed-model-name", model.name[: -len(".tar.gz")]]
+    command = [
+        sys.executable,
+        "-m",
+        "bot.rasa_cli",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        model.name[: -len(".tar.gz")],
+    ]
     if background:
         command = ["nice", "-n", "10", *command]
     run_env = dict(env if env is not None else os.environ)
@@ -72,8 +94,9 @@ def train_if_changed(models_dir: Path, env: Optional[Dict[str, str]] = None, log
         result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, preexec_fn=die_with_parent)
     else:
         with log.open("w") as out:
-            result = subprocess.run(command, cwd=PROJECT_ROOT, env=run_env, stdout=out, stderr=subprocess.STDOUT,
-                                    preexec_fn=die_with_parent)
+            result = subprocess.run(
+                command, cwd=PROJECT_ROOT, env=run_env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            )
     if result.returncode != 0 or not model.exists():
         tail = log.read_text()[-4000:] if log is not None and log.exists() else ""
         raise RuntimeError(f"rasa train failed with exit code {result.returncode}\n{tail}")

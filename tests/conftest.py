@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

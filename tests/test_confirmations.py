@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from bot.domain_files import load_domain
 from bot.journeys.workflows import load_workflows
 from bot.journeys.workflows.schema import OperationStep
 
@@ -51,14 +50,19 @@ TESTED = {
 
 
 def _confirming_responses() -> set[str]:
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
-    return {name for name, variants in responses.items()
-            if any(CONFIRMS.search(str(v.get("text") or "")) for v in variants)}
+    responses = load_domain(ROOT / "domain")["responses"]
+    return {
+        name for name, variants in responses.items() if any(CONFIRMS.search(str(v.get("text") or "")) for v in variants)
+    }
 
 
 def _operation_confirmations() -> set[str]:
-    return {step.response for workflow in load_workflows().values() for step in workflow.steps.values()
-            if isinstance(step, OperationStep) and step.response}
+    return {
+        step.response
+        for workflow in load_workflows().values()
+        for step in workflow.steps.values()
+        if isinstance(step, OperationStep) and step.response
+    }
 
 
 def test_every_confirming_response_has_a_test_that_checks_the_database() -> None:

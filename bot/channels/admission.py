@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from bot import payloads
 from bot.channels.inbound import ChannelError
-from bot.db.session import session_scope
-from bot.handoff import store as handoff_store
-from bot.handoff.store import ConversationOwned
-from bot.personalization.store import customer_pk
+from bot.db.session import unit_of_work
+from bot.handoff import conversations
+from bot.handoff.conversations import ConversationOwned, UnknownCustomer
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +28,17 @@ NOT_OFFERED_TEXT = (
 DATABASE_DOWN = "the assistant is not available right now; try again in a moment"
 
 
-def _bind(database_url: str, conversation_id: str, customer: Optional[str], channel: str) -> None:
-    with session_scope(database_url) as session:
-        pk = customer_pk(session, customer) if customer else None
-        if customer and pk is None:
-            raise ChannelError(401, "unknown customer")
-        handoff_store.bind_conversation(session, conversation_id, pk, channel)
+def _bind(database_url: str, conversation_id: str, customer: str | None, channel: str) -> None:
+    with unit_of_work(database_url) as session:
+        conversations.admit(session, conversation_id, customer, channel)
 
 
-async def admit(database_url: str, conversation_id: str, customer: Optional[str], channel: str) -> None:
+async def admit(database_url: str, conversation_id: str, customer: str | None, channel: str) -> None:
     """Record or check who the conversation belongs to; raises ChannelError (401, 403, 503) when refused."""
     try:
         await asyncio.to_thread(_bind, database_url, conversation_id, customer, channel)
-    except ChannelError:
-        raise
+    except UnknownCustomer as exc:
+        raise ChannelError(401, "unknown customer") from exc
     except ConversationOwned as exc:
         raise ChannelError(403, str(exc)) from exc
     except Exception as exc:
@@ -50,7 +46,7 @@ async def admit(database_url: str, conversation_id: str, customer: Optional[str]
         raise ChannelError(503, DATABASE_DOWN) from exc
 
 
-async def conversation_events(app: Any, conversation_id: str) -> List[Dict[str, Any]]:
+async def conversation_events(app: Any, conversation_id: str) -> list[dict[str, Any]]:
     """The conversation's events from Rasa's tracker store (empty when the app has no agent yet)."""
     agent = getattr(getattr(app, "ctx", None), "agent", None)
     tracker_store = getattr(agent, "tracker_store", None)

@@ -7,7 +7,7 @@ The metadata passed on to Rasa is rebuilt here from a verified token: a client c
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any
 
 from bot.identity import METADATA_KEY, InvalidToken, verify_token
 from bot.text import storable
@@ -54,7 +54,7 @@ def check_text(text: Any, max_chars: int) -> str:
     return text
 
 
-def verified_metadata(raw_metadata: Any) -> Dict[str, Any]:
+def verified_metadata(raw_metadata: Any) -> dict[str, Any]:
     """Metadata for Rasa: the verified customer id and its token, or nothing for an anonymous visitor."""
     raw_metadata = raw_metadata or {}
     if not isinstance(raw_metadata, dict):
@@ -72,5 +72,5 @@ def verify(token: Any) -> str:
         raise ChannelError(401, str(exc)) from exc
 
 
-def customer_of(metadata: Dict[str, Any]) -> Optional[str]:
+def customer_of(metadata: dict[str, Any]) -> str | None:
     return metadata.get("customer_id")

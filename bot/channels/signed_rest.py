@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-
 from bot.channels import admission
 from bot.channels.inbound import (
-    NO_ANSWER_TEXT, ChannelError, check_sender, check_text, customer_of, verified_metadata,
+    NO_ANSWER_TEXT,
+    ChannelError,
+    check_sender,
+    check_text,
+    customer_of,
+    verified_metadata,
 )
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.settings import get_settings
@@ -28,7 +33,7 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-def parse_request(payload: Any, max_chars: int) -> tuple[str, str, Dict[str, Any]]:
+def parse_request(payload: Any, max_chars: int) -> tuple[str, str, dict[str, Any]]:
     """Validate a webhook body; returns (sender, text, metadata for Rasa)."""
     if not isinstance(payload, dict):
         raise ChannelError(400, "expected a JSON object with 'sender' and 'message'")
@@ -41,14 +46,14 @@ class TandemInput(InputChannel):
     """`POST /webhooks/tandem/webhook` with `{"sender", "message", "metadata": {"customer_token"}}`."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "tandem"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TandemInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TandemInput:
         return cls()
 
-    def __init__(self, relay: Optional[HandoffRelay] = None) -> None:
+    def __init__(self, relay: HandoffRelay | None = None) -> None:
         self.relay = relay or default_relay()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -77,9 +82,7 @@ class TandemInput(InputChannel):
             handoff = await self.relay.take_customer_message(sender, text)
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-                )
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
             except Exception:
                 logger.exception("tandem channel: message from %s failed", sender)
                 return response.json([{"recipient_id": sender, "text": NO_ANSWER_TEXT}], status=200)

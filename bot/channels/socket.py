@@ -19,22 +19,22 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
-
 from bot.channels import admission
-from bot.payloads import PREFIX as PAYLOAD_PREFIX
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.handoff.store import HandoffView
 from bot.identity import METADATA_KEY
+from bot.payloads import PREFIX as PAYLOAD_PREFIX
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ BOT_EVENT = "bot_uttered"
 _MESSAGE_KEYS = ("text", "image", "custom", "buttons")
 
 
-def outgoing(message: Dict[str, Any]) -> Dict[str, Any]:
+def outgoing(message: dict[str, Any]) -> dict[str, Any]:
     """A Rasa bot message (BotUttered.message() or a dispatcher dict) as the widget's Message."""
-    out: Dict[str, Any] = {"from": "agent" if message.get("from") == "agent" else "bot"}
+    out: dict[str, Any] = {"from": "agent" if message.get("from") == "agent" else "bot"}
     for key in _MESSAGE_KEYS:
         if message.get(key):
             out[key] = message[key]
@@ -65,11 +65,11 @@ def outgoing(message: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def handoff_state(handoff: Optional[HandoffView]) -> Optional[Dict[str, Any]]:
+def handoff_state(handoff: HandoffView | None) -> dict[str, Any] | None:
     """The widget's view of a handoff (docs/widget-protocol.md, Handoff)."""
     if handoff is None:
         return None
-    state: Dict[str, Any] = {"status": handoff.status, "queue": handoff.queue}
+    state: dict[str, Any] = {"status": handoff.status, "queue": handoff.queue}
     if handoff.status == "assigned" and handoff.agent_name:
         state["agent_name"] = handoff.agent_name
     if handoff.status == "waiting" and handoff.expected_wait_seconds:
@@ -83,9 +83,9 @@ def _typed_by_customer(text: Any) -> bool:
     return bool(text) and not str(text).startswith((PAYLOAD_PREFIX, EXTERNAL_MESSAGE_PREFIX))
 
 
-def history(events: Iterable[Dict[str, Any]], since: Optional[float], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
+def history(events: Iterable[dict[str, Any]], since: float | None, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """The conversation's messages after `since`, as the widget shows them (customer, bot and agent)."""
-    messages: List[Dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     for event in events:
         timestamp = event.get("timestamp") or 0
         if since is not None and timestamp <= since:
@@ -93,8 +93,12 @@ def history(events: Iterable[Dict[str, Any]], since: Optional[float], limit: int
         if event.get("event") == "user" and _typed_by_customer(event.get("text")):
             messages.append({"from": "customer", "text": event["text"], "timestamp": timestamp})
         elif event.get("event") == "bot":
-            message = {**(event.get("data") or {}), **(event.get("metadata") or {}), "text": event.get("text"),
-                       "timestamp": timestamp}
+            message = {
+                **(event.get("data") or {}),
+                **(event.get("metadata") or {}),
+                "text": event.get("text"),
+                "timestamp": timestamp,
+            }
             shown = outgoing(message)
             if any(shown.get(k) for k in _MESSAGE_KEYS):
                 messages.append(shown)
@@ -105,21 +109,21 @@ class TandemSocketOutput(OutputChannel):
     """Sends each bot message whole (text, buttons, custom payload, who wrote it) to the conversation's room."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL
 
     def __init__(self, sio: AsyncServer) -> None:
         self.sio = sio
         self.sent = 0
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         payload = outgoing(message)
         if not any(payload.get(k) for k in _MESSAGE_KEYS):
             return
         self.sent += 1
         await self.sio.emit(BOT_EVENT, payload, room=recipient_id)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
 
 
@@ -132,7 +136,7 @@ class _AppCapturingBlueprint(Blueprint):
         self.ctx.socketio_path = socketio_path
         self.ctx.on_app = on_app
 
-    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
         self.ctx.sio.attach(app, self.ctx.socketio_path)
         self.ctx.on_app(app)
         super().register(app, options)
@@ -143,11 +147,11 @@ class TandemSocketInput(InputChannel):
     may connect is `rasa run --cors`."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TandemSocketInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TandemSocketInput:
         credentials = credentials or {}
         return cls(
             socketio_path=credentials.get("socketio_path") or "/socket.io",
@@ -159,17 +163,17 @@ class TandemSocketInput(InputChannel):
         self,
         socketio_path: str = "/socket.io",
         cors_allowed_origins: Any = (),
-        redis_url: Optional[str] = None,
-        relay: Optional[HandoffRelay] = None,
+        redis_url: str | None = None,
+        relay: HandoffRelay | None = None,
     ) -> None:
         self.socketio_path = socketio_path
         self.cors_allowed_origins = cors_allowed_origins
         self.redis_url = redis_url
-        self.sio: Optional[AsyncServer] = None
-        self.app: Optional[Sanic] = None
+        self.sio: AsyncServer | None = None
+        self.app: Sanic | None = None
         self.relay = relay or default_relay()
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         """For Rasa's HTTP API (`output_channel=latest`): the agent console's messages and follow-ups."""
         return TandemSocketOutput(self.sio) if self.sio is not None else None
 
@@ -200,7 +204,7 @@ class TandemSocketInput(InputChannel):
             return response.json({"status": "ok"})
 
         @sio.on("connect")
-        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             return True
 
         # `data` is optional: a client may emit an event with no argument at all, and must still get an answer.
@@ -209,7 +213,7 @@ class TandemSocketInput(InputChannel):
             await self._session_request(sid, data)
 
         @sio.on("user_uttered")
-        async def user_uttered(sid: str, data: Any = None, *_: Any) -> Dict[str, Any]:
+        async def user_uttered(sid: str, data: Any = None, *_: Any) -> dict[str, Any]:
             return await self._user_uttered(sid, data, on_new_message)
 
         return blueprint
@@ -236,10 +240,10 @@ class TandemSocketInput(InputChannel):
         await self.sio.emit("session_confirm", session_id, to=sid)
         await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
 
-    async def _state(self, session_id: str, customer: Optional[str], since: Any) -> Dict[str, Any]:
+    async def _state(self, session_id: str, customer: str | None, since: Any) -> dict[str, Any]:
         since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else None
-        handoff: Optional[HandoffView] = None
-        messages: List[Dict[str, Any]] = []
+        handoff: HandoffView | None = None
+        messages: list[dict[str, Any]] = []
         try:
             handoff = await asyncio.to_thread(self.relay.customer_handoff, session_id)
         except Exception:
@@ -257,7 +261,7 @@ class TandemSocketInput(InputChannel):
 
     async def _user_uttered(
         self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         assert self.sio is not None
         session = await self.sio.get_session(sid) or {}
         session_id = session.get("session_id")
@@ -304,7 +308,7 @@ class TandemSocketInput(InputChannel):
         return handoff is not None and handoff.pauses_bot
 
     @staticmethod
-    def _metadata(session: Dict[str, Any], raw: Any) -> Dict[str, Any]:
+    def _metadata(session: dict[str, Any], raw: Any) -> dict[str, Any]:
         """The verified customer: a renewed token must be the same customer the conversation was opened for."""
         raw = raw if isinstance(raw, dict) else {}
         token = raw.get(METADATA_KEY) or session.get("token")

@@ -2,5 +2,5 @@
 
 `python -m bot.console` serves it (TANDEM_CONSOLE_HOST / TANDEM_CONSOLE_PORT); `tandem agents ...` manages
 who may sign in. It reads and writes handoffs through `bot.handoff.store` and talks to the customer through
-Rasa's HTTP API (`bot.handoff.rasa_api`), never through the widget.
+Rasa's HTTP API (`bot.rasa_api`), never through the widget.
 """

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Optional, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,7 @@ class AgentView:
     queues: tuple[str, ...]
     active: bool
     created_at: datetime
-    last_seen_at: Optional[datetime]
+    last_seen_at: datetime | None
 
     @property
     def is_admin(self) -> bool:
@@ -50,13 +50,16 @@ class AgentView:
         return self.is_admin or queue in self.queues
 
     @property
-    def queue_filter(self) -> Optional[list[str]]:
+    def queue_filter(self) -> list[str] | None:
         """The `queues` argument of `store.open_queue`: None (all) for admins."""
         return None if self.is_admin else list(self.queues)
 
     def as_json(self) -> dict:
         return {
-            "id": self.id, "username": self.username, "display_name": self.display_name, "role": self.role,
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
             "queues": list(self.queues),
         }
 
@@ -72,8 +75,14 @@ class SignedIn:
 
 def _view(a: Agent) -> AgentView:
     return AgentView(
-        id=a.id, username=a.username, display_name=a.display_name, role=a.role,
-        queues=tuple(a.queues or ()), active=bool(a.active), created_at=a.created_at, last_seen_at=a.last_seen_at,
+        id=a.id,
+        username=a.username,
+        display_name=a.display_name,
+        role=a.role,
+        queues=tuple(a.queues or ()),
+        active=bool(a.active),
+        created_at=a.created_at,
+        last_seen_at=a.last_seen_at,
     )
 
 
@@ -91,14 +100,14 @@ def check_username(username: str) -> str:
 
 
 def check_queues(queues: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
-    """The queue keys, each one of `known` (data/handoff.yml), without duplicates."""
+    """The queue keys, each one of `known` (config/handoff.yml), without duplicates."""
     result: list[str] = []
     for queue in queues:
         queue = queue.strip()
         if not queue:
             continue
         if queue not in known:
-            raise AgentError(f"unknown queue {queue!r}; the queues in data/handoff.yml are: {', '.join(known)}")
+            raise AgentError(f"unknown queue {queue!r}; the queues in config/handoff.yml are: {', '.join(known)}")
         if queue not in result:
             result.append(queue)
     return tuple(result)
@@ -127,7 +136,7 @@ def create_agent(
     role: str = "agent",
     queues: Sequence[str] = (),
     known_queues: Sequence[str],
-    now: Optional[datetime] = None,
+    now: datetime | None = None,
 ) -> AgentView:
     name = check_username(username)
     display_name = (display_name or "").strip()
@@ -142,8 +151,13 @@ def create_agent(
     if session.execute(select(Agent.id).where(Agent.username == name)).first() is not None:
         raise AgentError(f"there is already an agent {name!r}")
     agent = Agent(
-        username=name, display_name=display_name, password_hash=hash_password(password), role=role,
-        queues=list(keys), active=True, created_at=now or utcnow(),
+        username=name,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        queues=list(keys),
+        active=True,
+        created_at=now or utcnow(),
     )
     try:
         with session.begin_nested():
@@ -158,7 +172,7 @@ def list_agents(session: Session) -> list[AgentView]:
     return [_view(a) for a in session.execute(select(Agent).order_by(Agent.username)).scalars()]
 
 
-def get_agent(session: Session, username: str) -> Optional[AgentView]:
+def get_agent(session: Session, username: str) -> AgentView | None:
     agent = session.execute(select(Agent).where(Agent.username == normalize_username(username))).scalar_one_or_none()
     return _view(agent) if agent else None
 
@@ -192,11 +206,9 @@ def activate(session: Session, username: str) -> AgentView:
 # --- signing in ---------------------------------------------------------------------------------------------------
 
 
-def authenticate(session: Session, username: str, password: str) -> Optional[AgentView]:
+def authenticate(session: Session, username: str, password: str) -> AgentView | None:
     """The active agent with this username and password, else None (the same time is spent either way)."""
-    agent = session.execute(
-        select(Agent).where(Agent.username == normalize_username(username))
-    ).scalar_one_or_none()
+    agent = session.execute(select(Agent).where(Agent.username == normalize_username(username))).scalar_one_or_none()
     encoded = agent.password_hash if agent is not None else DUMMY_HASH
     matches = verify_password(password or "", encoded)
     if agent is None or not matches or not agent.active:
@@ -204,21 +216,26 @@ def authenticate(session: Session, username: str, password: str) -> Optional[Age
     return _view(agent)
 
 
-def start_session(session: Session, agent_id: int, *, now: Optional[datetime] = None) -> tuple[str, str]:
+def start_session(session: Session, agent_id: int, *, now: datetime | None = None) -> tuple[str, str]:
     """A new session for the agent: returns (cookie token, CSRF token). Expired sessions are swept here."""
     now = now or utcnow()
     session.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session.add(
-        AgentSession(token_hash=_token_hash(token), agent_id=agent_id, csrf_token=csrf, created_at=now,
-                     expires_at=now + SESSION_TTL)
+        AgentSession(
+            token_hash=_token_hash(token),
+            agent_id=agent_id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+        )
     )
     session.flush()
     return token, csrf
 
 
-def signed_in(session: Session, token: Optional[str], *, now: Optional[datetime] = None) -> Optional[SignedIn]:
+def signed_in(session: Session, token: str | None, *, now: datetime | None = None) -> SignedIn | None:
     """The session of a cookie token, if it is valid: not expired, and its agent still active."""
     if not token or len(token) > 200:
         return None
@@ -234,6 +251,6 @@ def signed_in(session: Session, token: Optional[str], *, now: Optional[datetime]
     return SignedIn(_view(agent), agent_session.csrf_token, agent_session.expires_at)
 
 
-def end_session(session: Session, token: Optional[str]) -> None:
+def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(AgentSession).where(AgentSession.token_hash == _token_hash(token)))

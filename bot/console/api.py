@@ -10,7 +10,7 @@ Order matters for what the customer and the database may disagree on:
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -25,10 +25,11 @@ from bot.console.present import handoff_json, iso
 from bot.console.responses import ApiError, json_ok
 from bot.console.timeline import merge, sentiment_points, transcript
 from bot.handoff import store
-from bot.handoff.rasa_api import RasaUnavailable, bot_notice, listen, pause, resume, set_slot
+from bot.handoff.agent_events import bot_notice, listen, pause, resume, set_slot
 from bot.handoff.store import HandoffConflict, HandoffView
 from bot.journeys import store as journeys
 from bot.journeys.store import JourneyError
+from bot.rasa_api import RasaUnavailable
 from bot.text import storable
 from bot.web.errors import read_json_object
 
@@ -73,8 +74,9 @@ def _conflict(view: HandoffView) -> ApiError:
     """Why someone else's change wins: who has the conversation now, or that it is over."""
     if view.status == "assigned":
         who = view.agent_name or "Another agent"
-        return ApiError(409, f"{who} has already claimed this conversation.", agent_name=view.agent_name,
-                        handoff_status=view.status)
+        return ApiError(
+            409, f"{who} has already claimed this conversation.", agent_name=view.agent_name, handoff_status=view.status
+        )
     return ApiError(409, f"This conversation is already {view.status.replace('_', ' ')}.", handoff_status=view.status)
 
 
@@ -100,10 +102,14 @@ async def handoff(request: web.Request) -> web.Response:
         return view, store.messages(session, handoff_id), customer_context(session, view, now=now)
 
     view, messages, context = await db.run(request.app[DATABASE_URL], read)
-    return json_ok({
-        "handoff": _json(request, view), "messages": [m.as_json() for m in messages],
-        "context": context_json(context), "now": iso(now),
-    })
+    return json_ok(
+        {
+            "handoff": _json(request, view),
+            "messages": [m.as_json() for m in messages],
+            "context": context_json(context),
+            "now": iso(now),
+        }
+    )
 
 
 async def timeline(request: web.Request) -> web.Response:
@@ -115,20 +121,25 @@ async def timeline(request: web.Request) -> web.Response:
         return view, store.messages(session, handoff_id)
 
     view, messages = await db.run(request.app[DATABASE_URL], read)
-    notice: Optional[str] = None
+    notice: str | None = None
     try:
         events = await request.app[RASA].events(view.conversation_id)
     except RasaUnavailable as exc:
         log.info("transcript of handoff %s unavailable: %s", handoff_id, exc)
         events = []
-        notice = ("The bot's part of the conversation is unavailable right now (Rasa is unreachable); "
-                  "showing what was said since the handoff.")
-    return json_ok({
-        "transcript_available": notice is None, "notice": notice,
-        "entries": [e.as_json() for e in merge(transcript(events), messages)],
-        "sentiments": sentiment_points(events),
-        "last_message_id": max((m.id for m in messages), default=0),
-    })
+        notice = (
+            "The bot's part of the conversation is unavailable right now (Rasa is unreachable); "
+            "showing what was said since the handoff."
+        )
+    return json_ok(
+        {
+            "transcript_available": notice is None,
+            "notice": notice,
+            "entries": [e.as_json() for e in merge(transcript(events), messages)],
+            "sentiments": sentiment_points(events),
+            "last_message_id": max((m.id for m in messages), default=0),
+        }
+    )
 
 
 # --- acting -------------------------------------------------------------------------------------------------------
@@ -161,8 +172,10 @@ async def claim(request: web.Request) -> web.Response:
             notified = False
     answer: dict[str, Any] = {"handoff": _json(request, claimed), "notified": notified}
     if not notified:
-        answer["warning"] = ("You have the conversation, but Rasa is unreachable: the customer has not been told "
-                             "yet. Your replies are kept and delivered when it is back.")
+        answer["warning"] = (
+            "You have the conversation, but Rasa is unreachable: the customer has not been told "
+            "yet. Your replies are kept and delivered when it is back."
+        )
     return json_ok(answer)
 
 
@@ -177,8 +190,9 @@ async def reply(request: web.Request) -> web.Response:
             if view.status in store.QUEUED_STATUSES:
                 raise ApiError(409, "Claim this conversation before replying.", handoff_status=view.status)
             raise _conflict(view)
-        return store.add_message(session, handoff_id, "agent", text, author=agent.display_name, agent_id=agent.id,
-                                 now=now)
+        return store.add_message(
+            session, handoff_id, "agent", text, author=agent.display_name, agent_id=agent.id, now=now
+        )
 
     message = await db.run(request.app[DATABASE_URL], save)
     request.app[FEED].wake()
@@ -187,9 +201,14 @@ async def reply(request: web.Request) -> web.Response:
         await request.app[DELIVERY].deliver(handoff_id)
     except RasaUnavailable as exc:
         log.warning("reply in handoff %s saved, not delivered yet (%s)", handoff_id, exc)
-        return json_ok({"delivered": False, "message": data,
-                        "notice": "Saved, not delivered yet: Rasa is unreachable. It is sent as soon as it is back."},
-                       status=202)
+        return json_ok(
+            {
+                "delivered": False,
+                "message": data,
+                "notice": "Saved, not delivered yet: Rasa is unreachable. It is sent as soon as it is back.",
+            },
+            status=202,
+        )
     data["delivered_at"] = iso(request.app[CLOCK]())
     return json_ok({"delivered": True, "message": data}, status=201)
 
@@ -201,8 +220,9 @@ async def note(request: web.Request) -> web.Response:
 
     def save(session: Session):
         visible_handoff(session, handoff_id, agent)
-        return store.add_message(session, handoff_id, "note", text, author=agent.display_name, agent_id=agent.id,
-                                 now=now)
+        return store.add_message(
+            session, handoff_id, "note", text, author=agent.display_name, agent_id=agent.id, now=now
+        )
 
     message = await db.run(request.app[DATABASE_URL], save)
     request.app[FEED].wake()
@@ -214,14 +234,17 @@ def _csat(journey_id: int) -> dict[str, Any]:
         "type": "csat",
         "question": CSAT_QUESTION,
         "options": [
-            {"score": score, "title": CSAT_TITLES[score],
-             "payload": f'/rate_journey{{"journey_id": {journey_id}, "score": {score}}}'}
+            {
+                "score": score,
+                "title": CSAT_TITLES[score],
+                "payload": f'/rate_journey{{"journey_id": {journey_id}, "score": {score}}}',
+            }
             for score in (5, 4, 3, 2, 1)
         ],
     }
 
 
-def _journey_id(body: dict[str, Any]) -> Optional[int]:
+def _journey_id(body: dict[str, Any]) -> int | None:
     value = body.get("journey_id")
     if value is None:
         return None
@@ -265,8 +288,10 @@ async def _finish(request: web.Request, status: str) -> web.Response:
             raise ApiError(409, f"The journey could not be resolved: {exc}.") from None
         ended = {"type": "handoff", "status": "ended", "queue": rules.queue_name(closed.queue)}
         if status == "resolved":
-            text = (f"{agent.display_name} has marked this as resolved. You're back with our assistant; "
-                    "just type if you need anything else.")
+            text = (
+                f"{agent.display_name} has marked this as resolved. You're back with our assistant; "
+                "just type if you need anything else."
+            )
         else:
             text = "You're back with our assistant. Just type to carry on; our team has left a note of what happened."
         # The domain has no `handoff_summary` slot, so the summary stays in the handoff (store), not the tracker.

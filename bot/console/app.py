@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -17,15 +18,24 @@ from bot.console import api, auth, pages
 from bot.console.delivery import Delivery
 from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
-    CLOCK, DATABASE_URL, DELIVERY, FEED, OWNS_RASA, RASA, RULES, SETTINGS, TEMPLATES, THROTTLE,
+    CLOCK,
+    DATABASE_URL,
+    DELIVERY,
+    FEED,
+    OWNS_RASA,
+    RASA,
+    RULES,
+    SETTINGS,
+    TEMPLATES,
+    THROTTLE,
 )
 from bot.console.responses import NO_STORE, json_error, wants_json
 from bot.console.throttle import LoginThrottle
 from bot.console.websocket import websocket
 from bot.db.models import utcnow
-from bot.handoff.rasa_api import RasaApi
 from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
+from bot.rasa_api import RasaApi
 from bot.settings import Settings, get_settings
 from bot.web import security
 from bot.web.errors import error_middleware, log_client_mistakes_as_warnings
@@ -95,11 +105,11 @@ async def _stop(app: web.Application) -> None:
 def create_app(
     settings: Settings,
     *,
-    rasa: Optional[RasaApi] = None,
-    database_url: Optional[str] = None,
-    clock: Optional[Callable[[], datetime]] = None,
-    rules: Optional[HandoffRules] = None,
-    throttle: Optional[LoginThrottle] = None,
+    rasa: RasaApi | None = None,
+    database_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    rules: HandoffRules | None = None,
+    throttle: LoginThrottle | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
     """The console. `rasa`, `clock`, `rules` and `throttle` default to the real ones (tests pass their own)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
-from typing import Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
@@ -39,7 +38,7 @@ def is_public(request: web.Request) -> bool:
     return path == "/internal/wake" and request.method == "POST"
 
 
-def same_origin(request: web.Request, origin: Optional[str]) -> bool:
+def same_origin(request: web.Request, origin: str | None) -> bool:
     """Whether a browser's Origin header names this console (the host the browser asked for)."""
     if not origin:
         return False
@@ -63,7 +62,7 @@ def _local_path(target: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def safe_next(target: Optional[str]) -> str:
+def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this console only (never another site); "/" otherwise.
 
     The target must be a local path both as sent and once percent-decoded (up to three times), so neither an
@@ -83,12 +82,17 @@ def safe_next(target: Optional[str]) -> str:
 
 def session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/",
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        path="/",
         max_age=int(agents.SESSION_TTL.total_seconds()),
     )
 
 
-async def _csrf_sent(request: web.Request) -> Optional[str]:
+async def _csrf_sent(request: web.Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
@@ -138,12 +142,18 @@ async def authenticate(request: web.Request, handler):
 
 
 def _login_page(
-    request: web.Request, *, status: int = 200, error: Optional[str] = None, username: str = ""
+    request: web.Request, *, status: int = 200, error: str | None = None, username: str = ""
 ) -> web.Response:
     form_token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", status=status, title="Sign in", error=error, username=username,
-        form_token=form_token, next=safe_next(request.query.get("next")),
+        request,
+        "login.html",
+        status=status,
+        title="Sign in",
+        error=error,
+        username=username,
+        form_token=form_token,
+        next=safe_next(request.query.get("next")),
     )
     response.set_cookie(
         LOGIN_COOKIE, form_token, httponly=True, samesite="Strict", secure=request.secure, path="/login"
@@ -180,7 +190,9 @@ async def login(request: web.Request) -> web.Response:
     if wait > 0:
         minutes = max(1, round(wait / 60))
         return _login_page(
-            request, status=429, username=username,
+            request,
+            status=429,
+            username=username,
             error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         )
     url = request.app[DATABASE_URL]

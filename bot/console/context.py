@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import BehaviourEvent, Customer, CustomerSegment, Product
+from bot.db.models import Customer, CustomerSegment
 from bot.handoff import store
 from bot.handoff.store import HandoffView
 from bot.journeys import store as journeys
+from bot.personalization import store as personalization_store
 from bot.shop.orders import recent_orders
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,13 @@ class Profile:
     external_id: str
     name: str
     email: str
-    phone: Optional[str]
+    phone: str | None
     since: datetime
-    spend: Optional[Decimal]  # the last year's, as the handoff's priority used it
-    segment: Optional[str]
-    segment_cluster: Optional[str]
-    churn_risk: Optional[float]
-    next_best_action: Optional[str]
+    spend: Decimal | None  # the last year's, as the handoff's priority used it
+    segment: str | None
+    segment_cluster: str | None
+    churn_risk: float | None
+    next_best_action: str | None
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class JourneyRow:
     workflow: str
     title: str
     state: str
-    current_step: Optional[str]
+    current_step: str | None
     opened_at: datetime
     updated_at: datetime
 
@@ -67,13 +67,13 @@ class JourneyRow:
 @dataclass(frozen=True)
 class Recommendation:
     product: str
-    strategy: Optional[str]
+    strategy: str | None
     at: datetime
 
 
 @dataclass(frozen=True)
 class CustomerContext:
-    profile: Optional[Profile] = None
+    profile: Profile | None = None
     orders: tuple[OrderRow, ...] = ()
     journeys: tuple[JourneyRow, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
@@ -81,7 +81,7 @@ class CustomerContext:
 
 @lru_cache(maxsize=1)
 def workflow_titles() -> dict[str, str]:
-    """Workflow key -> its title (data/workflows); empty when they cannot be read."""
+    """Workflow key -> its title (workflows/); empty when they cannot be read."""
     try:
         from bot.journeys.workflows.loader import load_workflows
 
@@ -102,8 +102,12 @@ def _profile(session: Session, customer: Customer, handoff: HandoffView, now: da
     if spend is None:
         spend = store.customer_spend(session, customer.id, now=now)
     return Profile(
-        external_id=customer.external_id, name=customer.name, email=customer.email, phone=customer.phone,
-        since=customer.created_at, spend=spend,
+        external_id=customer.external_id,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        since=customer.created_at,
+        spend=spend,
         segment=segment.rfm_segment.replace("_", " ") if segment else None,
         segment_cluster=segment.cluster_label if segment else None,
         churn_risk=segment.churn_risk if segment else None,
@@ -112,14 +116,8 @@ def _profile(session: Session, customer: Customer, handoff: HandoffView, now: da
 
 
 def _recommendations(session: Session, customer_id: int) -> tuple[Recommendation, ...]:
-    rows = session.execute(
-        select(Product.name, BehaviourEvent.strategy, BehaviourEvent.occurred_at)
-        .join(Product, Product.id == BehaviourEvent.product_id)
-        .where(BehaviourEvent.customer_id == customer_id, BehaviourEvent.kind == "impression")
-        .order_by(BehaviourEvent.occurred_at.desc(), BehaviourEvent.id.desc())
-        .limit(RECENT_RECOMMENDATIONS)
-    ).all()
-    return tuple(Recommendation(name, strategy, at) for name, strategy, at in rows)
+    shown = personalization_store.recent_impressions(session, customer_id, limit=RECENT_RECOMMENDATIONS)
+    return tuple(Recommendation(name, strategy, at) for name, strategy, at in shown)
 
 
 def customer_context(session: Session, handoff: HandoffView, *, now: datetime) -> CustomerContext:
@@ -131,15 +129,24 @@ def customer_context(session: Session, handoff: HandoffView, *, now: datetime) -
         return CustomerContext()
     orders = tuple(
         OrderRow(
-            number=o.number, status=o.status.replace("_", " "), placed_at=o.placed_at, total=o.total,
-            items=", ".join(f"{line.quantity} × {line.product_name}" for line in o.lines), is_late=o.is_late,
+            number=o.number,
+            status=o.status.replace("_", " "),
+            placed_at=o.placed_at,
+            total=o.total,
+            items=", ".join(f"{line.quantity} × {line.product_name}" for line in o.lines),
+            is_late=o.is_late,
         )
         for o in recent_orders(session, customer.external_id, limit=RECENT_ORDERS, today=now.date())
     )
     open_journeys = tuple(
         JourneyRow(
-            id=j.id, workflow=j.workflow, title=workflow_title(j.workflow), state=j.state.replace("_", " "),
-            current_step=j.current_step, opened_at=j.opened_at, updated_at=j.updated_at,
+            id=j.id,
+            workflow=j.workflow,
+            title=workflow_title(j.workflow),
+            state=j.state.replace("_", " "),
+            current_step=j.current_step,
+            opened_at=j.opened_at,
+            updated_at=j.updated_at,
         )
         for j in journeys.open_journeys(session, customer.id)
     )

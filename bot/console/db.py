@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -31,10 +32,10 @@ class HeldTransaction:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.session: Optional[Session] = None
+        self.session: Session | None = None
         self._done = False
 
-    async def __aenter__(self) -> "HeldTransaction":
+    async def __aenter__(self) -> HeldTransaction:
         self.session = session_factory(self.url)()
         return self
 

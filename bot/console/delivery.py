@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Awaitable, Callable, Optional
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.console import db
-from bot.db.models import Handoff, HandoffMessage
 from bot.handoff import store
-from bot.handoff.rasa_api import RasaApi, RasaUnavailable, agent_message
+from bot.handoff.agent_events import agent_message
+from bot.rasa_api import RasaApi, RasaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +30,9 @@ def agent_events(messages: list[store.MessageView]) -> list[dict]:
     return [agent_message(m.text, m.author or "Support agent") for m in messages]
 
 
-def _pending_handoffs(session: Session) -> list[int]:
-    """Handoffs a person is talking in whose replies Rasa has not taken yet, oldest reply first."""
-    rows = session.execute(
-        select(HandoffMessage.handoff_id)
-        .join(Handoff, Handoff.id == HandoffMessage.handoff_id)
-        .where(HandoffMessage.kind == "agent", HandoffMessage.delivered_at.is_(None), Handoff.status == "assigned")
-        .order_by(HandoffMessage.id)
-    ).scalars()
-    return list(dict.fromkeys(rows))
-
-
 class Delivery:
     def __init__(
-        self, database_url: str, rasa: RasaApi, clock: Callable[[], datetime], on_delivered: Optional[Delivered] = None
+        self, database_url: str, rasa: RasaApi, clock: Callable[[], datetime], on_delivered: Delivered | None = None
     ) -> None:
         self.database_url = database_url
         self.rasa = rasa
@@ -78,7 +66,7 @@ class Delivery:
     async def retry_all(self) -> int:
         """Deliver what is waiting, handoff by handoff; stops at the first Rasa failure. The number delivered."""
         delivered = 0
-        for handoff_id in await db.run(self.database_url, _pending_handoffs):
+        for handoff_id in await db.run(self.database_url, store.handoffs_awaiting_delivery):
             try:
                 delivered += len(await self.deliver(handoff_id))
             except RasaUnavailable as exc:

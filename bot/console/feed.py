@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,6 @@ from bot.console import db
 from bot.console.agents import AgentView
 from bot.console.delivery import Delivery
 from bot.console.present import handoff_json, iso
-from bot.db.models import Handoff
 from bot.handoff import store
 from bot.handoff.routing import HandoffRules
 from bot.handoff.store import HandoffView, MessageView
@@ -54,7 +53,7 @@ class Client:
         try:
             async with self.lock:
                 await asyncio.wait_for(self.ws.send_json(payload), SEND_TIMEOUT)
-        except (ConnectionError, RuntimeError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError, RuntimeError):
             return False
         return True
 
@@ -102,12 +101,12 @@ class Feed:
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
         self.clients: set[Client] = set()
-        self.cursor: Optional[MessageCursor] = None
+        self.cursor: MessageCursor | None = None
         self.last_poll = clock()
         self._event = asyncio.Event()
         self._sent: dict[int, tuple] = {}  # handoff id -> what was last pushed about it
-        self._task: Optional[asyncio.Task] = None
-        self._retry: Optional[asyncio.Task] = None
+        self._task: asyncio.Task | None = None
+        self._retry: asyncio.Task | None = None
         self._last_retry = 0.0
         self._database_down = False
 
@@ -144,7 +143,7 @@ class Feed:
         while True:
             try:
                 await asyncio.wait_for(self._event.wait(), self.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._event.clear()
             try:
@@ -210,9 +209,9 @@ class Feed:
 
     # --- one poll -----------------------------------------------------------------------------------------------
 
-    def _read(self, session: Session, since: datetime) -> tuple[
-        int, list[MessageView], dict[int, str], list[HandoffView], Optional[list[HandoffView]]
-    ]:
+    def _read(
+        self, session: Session, since: datetime
+    ) -> tuple[int, list[MessageView], dict[int, str], list[HandoffView], list[HandoffView] | None]:
         """(cursor start, new messages, their handoffs' queues, changed handoffs, every open one if any changed)"""
         start = self.cursor.low if self.cursor is not None else store.last_message_id(session)
         messages: list[MessageView] = []
@@ -223,10 +222,7 @@ class Feed:
             if len(batch) < PAGE:
                 break
             after = batch[-1].id
-        queues: dict[int, str] = {}
-        ids = {m.handoff_id for m in messages}
-        if ids:
-            queues = dict(session.execute(select(Handoff.id, Handoff.queue).where(Handoff.id.in_(ids))).all())
+        queues = store.queues_of(session, {m.handoff_id for m in messages})
         changed = store.changed_since(session, since)
         everything = store.open_queue(session) if changed else None
         return start, messages, queues, changed, everything
@@ -234,9 +230,7 @@ class Feed:
     async def tick(self) -> None:
         now = self.clock()
         since = self.last_poll - OVERLAP
-        start, messages, queues, changed, everything = await db.run(
-            self.database_url, lambda s: self._read(s, since)
-        )
+        start, messages, queues, changed, everything = await db.run(self.database_url, lambda s: self._read(s, since))
         self.last_poll = now
         if self.cursor is None:  # the database was down at start-up: begin from now
             self.cursor = MessageCursor(start)

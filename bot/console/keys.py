@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import jinja2
 from aiohttp import web
@@ -11,8 +11,8 @@ from aiohttp import web
 from bot.console.delivery import Delivery
 from bot.console.feed import Feed
 from bot.console.throttle import LoginThrottle
-from bot.handoff.rasa_api import RasaApi
 from bot.handoff.routing import HandoffRules
+from bot.rasa_api import RasaApi
 from bot.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

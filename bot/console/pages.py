@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -23,15 +23,15 @@ TEMPLATE_DIR = CONSOLE_DIR / "templates"
 STATIC_DIR = CONSOLE_DIR / "static"
 
 
-def _when(moment: Optional[datetime]) -> str:
+def _when(moment: datetime | None) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC") if moment else "—"
 
 
-def _day(moment: Optional[datetime]) -> str:
+def _day(moment: datetime | None) -> str:
     return moment.strftime("%d %b %Y") if moment else "—"
 
 
-def _money(value: Optional[Decimal]) -> str:
+def _money(value: Decimal | None) -> str:
     return "—" if value is None else f"£{Decimal(value):,.2f}"
 
 
@@ -49,13 +49,15 @@ def templates() -> jinja2.Environment:
 
 def render(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
     signed = request.get(SIGNED_IN)
-    html = request.app[TEMPLATES].get_template(template).render(
-        agent=signed.agent if signed else None, csrf=signed.csrf_token if signed else "", **context
+    html = (
+        request.app[TEMPLATES]
+        .get_template(template)
+        .render(agent=signed.agent if signed else None, csrf=signed.csrf_token if signed else "", **context)
     )
     return web.Response(text=html, status=status, content_type="text/html", headers=NO_STORE)
 
 
-def error_page(request: web.Request, status: int, message: str, title: Optional[str] = None) -> web.Response:
+def error_page(request: web.Request, status: int, message: str, title: str | None = None) -> web.Response:
     titles = {401: "Please sign in", 403: "Not yours to see", 404: "Not found", 503: "Temporarily unavailable"}
     return render(
         request, "error.html", status=status, title=title or titles.get(status, "Something went wrong"), message=message
@@ -90,7 +92,11 @@ async def handoff_page(request: web.Request) -> web.Response:
 
     view, context = await db.run(request.app[DATABASE_URL], read)
     return render(
-        request, "conversation.html", title=customer_label(view), handoff=view, context=context,
+        request,
+        "conversation.html",
+        title=customer_label(view),
+        handoff=view,
+        context=context,
         queue_name=request.app[RULES].queue_name(view.queue),
         page_data=_page_data(request, handoff=handoff_json(view, request.app[RULES])),
     )

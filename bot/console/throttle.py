@@ -7,8 +7,8 @@ username also locks out its owner for a few minutes; that is the price, and an a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass

@@ -8,11 +8,12 @@ so the live feed does not add them again. Without Rasa, the log alone is the tim
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from bot.handoff.rasa_api import AGENT
+from bot.handoff.agent_events import AGENT
 from bot.handoff.store import MessageView
 from bot.sentiment.trend import message_sentiments
 
@@ -24,11 +25,11 @@ class Entry:
     key: str
     sender: str  # customer, bot, agent, note, system
     text: str
-    ts: Optional[float]  # seconds since the epoch
-    author: Optional[str] = None
-    detail: Optional[str] = None  # what a message carried besides text (buttons, cards, a handoff notice)
-    message_id: Optional[int] = None
-    delivered: Optional[bool] = None  # agent messages: whether Rasa took it for the customer
+    ts: float | None  # seconds since the epoch
+    author: str | None = None
+    detail: str | None = None  # what a message carried besides text (buttons, cards, a handoff notice)
+    message_id: int | None = None
+    delivered: bool | None = None  # agent messages: whether Rasa took it for the customer
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -36,12 +37,12 @@ class Entry:
         return data
 
 
-def epoch(moment: Optional[datetime]) -> Optional[float]:
+def epoch(moment: datetime | None) -> float | None:
     """A naive UTC datetime (the database's) as seconds since the epoch (Rasa's timestamps)."""
-    return moment.replace(tzinfo=timezone.utc).timestamp() if moment else None
+    return moment.replace(tzinfo=UTC).timestamp() if moment else None
 
 
-def _describe_custom(custom: Mapping[str, Any]) -> Optional[str]:
+def _describe_custom(custom: Mapping[str, Any]) -> str | None:
     kind = custom.get("type")
     if kind == "product_cards":
         names = [str(p.get("name")) for p in custom.get("products") or [] if isinstance(p, Mapping)]
@@ -54,7 +55,7 @@ def _describe_custom(custom: Mapping[str, Any]) -> Optional[str]:
     return f"Custom message: {kind}" if kind else None
 
 
-def _bot_detail(event: Mapping[str, Any]) -> Optional[str]:
+def _bot_detail(event: Mapping[str, Any]) -> str | None:
     data = event.get("data") or {}
     parts = []
     buttons = [str(b.get("title")) for b in data.get("buttons") or [] if isinstance(b, Mapping) and b.get("title")]
@@ -73,7 +74,7 @@ def _bot_detail(event: Mapping[str, Any]) -> Optional[str]:
 def transcript(events: Iterable[Mapping[str, Any]]) -> list[Entry]:
     """The messages of a conversation's tracker events, oldest first."""
     entries: list[Entry] = []
-    last_ts: Optional[float] = None
+    last_ts: float | None = None
     for i, event in enumerate(events):
         kind = event.get("event")
         ts = event.get("timestamp")
@@ -85,7 +86,8 @@ def transcript(events: Iterable[Mapping[str, Any]]) -> list[Entry]:
                 entries.append(Entry(f"r{i}", "customer", text, ts))
         elif kind == "bot":
             metadata = event.get("metadata") or {}
-            text = event.get("text") if isinstance(event.get("text"), str) else ""
+            said = event.get("text")
+            text = said if isinstance(said, str) else ""
             detail = _bot_detail(event)
             if not text and not detail:
                 continue
@@ -99,8 +101,13 @@ def transcript(events: Iterable[Mapping[str, Any]]) -> list[Entry]:
 
 def log_entry(message: MessageView) -> Entry:
     return Entry(
-        f"m{message.id}", message.kind, message.text, epoch(message.at), author=message.author,
-        message_id=message.id, delivered=(message.delivered_at is not None) if message.kind == "agent" else None,
+        f"m{message.id}",
+        message.kind,
+        message.text,
+        epoch(message.at),
+        author=message.author,
+        message_id=message.id,
+        delivered=(message.delivered_at is not None) if message.kind == "agent" else None,
     )
 
 

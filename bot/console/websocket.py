@@ -7,10 +7,9 @@ at each heartbeat, so a deactivated agent or an expired session is disconnected 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +36,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     url, clock, feed = request.app[DATABASE_URL], request.app[CLOCK], request.app[FEED]
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
 
-    def beat(session: Session) -> Optional[agents.SignedIn]:
+    def beat(session: Session) -> agents.SignedIn | None:
         """Still signed in? Then present (the bot counts agents seen within a minute)."""
         now = clock()
         still = agents.signed_in(session, token, now=now)
@@ -55,7 +54,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _serve(client: Client, url: str, beat: Callable[[Session], Optional[agents.SignedIn]], feed: Feed) -> None:
+async def _serve(client: Client, url: str, beat: Callable[[Session], agents.SignedIn | None], feed: Feed) -> None:
     ws = client.ws
     try:
         await db.run(url, beat)
@@ -69,7 +68,7 @@ async def _serve(client: Client, url: str, beat: Callable[[Session], Optional[ag
     while not ws.closed:
         try:
             message = await ws.receive(timeout=max(0.0, next_beat - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             next_beat = time.monotonic() + HEARTBEAT_SECONDS
             try:
                 still = await db.run(url, beat)

@@ -4,8 +4,8 @@ Everything that touches SQL lives under `bot.db` and `bot.shop`; actions never i
 """
 
 from bot.db.models import (
-    ORDER_STATUSES,
     OPEN_ORDER_STATUSES,
+    ORDER_STATUSES,
     PLAN_STATUSES,
     Base,
     Customer,

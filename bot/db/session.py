@@ -7,17 +7,17 @@ same URL must share one pool instead of opening a new one per request.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-
 
 # SQLite stores Numeric as REAL. Money here has 2 decimals and is far below 2**53 cents, and SQLAlchemy
 # rounds it back to Numeric(10, 2) scale, so the conversion is exact; the generic warning is noise.
@@ -56,7 +56,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  #
     cursor.close()
 
 
-@lru_cache(maxsize=None)
+@cache
 def make_engine(url: str) -> Engine:
     """The shared engine for `url` (2.0-style, `future=True`), created on first use.
 
@@ -76,7 +76,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def session_factory(url: str) -> sessionmaker:
     """A cached `sessionmaker` bound to `make_engine(url)`.
 
@@ -110,3 +110,18 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class DatabaseUnavailable(Exception):
+    """The database failed (down, refused, a conflict it could not settle); nothing of the block was stored."""
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """`session_scope` for callers above the stores (actions, channels): any database failure arrives as
+    `DatabaseUnavailable`, so they answer the customer without knowing SQLAlchemy."""
+    try:
+        with session_scope(url) as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional
 
 import aiohttp
 
@@ -25,14 +24,14 @@ WAKE_PURPOSE = "console-wake"
 
 
 class HandoffRelay:
-    def __init__(self, database_url: str, console_url: Optional[str], wake_token: str, *, timeout: float = 0.5) -> None:
+    def __init__(self, database_url: str, console_url: str | None, wake_token: str, *, timeout: float = 0.5) -> None:
         self.database_url = database_url
         self.console_url = console_url.rstrip("/") if console_url else None
         self.wake_token = wake_token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._http: Optional[aiohttp.ClientSession] = None
+        self._http: aiohttp.ClientSession | None = None
 
-    def record_customer_message(self, conversation_id: str, text: str) -> Optional[HandoffView]:
+    def record_customer_message(self, conversation_id: str, text: str) -> HandoffView | None:
         """Store the message in the conversation's handoff, if a person has (or is about to take) it.
 
         Returns the handoff the message went to, None when the bot is answering. Blocking (SQL): call it
@@ -45,7 +44,7 @@ class HandoffRelay:
             store.add_message(session, handoff.id, "customer", text)
         return handoff
 
-    async def take_customer_message(self, conversation_id: str, text: str) -> Optional[HandoffView]:
+    async def take_customer_message(self, conversation_id: str, text: str) -> HandoffView | None:
         """What a channel calls before Rasa sees a customer's message: stored in the handoff (and the console
         woken) when a person has the conversation. A store that fails is logged, not raised: the tracker still
         keeps the message, and the console reads the transcript from it."""
@@ -58,7 +57,7 @@ class HandoffRelay:
             await self.wake_console()
         return handoff
 
-    def customer_handoff(self, conversation_id: str) -> Optional[HandoffView]:
+    def customer_handoff(self, conversation_id: str) -> HandoffView | None:
         with session_scope(self.database_url) as session:
             return store.active_for_conversation(session, conversation_id)
 
@@ -69,20 +68,20 @@ class HandoffRelay:
         if not self.console_url:
             return
         try:
-            await asyncio.wait_for(self._wake(), self.timeout.total)
-        except asyncio.TimeoutError:
+            await asyncio.wait_for(self._wake(self.console_url), self.timeout.total)
+        except TimeoutError:
             log.debug("the console did not take a wake-up in time; it will poll")
 
-    async def _wake(self) -> None:
+    async def _wake(self, console_url: str) -> None:
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession(timeout=self.timeout)
         try:
             async with self._http.post(
-                self.console_url + WAKE_PATH, headers={"Authorization": f"Bearer {self.wake_token}"}
+                console_url + WAKE_PATH, headers={"Authorization": f"Bearer {self.wake_token}"}
             ) as reply:
                 if reply.status >= 300:
                     log.warning("the console refused a wake-up: HTTP %s", reply.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.debug("the console is not reachable for a wake-up (%s); it will poll", exc)
 
 

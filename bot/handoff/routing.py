@@ -1,4 +1,4 @@
-"""The handoff rules CX teams edit as data (`data/handoff.yml`): topic queues, priority, waits.
+"""The handoff rules CX teams edit as data (`config/handoff.yml`): topic queues, priority, waits.
 
 Loaded once per process and validated on load, so a typo fails at start-up with the file and key named,
 not in the middle of a customer's handoff.
@@ -7,22 +7,23 @@ not in the middle of a customer's handoff.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import yaml
 
 from bot.settings import PROJECT_ROOT
 
-DEFAULT_PATH = PROJECT_ROOT / "data" / "handoff.yml"
+DEFAULT_PATH = PROJECT_ROOT / "config" / "handoff.yml"
 ENV_PATH = "TANDEM_HANDOFF_CONFIG"
 
 
 class HandoffConfigError(ValueError):
-    """`data/handoff.yml` is malformed; the message names the key."""
+    """`config/handoff.yml` is malformed; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class HandoffRules:
     agent_online_seconds: float = 60.0
     follow_up_promise_hours: float = 4.0
     consecutive_fallbacks: int = 3
-    source: Optional[Path] = field(default=None, compare=False)
+    source: Path | None = field(default=None, compare=False)
 
     @property
     def queue_keys(self) -> tuple[str, ...]:
@@ -61,7 +62,7 @@ class HandoffRules:
     def queue_name(self, key: str) -> str:
         return next((q.name for q in self.queues if q.key == key), key)
 
-    def route(self, *, workflow: Optional[str] = None, intents: tuple[str, ...] = ()) -> str:
+    def route(self, *, workflow: str | None = None, intents: tuple[str, ...] = ()) -> str:
         """The queue for a handoff: the open journey's workflow first, then the latest topical intent."""
         if workflow:
             for queue in self.queues:
@@ -73,7 +74,7 @@ class HandoffRules:
                     return queue.key
         return self.default_queue
 
-    def priority(self, *, reason: str, sentiment: Optional[float], spend: Optional[Decimal]) -> int:
+    def priority(self, *, reason: str, sentiment: float | None, spend: Decimal | None) -> int:
         """0..100: the reason's base, a worse mood and a more valuable customer come first."""
         points = self.reason_points.get(reason, self.default_reason_points)
         if sentiment is not None:
@@ -105,8 +106,8 @@ def _number(section: Mapping[str, Any], key: str, default: float, where: str, *,
     return float(value)
 
 
-def parse_rules(raw: Any, source: Optional[Path] = None) -> HandoffRules:
-    """Validate the YAML document of `data/handoff.yml`."""
+def parse_rules(raw: Any, source: Path | None = None) -> HandoffRules:
+    """Validate the YAML document of `config/handoff.yml`."""
     doc = _mapping(raw, "the handoff config")
     unknown = set(doc) - {"queues", "default_queue", "priority", "wait", "stuck"}
     if unknown:
@@ -152,19 +153,29 @@ def parse_rules(raw: Any, source: Optional[Path] = None) -> HandoffRules:
         queues=tuple(queues),
         default_queue=default_queue,
         reason_points={str(k): int(v) for k, v in reasons.items()},
-        default_reason_points=int(_number(priority, "default_reason_points", defaults.default_reason_points, "priority")),
+        default_reason_points=int(
+            _number(priority, "default_reason_points", defaults.default_reason_points, "priority")
+        ),
         sentiment_points=int(_number(priority, "sentiment_points", defaults.sentiment_points, "priority")),
         value_tiers=tuple(sorted(tiers, key=lambda t: t.min_spend)),
-        default_handle_minutes=_number(wait, "default_handle_minutes", defaults.default_handle_minutes, "wait", positive=True),
+        default_handle_minutes=_number(
+            wait, "default_handle_minutes", defaults.default_handle_minutes, "wait", positive=True
+        ),
         history_days=_number(wait, "history_days", defaults.history_days, "wait", positive=True),
-        agent_online_seconds=_number(wait, "agent_online_seconds", defaults.agent_online_seconds, "wait", positive=True),
-        follow_up_promise_hours=_number(wait, "follow_up_promise_hours", defaults.follow_up_promise_hours, "wait", positive=True),
-        consecutive_fallbacks=max(1, int(_number(stuck, "consecutive_fallbacks", defaults.consecutive_fallbacks, "stuck", positive=True))),
+        agent_online_seconds=_number(
+            wait, "agent_online_seconds", defaults.agent_online_seconds, "wait", positive=True
+        ),
+        follow_up_promise_hours=_number(
+            wait, "follow_up_promise_hours", defaults.follow_up_promise_hours, "wait", positive=True
+        ),
+        consecutive_fallbacks=max(
+            1, int(_number(stuck, "consecutive_fallbacks", defaults.consecutive_fallbacks, "stuck", positive=True))
+        ),
         source=source,
     )
 
 
-def load_rules(path: Optional[Path] = None) -> HandoffRules:
+def load_rules(path: Path | None = None) -> HandoffRules:
     path = Path(path or os.environ.get(ENV_PATH) or DEFAULT_PATH)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,24 +1,26 @@
 """Starting a handoff: route it, rank it, promise a wait the customer can trust, and store it first.
 
 Called by the actions (ask for a person, repeated misunderstanding, the sentiment policy's offer accepted,
-a workflow's escalate step). The caller commits the session before it tells the customer anything, so a
-customer is never promised a person the queue does not know about.
+a workflow's escalate step) through `start_handoff`, which commits before the action tells the customer
+anything, so a customer is never promised a person the queue does not know about.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Optional, Sequence
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import Customer, utcnow
+from bot.db.models import utcnow
 from bot.handoff import store
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.handoff.store import HandoffView
+from bot.journeys.store import open_journeys
+from bot.shop.customers import customer_pk
 
 # Why a person was wanted (handoff_reason): the customer asked, the sentiment policy's triggers
 # (bot.sentiment.escalation), the bot kept failing, a workflow escalated, or the customer asked for something
@@ -34,12 +36,12 @@ ACCOUNT_CLOSURE = "account_closure"
 class HandoffRequest:
     conversation_id: str
     reason: str
-    channel: Optional[str] = None
-    customer_external_id: Optional[str] = None  # verified (signed token); None for a visitor
-    sentiment: Optional[float] = None  # the conversation's mean sentiment so far, -1..1
+    channel: str | None = None
+    customer_external_id: str | None = None  # verified (signed token); None for a visitor
+    sentiment: float | None = None  # the conversation's mean sentiment so far, -1..1
     intents: Sequence[str] = ()  # the conversation's latest topical intents, newest first
-    journey_id: Optional[int] = None
-    workflow: Optional[str] = None
+    journey_id: int | None = None
+    workflow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class HandoffStart:
     queue_name: str
     agents_online: int
     position: int  # 1 = next
-    expected_wait_minutes: Optional[int]
+    expected_wait_minutes: int | None
     follow_up_hours: float
 
     @property
@@ -72,7 +74,7 @@ class HandoffStart:
 
 def expected_wait_seconds(
     session: Session, rules: HandoffRules, queue: str, ahead: int, agents: int, now: datetime
-) -> Optional[int]:
+) -> int | None:
     """(handoffs ahead + 1) / agents online x the queue's median handling time; None when nobody is online."""
     if agents <= 0:
         return None
@@ -82,28 +84,37 @@ def expected_wait_seconds(
     return int(math.ceil((ahead + 1) / agents * handle))
 
 
-def _customer(session: Session, external_id: Optional[str]) -> Optional[Customer]:
-    if not external_id:
-        return None
-    return session.query(Customer).filter(Customer.external_id == external_id).one_or_none()
+def start_handoff(session: Session, request: HandoffRequest, *, rules: HandoffRules | None = None) -> HandoffStart:
+    """Start the handoff and commit, so the queue knows of it before the customer is told a person comes.
+
+    A request that names no journey takes the customer's most recently updated open one with it."""
+    if request.journey_id is None and request.customer_external_id:
+        customer_id = customer_pk(session, request.customer_external_id)
+        journeys = open_journeys(session, customer_id) if customer_id is not None else []
+        if journeys:
+            latest = max(journeys, key=lambda j: j.updated_at)
+            request = replace(request, journey_id=latest.id, workflow=latest.workflow)
+    start = request_handoff(session, request, rules=rules)
+    session.commit()
+    return start
 
 
 def request_handoff(
-    session: Session, request: HandoffRequest, *, rules: Optional[HandoffRules] = None, now: Optional[datetime] = None
+    session: Session, request: HandoffRequest, *, rules: HandoffRules | None = None, now: datetime | None = None
 ) -> HandoffStart:
     """Open (or rejoin) the conversation's handoff: waiting when someone works its queue, else a follow-up."""
     rules = rules or default_rules()
     now = now or utcnow()
     queue = rules.route(workflow=request.workflow, intents=tuple(request.intents))
-    customer = _customer(session, request.customer_external_id)
-    spend: Optional[Decimal] = store.customer_spend(session, customer.id, now=now) if customer else None
+    customer_id = customer_pk(session, request.customer_external_id)
+    spend: Decimal | None = store.customer_spend(session, customer_id, now=now) if customer_id is not None else None
     priority = rules.priority(reason=request.reason, sentiment=request.sentiment, spend=spend)
     agents = store.agents_online(session, queue, within_seconds=rules.agent_online_seconds, now=now)
     handoff, created = store.open_handoff(
         session,
         conversation_id=request.conversation_id,
         channel=request.channel,
-        customer_id=customer.id if customer else None,
+        customer_id=customer_id,
         journey_id=request.journey_id,
         reason=request.reason,
         queue=queue,
@@ -114,7 +125,11 @@ def request_handoff(
         now=now,
     )
     ahead = store.ahead_of(session, handoff.queue, handoff.priority, handoff.requested_at, exclude_id=handoff.id)
-    wait = expected_wait_seconds(session, rules, handoff.queue, ahead, agents, now) if handoff.status == "waiting" else None
+    wait = (
+        expected_wait_seconds(session, rules, handoff.queue, ahead, agents, now)
+        if handoff.status == "waiting"
+        else None
+    )
     if created and wait is not None:
         store.set_expected_wait(session, handoff.id, wait)
         handoff = store.require(session, handoff.id)
@@ -137,14 +152,15 @@ class Availability:
     follow_up_hours: float
 
 
-def availability(session: Session, *, rules: Optional[HandoffRules] = None, now: Optional[datetime] = None) -> Availability:
+def availability(session: Session, *, rules: HandoffRules | None = None, now: datetime | None = None) -> Availability:
     rules = rules or default_rules()
-    agents = store.agents_online(session, rules.default_queue, within_seconds=rules.agent_online_seconds,
-                                 now=now or utcnow())
+    agents = store.agents_online(
+        session, rules.default_queue, within_seconds=rules.agent_online_seconds, now=now or utcnow()
+    )
     return Availability(agents, rules.follow_up_promise_hours)
 
 
-def cancel_follow_up(session: Session, conversation_id: str, *, now: Optional[datetime] = None) -> Optional[HandoffView]:
+def cancel_follow_up(session: Session, conversation_id: str, *, now: datetime | None = None) -> HandoffView | None:
     """The customer no longer wants a person to get back to them; None when there was nothing to cancel."""
     handoff = store.active_for_conversation(session, conversation_id)
     if handoff is None or handoff.status != "follow_up":

@@ -9,10 +9,11 @@ per conversation even when two messages race to open it.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session
 from bot.db.models import (
     OPEN_HANDOFF_STATUSES,
     Agent,
-    ChatConversation,
     Customer,
     Handoff,
     HandoffMessage,
@@ -49,34 +49,30 @@ class HandoffConflict(HandoffError):
     """Someone else changed the handoff first (claimed it, closed it)."""
 
 
-class ConversationOwned(HandoffError):
-    """The conversation id belongs to another customer (or to a signed-in customer, for a visitor)."""
-
-
 @dataclass(frozen=True)
 class HandoffView:
     """A handoff as it was when read: safe to keep after the session is gone."""
 
     id: int
     conversation_id: str
-    channel: Optional[str]
-    customer_id: Optional[int]
-    customer_external_id: Optional[str]
-    customer_name: Optional[str]
-    journey_id: Optional[int]
+    channel: str | None
+    customer_id: int | None
+    customer_external_id: str | None
+    customer_name: str | None
+    journey_id: int | None
     reason: str
     queue: str
     priority: int
-    sentiment: Optional[float]
-    customer_value: Optional[Decimal]
+    sentiment: float | None
+    customer_value: Decimal | None
     status: str
-    agent_id: Optional[int]
-    agent_name: Optional[str]
-    expected_wait_seconds: Optional[int]
-    summary: Optional[str]
+    agent_id: int | None
+    agent_name: str | None
+    expected_wait_seconds: int | None
+    summary: str | None
     requested_at: datetime
-    claimed_at: Optional[datetime]
-    closed_at: Optional[datetime]
+    claimed_at: datetime | None
+    closed_at: datetime | None
     updated_at: datetime
     version: int
 
@@ -105,11 +101,11 @@ class MessageView:
     handoff_id: int
     conversation_id: str
     kind: str
-    author: Optional[str]
-    agent_id: Optional[int]
+    author: str | None
+    agent_id: int | None
     text: str
     at: datetime
-    delivered_at: Optional[datetime]
+    delivered_at: datetime | None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -161,7 +157,7 @@ def _message_view(m: HandoffMessage, conversation_id: str) -> MessageView:
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
-def get(session: Session, handoff_id: int) -> Optional[HandoffView]:
+def get(session: Session, handoff_id: int) -> HandoffView | None:
     row = session.execute(_select_handoffs().where(Handoff.id == handoff_id)).first()
     return _view(row) if row else None
 
@@ -173,24 +169,22 @@ def require(session: Session, handoff_id: int) -> HandoffView:
     return view
 
 
-def active_for_conversation(session: Session, conversation_id: str) -> Optional[HandoffView]:
+def active_for_conversation(session: Session, conversation_id: str) -> HandoffView | None:
     """The conversation's open handoff (waiting, assigned or follow-up), if any."""
     row = session.execute(
-        _select_handoffs().where(
-            Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_HANDOFF_STATUSES)
-        )
+        _select_handoffs().where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_HANDOFF_STATUSES))
     ).first()
     return _view(row) if row else None
 
 
-def latest_for_conversation(session: Session, conversation_id: str) -> Optional[HandoffView]:
+def latest_for_conversation(session: Session, conversation_id: str) -> HandoffView | None:
     row = session.execute(
         _select_handoffs().where(Handoff.conversation_id == conversation_id).order_by(Handoff.id.desc()).limit(1)
     ).first()
     return _view(row) if row else None
 
 
-def open_queue(session: Session, queues: Optional[Sequence[str]] = None) -> list[HandoffView]:
+def open_queue(session: Session, queues: Sequence[str] | None = None) -> list[HandoffView]:
     """Open handoffs, most urgent first: waiting by priority then wait, then follow-ups, then assigned ones.
 
     `queues=None` means every queue (admins); an empty list means none.
@@ -272,6 +266,25 @@ def undelivered_agent_messages(session: Session, handoff_id: int) -> list[Messag
     return [_message_view(m, conversation_id) for m in rows]
 
 
+def handoffs_awaiting_delivery(session: Session) -> list[int]:
+    """Handoffs a person is talking in whose replies Rasa has not taken yet, oldest reply first."""
+    rows = session.execute(
+        select(HandoffMessage.handoff_id)
+        .join(Handoff, Handoff.id == HandoffMessage.handoff_id)
+        .where(HandoffMessage.kind == "agent", HandoffMessage.delivered_at.is_(None), Handoff.status == "assigned")
+        .order_by(HandoffMessage.id)
+    ).scalars()
+    return list(dict.fromkeys(rows))
+
+
+def queues_of(session: Session, handoff_ids: Iterable[int]) -> dict[int, str]:
+    """Handoff id -> its queue."""
+    ids = set(handoff_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Handoff.id, Handoff.queue).where(Handoff.id.in_(ids))).all())
+
+
 # --- writing ------------------------------------------------------------------------------------------------------
 
 
@@ -283,13 +296,13 @@ def open_handoff(
     queue: str,
     priority: int,
     status: str = "waiting",
-    channel: Optional[str] = None,
-    customer_id: Optional[int] = None,
-    journey_id: Optional[int] = None,
-    sentiment: Optional[float] = None,
-    customer_value: Optional[Decimal] = None,
-    expected_wait_seconds: Optional[int] = None,
-    now: Optional[datetime] = None,
+    channel: str | None = None,
+    customer_id: int | None = None,
+    journey_id: int | None = None,
+    sentiment: float | None = None,
+    customer_value: Decimal | None = None,
+    expected_wait_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[HandoffView, bool]:
     """Open a handoff, or return the conversation's open one (asking twice does not queue twice).
 
@@ -330,7 +343,7 @@ def open_handoff(
     return require(session, handoff.id), True
 
 
-def set_expected_wait(session: Session, handoff_id: int, seconds: Optional[int]) -> None:
+def set_expected_wait(session: Session, handoff_id: int, seconds: int | None) -> None:
     session.execute(update(Handoff).where(Handoff.id == handoff_id).values(expected_wait_seconds=seconds))
 
 
@@ -347,7 +360,7 @@ def _compare_and_set(session: Session, view: HandoffView, **values: Any) -> Hand
     return require(session, view.id)
 
 
-def claim(session: Session, handoff_id: int, agent_id: int, *, now: Optional[datetime] = None) -> HandoffView:
+def claim(session: Session, handoff_id: int, agent_id: int, *, now: datetime | None = None) -> HandoffView:
     """A person takes the conversation. Claiming one's own claim again is harmless; anyone else's is refused."""
     view = require(session, handoff_id)
     if view.status == "assigned" and view.agent_id == agent_id:
@@ -364,9 +377,9 @@ def close(
     handoff_id: int,
     status: str,
     *,
-    agent_id: Optional[int] = None,
-    summary: Optional[str] = None,
-    now: Optional[datetime] = None,
+    agent_id: int | None = None,
+    summary: str | None = None,
+    now: datetime | None = None,
 ) -> HandoffView:
     """End a handoff: handed back to the bot, resolved by the agent, or cancelled by the customer."""
     if status not in CLOSED_STATUSES:
@@ -391,9 +404,9 @@ def add_message(
     kind: str,
     text: str,
     *,
-    author: Optional[str] = None,
-    agent_id: Optional[int] = None,
-    now: Optional[datetime] = None,
+    author: str | None = None,
+    agent_id: int | None = None,
+    now: datetime | None = None,
 ) -> MessageView:
     """Record what was said (or noted) during a handoff; the handoff counts as changed for the console."""
     text = (text or "").strip()
@@ -412,23 +425,21 @@ def add_message(
     return _message_view(message, conversation_id)
 
 
-def mark_delivered(session: Session, message_ids: Iterable[int], *, now: Optional[datetime] = None) -> None:
+def mark_delivered(session: Session, message_ids: Iterable[int], *, now: datetime | None = None) -> None:
     ids = list(message_ids)
     if ids:
-        session.execute(
-            update(HandoffMessage).where(HandoffMessage.id.in_(ids)).values(delivered_at=now or utcnow())
-        )
+        session.execute(update(HandoffMessage).where(HandoffMessage.id.in_(ids)).values(delivered_at=now or utcnow()))
 
 
 # --- agents' presence and the expected wait -----------------------------------------------------------------------
 
 
-def touch_agent(session: Session, agent_id: int, *, now: Optional[datetime] = None) -> None:
+def touch_agent(session: Session, agent_id: int, *, now: datetime | None = None) -> None:
     """The agent's console is open and connected (called on every heartbeat)."""
     session.execute(update(Agent).where(Agent.id == agent_id).values(last_seen_at=now or utcnow()))
 
 
-def agents_online(session: Session, queue: str, *, within_seconds: float, now: Optional[datetime] = None) -> int:
+def agents_online(session: Session, queue: str, *, within_seconds: float, now: datetime | None = None) -> int:
     """Active agents whose console checked in recently and who work `queue` (admins work every queue)."""
     now = now or utcnow()
     agents = session.execute(
@@ -439,7 +450,7 @@ def agents_online(session: Session, queue: str, *, within_seconds: float, now: O
     return sum(1 for role, queues in agents if role == "admin" or queue in (queues or []))
 
 
-def handle_seconds(session: Session, queue: str, *, days: float, now: Optional[datetime] = None) -> Optional[float]:
+def handle_seconds(session: Session, queue: str, *, days: float, now: datetime | None = None) -> float | None:
     """Median time from claim to close of this queue's recent handoffs; None with fewer than five."""
     now = now or utcnow()
     rows = session.execute(
@@ -454,7 +465,7 @@ def handle_seconds(session: Session, queue: str, *, days: float, now: Optional[d
     return statistics.median(durations) if len(durations) >= 5 else None
 
 
-def customer_spend(session: Session, customer_id: int, *, days: int = 365, now: Optional[datetime] = None) -> Decimal:
+def customer_spend(session: Session, customer_id: int, *, days: int = 365, now: datetime | None = None) -> Decimal:
     """What the customer spent (orders kept) in the last `days`: the value input of a handoff's priority."""
     now = now or utcnow()
     total = session.execute(
@@ -465,44 +476,3 @@ def customer_spend(session: Session, customer_id: int, *, days: int = 365, now: 
         )
     ).scalar_one()
     return Decimal(str(total)).quantize(Decimal("0.01"))
-
-
-# --- who owns a conversation --------------------------------------------------------------------------------------
-
-
-def bind_conversation(
-    session: Session, conversation_id: str, customer_id: Optional[int], channel: str, *, now: Optional[datetime] = None
-) -> None:
-    """Record who a conversation belongs to on first use; refuse anyone else afterwards.
-
-    A signed-in customer's conversation can only be joined with that customer's token. A visitor's
-    conversation (no customer) can be continued by the visitor, or taken over by a customer who signs in.
-    """
-    now = now or utcnow()
-    row = session.get(ChatConversation, conversation_id)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    ChatConversation(
-                        conversation_id=conversation_id, customer_id=customer_id, channel=channel[:32],
-                        created_at=now, last_seen_at=now,
-                    )
-                )
-                session.flush()
-            return
-        except IntegrityError:
-            row = session.get(ChatConversation, conversation_id, populate_existing=True)
-            if row is None:
-                raise
-    if row.customer_id is not None and row.customer_id != customer_id:
-        raise ConversationOwned("this conversation belongs to another customer")
-    if row.customer_id is None and customer_id is not None:
-        row.customer_id = customer_id
-    row.last_seen_at = now
-    row.channel = channel[:32]
-
-
-def conversation_customer(session: Session, conversation_id: str) -> Optional[int]:
-    row = session.get(ChatConversation, conversation_id)
-    return row.customer_id if row else None

@@ -7,9 +7,9 @@ bot waits before nudging a silent customer, and how many nudges before a person 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 from bot.settings import env_number
 
@@ -50,7 +50,7 @@ class JourneyConfig:
         return timedelta(seconds=self.retry_backoff_seconds * 2 ** max(attempts - 1, 0))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "JourneyConfig":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> JourneyConfig:
         env = os.environ if env is None else env
         defaults = cls()
 

@@ -86,8 +86,15 @@ def journey_kpis(session: Session, *, since: datetime, until: datetime) -> list[
     )
     rows = session.execute(
         select(
-            Journey.workflow, Journey.opened_at, Journey.resolved_at, Journey.resolved_by,
-            Journey.escalation_reason, Journey.reopened_count, conversations, follow_ups_sent, JourneyCsat.score,
+            Journey.workflow,
+            Journey.opened_at,
+            Journey.resolved_at,
+            Journey.resolved_by,
+            Journey.escalation_reason,
+            Journey.reopened_count,
+            conversations,
+            follow_ups_sent,
+            JourneyCsat.score,
         )
         .outerjoin(JourneyCsat, JourneyCsat.journey_id == Journey.id)
         .where(Journey.opened_at >= since, Journey.opened_at < until)

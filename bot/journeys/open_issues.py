@@ -16,6 +16,9 @@ class JourneyOpenIssues:
     """`OpenIssues` from the journey table: open, waiting or escalated journeys count; resolved/closed do not."""
 
     def has_open_issue(self, session: Session, customer_id: int) -> bool:
-        return session.execute(
-            select(Journey.id).where(Journey.customer_id == customer_id, Journey.state.in_(OPEN_STATES)).limit(1)
-        ).first() is not None
+        return (
+            session.execute(
+                select(Journey.id).where(Journey.customer_id == customer_id, Journey.state.in_(OPEN_STATES)).limit(1)
+            ).first()
+            is not None
+        )

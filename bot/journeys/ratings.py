@@ -7,13 +7,43 @@ import re
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 # Everyday verdicts, the scale the survey's buttons name (Very poor .. Very good).
 _VERDICTS = (
-    (5, ("excellent", "amazing", "brilliant", "perfect", "fantastic", "superb", "very good", "really good",
-         "great", "outstanding", "loved it", "very happy", "super")),
+    (
+        5,
+        (
+            "excellent",
+            "amazing",
+            "brilliant",
+            "perfect",
+            "fantastic",
+            "superb",
+            "very good",
+            "really good",
+            "great",
+            "outstanding",
+            "loved it",
+            "very happy",
+            "super",
+        ),
+    ),
     (4, ("pretty good", "good", "happy", "nice", "quite good")),
     (3, ("ok", "okay", "fine", "average", "alright", "all right", "so so", "so-so", "meh", "not bad", "decent")),
     (2, ("poor", "bad", "not great", "not good", "unhappy", "disappointing", "not happy")),
-    (1, ("terrible", "awful", "horrible", "useless", "very poor", "very bad", "rubbish", "worst", "appalling",
-         "pathetic", "hopeless")),
+    (
+        1,
+        (
+            "terrible",
+            "awful",
+            "horrible",
+            "useless",
+            "very poor",
+            "very bad",
+            "rubbish",
+            "worst",
+            "appalling",
+            "pathetic",
+            "hopeless",
+        ),
+    ),
 )
 _NUMBER = re.compile(r"(?<![\d.])([1-5])(?:\s*(?:/|out of|of)\s*5)?(?![\d.])")
 _MAX_WORDS = 12  # a longer message is about something else, even if it holds a digit

@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Protocol
-from urllib.parse import quote
+from typing import Any, Protocol
 
-import requests
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from bot import rasa_api
 from bot.db.models import Journey, JourneyFollowUp, JourneyStep, utcnow
 from bot.db.session import session_scope
 from bot.journeys.config import JourneyConfig
 from bot.journeys.store import FINAL_STATES, FOLLOW_UP_INTENT
+from bot.rasa_api import RasaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ class TickReport:
     reclaimed: int = 0
     released: int = 0  # claimed but handed back unsent: the pass ran out of time
 
-
     def __str__(self) -> str:
         return (
             f"sent {len(self.sent)}, retrying {self.retrying}, failed {self.failed}, cancelled {self.cancelled}, "
@@ -103,37 +103,22 @@ class RasaHttpSender:
         self.rasa_url = rasa_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self._http = requests.Session()
-
-    def url_for(self, conversation_id: str) -> str:
-        return f"{self.rasa_url}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
 
     def send(self, follow_up: DueFollowUp) -> list[dict[str, Any]]:
-        params = {"output_channel": "latest"}
-        if self.token:
-            params["token"] = self.token
-        body = {
-            "name": FOLLOW_UP_INTENT,  # Rasa 3.6 reads the intent from "name" (rasa/server.py trigger_intent)
-            "entities": {"journey_id": follow_up.journey_id, "follow_up_id": follow_up.id},
-        }
+        entities = {"journey_id": follow_up.journey_id, "follow_up_id": follow_up.id}
         try:
-            reply = self._http.post(
-                self.url_for(follow_up.conversation_id), params=params, json=body, timeout=self.timeout
+            return rasa_api.call(
+                self.rasa_url,
+                self.token,
+                self.timeout,
+                lambda api: api.trigger_intent(follow_up.conversation_id, FOLLOW_UP_INTENT, entities),
             )
-        except requests.RequestException as exc:
-            raise SendError(f"Rasa unreachable at {self.rasa_url}: {exc}") from exc
-        if reply.status_code >= 300:
-            raise SendError(f"Rasa answered HTTP {reply.status_code}: {reply.text[:200]}")
-        try:
-            return list(reply.json().get("messages") or [])
-        except ValueError:
-            return []
+        except RasaUnavailable as exc:
+            raise SendError(str(exc)) from exc
 
 
 class FollowUpScheduler:
-    def __init__(
-        self, url: str, sender: Sender, *, clock: Clock = utcnow, config: JourneyConfig | None = None
-    ) -> None:
+    def __init__(self, url: str, sender: Sender, *, clock: Clock = utcnow, config: JourneyConfig | None = None) -> None:
         self.url = url
         self.sender = sender
         self.clock = clock
@@ -179,9 +164,7 @@ class FollowUpScheduler:
     # --- the pass, step by step ---------------------------------------------------------------------------------
 
     def _reclaim(self, session: Session, now: datetime) -> int:
-        expired = (JourneyFollowUp.status == "sending") & (
-            JourneyFollowUp.claimed_at < now - self.config.claim_timeout
-        )
+        expired = (JourneyFollowUp.status == "sending") & (JourneyFollowUp.claimed_at < now - self.config.claim_timeout)
         gave_up = session.execute(
             update(JourneyFollowUp)
             .where(expired, JourneyFollowUp.attempts >= self.config.max_send_attempts)
@@ -209,8 +192,14 @@ class FollowUpScheduler:
         )
         candidates = session.execute(
             select(
-                Journey.id, Journey.version, Journey.unanswered_nudges, Journey.step_count, Journey.workflow,
-                Journey.current_step, Journey.last_conversation_id, Journey.last_channel,
+                Journey.id,
+                Journey.version,
+                Journey.unanswered_nudges,
+                Journey.step_count,
+                Journey.workflow,
+                Journey.current_step,
+                Journey.last_conversation_id,
+                Journey.last_channel,
             )
             .where(
                 Journey.state == "waiting_for_customer",
@@ -231,26 +220,46 @@ class FollowUpScheduler:
             if j.unanswered_nudges >= self.config.max_nudges:
                 won = session.execute(
                     cas.values(
-                        state="escalated", escalation_reason=NO_REPLY_REASON, version=j.version + 1,
-                        step_count=j.step_count + 1, updated_at=now,
+                        state="escalated",
+                        escalation_reason=NO_REPLY_REASON,
+                        version=j.version + 1,
+                        step_count=j.step_count + 1,
+                        updated_at=now,
                     )
                 ).rowcount
                 if won:
-                    session.add(JourneyStep(
-                        journey_id=j.id, seq=j.step_count + 1, step=NO_REPLY_REASON, at=now, channel="scheduler",
-                        conversation_id=j.last_conversation_id, state_after="escalated", messages=[],
-                        unexpected=False,
-                    ))
+                    session.add(
+                        JourneyStep(
+                            journey_id=j.id,
+                            seq=j.step_count + 1,
+                            step=NO_REPLY_REASON,
+                            at=now,
+                            channel="scheduler",
+                            conversation_id=j.last_conversation_id,
+                            state_after="escalated",
+                            messages=[],
+                            unexpected=False,
+                        )
+                    )
                     escalated += 1
             else:
                 won = session.execute(
                     cas.values(unanswered_nudges=j.unanswered_nudges + 1, quiet_since=now, version=j.version + 1)
                 ).rowcount
                 if won:
-                    session.add(JourneyFollowUp(
-                        journey_id=j.id, kind="nudge", due_at=now, workflow=j.workflow, step=j.current_step,
-                        scheduled_at_step=j.current_step, status="pending", attempts=0, created_at=now,
-                    ))
+                    session.add(
+                        JourneyFollowUp(
+                            journey_id=j.id,
+                            kind="nudge",
+                            due_at=now,
+                            workflow=j.workflow,
+                            step=j.current_step,
+                            scheduled_at_step=j.current_step,
+                            status="pending",
+                            attempts=0,
+                            created_at=now,
+                        )
+                    )
                     nudged += 1
         return nudged, escalated
 
@@ -261,13 +270,17 @@ class FollowUpScheduler:
         # the conditional UPDATE; when another scheduler took every selected row first, the second try reads
         # under the write lock this transaction now holds and gets the rows that are really left.
         for _ in range(2):
-            due_ids = session.execute(
-                select(JourneyFollowUp.id)
-                .where(JourneyFollowUp.status == "pending", JourneyFollowUp.due_at <= now)
-                .order_by(JourneyFollowUp.due_at, JourneyFollowUp.id)
-                .limit(self.config.batch_size)
-                .with_for_update(skip_locked=True)
-            ).scalars().all()
+            due_ids = (
+                session.execute(
+                    select(JourneyFollowUp.id)
+                    .where(JourneyFollowUp.status == "pending", JourneyFollowUp.due_at <= now)
+                    .order_by(JourneyFollowUp.due_at, JourneyFollowUp.id)
+                    .limit(self.config.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
             if not due_ids:
                 break
             claimed = session.execute(
@@ -295,18 +308,30 @@ class FollowUpScheduler:
                 fu.last_error = "the journey has no conversation to send into"
                 failed += 1
             else:
-                due.append(DueFollowUp(
-                    id=fu.id, journey_id=fu.journey_id, kind=fu.kind, conversation_id=conversation_id,
-                    channel=channel, response=fu.response, workflow=fu.workflow, step=fu.step, attempt=fu.attempts,
-                ))
+                due.append(
+                    DueFollowUp(
+                        id=fu.id,
+                        journey_id=fu.journey_id,
+                        kind=fu.kind,
+                        conversation_id=conversation_id,
+                        channel=channel,
+                        response=fu.response,
+                        workflow=fu.workflow,
+                        step=fu.step,
+                        attempt=fu.attempts,
+                    )
+                )
         return due, cancelled, failed
 
     def _release(self, token: str, ids: list[int]) -> int:
         with session_scope(self.url) as session:
             return session.execute(
                 update(JourneyFollowUp)
-                .where(JourneyFollowUp.id.in_(ids), JourneyFollowUp.claim_token == token,
-                       JourneyFollowUp.status == "sending")
+                .where(
+                    JourneyFollowUp.id.in_(ids),
+                    JourneyFollowUp.claim_token == token,
+                    JourneyFollowUp.status == "sending",
+                )
                 .values(status="pending", claim_token=None, attempts=JourneyFollowUp.attempts - 1)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -321,24 +346,33 @@ class FollowUpScheduler:
             log.exception("sender failed on follow-up %s", follow_up.id)
             error = f"{type(exc).__name__}: {exc}"
         now = self.clock()
-        mine = update(JourneyFollowUp).where(
-            JourneyFollowUp.id == follow_up.id,
-            JourneyFollowUp.claim_token == token,
-            JourneyFollowUp.status == "sending",
-        ).execution_options(synchronize_session=False)
+        mine = (
+            update(JourneyFollowUp)
+            .where(
+                JourneyFollowUp.id == follow_up.id,
+                JourneyFollowUp.claim_token == token,
+                JourneyFollowUp.status == "sending",
+            )
+            .execution_options(synchronize_session=False)
+        )
         with session_scope(self.url) as session:
             if error is None:
                 if session.execute(mine.values(status="sent", sent_at=now, claim_token=None, last_error=None)).rowcount:
-                    report.sent.append(Sent(follow_up.id, follow_up.journey_id, follow_up.kind,
-                                            follow_up.conversation_id, now))
+                    report.sent.append(
+                        Sent(follow_up.id, follow_up.journey_id, follow_up.kind, follow_up.conversation_id, now)
+                    )
                 return
             log.warning("follow-up %s (attempt %s) not delivered: %s", follow_up.id, follow_up.attempt, error)
             if follow_up.attempt >= self.config.max_send_attempts:
                 session.execute(mine.values(status="failed", claim_token=None, last_error=error[:500]))
                 report.failed += 1
             else:
-                session.execute(mine.values(
-                    status="pending", claim_token=None, last_error=error[:500],
-                    due_at=now + self.config.retry_delay(follow_up.attempt),
-                ))
+                session.execute(
+                    mine.values(
+                        status="pending",
+                        claim_token=None,
+                        last_error=error[:500],
+                        due_at=now + self.config.retry_delay(follow_up.attempt),
+                    )
+                )
                 report.retrying += 1

@@ -8,10 +8,11 @@ message of the same customer (`JourneyConflict`) is re-run on the fresh state by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,8 +24,8 @@ from bot.journeys.workflows import load_workflows
 from bot.journeys.workflows.runner import WorkflowRunner
 from bot.journeys.workflows.shop_facts import ShopDbFacts
 from bot.journeys.workflows.triggers import KEYWORD_MATCH, match_score, match_workflow
-from bot.personalization.store import customer_pk
 from bot.shop.catalog import device_named_in
+from bot.shop.customers import customer_pk
 from bot.shop.orders import normalize_order_number
 
 # A message the NLU could not settle (Rasa's FallbackClassifier) may still be a report: one of its first guesses,
@@ -34,9 +35,19 @@ FALLBACK_GUESS_MIN_CONFIDENCE = 0.2
 DEVICE_INPUT = "device_category"  # the input a device workflow starts from: phones | laptops | tablets | smartwatches
 # Device words in the `device` entity -> the device category a workflow's facts look at.
 _DEVICE_CATEGORIES = {
-    "phone": "phones", "mobile": "phones", "iphone": "phones", "galaxy": "phones", "pixel": "phones",
-    "laptop": "laptops", "macbook": "laptops", "computer": "laptops", "notebook": "laptops",
-    "tablet": "tablets", "ipad": "tablets", "watch": "smartwatches", "smartwatch": "smartwatches",
+    "phone": "phones",
+    "mobile": "phones",
+    "iphone": "phones",
+    "galaxy": "phones",
+    "pixel": "phones",
+    "laptop": "laptops",
+    "macbook": "laptops",
+    "computer": "laptops",
+    "notebook": "laptops",
+    "tablet": "tablets",
+    "ipad": "tablets",
+    "watch": "smartwatches",
+    "smartwatch": "smartwatches",
 }
 _PLAN_CATEGORIES = {"home_internet": "home_internet", "mobile_plans": "mobile_plans"}
 
@@ -63,7 +74,7 @@ class ReportContext:
     values: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_input(cls, user_input: UserInput) -> "ReportContext":
+    def from_input(cls, user_input: UserInput) -> ReportContext:
         values: dict[str, Any] = {}
         order = normalize_order_number(str(user_input.entities.get("order_id") or ""))
         if order:
@@ -148,21 +159,38 @@ class JourneyService:
         if existing is not None:
             return self._prompt_again(session, existing, customer, resumed=True)
         reopened = store.reopen_or_none(
-            session, customer_id, key, now, self.config.reopen_window,
-            channel=user_input.channel, conversation_id=conversation_id,
+            session,
+            customer_id,
+            key,
+            now,
+            self.config.reopen_window,
+            channel=user_input.channel,
+            conversation_id=conversation_id,
         )
         if reopened is not None:
             context = {**reopened.context, **inputs}
             result = self.runner.start(workflow, customer, context, session, journey_id=str(reopened.id))
             journey = store.record_turn(
-                session, reopened.id, result, user_input=user_input, channel=user_input.channel,
-                conversation_id=conversation_id, now=now, expected_version=reopened.version,
+                session,
+                reopened.id,
+                result,
+                user_input=user_input,
+                channel=user_input.channel,
+                conversation_id=conversation_id,
+                now=now,
+                expected_version=reopened.version,
             )
             return Turn(result.messages, journey, reopened=True)
         result = self.runner.start(workflow, customer, inputs, session)
         journey = store.open_journey(
-            session, customer_id, result, problem_key=key, channel=user_input.channel,
-            conversation_id=conversation_id, user_input=user_input, now=now,
+            session,
+            customer_id,
+            result,
+            problem_key=key,
+            channel=user_input.channel,
+            conversation_id=conversation_id,
+            user_input=user_input,
+            now=now,
         )
         return Turn(result.messages, journey)
 
@@ -184,12 +212,23 @@ class JourneyService:
         if not journey.is_open or journey.current_step is None:
             raise store.JourneyNotOpen(f"journey {journey_id} waits for nothing")
         result = self.runner.advance(
-            journey.workflow, journey.current_step, journey.context, user_input, customer, session,
+            journey.workflow,
+            journey.current_step,
+            journey.context,
+            user_input,
+            customer,
+            session,
             journey_id=str(journey.id),
         )
         view = store.record_turn(
-            session, journey.id, result, user_input=user_input, channel=user_input.channel,
-            conversation_id=conversation_id, now=now, expected_version=journey.version,
+            session,
+            journey.id,
+            result,
+            user_input=user_input,
+            channel=user_input.channel,
+            conversation_id=conversation_id,
+            now=now,
+            expected_version=journey.version,
         )
         return Turn(result.messages, view, unexpected_answer=result.unexpected_answer)
 
@@ -218,11 +257,18 @@ class JourneyService:
             return self._prompt_again(session, journey, customer, nudge=True)
         if getattr(self.runner.workflow(journey.workflow).step(journey.current_step), "kind", None) != "follow_up":
             return Turn((), journey)  # the journey moved on from the step that scheduled it
-        result = self.runner.resume(journey.workflow, journey.current_step, journey.context, customer, session,
-                                    journey_id=str(journey.id))
+        result = self.runner.resume(
+            journey.workflow, journey.current_step, journey.context, customer, session, journey_id=str(journey.id)
+        )
         view = store.record_turn(
-            session, journey.id, result, user_input=UserInput(intent=store.FOLLOW_UP_INTENT, channel=channel),
-            channel=channel, conversation_id=conversation_id, now=now, expected_version=journey.version,
+            session,
+            journey.id,
+            result,
+            user_input=UserInput(intent=store.FOLLOW_UP_INTENT, channel=channel),
+            channel=channel,
+            conversation_id=conversation_id,
+            now=now,
+            expected_version=journey.version,
         )
         return Turn(result.messages, view)
 
@@ -235,7 +281,12 @@ class JourneyService:
         return self._prompt_again(session, journey, customer)
 
     def _prompt_again(
-        self, session: Session, journey: store.JourneyView, customer: str, *, resumed: bool = False,
+        self,
+        session: Session,
+        journey: store.JourneyView,
+        customer: str,
+        *,
+        resumed: bool = False,
         nudge: bool = False,
     ) -> Turn:
         if journey.current_step is None:
@@ -243,8 +294,9 @@ class JourneyService:
         step = self.runner.workflow(journey.workflow).step(journey.current_step)
         if getattr(step, "kind", None) not in ("ask", "instruct"):
             return Turn((), journey, resumed=resumed)  # waiting for the company: nothing to ask
-        result: StepResult = self.runner.prompt(journey.workflow, journey.current_step, journey.context, customer,
-                                                session)
+        result: StepResult = self.runner.prompt(
+            journey.workflow, journey.current_step, journey.context, customer, session
+        )
         return Turn(result.messages, journey, resumed=resumed)
 
     # --- the customer's view ----------------------------------------------------------------------------------
@@ -309,5 +361,5 @@ class JourneyService:
 
 @lru_cache(maxsize=1)
 def default_service() -> JourneyService:
-    """The process's service: the workflows in data/workflows, the shop's facts and operations."""
+    """The process's service: the workflows in workflows/, the shop's facts and operations."""
     return JourneyService(WorkflowRunner(load_workflows(), ShopDbFacts.at()))

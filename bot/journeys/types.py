@@ -6,13 +6,15 @@ scheduler) and land in JSON columns unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, cast
 
-# A journey's life (docs/journeys.md). Only `resolved` (confirmed by the customer or an agent) and
-# `closed` (closed by the customer, or after resolution) are final.
-JOURNEY_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated", "resolved", "closed")
-OPEN_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated")
+from bot.db.models import journey_states
+
+# A journey's life (docs/journeys.md), as the database constrains it (the values live with the schema).
+JOURNEY_STATES = journey_states.JOURNEY_STATES
+OPEN_STATES = journey_states.OPEN_JOURNEY_STATES
 FALLBACK_INTENT = "nlu_fallback"  # Rasa's FallbackClassifier: "not sure", not a guess of what was meant
 STEP_KINDS = ("ask", "check", "instruct", "branch", "operation", "follow_up", "escalate", "resolve")
 
@@ -34,13 +36,14 @@ class UserInput:
         return tuple((name, confidence) for name, confidence in self.ranking if name != FALLBACK_INTENT)
 
     @classmethod
-    def from_parse_data(cls, parse_data: Mapping[str, Any], channel: str | None = None) -> "UserInput":
+    def from_parse_data(cls, parse_data: Mapping[str, Any], channel: str | None = None) -> UserInput:
         """A message as Rasa's NLU parsed it (a tracker's latest message): entities by name (the first value
         of each), the intent ranking, the sentiment score when the pipeline gave one."""
         entities: dict[str, Any] = {}
         for entity in parse_data.get("entities") or []:
             if isinstance(entity, Mapping):
-                entities.setdefault(entity.get("entity"), entity.get("value"))
+                # Rasa's message schema requires every entity to name itself with a string.
+                entities.setdefault(cast(str, entity.get("entity")), entity.get("value"))
         ranking = tuple(
             (str(item["name"]), float(item.get("confidence") or 0.0))
             for item in parse_data.get("intent_ranking") or []

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -27,6 +24,8 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +33,11 @@ logger = logging.getLogger(__name__)
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         return [Featurizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # Inverse regularisation strength of the logistic regression.
             "C": 10.0,
@@ -54,7 +53,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         }
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if float(config["C"]) <= 0:
             raise InvalidConfigException("LinearIntentClassifier: `C` must be positive.")
         if float(config["sparse_weight"]) < 0:
@@ -62,13 +61,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        classes: Optional[List[str]] = None,
-        coef: Optional[np.ndarray] = None,
-        intercept: Optional[np.ndarray] = None,
-        idf: Optional[np.ndarray] = None,
+        classes: list[str] | None = None,
+        coef: np.ndarray | None = None,
+        intercept: np.ndarray | None = None,
+        idf: np.ndarray | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.validate_config(self.config)
@@ -82,14 +81,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _features(self, messages: List[Message]) -> sp.csr_matrix:
+    def _features(self, messages: list[Message]) -> sp.csr_matrix:
         sparse_rows, dense_rows = [], []
         for message in messages:
             sparse = message.get_sparse_features(TEXT)[1]
@@ -105,15 +104,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if weight > 0 and any(r is not None for r in sparse_rows):
             width = next(r.shape[1] for r in sparse_rows if r is not None)
             sparse = sp.csr_matrix(
-                sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows]), dtype=np.float64)
+                sp.vstack([r if r is not None else sp.csr_matrix((1, width)) for r in sparse_rows]), dtype=np.float64
+            )
             if self.config["sparse_idf"]:
                 sparse = self._tf_idf(sparse)
             # Counts grow with message length; normalising keeps long messages comparable.
             blocks.append(normalize(sparse) * weight)
         if not blocks:
-            raise InvalidConfigException(
-                "LinearIntentClassifier needs sentence features: add a featurizer before it."
-            )
+            raise InvalidConfigException("LinearIntentClassifier needs sentence features: add a featurizer before it.")
         return sp.hstack(blocks).tocsr()
 
     def _tf_idf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -149,20 +147,21 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
-    def predict_proba(self, messages: List[Message]) -> np.ndarray:
+    def predict_proba(self, messages: list[Message]) -> np.ndarray:
+        assert self.coef is not None and self.intercept is not None, "the classifier has not been trained"
         scores = self._features(messages) @ self.coef.T + self.intercept
         scores = np.asarray(scores)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.coef is None or not messages:
             return messages
         probabilities = self.predict_proba(messages)
         length = int(self.config["ranking_length"])
         for message, row in zip(messages, probabilities):
-            ranking = sorted(
+            ranking: list[dict[str, Any]] = sorted(
                 ({"name": name, "confidence": float(p)} for name, p in zip(self.classes, row)),
                 key=lambda item: -item["confidence"],
             )
@@ -171,6 +170,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def persist(self) -> None:
+        assert self.coef is not None and self.intercept is not None, "only a trained classifier is persisted"
         with self._model_storage.write_to(self._resource) as directory:
             np.save(directory / "coef.npy", self.coef)
             np.save(directory / "intercept.npy", self.intercept)
@@ -181,12 +181,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
                 classes = json.loads((directory / "classes.json").read_text())

@@ -13,10 +13,9 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -80,12 +79,13 @@ class TransformerSentenceEncoder:
         self._encode = encode
         self._tf = tf
 
-    def embed(self, texts: List[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         return _embed_sorted(texts, batch_size, self.dimension, self._encode_batch)
 
-    def _encode_batch(self, batch_texts: List[str]) -> np.ndarray:
-        batch = self._tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_length,
-                                return_tensors="np")
+    def _encode_batch(self, batch_texts: list[str]) -> np.ndarray:
+        batch = self._tokenizer(
+            batch_texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
         return self._encode(
             self._tf.constant(batch["input_ids"], self._tf.int32),
             self._tf.constant(batch["attention_mask"], self._tf.int32),
@@ -118,11 +118,18 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     sample = AutoTokenizer.from_pretrained(str(model_path))(["export sample"], return_tensors="pt")
     with torch.no_grad():
         torch.onnx.export(
-            model, (sample["input_ids"], sample["attention_mask"]), str(staging),
-            input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                          "last_hidden_state": {0: "batch", 1: "sequence"}},
-            opset_version=17, dynamo=False,
+            model,
+            (sample["input_ids"], sample["attention_mask"]),
+            str(staging),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "last_hidden_state": {0: "batch", 1: "sequence"},
+            },
+            opset_version=17,
+            dynamo=False,
         )
     os.replace(staging, target)
     return target
@@ -132,8 +139,7 @@ class OnnxSentenceEncoder:
     """The same embeddings from an ONNX export of the encoder, run by ONNX Runtime: about a third of the CPU of
     the TensorFlow graph per message, and no TensorFlow session on the message path for it."""
 
-    def __init__(self, model_path: Path, max_length: int = 64, cache_dir: Optional[Path] = None,
-                 threads: int = 1) -> None:
+    def __init__(self, model_path: Path, max_length: int = 64, cache_dir: Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -156,12 +162,13 @@ class OnnxSentenceEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def embed(self, texts: List[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         return _embed_sorted(texts, batch_size, self.dimension, self._encode_batch)
 
-    def _encode_batch(self, batch_texts: List[str]) -> np.ndarray:
-        batch = self._tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_length,
-                                return_tensors="np")
+    def _encode_batch(self, batch_texts: list[str]) -> np.ndarray:
+        batch = self._tokenizer(
+            batch_texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
         mask = batch["attention_mask"].astype(np.int64)
         hidden = self._session.run(
             ["last_hidden_state"], {"input_ids": batch["input_ids"].astype(np.int64), "attention_mask": mask}
@@ -177,7 +184,7 @@ def _default_cache_dir() -> Path:
     return Path(root) / "tandem" / "encoder"
 
 
-def _embed_sorted(texts: List[str], batch_size: int, dimension: int, encode: Any) -> np.ndarray:
+def _embed_sorted(texts: list[str], batch_size: int, dimension: int, encode: Any) -> np.ndarray:
     """Batches sorted by length keep padding (and so time) low for mixed-length inputs."""
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
@@ -192,16 +199,14 @@ def _embed_sorted(texts: List[str], batch_size: int, dimension: int, encode: Any
 RUNTIMES = ("onnx", "tensorflow")
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a sentence-level dense feature vector for each message's text."""
 
-    _encoders: Dict[tuple, Any] = {}
+    _encoders: dict[tuple, Any] = {}
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
             "model_path": None,
@@ -211,22 +216,20 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["transformers", "onnxruntime"]
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         path = config.get("model_path")
         if path is not None and not Path(path).is_dir():
-            raise InvalidConfigException(
-                f"SentenceEncoderFeaturizer: `model_path` '{path}' is not a folder."
-            )
+            raise InvalidConfigException(f"SentenceEncoderFeaturizer: `model_path` '{path}' is not a folder.")
         if int(config.get("max_length", 64)) < 8:
             raise InvalidConfigException("SentenceEncoderFeaturizer: `max_length` must be >= 8.")
         if config.get("runtime", "onnx") not in RUNTIMES:
             raise InvalidConfigException(f"SentenceEncoderFeaturizer: `runtime` must be one of {RUNTIMES}.")
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         model_path = Path(config["model_path"]) if config.get("model_path") else default_model_path()
         runtime = config.get("runtime", "onnx")
@@ -240,25 +243,23 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEncoderFeaturizer":
+    ) -> SentenceEncoderFeaturizer:
         return cls({**cls.get_default_config(), **config}, execution_context.node_name)
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: list[Message]) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         vectors = self.encoder.embed([m.get(TEXT) for m in todo], int(self._config["batch_size"]))
         for message, vector in zip(todo, vectors):
-            self.add_features_to_message(
-                sequence=None, sentence=vector[None, :], attribute=TEXT, message=message
-            )
+            self.add_features_to_message(sequence=None, sentence=vector[None, :], attribute=TEXT, message=message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         self._featurize(messages)
         return messages

@@ -21,7 +21,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -47,11 +47,20 @@ SENTIMENT = "sentiment"
 DEFAULT_MODEL = "default"
 _SOURCE_FILE = "source.json"
 # What an ONNX build needs at serving time; the PyTorch weights and other exports stay behind.
-_SERVING_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "merges.txt",
-                  "special_tokens_map.json", "vocab.json", "sentencepiece.bpe.model", METADATA_FILE)
+_SERVING_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "merges.txt",
+    "special_tokens_map.json",
+    "vocab.json",
+    "sentencepiece.bpe.model",
+    METADATA_FILE,
+)
 
 
-def resolve_model(configured: Optional[str]) -> str:
+def resolve_model(configured: str | None) -> str:
     """The model a config names: `default` means Tandem's build for this machine (bot.sentiment.defaults)."""
     if configured in (None, "", DEFAULT_MODEL):
         from bot.sentiment.defaults import default_model_path
@@ -65,15 +74,15 @@ class SentimentAnalyzer(GraphComponent):
     """Adds `sentiment: {label, confidence, score, probabilities}` to each message's parse data."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"model": DEFAULT_MODEL, "labels": {}, "onnx_file": None, "threads": 1}
 
     @classmethod
-    def required_packages(cls) -> List[Text]:
+    def required_packages(cls) -> list[str]:
         return ["transformers", "onnxruntime"]
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the model behind `model` changes, even if config.yml does not."""
         try:
             source = resolve_model(config.get("model"))
@@ -83,10 +92,10 @@ class SentimentAnalyzer(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[SentimentModel] = None,
+        model: SentimentModel | None = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
@@ -96,11 +105,11 @@ class SentimentAnalyzer(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentimentAnalyzer":
+    ) -> SentimentAnalyzer:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -128,12 +137,12 @@ class SentimentAnalyzer(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "SentimentAnalyzer":
+    ) -> SentimentAnalyzer:
         try:
             with model_storage.read_from(resource) as directory:
                 source = json.loads((directory / _SOURCE_FILE).read_text())
@@ -161,7 +170,7 @@ class SentimentAnalyzer(GraphComponent):
         except SentimentModelError as exc:
             raise InvalidConfigException(f"SentimentAnalyzer (model: {source}): {exc}") from exc
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             raise InvalidConfigException("SentimentAnalyzer was used before it was trained or loaded.")
         texts = [m.get(TEXT) for m in messages]

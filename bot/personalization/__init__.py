@@ -1,4 +1,5 @@
-"""The personalization engine: behaviour store, recommenders, segments, and the rules that make it trustworthy.
+"""The personalization engine: behaviour store, recommenders, and the rules that make it trustworthy.
 
-No Rasa imports here: actions (`actions/recommendations.py`) call `engine.PersonalizationEngine`.
+No Rasa imports here: actions (`actions/recommendations.py`) call `engine.PersonalizationEngine`. The batch
+jobs that feed it (segments, churn, recommender training) live in `jobs/`.
 """

@@ -1,4 +1,4 @@
-""""under £500", "no more than 300 quid", "£1,200 max": the most a customer wants to spend, as a number."""
+""" "under £500", "no more than 300 quid", "£1,200 max": the most a customer wants to spend, as a number."""
 
 from __future__ import annotations
 

@@ -7,14 +7,14 @@ nobody asked for, and which strategies share the traffic.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bot.settings import env_number
 
 
 def _strategies(text: str) -> dict[str, float]:
-    """"hybrid=80,popularity=20" -> {"hybrid": 80.0, "popularity": 20.0}."""
+    """ "hybrid=80,popularity=20" -> {"hybrid": 80.0, "popularity": 20.0}."""
     shares: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, share = part.partition("=")
@@ -47,7 +47,7 @@ class PersonalizationConfig:
             object.__setattr__(self, "strategies", {"hybrid": 80.0, "popularity": 20.0})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "PersonalizationConfig":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PersonalizationConfig:
         env = os.environ if env is None else env
         defaults = cls()
 
@@ -61,7 +61,9 @@ class PersonalizationConfig:
             unsolicited_window_hours=number("TANDEM_RECS_UNSOLICITED_WINDOW_HOURS", defaults.unsolicited_window_hours),
             history_days=number("TANDEM_RECS_HISTORY_DAYS", defaults.history_days),
             recent_device_days=number("TANDEM_RECS_RECENT_DEVICE_DAYS", defaults.recent_device_days),
-            strategies=_strategies(env["TANDEM_RECS_STRATEGIES"]) if env.get("TANDEM_RECS_STRATEGIES") else defaults.strategies,
+            strategies=_strategies(env["TANDEM_RECS_STRATEGIES"])
+            if env.get("TANDEM_RECS_STRATEGIES")
+            else defaults.strategies,
             experiment_salt=env.get("TANDEM_RECS_EXPERIMENT_SALT") or defaults.experiment_salt,
             conversion_days=number("TANDEM_RECS_CONVERSION_DAYS", defaults.conversion_days),
         )

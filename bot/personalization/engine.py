@@ -15,10 +15,10 @@ trustworthy live here, in one place, whatever strategy ranks the items:
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import select
@@ -27,14 +27,15 @@ from sqlalchemy.orm import Session
 from bot.db.models import CustomerSegment, utcnow
 from bot.personalization import store
 from bot.personalization.config import PersonalizationConfig
-from bot.personalization.dataset import event_weight
 from bot.personalization.experiments import NON_PERSONALIZED, assign_strategy
 from bot.personalization.explain import reason_sentence, strongest_kinds
 from bot.personalization.model_store import ModelBundle, ModelCache
 from bot.personalization.open_issues import NoOpenIssues, OpenIssues
 from bot.personalization.recommenders.base import REASON_POPULAR, RequestContext, ScoredItem, UserHistory
 from bot.personalization.recommenders.ranking import recommend_with
+from bot.personalization.shop_training_data import event_weight
 from bot.shop import catalog
+from bot.shop.customers import customer_pk
 
 # Why nothing was suggested (RecommendationResult.withheld).
 WITHHELD_OPEN_ISSUE = "open_issue"
@@ -122,7 +123,7 @@ class PersonalizationEngine:
         """Up to `n` suggestions. `solicited=False` for suggestions the customer did not ask for: those are
         frequency-capped and held back while the customer has an open issue."""
         now = now or utcnow()
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         if not solicited:
             withheld = self._promotion_blocked(session, customer_id, now)
             if withheld:
@@ -167,8 +168,14 @@ class PersonalizationEngine:
         )
 
     def _without_model(
-        self, session: Session, customer_id: int | None, category: str | None, brand: str | None,
-        max_price: float | None, n: int, now: datetime,
+        self,
+        session: Session,
+        customer_id: int | None,
+        category: str | None,
+        brand: str | None,
+        max_price: float | None,
+        n: int,
+        now: datetime,
     ) -> RecommendationResult:
         """Before the first `tandem recs train`: the shop's best sellers (still minus what the customer turned
         down), so the bot helps from the first minute."""
@@ -176,13 +183,16 @@ class PersonalizationEngine:
         excluded_skus = set(store.skus_for(session, excluded.product_ids))
         blocked = excluded.categories - ({category} if category else set())
         found = [
-            p for p in catalog.popular_products(session, category=category, brand=brand, limit=n * 4, now=now)
+            p
+            for p in catalog.popular_products(session, category=category, brand=brand, limit=n * 4, now=now)
             if (max_price is None or float(p.price) <= max_price)
-            and p.sku not in excluded_skus and p.category not in blocked
+            and p.sku not in excluded_skus
+            and p.category not in blocked
         ][:n]
         items = tuple(
-            Recommendation(p.sku, p.name, p.category, p.brand, float(p.price), reason_sentence(REASON_POPULAR),
-                           REASON_POPULAR)
+            Recommendation(
+                p.sku, p.name, p.category, p.brand, float(p.price), reason_sentence(REASON_POPULAR), REASON_POPULAR
+            )
             for p in found
         )
         return RecommendationResult(items=items, strategy=BEST_SELLERS, withheld=None if items else WITHHELD_NO_MODEL)
@@ -254,9 +264,7 @@ class PersonalizationEngine:
         recent_since = now - timedelta(days=self.config.recent_device_days)
         recent = tuple(
             i
-            for i in (
-                bundle.index_of_product(d.product_id) for d in customer.owned if d.acquired_at >= recent_since
-            )
+            for i in (bundle.index_of_product(d.product_id) for d in customer.owned if d.acquired_at >= recent_since)
             if i is not None
         )
         return RequestContext(
@@ -343,7 +351,7 @@ class PersonalizationEngine:
 
         Returns False for an anonymous or unknown customer (nothing to remember it against)."""
         now = now or utcnow()
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         if customer_id is None:
             return False
         product_ids = store.product_ids_for(session, skus)
@@ -351,13 +359,19 @@ class PersonalizationEngine:
             return True
         if product_ids:
             store.add_exclusions(
-                session, customer_id, product_ids=product_ids,
-                until=now + timedelta(days=self.config.exclusion_days), now=now,
+                session,
+                customer_id,
+                product_ids=product_ids,
+                until=now + timedelta(days=self.config.exclusion_days),
+                now=now,
             )
         if category:
             store.add_exclusions(
-                session, customer_id, category=category,
-                until=now + timedelta(days=self.config.category_exclusion_days), now=now,
+                session,
+                customer_id,
+                category=category,
+                until=now + timedelta(days=self.config.category_exclusion_days),
+                now=now,
             )
         rows = [
             {"customer_id": customer_id, "product_id": pid, "kind": "dismissal", "occurred_at": now, "channel": channel}
@@ -365,8 +379,13 @@ class PersonalizationEngine:
         ]
         if category:
             rows.append(
-                {"customer_id": customer_id, "category": category, "kind": "dismissal", "occurred_at": now,
-                 "channel": channel}
+                {
+                    "customer_id": customer_id,
+                    "category": category,
+                    "kind": "dismissal",
+                    "occurred_at": now,
+                    "channel": channel,
+                }
             )
         store.record_events(session, rows)
         return True
@@ -385,7 +404,7 @@ class PersonalizationEngine:
 
         A click counts only for an impression this customer was shown (of `request_id`, when given), and takes
         its strategy, so reports compare like with like; anything else stores nothing and returns False."""
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         product_ids = store.product_ids_for(session, [sku])
         if customer_id is None or not product_ids:
             return False
@@ -409,24 +428,36 @@ class PersonalizationEngine:
         return True
 
     def record_mention(
-        self, session: Session, customer_external_id: str | None, sku: str, *, channel: str = "chat",
+        self,
+        session: Session,
+        customer_external_id: str | None,
+        sku: str,
+        *,
+        channel: str = "chat",
         now: datetime | None = None,
     ) -> None:
         """A product named in the chat: interest worth learning from (when the customer consented)."""
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         product_ids = store.product_ids_for(session, [sku])
         if customer_id is not None and product_ids:
             store.record_events(
                 session,
-                [{"customer_id": customer_id, "product_id": product_ids[0], "kind": "mention",
-                  "occurred_at": now or utcnow(), "channel": channel}],
+                [
+                    {
+                        "customer_id": customer_id,
+                        "product_id": product_ids[0],
+                        "kind": "mention",
+                        "occurred_at": now or utcnow(),
+                        "channel": channel,
+                    }
+                ],
             )
 
     def set_consent(
         self, session: Session, customer_external_id: str | None, granted: bool, *, channel: str = "chat"
     ) -> bool:
         """Record the customer's answer; False for an anonymous or unknown customer."""
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         if customer_id is None:
             return False
         store.set_consent(session, customer_id, granted, source=channel)
@@ -436,7 +467,7 @@ class PersonalizationEngine:
         self, session: Session, customer_external_id: str | None, subscribed: bool, *, channel: str = "chat"
     ) -> bool:
         """Record the customer's choice about marketing; False for an anonymous or unknown customer."""
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         if customer_id is None:
             return False
         store.set_marketing(session, customer_id, subscribed, source=channel)
@@ -456,7 +487,7 @@ class PersonalizationEngine:
         """The customer's next-best-action (refreshed by `tandem recs segments`), under the same rules as any
         promotion: consent, no open issue, and the frequency cap unless the customer asked for offers."""
         now = now or utcnow()
-        customer_id = store.customer_pk(session, customer_external_id)
+        customer_id = customer_pk(session, customer_external_id)
         if customer_id is None:
             return Offer("none", "unknown customer", withheld=WITHHELD_NO_CONSENT)
         if self.open_issues.has_open_issue(session, customer_id):
@@ -469,8 +500,9 @@ class PersonalizationEngine:
                 return Offer("none", "suggestion limit reached", withheld=blocked)
         row = session.get(CustomerSegment, customer_id)
         if row is None or row.next_best_action == "none":
-            return Offer("none", row.next_best_action_reason if row else "not segmented yet",
-                         withheld=WITHHELD_NOTHING_TO_OFFER)
+            return Offer(
+                "none", row.next_best_action_reason if row else "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER
+            )
         if row.next_best_action == "upsell":
             recommendations = self.recommend(
                 session, customer_external_id, n=3, solicited=True, channel=channel, now=now
@@ -491,9 +523,8 @@ def default_engine() -> PersonalizationEngine:
     """
     from threadpoolctl import threadpool_limits
 
-    from bot.settings import get_settings
-
     from bot.journeys.open_issues import JourneyOpenIssues
+    from bot.settings import get_settings
 
     threadpool_limits(limits=1, user_api="blas")
     return PersonalizationEngine(ModelCache(get_settings().models_dir), open_issues=JourneyOpenIssues())

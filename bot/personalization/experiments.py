@@ -4,7 +4,7 @@ an experiment and strategies can be compared on CTR and conversion (`tandem recs
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping
+from collections.abc import Mapping
 
 # Served to customers without consent, whatever their bucket (their behaviour may not be used).
 NON_PERSONALIZED = "non_personalized"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from bot.personalization.recommenders.base import (
     REASON_BOUGHT,
@@ -30,7 +30,7 @@ def reason_sentence(
     device_name: str | None = None,
     accessory_of_item: bool = False,
 ) -> str:
-    """"because you bought the MacBook Air 13", "fits your iPhone 15", "popular with customers like you".
+    """ "because you bought the MacBook Air 13", "fits your iPhone 15", "popular with customers like you".
 
     `accessory_of_item`: the recommended item is an accessory of the item the reason names (a case for the
     phone under discussion): "goes with", not "similar to"."""
@@ -50,8 +50,11 @@ def reason_sentence(
 def strongest_kinds(kinds_by_item: Mapping[int, list[str]]) -> dict[int, str]:
     """Per item, the strongest way the customer met it (a purchase beats a view)."""
     order = ["purchase", "rating", "click", "mention", "view"]
-    return {item: min(kinds, key=lambda k: order.index(k) if k in order else len(order))
-            for item, kinds in kinds_by_item.items() if kinds}
+    return {
+        item: min(kinds, key=lambda k: order.index(k) if k in order else len(order))
+        for item, kinds in kinds_by_item.items()
+        if kinds
+    }
 
 
 __all__ = ["reason_sentence", "strongest_kinds", "REASON_POPULAR"]

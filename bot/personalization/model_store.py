@@ -14,16 +14,17 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import joblib
 import numpy as np
 
-from bot.personalization.data import ItemCatalog
 from bot.personalization.recommenders.ranking import CatalogRules
+from bot.personalization.training_data import ItemCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +136,7 @@ def load(models_dir: Path, version: str | None = None) -> ModelBundle:
     """The live bundle (or a given version); NoModelError when none was published."""
     version = version or current_version(models_dir)
     if version is None:
-        raise NoModelError(
-            f"no personalization model in {store_dir(models_dir)}: run `./tandem recs train`"
-        )
+        raise NoModelError(f"no personalization model in {store_dir(models_dir)}: run `./tandem recs train`")
     path = store_dir(models_dir) / version / BUNDLE
     if not path.exists():
         raise NoModelError(f"personalization model {version} is missing its {BUNDLE} ({path})")
@@ -178,6 +177,9 @@ class ModelCache:
                 self._bundle = load(self._models_dir, version)
                 logger.info("personalization model %s loaded", version)
             except Exception:  # noqa: BLE001 - a bad publish must not take serving down
-                logger.exception("personalization model %s failed to load; keeping %s", version,
-                                 self._bundle.version if self._bundle else "none")
+                logger.exception(
+                    "personalization model %s failed to load; keeping %s",
+                    version,
+                    self._bundle.version if self._bundle else "none",
+                )
             return self._bundle

@@ -6,7 +6,8 @@ uses); the stand-ins below serve tests and tools at exactly this boundary.
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 

@@ -6,16 +6,15 @@ PostgreSQL); every write happens in the caller's session, so it commits before t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import (
     BehaviourEvent,
-    Customer,
     CustomerDevice,
     MarketingPreference,
     Order,
@@ -52,15 +51,6 @@ class Exclusions:
 
     product_ids: frozenset[int] = frozenset()
     categories: frozenset[str] = frozenset()
-
-
-def customer_pk(session: Session, external_id: str | None) -> int | None:
-    """The database id of a (verified) customer, or None for anonymous or unknown ids."""
-    if not external_id:
-        return None
-    return session.execute(
-        select(Customer.id).where(Customer.external_id == external_id)
-    ).scalar_one_or_none()
 
 
 # --- consent ---------------------------------------------------------------------------------------------------
@@ -125,9 +115,7 @@ def record_events(session: Session, rows: Sequence[dict]) -> None:
         session.execute(insert(BehaviourEvent), [{"source": "chat", **row} for row in rows])
 
 
-def recent_history(
-    session: Session, customer_id: int, *, since: datetime, limit: int = 200
-) -> list[HistoryEvent]:
+def recent_history(session: Session, customer_id: int, *, since: datetime, limit: int = 200) -> list[HistoryEvent]:
     """The customer's positive behaviour and returns since `since`, newest first: behaviour events plus
     the products of their orders (an order is a purchase even when no purchase event was logged)."""
     events = session.execute(
@@ -203,7 +191,7 @@ def add_exclusions(
 ) -> None:
     """Exclude products (and/or a whole category) until `until`; an existing exclusion is extended, not doubled."""
     when = now or utcnow()
-    targets = [(pid, None) for pid in dict.fromkeys(product_ids)]
+    targets: list[tuple[int | None, str | None]] = [(pid, None) for pid in dict.fromkeys(product_ids)]
     if category:
         targets.append((None, category))
     if not targets:
@@ -252,9 +240,7 @@ class Impression:
     strategy: str | None
 
 
-def impression_of(
-    session: Session, customer_id: int, product_id: int, request_id: str | None
-) -> Impression | None:
+def impression_of(session: Session, customer_id: int, product_id: int, request_id: str | None) -> Impression | None:
     """The impression a click answers: the given request's, else the newest showing of that product."""
     stmt = select(BehaviourEvent.request_id, BehaviourEvent.strategy).where(
         BehaviourEvent.customer_id == customer_id,
@@ -265,3 +251,15 @@ def impression_of(
         stmt = stmt.where(BehaviourEvent.request_id == request_id)
     row = session.execute(stmt.order_by(BehaviourEvent.occurred_at.desc()).limit(1)).first()
     return Impression(*row) if row else None
+
+
+def recent_impressions(session: Session, customer_id: int, *, limit: int) -> list[tuple[str, str | None, datetime]]:
+    """(product name, strategy, when) of what the customer was last shown, newest first (the agent's context)."""
+    rows = session.execute(
+        select(Product.name, BehaviourEvent.strategy, BehaviourEvent.occurred_at)
+        .join(Product, Product.id == BehaviourEvent.product_id)
+        .where(BehaviourEvent.customer_id == customer_id, BehaviourEvent.kind == "impression")
+        .order_by(BehaviourEvent.occurred_at.desc(), BehaviourEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [(name, strategy, at) for name, strategy, at in rows]

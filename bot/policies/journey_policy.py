@@ -1,6 +1,6 @@
 """Sends the customer's answers to the open journey, and brings the bot back to its question after a detour.
 
-No story can cover a workflow's steps (they are data, `data/workflows/`), so this policy routes around the
+No story can cover a workflow's steps (they are data, `workflows/`), so this policy routes around the
 stories: while the journey waits for the customer (slot `journey`, set by the journey actions), an answer
 runs `action_journey_continue`; a question or chitchat is left to the rules and TED, and at the end of that
 turn `action_journey_reprompt` asks the journey's question again. An answer is what the waiting step takes
@@ -28,7 +28,7 @@ config.yml:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
 from rasa.engine.graph import ExecutionContext
@@ -64,22 +64,24 @@ ACTION_JOURNEY_REPROMPT = "action_journey_reprompt"
 ACTION_RATE_JOURNEY = "action_rate_journey"
 SURVEY_INTENT = "rate_journey"  # the survey's buttons: `/rate_journey{"score": 4, "journey_id": 7}`
 # The journey actions: each ends the bot's turn (it asks or tells something), and no story covers them.
-JOURNEY_ACTIONS = frozenset({
-    ACTION_JOURNEY_START,
-    ACTION_JOURNEY_CONTINUE,
-    ACTION_JOURNEY_REPROMPT,
-    "action_journey_follow_up",
-    "action_list_journeys",
-    "action_close_journey",
-    ACTION_RATE_JOURNEY,
-})
+JOURNEY_ACTIONS = frozenset(
+    {
+        ACTION_JOURNEY_START,
+        ACTION_JOURNEY_CONTINUE,
+        ACTION_JOURNEY_REPROMPT,
+        "action_journey_follow_up",
+        "action_list_journeys",
+        "action_close_journey",
+        ACTION_RATE_JOURNEY,
+    }
+)
 _LIST_OPTIONS = ("answer_intents", "no_reprompt_intents", "no_reprompt_after", "other_question_slots")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class JourneyPolicy(Policy):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "priority": 8,
             "turn_end_priority": 6,
@@ -88,9 +90,19 @@ class JourneyPolicy(Policy):
             # Messages that start something of their own (another issue, a person, the journeys' own
             # commands, a goodbye): the bot does not come back to the question after them.
             "no_reprompt_intents": [
-                "goodbye", "ask_human", "list_issues", "close_issue", "resume_issue", "rate_journey",
-                "journey_follow_up", "report_problem", "delivery_problem", "return_item", "billing_question",
-                "personalization_opt_in", "personalization_opt_out",
+                "goodbye",
+                "ask_human",
+                "list_issues",
+                "close_issue",
+                "resume_issue",
+                "rate_journey",
+                "journey_follow_up",
+                "report_problem",
+                "delivery_problem",
+                "return_item",
+                "billing_question",
+                "personalization_opt_in",
+                "personalization_opt_out",
             ],
             # After these the bot asked its own question or handed over: no reprompt, and the next
             # yes/no answers them, not the journey. SentimentPolicy's offer must be one of them.
@@ -106,11 +118,11 @@ class JourneyPolicy(Policy):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        terminal_actions: Optional[Set[Text]] = None,
+        terminal_actions: set[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context)
@@ -125,9 +137,9 @@ class JourneyPolicy(Policy):
         self.no_reprompt_intents = frozenset(config["no_reprompt_intents"])
         self.no_reprompt_after = frozenset(config["no_reprompt_after"])
         self.other_question_slots = frozenset(config["other_question_slots"])
-        self.terminal_actions: Set[Text] = terminal_actions or set()
+        self.terminal_actions: set[str] = terminal_actions or set()
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         """Learn which actions end the bot's turn, after checking the domain has what the policy predicts."""
         predicted = (ACTION_JOURNEY_CONTINUE, ACTION_JOURNEY_REPROMPT)
         missing = [action for action in predicted if action not in domain.action_names_or_texts]
@@ -142,12 +154,12 @@ class JourneyPolicy(Policy):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "JourneyPolicy":
+    ) -> JourneyPolicy:
         terminal = load_terminal_actions(model_storage, resource)
         if terminal is None:
             logger.warning("JourneyPolicy: no trained turn-ending actions found; it will not reprompt")
@@ -157,7 +169,7 @@ class JourneyPolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         latest_action = tracker.latest_action_name
@@ -192,7 +204,7 @@ class JourneyPolicy(Policy):
         asked = payloads.offered([e.as_dict() for e in turn.answered if isinstance(e, BotUttered)])
         return any(p.intent == SURVEY_INTENT for p in asked)
 
-    def _answers_journey(self, turn: Turn, accepts: Optional[Accepts]) -> bool:
+    def _answers_journey(self, turn: Turn, accepts: Accepts | None) -> bool:
         """What the step takes, or an answer intent; unless the bot asked its own question (an offer of a
         person, which order?) last."""
         if self._asks_other_question(turn.answered):
@@ -201,7 +213,7 @@ class JourneyPolicy(Policy):
             return True
         return accepts is not None and accepts.answered_by(UserInput.from_parse_data(turn.message.parse_data))
 
-    def _reprompts(self, turn: Turn, latest_action: Optional[Text], accepts: Optional[Accepts]) -> bool:
+    def _reprompts(self, turn: Turn, latest_action: str | None, accepts: Accepts | None) -> bool:
         return (
             latest_action in self.terminal_actions
             and turn.message.intent_name not in self.no_reprompt_intents
@@ -209,12 +221,13 @@ class JourneyPolicy(Policy):
             # Once per turn, not after the journey spoke itself, and never on top of another question.
             and not turn.ran_any(JOURNEY_ACTIONS)
             # Once per detour: a customer who moved on after the bot came back to its question is not nagged.
-            and not any(isinstance(e, ActionExecuted) and e.action_name == ACTION_JOURNEY_REPROMPT
-                        for e in turn.answered)
+            and not any(
+                isinstance(e, ActionExecuted) and e.action_name == ACTION_JOURNEY_REPROMPT for e in turn.answered
+            )
             and not self._asks_other_question(turn.events)
         )
 
-    def _asks_other_question(self, events: List[Event]) -> bool:
+    def _asks_other_question(self, events: list[Event]) -> bool:
         """The bot asked something of its own, or handed over, in these events."""
         return any(
             (isinstance(e, ActionExecuted) and e.action_name in self.no_reprompt_after)
@@ -222,7 +235,7 @@ class JourneyPolicy(Policy):
             for e in events
         )
 
-    def _predict(self, domain: Domain, action: Text, priority: int) -> PolicyPrediction:
+    def _predict(self, domain: Domain, action: str, priority: int) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         probabilities[domain.index_for_action(action)] = 1.0
         return PolicyPrediction(probabilities, self.__class__.__name__, priority)

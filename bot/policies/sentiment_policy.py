@@ -20,8 +20,9 @@ config.yml:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from itertools import islice
-from typing import Any, Dict, Iterable, List, Optional, Set, Text
+from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
 from rasa.engine.graph import ExecutionContext
@@ -51,12 +52,11 @@ SLOT_OFFER_REASON = "handoff_offer_reason"
 FALLBACK_INTENT = "nlu_fallback"
 
 
-def _event_dicts(events: Iterable[Event]) -> Iterable[Dict[str, Any]]:
+def _event_dicts(events: Iterable[Event]) -> Iterable[dict[str, Any]]:
     """The few event fields `bot.sentiment.trend` reads, without serialising whole events."""
     for event in events:
         if isinstance(event, UserUttered):
-            yield {"event": "user", "parse_data": event.parse_data, "timestamp": event.timestamp,
-                   "text": event.text}
+            yield {"event": "user", "parse_data": event.parse_data, "timestamp": event.timestamp, "text": event.text}
         elif isinstance(event, SlotSet):
             yield {"event": "slot", "name": event.key, "value": event.value}
         elif isinstance(event, BotUttered):
@@ -66,7 +66,7 @@ def _event_dicts(events: Iterable[Event]) -> Iterable[Dict[str, Any]]:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class SentimentPolicy(Policy):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "priority": 7,
             "negative_streak": 3,
@@ -82,11 +82,11 @@ class SentimentPolicy(Policy):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        terminal_actions: Optional[Set[Text]] = None,
+        terminal_actions: set[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context)
@@ -96,9 +96,9 @@ class SentimentPolicy(Policy):
             raise InvalidConfigException(f"SentimentPolicy: {exc}") from exc
         self.offer_action = str(config["offer_action"])
         self.no_offer_after = set(config["no_offer_after"]) | {self.offer_action}
-        self.terminal_actions: Set[Text] = terminal_actions or set()
+        self.terminal_actions: set[str] = terminal_actions or set()
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         """Learn which actions end the bot's turn: in the stories and rules they are always followed by listening."""
         if self.offer_action not in domain.action_names_or_texts:
             raise InvalidConfigException(
@@ -111,12 +111,12 @@ class SentimentPolicy(Policy):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "SentimentPolicy":
+    ) -> SentimentPolicy:
         terminal = load_terminal_actions(model_storage, resource)
         if terminal is None:
             logger.warning("SentimentPolicy: no trained turn-ending actions found; it will not offer a person")
@@ -126,7 +126,7 @@ class SentimentPolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
@@ -146,18 +146,18 @@ class SentimentPolicy(Policy):
         return self._prediction(probabilities)
 
     @staticmethod
-    def _sentiment_slots(tracker: DialogueStateTracker) -> List[Event]:
+    def _sentiment_slots(tracker: DialogueStateTracker) -> list[Event]:
         """The message's label (when it changed) and score: few events, as every event is stored and replayed."""
         message = tracker.latest_message
         sentiment = message.parse_data.get(SLOT_LABEL) if message is not None else None
         if not sentiment or sentiment.get("label") is None:
             return []
-        events: List[Event] = [SlotSet(SLOT_SCORE, sentiment.get("score"))]
+        events: list[Event] = [SlotSet(SLOT_SCORE, sentiment.get("score"))]
         if tracker.get_slot(SLOT_LABEL) != sentiment["label"]:
             events.insert(0, SlotSet(SLOT_LABEL, sentiment["label"]))
         return events
 
-    def _offer_reason(self, tracker: DialogueStateTracker, latest_action: Optional[Text]) -> Optional[Text]:
+    def _offer_reason(self, tracker: DialogueStateTracker, latest_action: str | None) -> str | None:
         if latest_action not in self.terminal_actions or latest_action in self.no_offer_after:
             return None
         # Only the messages since the last offer (or the start) count, and only one offer per turn.

@@ -16,7 +16,7 @@ config.yml:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
 from rasa.engine.graph import ExecutionContext
@@ -36,35 +36,47 @@ logger = logging.getLogger(__name__)
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class TurnEndPolicy(Policy):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"priority": 2}
 
     @staticmethod
     def supported_data() -> SupportedData:
         return SupportedData.ML_AND_RULE_DATA
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, terminal_actions: Optional[Set[Text]] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        terminal_actions: set[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(config, model_storage, resource, execution_context)
-        self.terminal_actions: Set[Text] = terminal_actions or set()
+        self.terminal_actions: set[str] = terminal_actions or set()
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         self.terminal_actions = learn_terminal_actions(training_trackers)
         save_terminal_actions(self._model_storage, self._resource, self.terminal_actions)
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TurnEndPolicy":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> TurnEndPolicy:
         terminal = load_terminal_actions(model_storage, resource)
         if terminal is None:
             logger.warning("TurnEndPolicy: no trained turn-ending actions found; it will abstain")
         return cls(config, model_storage, resource, execution_context, terminal_actions=terminal)
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[Dict[Text, Any]] = None,
-                                     **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self, tracker: DialogueStateTracker, domain: Domain, rule_only_data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         if tracker.latest_action_name in self.terminal_actions:
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0

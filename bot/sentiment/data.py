@@ -12,12 +12,12 @@ import hashlib
 import os
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
-from bot.settings import PROJECT_ROOT
 from bot.sentiment.labels import POLARITIES
+from bot.settings import PROJECT_ROOT
 
 AIRLINE = "airline_train.csv"
 TWEETEVAL = "tweeteval_val.csv"
@@ -73,7 +73,7 @@ def _path(name: str, directory: Path | None) -> Path:
     return path
 
 
-def _read_csv(path: Path) -> List[Example]:
+def _read_csv(path: Path) -> list[Example]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = [Example(normalize_text(row["text"]), row["label"].strip().lower()) for row in csv.DictReader(handle)]
     bad = {row.label for row in rows} - set(POLARITIES)
@@ -82,15 +82,15 @@ def _read_csv(path: Path) -> List[Example]:
     return [row for row in rows if row.text]
 
 
-def load_airline(directory: Path | None = None) -> List[Example]:
+def load_airline(directory: Path | None = None) -> list[Example]:
     return _read_csv(_path(AIRLINE, directory))
 
 
-def load_tweeteval(directory: Path | None = None) -> List[Example]:
+def load_tweeteval(directory: Path | None = None) -> list[Example]:
     return _read_csv(_path(TWEETEVAL, directory))
 
 
-def load_sst2(directory: Path | None = None) -> List[Example]:
+def load_sst2(directory: Path | None = None) -> list[Example]:
     path = _path(SST2_TRAIN, directory)
     with path.open(encoding="utf-8") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -98,16 +98,14 @@ def load_sst2(directory: Path | None = None) -> List[Example]:
         return [Example(normalize_text(text), "positive" if label == "1" else "negative") for label, text in reader]
 
 
-def stratified_split(
-    examples: Sequence[Example], holdout: float, seed: int
-) -> Tuple[List[Example], List[Example]]:
+def stratified_split(examples: Sequence[Example], holdout: float, seed: int) -> tuple[list[Example], list[Example]]:
     """(train, held out): the same `seed` always gives the same split, per label."""
-    by_label: Dict[str, List[Example]] = {}
+    by_label: dict[str, list[Example]] = {}
     for example in examples:
         by_label.setdefault(example.label, []).append(example)
     rng = random.Random(seed)
-    train: List[Example] = []
-    test: List[Example] = []
+    train: list[Example] = []
+    test: list[Example] = []
     for label in sorted(by_label):
         group = list(by_label[label])
         rng.shuffle(group)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from bot.sentiment.data import SentimentDataMissing
 from bot.sentiment.model import SentimentModelError, model_signature
@@ -21,7 +21,7 @@ ENV = "TANDEM_SENTIMENT_MODEL"
 RECIPE_ENV = "TANDEM_SENTIMENT_RECIPE"
 
 
-def default_recipe() -> "Recipe":
+def default_recipe() -> Recipe:
     """The recipe whose build serves when no model is named: `default` unless TANDEM_SENTIMENT_RECIPE says."""
     from bot.sentiment.training import RECIPES
 
@@ -50,7 +50,7 @@ def default_model_path() -> Path | str:
     return path
 
 
-def model_identity(source: Optional[Path] = None) -> str:
+def model_identity(source: Path | None = None) -> str:
     """Names the sentiment model a Rasa model would be trained with (part of `bot.training.fingerprint`):
     `source`, else the one the environment names."""
     if source is None:

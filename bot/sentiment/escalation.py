@@ -7,8 +7,8 @@ a streak of negative messages, or one very negative message while the conversati
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from bot.sentiment.labels import NEGATIVE
 from bot.sentiment.trend import MessageSentiment
@@ -31,7 +31,7 @@ class EscalationRules:
 
 def escalation_reason(
     since_last_offer: Sequence[MessageSentiment], failing: bool, rules: EscalationRules
-) -> Optional[str]:
+) -> str | None:
     """Why to offer a person now (None: don't), given the messages since the last offer."""
     if not since_last_offer:
         return None

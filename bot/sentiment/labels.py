@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 NEGATIVE = "negative"
 NEUTRAL = "neutral"
@@ -14,7 +14,7 @@ class LabelMappingError(ValueError):
     """A model's labels cannot be read as negative / neutral / positive."""
 
 
-def map_labels(model_labels: Sequence[str], mapping: Mapping[str, str] | None = None) -> Dict[int, str]:
+def map_labels(model_labels: Sequence[str], mapping: Mapping[str, str] | None = None) -> dict[int, str]:
     """Index of each model output -> polarity.
 
     Without `mapping`, the model's own label names must already be polarities (case-insensitive), as for
@@ -25,15 +25,13 @@ def map_labels(model_labels: Sequence[str], mapping: Mapping[str, str] | None = 
     mapping = {str(k).lower(): str(v).lower() for k, v in (mapping or {}).items()}
     unknown_targets = sorted(set(mapping.values()) - set(POLARITIES))
     if unknown_targets:
-        raise LabelMappingError(
-            f"label mapping targets {unknown_targets} are not polarities; use {list(POLARITIES)}"
-        )
+        raise LabelMappingError(f"label mapping targets {unknown_targets} are not polarities; use {list(POLARITIES)}")
     stale = sorted(set(mapping) - {label.lower() for label in model_labels})
     if stale:
         raise LabelMappingError(
             f"label mapping names {stale}, which the model does not have; its labels are {list(model_labels)}"
         )
-    result: Dict[int, str] = {}
+    result: dict[int, str] = {}
     for index, label in enumerate(model_labels):
         polarity = mapping.get(label.lower(), label.lower())
         if polarity not in POLARITIES:

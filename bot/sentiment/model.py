@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,9 @@ class SentimentResult:
     label: str
     confidence: float
     score: float
-    probabilities: Dict[str, float]
+    probabilities: dict[str, float]
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "confidence": round(self.confidence, 4),
@@ -57,7 +58,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 class SentimentModel(ABC):
     """Texts in, polarity-mapped results out."""
 
-    def __init__(self, model_labels: Sequence[str], label_mapping: Optional[Mapping[str, str]], max_length: int):
+    def __init__(self, model_labels: Sequence[str], label_mapping: Mapping[str, str] | None, max_length: int):
         try:
             self.labels = map_labels(model_labels, label_mapping)
         except LabelMappingError as exc:
@@ -65,15 +66,15 @@ class SentimentModel(ABC):
         self.max_length = max_length
 
     @abstractmethod
-    def _logits(self, texts: List[str]) -> np.ndarray:
+    def _logits(self, texts: list[str]) -> np.ndarray:
         """Raw model outputs, one row per text."""
 
     def predict(self, text: str) -> SentimentResult:
         return self.predict_batch([text])[0]
 
-    def predict_batch(self, texts: Sequence[str], batch_size: int = 32) -> List[SentimentResult]:
+    def predict_batch(self, texts: Sequence[str], batch_size: int = 32) -> list[SentimentResult]:
         cleaned = [normalize_text(t) or "." for t in texts]
-        results: List[SentimentResult] = []
+        results: list[SentimentResult] = []
         for start in range(0, len(cleaned), batch_size):
             probabilities = _softmax(self._logits(cleaned[start : start + batch_size]).astype(np.float64))
             results.extend(self._result(row) for row in probabilities)
@@ -92,7 +93,7 @@ class SentimentModel(ABC):
         )
 
 
-def _id2label(config_path: Path) -> List[str]:
+def _id2label(config_path: Path) -> list[str]:
     try:
         config = json.loads(config_path.read_text())
         id2label = config["id2label"]
@@ -107,10 +108,10 @@ class OnnxSentimentModel(SentimentModel):
     def __init__(
         self,
         folder: Path,
-        onnx_file: Optional[str] = None,
-        label_mapping: Optional[Mapping[str, str]] = None,
+        onnx_file: str | None = None,
+        label_mapping: Mapping[str, str] | None = None,
         threads: int = 1,
-        max_length: Optional[int] = None,
+        max_length: int | None = None,
     ) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
@@ -122,8 +123,9 @@ class OnnxSentimentModel(SentimentModel):
         path = folder / relative
         if not path.exists():
             raise SentimentModelError(f"{folder}: the ONNX file {relative} is missing")
-        super().__init__(_id2label(folder / "config.json"), label_mapping,
-                         int(max_length or metadata.get("max_length") or 128))
+        super().__init__(
+            _id2label(folder / "config.json"), label_mapping, int(max_length or metadata.get("max_length") or 128)
+        )
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(str(folder))
         except Exception as exc:  # transformers raises many types for a broken tokenizer
@@ -139,13 +141,10 @@ class OnnxSentimentModel(SentimentModel):
         self._inputs = [i.name for i in self._session.get_inputs()]
         outputs = self._logits(["warm up"]).shape[1]
         if outputs != len(self.labels):
-            raise SentimentModelError(
-                f"{path} has {outputs} outputs but its config names {len(self.labels)} labels"
-            )
+            raise SentimentModelError(f"{path} has {outputs} outputs but its config names {len(self.labels)} labels")
 
-    def _logits(self, texts: List[str]) -> np.ndarray:
-        encoded = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                  return_tensors="np")
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
         feed = {name: encoded[name].astype(np.int64) for name in self._inputs if name in encoded}
         if "token_type_ids" in self._inputs and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
@@ -156,7 +155,7 @@ class TransformersSentimentModel(SentimentModel):
     """Any `AutoModelForSequenceClassification` (a local folder, or a hub id where the hub is reachable)."""
 
     def __init__(
-        self, name_or_path: str, label_mapping: Optional[Mapping[str, str]] = None, max_length: int = 128
+        self, name_or_path: str, label_mapping: Mapping[str, str] | None = None, max_length: int = 128
     ) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -178,14 +177,13 @@ class TransformersSentimentModel(SentimentModel):
         self._model.save_pretrained(str(directory), safe_serialization=True)
         self._tokenizer.save_pretrained(str(directory))
 
-    def _logits(self, texts: List[str]) -> np.ndarray:
-        encoded = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                  return_tensors="pt")
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         with self._torch.inference_mode():
             return self._model(**encoded).logits.numpy()
 
 
-def read_metadata(folder: Path) -> Dict[str, Any]:
+def read_metadata(folder: Path) -> dict[str, Any]:
     path = folder / METADATA_FILE
     if not path.exists():
         return {}
@@ -218,7 +216,7 @@ def model_signature(source: str | os.PathLike[str]) -> str:
     return str(path) + "|" + "|".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
 
 
-def is_onnx_folder(folder: Path, onnx_file: Optional[str] = None) -> bool:
+def is_onnx_folder(folder: Path, onnx_file: str | None = None) -> bool:
     if onnx_file:
         return True
     return bool(read_metadata(folder).get("onnx_file"))
@@ -226,8 +224,8 @@ def is_onnx_folder(folder: Path, onnx_file: Optional[str] = None) -> bool:
 
 def load_sentiment_model(
     source: str | os.PathLike[str],
-    label_mapping: Optional[Mapping[str, str]] = None,
-    onnx_file: Optional[str] = None,
+    label_mapping: Mapping[str, str] | None = None,
+    onnx_file: str | None = None,
     threads: int = 1,
 ) -> SentimentModel:
     """ONNX Runtime for folders with an ONNX export (Tandem's own builds), transformers otherwise."""

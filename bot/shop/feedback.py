@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Customer, Feedback, Product, utcnow
+from bot.db.models import Feedback, Product, utcnow
+from bot.shop.customers import customer_pk
 
 MAX_FEEDBACK_CHARS = 2000
 
@@ -53,11 +54,7 @@ def record_feedback(
     cleaned = clean_feedback(text)
     if cleaned is None:
         raise FeedbackRejected("feedback needs at least a few words")
-    customer_id = None
-    if customer_external_id:
-        customer_id = session.execute(
-            select(Customer.id).where(Customer.external_id == customer_external_id)
-        ).scalar_one_or_none()
+    customer_id = customer_pk(session, customer_external_id)
     product = None
     if product_sku:
         product = session.execute(select(Product).where(Product.sku == product_sku)).scalar_one_or_none()

@@ -4,11 +4,11 @@ quantity), and the edit applied under the shop's rules."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from bot.shop.orders import (
     normalize_order_number,
     order_view,
 )
+from bot.shop.words import FILLER
 
 MAX_ITEM_QUANTITY = 10  # per product in one order: more is a business order, for a person
 MAX_REQUEST_CHARS = 300  # one change is a sentence or two; a longer text is not read as one (nor searched for)
@@ -88,21 +89,39 @@ def can_change_items(order: object) -> tuple[bool, EditDecision]:
 # Reading the customer's words
 # ----------------------------------------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "zero": 0, "none": 0, "a": 1, "an": 1, "single": 1}
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "zero": 0,
+    "none": 0,
+    "a": 1,
+    "an": 1,
+    "single": 1,
+}
 _NUMBER = r"(\d{1,3}|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _ORDER_NUMBER = re.compile(r"\btd[\s-]?\d{6}\b")
 _CORRECTION = re.compile(r"\b(?:scrap|forget|ignore|cancel)\s+that\b|\bno\s+wait\b|\bi\s+mean(?:t)?\b")
 _REMOVE = re.compile(
     r"\b(?:remove|delete|drop|take\s+(?:\w+\s+){0,4}?(?:off|out)|get\s+rid\s+of|(?:do\s*n[o']?t|dont|no\s+longer)"
-    r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)")
+    r"\s+(?:need|want)|without|cancel\s+(?:the|one|my)\b|scrap)"
+)
 _ADD = re.compile(
-    r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b")
+    r"\b(?:add(?:ed)?|ad|also\s+(?:want|need|get|order)|plus|throw|stick|chuck|put|include|another|extra|more)\b"
+)
 _A_KIND = re.compile(r"^\W*(?:(?:ok|okay|um+|er+|yes|yeah)\W+)?an?\s+\w+")  # "a charger", "ok a phone case"
 # "add 2 cables", "i want 3 screen protectors", "2 of the cables": the count after the verb or first ("add
 # airpods pro 2" adds one; "128 gb" is no count).
 _ADD_COUNT = re.compile(
-    rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)")
+    rf"\b(?:add|plus|include|get|want|need|order)\s+{_NUMBER}\b|^\W*{_NUMBER}\b(?!\s*(?:gb|tb|mm|m|w)\b)"
+)
 _MORE = re.compile(rf"\b(?:{_NUMBER}|another|an?)\s+(?:more|extra)\b|\banother\b|\bextra\b")
 # "3 not 2", "from 5 to 3", "to 1", "make it 2", "just 1", "only 2", "need 3": the number that is the new quantity.
 _TARGET = [
@@ -112,22 +131,6 @@ _TARGET = [
     # a lone number, but not "one" ("the anker one" is a product, not a quantity)
     re.compile(r"\b(\d{1,3}|zero|two|three|four|five|six|seven|eight|nine|ten)\b"),
 ]
-_FILLER = frozenset({  # words that name no product
-    "the", "a", "an", "my", "to", "from", "of", "on", "in", "it", "them", "please", "pls", "plz", "can", "could",
-    "you", "u", "i", "me", "order", "oder", "ordr", "basket", "and", "also", "too", "as", "well", "want", "need",
-    "would", "like", "add", "remove", "delete", "drop", "take", "off", "out", "get", "rid", "dont", "don't", "do",
-    "not", "no", "longer", "without", "one", "more", "extra", "another", "just", "only", "make", "change",
-    "quantity", "qty", "instead", "some", "that", "this", "those", "these", "thing", "things", "item", "items",
-    "with", "for", "be", "is", "are", "will", "thanks", "thank", "cheers", "hi", "hello", "hey", "ok", "okay",
-    "yes", "yeah", "so", "then", "now", "put", "stick", "throw", "chuck", "include", "plus", "there", "into",
-    "onto", "same", "x", "pcs", "piece", "pieces", "unit", "units", "cancel", "scrap", "copy", "copies", "added",
-    "ordered", "by", "mistake", "accident", "accidentally", "wrong", "forgot", "forget", "anymore", "any", "still",
-    "before", "ship", "ships", "shipped", "sent", "dispatch", "dispatched", "but", "keep", "rest", "else",
-    "everything", "have", "got", "bought", "what", "which", "all", "at", "something", "anything", "stuff", "bit",
-    "bits", "possible", "able", "again", "actually", "sorry", "mean", "meant", "smth", "sth", "ad", "forgotten",
-    "after", "cool", "fine", "great", "yo", "hiya", "lol", "nah", "right", "wait", "guess", "think", "rather",
-    "though", "maybe", "perhaps", "really",
-})
 
 
 def _words(text: str) -> list[str]:
@@ -190,7 +193,7 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
         lowered = corrected
     named_digits = {t for line in lines for t in _words(line.product_name.lower()) if t.isdigit()}
     counting = " ".join(w for w in lowered.split() if w.strip(".,!?") not in named_digits)
-    words = [_singular(w) for w in _words(lowered) if w not in _FILLER and not w.isdigit() and w not in _NUMBER_WORDS]
+    words = [_singular(w) for w in _words(lowered) if w not in FILLER and not w.isdigit() and w not in _NUMBER_WORDS]
     scores, unmatched, only_kinds = _line_scores(words, lines)
     best = max(scores)
     named = lines[scores.index(best)] if best > 0 and scores.count(best) == 1 else None
@@ -212,19 +215,21 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
         return ItemEdit(EditKind.REMOVE, 0, sku=line.sku)
     more = _MORE.search(counting)
     if more and line is not None and not unmatched:  # "one more", "another charger": of something in the order
-        return ItemEdit(EditKind.SET_QUANTITY, line.quantity + (_number(more.group(1)) if more.group(1) else 1),
-                        sku=line.sku)
+        return ItemEdit(
+            EditKind.SET_QUANTITY, line.quantity + (_number(more.group(1)) if more.group(1) else 1), sku=line.sku
+        )
     # "add a charger", or just "a charger" when asked what to change: a product that is not in the order yet.
     # A kind the order already holds is another product of that kind ("another charger" is one more of it).
     asks_to_add = bool(_ADD.search(lowered)) or bool(
-        _A_KIND.search(lowered) and any(normalize_category(w) for w in words))
+        _A_KIND.search(lowered) and any(normalize_category(w) for w in words)
+    )
     if (asks_to_add or more or other_kind) and (unmatched or (only_kinds and asks_to_add and not more)):
         count = _ADD_COUNT.search(lowered)
         how_many, spoken = 1, lowered
         if count:  # the product's words keep their digits ("Pixel 8 (2 pack)"), not the count ("add 2 ...")
             group = 1 if count.group(1) else 2
-            how_many, spoken = _number(count.group(group)), lowered[:count.start(group)] + lowered[count.end(group):]
-        query = " ".join(_singular(w) for w in _words(spoken) if w not in _FILLER and w not in _NUMBER_WORDS)
+            how_many, spoken = _number(count.group(group)), lowered[: count.start(group)] + lowered[count.end(group) :]
+        query = " ".join(_singular(w) for w in _words(spoken) if w not in FILLER and w not in _NUMBER_WORDS)
         return ItemEdit(EditKind.ADD, how_many, query=query)
     quantity = _quantity_in(counting)
     if quantity is not None and line is not None:
@@ -259,8 +264,13 @@ def choice_meant(text: str | None, options: Sequence[ProductView]) -> ProductVie
 
 
 def edit_order(
-    session: Session, customer_external_id: str, order_number: str, text: str | None, now: datetime | None = None,
-    dry_run: bool = False, recent: str | None = None,
+    session: Session,
+    customer_external_id: str,
+    order_number: str,
+    text: str | None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    recent: str | None = None,
 ) -> EditResult:
     """Apply the edit the customer typed to their order, if the shop's rules allow it; the caller commits.
     With `dry_run`, only say what would happen (CHANGED: it would change), so a question can be asked again.
@@ -287,8 +297,9 @@ def edit_order(
         if not found:
             # "I can't find 'yo'" would be silly: a name the shop lacks has a word of some length
             named_something = any(len(w) >= 4 for w in _words(edit.query or ""))
-            return EditResult(EditDecision.NO_SUCH_PRODUCT if named_something else EditDecision.NOT_UNDERSTOOD,
-                              view, edit)
+            return EditResult(
+                EditDecision.NO_SUCH_PRODUCT if named_something else EditDecision.NOT_UNDERSTOOD, view, edit
+            )
         if len(found) > 1:
             return EditResult(EditDecision.SEVERAL_PRODUCTS, view, edit, options=tuple(found))
         product = found[0]

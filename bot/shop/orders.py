@@ -8,16 +8,18 @@ dataclasses, safe to use after the session has closed.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order, OrderLine, utcnow
+from bot.shop.words import NOT_AN_ITEM
 
 RETURN_WINDOW_DAYS = 30
 
@@ -113,9 +115,6 @@ def order_view(order: Order, today: date) -> OrderView:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-# Words that say nothing about which order is meant ("the one with the ...").
-_NOT_AN_ITEM = frozenset({"the", "a", "an", "one", "my", "order", "with", "and", "it", "its", "is", "that", "this",
-                          "for", "of", "in", "on", "i", "me", "please", "pls", "thanks", "mean", "meant", "about"})
 _THE_OTHER = re.compile(r"\bthe other\b|\bother one\b", re.IGNORECASE)
 
 
@@ -126,9 +125,8 @@ def order_meant(orders: Sequence[tuple[str, str]], text: str | None, discussed: 
     numbers = [number for number, _ in orders]
     if _THE_OTHER.search(text or "") and len(numbers) == 2 and discussed in numbers:
         return next(n for n in numbers if n != discussed)
-    said = set(_WORD.findall((text or "").lower())) - _NOT_AN_ITEM
-    scores = sorted(((len(said & set(_WORD.findall(items.lower()))), number) for number, items in orders),
-                    reverse=True)
+    said = set(_WORD.findall((text or "").lower())) - NOT_AN_ITEM  # words that say nothing about which order
+    scores = sorted(((len(said & set(_WORD.findall(items.lower()))), number) for number, items in orders), reverse=True)
     if not scores or scores[0][0] == 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
         return None
     return scores[0][1]
@@ -163,9 +161,7 @@ def get_customer_order(
     number = normalize_order_number(order_number)
     if number is None or not customer_external_id:
         return None
-    order = session.execute(
-        _orders_of(customer_external_id).where(Order.order_number == number)
-    ).scalar_one_or_none()
+    order = session.execute(_orders_of(customer_external_id).where(Order.order_number == number)).scalar_one_or_none()
     return order_view(order, _today(today)) if order else None
 
 
@@ -230,7 +226,7 @@ def can_cancel(order: Any) -> tuple[bool, CancelDecision]:
     """
     if order is None:
         return False, CancelDecision.NOT_FOUND
-    reason = _REASON_BY_STATUS.get(getattr(order, "status", None), CancelDecision.NOT_FOUND)
+    reason = _REASON_BY_STATUS.get(getattr(order, "status", ""), CancelDecision.NOT_FOUND)
     return reason is CancelDecision.CANCELLABLE, reason
 
 
@@ -326,7 +322,7 @@ def can_change_address(order: Any) -> tuple[bool, AddressDecision]:
     """The same line as cancelling: an order's address can change until it leaves the warehouse."""
     if order is None:
         return False, AddressDecision.NOT_FOUND
-    decision = _ADDRESS_DECISION_BY_STATUS.get(getattr(order, "status", None), AddressDecision.NOT_FOUND)
+    decision = _ADDRESS_DECISION_BY_STATUS.get(getattr(order, "status", ""), AddressDecision.NOT_FOUND)
     return decision is AddressDecision.CHANGEABLE, decision
 
 
@@ -468,7 +464,8 @@ def refunds(session: Session, customer_external_id: str, limit: int = 5, today: 
     """Refunds of the customer's cancelled and returned orders, newest first."""
     day = _today(today)
     views = [
-        v for v in recent_orders(session, customer_external_id, limit=50, today=day)
+        v
+        for v in recent_orders(session, customer_external_id, limit=50, today=day)
         if v.status in ("cancelled", "returned")
     ]
     result = []

@@ -9,9 +9,10 @@ plain SQL, which keeps this module independent of the ORM models.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import bindparam, create_engine, text
 
@@ -24,7 +25,7 @@ class DemoCustomer:
     name: str
     email: str
     hints: tuple[str, ...] = ()  # what there is to ask about: "order TD105918 is late", "owns Pixel 8"
-    try_saying: Optional[str] = None  # a first message that shows it off
+    try_saying: str | None = None  # a first message that shows it off
 
     def to_json(self) -> dict:
         """Who is signed in, for the widget (the hints are for the picker only)."""
@@ -36,7 +37,7 @@ class CustomerDirectory(Protocol):
     def list_demo_customers(self, limit: int) -> list[DemoCustomer]:
         """The first `limit` customers, ordered by external id, with their hints."""
 
-    def get(self, external_id: str) -> Optional[DemoCustomer]:
+    def get(self, external_id: str) -> DemoCustomer | None:
         """The customer with this external id, or None."""
 
 
@@ -47,14 +48,14 @@ OPEN_JOURNEY_STATES = ("open", "waiting_for_customer", "waiting_for_company", "e
 
 @dataclass(frozen=True)
 class _Facts:
-    late: Optional[str] = None  # order numbers
-    on_its_way: Optional[str] = None
-    not_shipped: Optional[str] = None
-    problem: Optional[str] = None  # a workflow id
-    device: Optional[str] = None  # a product name
+    late: str | None = None  # order numbers
+    on_its_way: str | None = None
+    not_shipped: str | None = None
+    problem: str | None = None  # a workflow id
+    device: str | None = None  # a product name
 
 
-def hints_for(facts: _Facts) -> tuple[tuple[str, ...], Optional[str]]:
+def hints_for(facts: _Facts) -> tuple[tuple[str, ...], str | None]:
     """The labels shown beside a customer, and the first message worth trying (the most telling one)."""
     hints: list[str] = []
     tries: list[str] = []
@@ -94,7 +95,7 @@ class SqlCustomerDirectory:
         " WHERE d.customer_id IN :ids ORDER BY d.acquired_at DESC"
     ).bindparams(bindparam("ids", expanding=True))
 
-    def __init__(self, database_url: str, today: Optional[date] = None) -> None:
+    def __init__(self, database_url: str, today: date | None = None) -> None:
         self._engine = create_engine(database_url, future=True, pool_pre_ping=True)
         self._today = today  # None: the real today (a fixed day for a shop seeded around another one)
 
@@ -105,7 +106,7 @@ class SqlCustomerDirectory:
             facts = self._facts(conn, [row[0] for row in rows])
         return [_customer(row, facts.get(row[0], _Facts())) for row in rows]
 
-    def get(self, external_id: str) -> Optional[DemoCustomer]:
+    def get(self, external_id: str) -> DemoCustomer | None:
         with self._engine.connect() as conn:
             row = conn.execute(self._GET, {"external_id": external_id}).first()
             if row is None:
@@ -119,7 +120,8 @@ class SqlCustomerDirectory:
         today = self._today or date.today()
         found: dict[int, dict[str, str]] = defaultdict(dict)
         for customer_id, number, status, eta in conn.execute(
-                self._ORDERS, {"ids": ids, "statuses": list(OPEN_ORDER_STATUSES)}):
+            self._ORDERS, {"ids": ids, "statuses": list(OPEN_ORDER_STATUSES)}
+        ):
             if eta is not None and _as_date(eta) < today:
                 key = "late"
             else:
@@ -143,5 +145,6 @@ def _as_date(value: object) -> date:
 def _customer(row: Iterable, facts: _Facts) -> DemoCustomer:
     _, external_id, name, email = row
     hints, try_saying = hints_for(facts)
-    return DemoCustomer(external_id=str(external_id), name=str(name or ""), email=str(email or ""), hints=hints,
-                        try_saying=try_saying)
+    return DemoCustomer(
+        external_id=str(external_id), name=str(name or ""), email=str(email or ""), hints=hints, try_saying=try_saying
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import errno
 import json
 import logging
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -78,7 +79,7 @@ def parse_json(text: str, hint: str = "") -> Any:
         raise ClientError(400, f"The request body must be JSON{hint}.") from None
 
 
-async def read_json_object(request: web.Request, *, empty: Optional[dict] = None, example: str = "") -> dict:
+async def read_json_object(request: web.Request, *, empty: dict | None = None, example: str = "") -> dict:
     """The body as a JSON object; `empty` stands in for an empty body (None: an empty body is an error)."""
     hint = f", e.g. {example}" if example else ""
     try:
@@ -105,7 +106,9 @@ async def read_form(request: web.Request) -> MultiDictProxy:
         raise ClientError(400, NOT_FORM) from None
 
 
-def error_middleware(answer: Answer, *, database_down: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def error_middleware(
+    answer: Answer, *, database_down: str
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """The app's one error policy; `answer(request, status, message, extra)` renders it (JSON or a page)."""
 
     @web.middleware
@@ -129,7 +132,9 @@ def error_middleware(answer: Answer, *, database_down: str) -> Callable[[web.Req
             if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
                 return answer(request, 404, _STATUS_MESSAGES[404], {})  # a static name longer than any file's
             log.exception("unexpected error on %s %s", request.method, request.path)
-            return answer(request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell us.", {})
+            return answer(
+                request, 500, "Something went wrong on our side. Try again; if it keeps happening, tell us.", {}
+            )
 
     return errors
 
@@ -151,4 +156,3 @@ class _ClientMistakesAsWarnings(logging.Filter):
 def log_client_mistakes_as_warnings() -> None:
     """Call once in a web app's main(): see `_ClientMistakesAsWarnings`."""
     logging.getLogger("aiohttp.server").addFilter(_ClientMistakesAsWarnings())
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def content_security_policy(*, connect: Iterable[str] = (), img: Iterable[str] = ("data:",)) -> str:

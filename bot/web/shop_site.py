@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -47,7 +48,7 @@ def _answer(request: web.Request, status: int, message: str, extra: Mapping[str,
 errors = error_middleware(_answer, database_down="The customer database is not available right now.")
 
 
-def create_app(customer_directory: CustomerDirectory, settings: Optional[Settings] = None) -> web.Application:
+def create_app(customer_directory: CustomerDirectory, settings: Settings | None = None) -> web.Application:
     settings = settings or get_settings()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors])
     app[SETTINGS_KEY] = settings
@@ -79,7 +80,7 @@ def _rasa_origins(url: str) -> list[str]:
     scheme = urlsplit(url).scheme
     if not origin or scheme not in WEBSOCKET_SCHEMES:
         return []
-    return [origin, WEBSOCKET_SCHEMES[scheme] + origin[len(scheme):]]
+    return [origin, WEBSOCKET_SCHEMES[scheme] + origin[len(scheme) :]]
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -108,11 +109,15 @@ async def index(request: web.Request) -> web.Response:
         log.exception("could not list demo customers")
         customers = []
         directory_error = "The customer database is not available, so you can only chat anonymously."
-    html = request.app[TEMPLATES_KEY].get_template("shop.html").render(
-        customers=customers,
-        directory_error=directory_error,
-        rasa_url=settings.rasa_public_url,
-        max_message_chars=settings.max_message_chars,
+    html = (
+        request.app[TEMPLATES_KEY]
+        .get_template("shop.html")
+        .render(
+            customers=customers,
+            directory_error=directory_error,
+            rasa_url=settings.rasa_public_url,
+            max_message_chars=settings.max_message_chars,
+        )
     )
     return web.Response(
         text=html,
@@ -133,12 +138,12 @@ async def create_session(request: web.Request) -> web.Response:
     body = await read_json_object(request, example='{"customer_id": "CUST-00001"}')
     customer_id = body.get("customer_id")
     if not isinstance(customer_id, str) or not customer_id.strip():
-        return json_error(400, "\"customer_id\" is required and must be a non-empty string.")
+        return json_error(400, '"customer_id" is required and must be a non-empty string.')
     customer_id = customer_id.strip()
     if len(customer_id) > MAX_CUSTOMER_ID_CHARS:
-        return json_error(400, f"\"customer_id\" must be at most {MAX_CUSTOMER_ID_CHARS} characters.")
+        return json_error(400, f'"customer_id" must be at most {MAX_CUSTOMER_ID_CHARS} characters.')
     if not is_customer_id(customer_id):
-        return json_error(400, "\"customer_id\" may only hold printable characters.")
+        return json_error(400, '"customer_id" may only hold printable characters.')
     try:
         customer = await asyncio.to_thread(request.app[DIRECTORY_KEY].get, customer_id)
     except Exception:
@@ -146,9 +151,7 @@ async def create_session(request: web.Request) -> web.Response:
         return json_error(503, "The customer database is not available right now.")
     if customer is None:
         return json_error(404, "Unknown customer.", customer_id=customer_id)
-    token = sign_customer(
-        customer.external_id, ttl_seconds=settings.token_ttl_seconds, secret=settings.secret_key
-    )
+    token = sign_customer(customer.external_id, ttl_seconds=settings.token_ttl_seconds, secret=settings.secret_key)
     return web.json_response(
         {
             "token": token,
@@ -162,9 +165,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def config(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
-    return web.json_response(
-        {"rasa_url": settings.rasa_public_url, "max_message_chars": settings.max_message_chars}
-    )
+    return web.json_response({"rasa_url": settings.rasa_public_url, "max_message_chars": settings.max_message_chars})
 
 
 async def healthz(request: web.Request) -> web.Response:

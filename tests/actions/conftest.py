@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -68,7 +69,7 @@ class OrderRef:
     number: str
 
 
-def find_order(url: str, *, status: Optional[str] = None, late: Optional[bool] = None) -> OrderRef:
+def find_order(url: str, *, status: str | None = None, late: bool | None = None) -> OrderRef:
     """An order of the seeded shop in the wanted state (the seed guarantees every state exists)."""
     today = dt.date.today()
     with session_scope(url) as session:
@@ -93,11 +94,11 @@ def customer_with_orders(url: str, minimum: int) -> str:
 def tracker(
     text: str = "",
     intent: str = "order_status",
-    entities: Optional[Dict[str, str]] = None,
-    customer: Optional[str] = None,
-    slots: Optional[Dict[str, Any]] = None,
-    events: Optional[List[Dict[str, Any]]] = None,
-    token: Optional[str] = None,
+    entities: dict[str, str] | None = None,
+    customer: str | None = None,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    token: str | None = None,
 ) -> Tracker:
     """A tracker as the action server receives it, for a message signed for `customer`."""
     metadata = {}
@@ -124,16 +125,19 @@ def tracker(
     )
 
 
-def bot_said(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def bot_said(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the dispatcher sent, as the bot events Rasa stores in the tracker (so the offers they made count)."""
     return [
-        {"event": "bot", "text": m.get("text"),
-         "data": {"buttons": m.get("buttons") or None, "custom": m.get("custom") or None}}
+        {
+            "event": "bot",
+            "text": m.get("text"),
+            "data": {"buttons": m.get("buttons") or None, "custom": m.get("custom") or None},
+        }
         for m in messages
     ]
 
 
-def run_action(action: Any, tr: Tracker) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+def run_action(action: Any, tr: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Returns (messages sent, events returned)."""
     dispatcher = CollectingDispatcher()
     events = action.run(dispatcher, tr, {})

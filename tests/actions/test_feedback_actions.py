@@ -18,8 +18,12 @@ def responses(messages):
 
 def test_feedback_is_stored_word_for_word_before_the_thanks(writable_shop_url):
     customer = customer_with_orders(writable_shop_url, 1)
-    tr = tracker("the courier was really rude", intent="inform", customer=customer,
-                 slots={"feedback_text": "The courier was really rude and left it in the rain"})
+    tr = tracker(
+        "the courier was really rude",
+        intent="inform",
+        customer=customer,
+        slots={"feedback_text": "The courier was really rude and left it in the rain"},
+    )
     messages, events = run_action(ActionRecordFeedback(), tr)
     assert responses(messages) == ["utter_feedback_recorded"]
     with session_scope(writable_shop_url) as session:
@@ -28,7 +32,8 @@ def test_feedback_is_stored_word_for_word_before_the_thanks(writable_shop_url):
     assert (row.topic, row.text, owner) == ("service", "The courier was really rude and left it in the rain", customer)
     assert messages[0]["reference"] == f"FB-{row.id:05d}"
     assert {"event": "slot", "name": "feedback_text", "value": None} in [
-        {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
 
 
 def test_a_review_of_a_named_product_is_linked_to_it(writable_shop_url):
@@ -51,8 +56,9 @@ def test_the_form_asks_again_for_more_than_a_word():
 
 def test_unsubscribing_is_stored_against_the_account_before_it_is_confirmed(writable_shop_url):
     customer = customer_with_orders(writable_shop_url, 1)
-    messages, _ = run_action(ActionUnsubscribe(), tracker("stop the marketing emails", intent="unsubscribe",
-                                                          customer=customer))
+    messages, _ = run_action(
+        ActionUnsubscribe(), tracker("stop the marketing emails", intent="unsubscribe", customer=customer)
+    )
     assert responses(messages) == ["utter_unsubscribed"]
     with session_scope(writable_shop_url) as session:
         cid = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()

@@ -30,8 +30,11 @@ def paused(events) -> bool:
 
 
 def unhappy(text: str, score: float, intent: str = "report_problem") -> dict:
-    return {"event": "user", "text": text,
-            "parse_data": {"intent": {"name": intent}, "sentiment": {"label": "negative", "score": score}}}
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": intent}, "sentiment": {"label": "negative", "score": score}},
+    }
 
 
 def conversation(tr):
@@ -49,8 +52,13 @@ def agent_online(shop_url):
     """An agent of every queue with the console open; gone again after the test."""
     name = f"agent-{uuid.uuid4().hex[:8]}"
     with session_scope(shop_url) as session:
-        agent = Agent(username=name, display_name="Alice", password_hash="-", role="agent",
-                      queues=list(default_rules().queue_keys))
+        agent = Agent(
+            username=name,
+            display_name="Alice",
+            password_hash="-",
+            role="agent",
+            queues=list(default_rules().queue_keys),
+        )
         session.add(agent)
         session.flush()
         store.touch_agent(session, agent.id)
@@ -62,8 +70,14 @@ def agent_online(shop_url):
 
 def test_nobody_online_the_request_is_stored_as_a_follow_up_and_the_bot_keeps_helping(shop_url):
     customer = customer_with_orders(shop_url, 1)
-    tr = conversation(tracker("a person please", intent="ask_human", customer=customer,
-                              events=[unhappy("my bill is wrong", -0.6, "billing_question")]))
+    tr = conversation(
+        tracker(
+            "a person please",
+            intent="ask_human",
+            customer=customer,
+            events=[unhappy("my bill is wrong", -0.6, "billing_question")],
+        )
+    )
     messages, events = run_action(ActionRequestHuman(), tr)
 
     handoff = stored(shop_url, tr.sender_id)
@@ -78,8 +92,13 @@ def test_nobody_online_the_request_is_stored_as_a_follow_up_and_the_bot_keeps_he
 
 
 def test_with_an_agent_online_the_customer_waits_with_a_position_and_the_bot_pauses(shop_url, agent_online):
-    tr = conversation(tracker("let me talk to someone", intent="ask_human",
-                              events=[unhappy("where is my parcel", -0.2, "delivery_problem")]))
+    tr = conversation(
+        tracker(
+            "let me talk to someone",
+            intent="ask_human",
+            events=[unhappy("where is my parcel", -0.2, "delivery_problem")],
+        )
+    )
     messages, events = run_action(ActionRequestHuman(), tr)
 
     handoff = stored(shop_url, tr.sender_id)
@@ -104,11 +123,16 @@ def test_asking_twice_joins_the_same_handoff(shop_url, agent_online):
 
 
 def test_an_accepted_offer_keeps_why_it_was_made_and_a_worse_mood_ranks_higher(shop_url):
-    history = [unhappy("still broken", -0.9), {"event": "action", "name": "utter_report_problem"},
-               {"event": "action", "name": "utter_offer_human"}, {"event": "bot", "text": "want a person?"},
-               {"event": "action", "name": "action_listen"}]
-    offered = conversation(tracker("yes", intent="affirm", events=history,
-                                   slots={"handoff_offer_reason": "negative_streak"}))
+    history = [
+        unhappy("still broken", -0.9),
+        {"event": "action", "name": "utter_report_problem"},
+        {"event": "action", "name": "utter_offer_human"},
+        {"event": "bot", "text": "want a person?"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    offered = conversation(
+        tracker("yes", intent="affirm", events=history, slots={"handoff_offer_reason": "negative_streak"})
+    )
     _, events = run_action(ActionRequestHuman(), offered)
     calm = conversation(tracker("a person please", intent="ask_human"))
     run_action(ActionRequestHuman(), calm)
@@ -191,7 +215,7 @@ def test_a_complaint_or_a_closed_account_is_recorded_for_a_person_before_the_cus
 def test_when_can_i_reach_you_says_who_is_online_now_or_when_a_person_gets_back(shop_url):
     from actions.handoff import ActionContactHours
 
-    # Nobody's console is open: the follow-up promise, from data/handoff.yml.
+    # Nobody's console is open: the follow-up promise, from config/handoff.yml.
     messages, _ = run_action(ActionContactHours(), tracker("when are you open", intent="contact_hours"))
     assert messages[0]["response"] == "utter_contact_hours_offline"
     assert messages[0]["hours"] == f"{default_rules().follow_up_promise_hours:g}"

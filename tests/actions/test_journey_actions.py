@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -33,9 +33,12 @@ def fresh_service():
 def _internet_customer(url: str) -> str:
     with session_scope(url) as session:
         return session.execute(
-            select(Customer.external_id).join(CustomerPlan).join(Product, Product.id == CustomerPlan.product_id)
+            select(Customer.external_id)
+            .join(CustomerPlan)
+            .join(Product, Product.id == CustomerPlan.product_id)
             .where(Product.category == "home_internet", CustomerPlan.status == "active")
-            .order_by(Customer.external_id).limit(1)
+            .order_by(Customer.external_id)
+            .limit(1)
         ).scalar_one()
 
 
@@ -48,13 +51,14 @@ def _slot(events, name) -> Any:
 
 
 def _report(customer: str) -> tuple[list, list]:
-    return run_action(ActionJourneyStart(), tracker("my internet is down", intent="report_problem",
-                                                    customer=customer))
+    return run_action(ActionJourneyStart(), tracker("my internet is down", intent="report_problem", customer=customer))
 
 
-def _answer(customer: str, journey: Dict[str, Any], intent: str, text: str = "") -> tuple[list, list]:
-    return run_action(ActionJourneyContinue(), tracker(text or intent, intent=intent, customer=customer,
-                                                       slots={JOURNEY_SLOT: journey}))
+def _answer(customer: str, journey: dict[str, Any], intent: str, text: str = "") -> tuple[list, list]:
+    return run_action(
+        ActionJourneyContinue(),
+        tracker(text or intent, intent=intent, customer=customer, slots={JOURNEY_SLOT: journey}),
+    )
 
 
 def test_a_reported_problem_starts_a_journey_that_is_written_before_the_bot_answers(writable_shop_url: str) -> None:
@@ -66,8 +70,12 @@ def test_a_reported_problem_starts_a_journey_that_is_written_before_the_bot_answ
     with session_scope(writable_shop_url) as session:
         stored = session.get(Journey, journey["id"])
         assert stored.state == "waiting_for_customer" and stored.current_step == journey["step"]
-        assert session.execute(select(func.count()).select_from(JourneyStep)
-                               .where(JourneyStep.journey_id == stored.id)).scalar_one() >= 1
+        assert (
+            session.execute(
+                select(func.count()).select_from(JourneyStep).where(JourneyStep.journey_id == stored.id)
+            ).scalar_one()
+            >= 1
+        )
 
 
 def test_answers_move_the_journey_and_a_confirmed_fix_resolves_it_and_asks_for_a_rating(writable_shop_url: str) -> None:
@@ -84,9 +92,16 @@ def test_answers_move_the_journey_and_a_confirmed_fix_resolves_it_and_asks_for_a
     with session_scope(writable_shop_url) as session:
         assert session.get(Journey, journey["id"]).state == "resolved"
     asked = bot_said(messages)  # the rating question is in the conversation: its answer is taken
-    messages, _ = run_action(ActionRateJourney(), tracker("5 stars", intent="rate_journey", customer=customer,
-                                                          entities={"score": "5", "journey_id": str(journey["id"])},
-                                                          events=asked))
+    messages, _ = run_action(
+        ActionRateJourney(),
+        tracker(
+            "5 stars",
+            intent="rate_journey",
+            customer=customer,
+            entities={"score": "5", "journey_id": str(journey["id"])},
+            events=asked,
+        ),
+    )
     assert messages[0]["response"] == "utter_csat_thanks"
     with session_scope(writable_shop_url) as session:
         assert session.get(JourneyCsat, journey["id"]).score == 5
@@ -111,16 +126,21 @@ def test_customers_list_and_close_only_their_own_issues(writable_shop_url: str) 
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    messages, _ = run_action(ActionListJourneys(), tracker("what are my open issues", intent="list_issues",
-                                                           customer=customer))
+    messages, _ = run_action(
+        ActionListJourneys(), tracker("what are my open issues", intent="list_issues", customer=customer)
+    )
     assert messages[0]["response"] == "utter_open_journeys"
     assert any(str(journey_id) in b["payload"] for b in messages[0]["buttons"])
     stranger = _someone_else(customer)
-    messages, _ = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=stranger,
-                                                           entities={"journey_id": str(journey_id)}))
+    messages, _ = run_action(
+        ActionCloseJourney(),
+        tracker("close it", intent="close_issue", customer=stranger, entities={"journey_id": str(journey_id)}),
+    )
     assert messages[0]["response"] == "utter_journey_not_found"
-    messages, events = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=customer,
-                                                                entities={"journey_id": str(journey_id)}))
+    messages, events = run_action(
+        ActionCloseJourney(),
+        tracker("close it", intent="close_issue", customer=customer, entities={"journey_id": str(journey_id)}),
+    )
     assert messages[0]["response"] == "utter_journey_closed"
     with session_scope(writable_shop_url) as session:
         assert session.get(Journey, journey_id).state == "closed"
@@ -143,8 +163,9 @@ def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_u
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    new_conversation = tracker("", intent="greet", slots={"session_started_metadata":
-                                                          {"customer_token": sign_customer(customer)}})
+    new_conversation = tracker(
+        "", intent="greet", slots={"session_started_metadata": {"customer_token": sign_customer(customer)}}
+    )
     messages, events = run_action(ActionSessionStart(), new_conversation)
     assert messages[0]["response"] == "utter_journey_welcome_back"
     assert f'"journey_id": {journey_id}' in messages[0]["buttons"][0]["payload"]
@@ -154,12 +175,19 @@ def test_coming_back_in_a_new_conversation_offers_the_open_issue(writable_shop_u
     assert messages == []
 
 
-def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery_journey(writable_shop_url: str) -> None:
+def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery_journey(
+    writable_shop_url: str,
+) -> None:
     from tests.actions.conftest import find_order
 
     ref = find_order(writable_shop_url, late=True)
-    handed_over = tracker(f"can u check on {ref.number}", intent="order_status", entities={"order_id": ref.number},
-                          customer=ref.customer, slots={"order_id": ref.number})
+    handed_over = tracker(
+        f"can u check on {ref.number}",
+        intent="order_status",
+        entities={"order_id": ref.number},
+        customer=ref.customer,
+        slots={"order_id": ref.number},
+    )
     handed_over.latest_action_name = "action_order_status"  # ActionOrderStatus's FollowupAction
     messages, events = run_action(ActionJourneyStart(), handed_over)
     journey = _slot(events, JOURNEY_SLOT)
@@ -170,14 +198,19 @@ def test_a_late_order_handed_over_by_the_status_question_opens_its_late_delivery
 
 
 def test_a_delivery_complaint_without_late_delivery_words_about_a_late_order_opens_its_journey(
-        writable_shop_url: str) -> None:
+    writable_shop_url: str,
+) -> None:
     """No late-delivery words ("tues was the date"): the delivery answer runs, finds the order late and hands it
     back; the second run (after its own FollowupAction) opens the journey instead of looping."""
     from tests.actions.conftest import find_order
 
     ref = find_order(writable_shop_url, late=True)
-    complaint = tracker(f"{ref.number} - tues was the date and its thurs", intent="delivery_problem",
-                        entities={"order_id": ref.number}, customer=ref.customer)
+    complaint = tracker(
+        f"{ref.number} - tues was the date and its thurs",
+        intent="delivery_problem",
+        entities={"order_id": ref.number},
+        customer=ref.customer,
+    )
     messages, events = run_action(ActionJourneyStart(), complaint)
     assert messages == [] and {"event": "followup", "timestamp": None, "name": "action_journey_start"} in events
     complaint.latest_action_name = "action_journey_start"
@@ -186,21 +219,27 @@ def test_a_delivery_complaint_without_late_delivery_words_about_a_late_order_ope
 
 
 def test_an_unsure_its_sorted_is_checked_before_the_issue_is_closed(writable_shop_url: str) -> None:
-    """"it came out on the 1st" read as "it came" (0.4): the bot asks; only a yes resolves, a no goes back."""
+    """ "it came out on the 1st" read as "it came" (0.4): the bot asks; only a yes resolves, a no goes back."""
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey = _slot(events, JOURNEY_SLOT)
-    unsure = tracker("it came out on the 1st", intent="problem_solved", customer=customer, slots={JOURNEY_SLOT: journey})
+    unsure = tracker(
+        "it came out on the 1st", intent="problem_solved", customer=customer, slots={JOURNEY_SLOT: journey}
+    )
     unsure.latest_message["intent_ranking"] = [{"name": "problem_solved", "confidence": 0.4}]
     messages, events = run_action(ActionCloseJourney(), unsure)
     assert [m["response"] for m in messages] == ["utter_confirm_solved"]
     assert _slot(events, "awaiting") == "solved_confirmation"
     with session_scope(writable_shop_url) as session:
         assert session.get(Journey, journey["id"]).state not in ("resolved", "closed")
-    no = tracker("no", intent="deny", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"})
+    no = tracker(
+        "no", intent="deny", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"}
+    )
     messages, events = run_action(ActionJourneyReprompt(), no)
     assert _slot(events, "awaiting") is None and messages
-    yes = tracker("yes", intent="affirm", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"})
+    yes = tracker(
+        "yes", intent="affirm", customer=customer, slots={JOURNEY_SLOT: journey, "awaiting": "solved_confirmation"}
+    )
     messages, events = run_action(ActionCloseJourney(), yes)
     assert [m["response"] for m in messages] == ["utter_journey_solved", "utter_csat_question"]
     with session_scope(writable_shop_url) as session:
@@ -208,16 +247,19 @@ def test_an_unsure_its_sorted_is_checked_before_the_issue_is_closed(writable_sho
 
 
 def test_a_report_the_nlu_could_not_settle_goes_to_its_journey_not_to_rephrase(writable_shop_url: str) -> None:
-    """"TD105859 is late": an order number or a delivery problem, too close to call; the word "late" says which."""
+    """ "TD105859 is late": an order number or a delivery problem, too close to call; the word "late" says which."""
     from actions.fallback import ActionHandleFallback
     from tests.actions.conftest import find_order
 
     ref = find_order(writable_shop_url, late=True)
-    unsettled = tracker(f"{ref.number} is late", intent="nlu_fallback", entities={"order_id": ref.number},
-                        customer=ref.customer)
+    unsettled = tracker(
+        f"{ref.number} is late", intent="nlu_fallback", entities={"order_id": ref.number}, customer=ref.customer
+    )
     unsettled.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "inform", "confidence": 0.43},
-        {"name": "delivery_problem", "confidence": 0.41}, {"name": "order_status", "confidence": 0.03},
+        {"name": "nlu_fallback", "confidence": 0.35},
+        {"name": "inform", "confidence": 0.43},
+        {"name": "delivery_problem", "confidence": 0.41},
+        {"name": "order_status", "confidence": 0.03},
     ]
     messages, events = run_action(ActionHandleFallback(), unsettled)
     assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "action_journey_start"}]
@@ -234,7 +276,8 @@ def test_words_the_nlu_could_not_settle_without_a_workflows_words_are_asked_agai
 
     unsure = tracker("the thing with the stuff", intent="nlu_fallback")
     unsure.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "delivery_problem", "confidence": 0.33},
+        {"name": "nlu_fallback", "confidence": 0.35},
+        {"name": "delivery_problem", "confidence": 0.33},
         {"name": "report_problem", "confidence": 0.31},
     ]
     messages, _ = run_action(ActionHandleFallback(), unsure)
@@ -242,12 +285,16 @@ def test_words_the_nlu_could_not_settle_without_a_workflows_words_are_asked_agai
 
 
 def test_a_report_naming_no_order_is_about_the_order_under_discussion(writable_shop_url: str) -> None:
-    """"send me a replacement" right after the bot showed an order: not "which order?" again."""
+    """ "send me a replacement" right after the bot showed an order: not "which order?" again."""
     from tests.actions.conftest import find_order
 
     ref = find_order(writable_shop_url, status="delivered")
-    messages, events = run_action(ActionJourneyStart(), tracker("send me a replacement", intent="want_replacement",
-                                                                customer=ref.customer, slots={"order_id": ref.number}))
+    messages, events = run_action(
+        ActionJourneyStart(),
+        tracker(
+            "send me a replacement", intent="want_replacement", customer=ref.customer, slots={"order_id": ref.number}
+        ),
+    )
     journey = _slot(events, JOURNEY_SLOT)
     assert journey["workflow"] == "return_refund"
     assert "utter_wf_return_ask_order" not in [m["response"] for m in messages]
@@ -256,12 +303,16 @@ def test_a_report_naming_no_order_is_about_the_order_under_discussion(writable_s
 
 
 def test_its_sorted_resolves_the_issue_by_the_customer_and_asks_for_a_rating(writable_shop_url: str) -> None:
-    """"never mind" withdraws an issue (closed); "it's sorted now" says it is fixed (resolved, then the survey)."""
+    """ "never mind" withdraws an issue (closed); "it's sorted now" says it is fixed (resolved, then the survey)."""
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    sorted_now = tracker("ah it's sorted now", intent="problem_solved", customer=customer,
-                         slots={JOURNEY_SLOT: _slot(events, JOURNEY_SLOT)})
+    sorted_now = tracker(
+        "ah it's sorted now",
+        intent="problem_solved",
+        customer=customer,
+        slots={JOURNEY_SLOT: _slot(events, JOURNEY_SLOT)},
+    )
     messages, events = run_action(ActionCloseJourney(), sorted_now)
     assert [m["response"] for m in messages] == ["utter_journey_solved", "utter_csat_question"]
     with session_scope(writable_shop_url) as session:  # stored before the bot said so
@@ -282,8 +333,12 @@ def test_the_welcome_back_comes_once_per_issue_per_day(writable_shop_url: str) -
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    new_conversation = lambda: tracker("", intent="greet", slots={  # noqa: E731
-        "session_started_metadata": {"customer_token": sign_customer(customer)}})
+
+    def new_conversation():
+        return tracker(
+            "", intent="greet", slots={"session_started_metadata": {"customer_token": sign_customer(customer)}}
+        )
+
     first, _ = run_action(ActionSessionStart(), new_conversation())
     again, _ = run_action(ActionSessionStart(), new_conversation())
     assert [m["response"] for m in first] == ["utter_journey_welcome_back"] and again == []
@@ -321,8 +376,11 @@ def test_two_answers_at_the_same_moment_are_applied_one_after_the_other(writable
     assert all(messages and messages[0]["response"] != "utter_service_unavailable" for messages, _ in results)
     with session_scope(writable_shop_url) as session:
         after = session.get(Journey, journey["id"])
-        seqs = list(session.execute(select(JourneyStep.seq).where(JourneyStep.journey_id == after.id)
-                                    .order_by(JourneyStep.seq)).scalars())
+        seqs = list(
+            session.execute(
+                select(JourneyStep.seq).where(JourneyStep.journey_id == after.id).order_by(JourneyStep.seq)
+            ).scalars()
+        )
     assert after.version == version + 2
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > steps_before
 
@@ -332,17 +390,25 @@ def test_malformed_or_unknown_journey_ids_get_a_clear_answer_not_a_crash(writabl
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    messages, _ = run_action(ActionCloseJourney(), tracker("close it", intent="close_issue", customer=customer,
-                                                           entities={"journey_id": bad_id}))
+    messages, _ = run_action(
+        ActionCloseJourney(),
+        tracker("close it", intent="close_issue", customer=customer, entities={"journey_id": bad_id}),
+    )
     assert messages[0]["response"] in ("utter_open_journeys", "utter_journey_not_found")
-    messages, _ = run_action(ActionRateJourney(), tracker("5", intent="rate_journey", customer=customer,
-                                                          entities={"score": "5", "journey_id": bad_id}))
+    messages, _ = run_action(
+        ActionRateJourney(),
+        tracker("5", intent="rate_journey", customer=customer, entities={"score": "5", "journey_id": bad_id}),
+    )
     assert messages[0]["response"] in ("utter_csat_unclear", "utter_journey_not_found")
-    messages, _ = run_action(ActionJourneyReprompt(), tracker("continue", intent="resume_issue", customer=customer,
-                                                              entities={"journey_id": bad_id}))
+    messages, _ = run_action(
+        ActionJourneyReprompt(),
+        tracker("continue", intent="resume_issue", customer=customer, entities={"journey_id": bad_id}),
+    )
     assert all(m["response"] != "utter_service_unavailable" for m in messages)
-    messages, _ = run_action(ActionJourneyFollowUp(), tracker("", intent="journey_follow_up",
-                                                              entities={"journey_id": bad_id, "follow_up_id": "x"}))
+    messages, _ = run_action(
+        ActionJourneyFollowUp(),
+        tracker("", intent="journey_follow_up", entities={"journey_id": bad_id, "follow_up_id": "x"}),
+    )
     assert messages == []
     with session_scope(writable_shop_url) as session:
         assert session.get(Journey, journey_id).state == "waiting_for_customer"  # nothing was closed
@@ -367,13 +433,24 @@ def test_a_database_that_is_down_gets_a_clear_answer_from_journeys_and_recommend
     monkeypatch.setenv("TANDEM_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
     get_settings.cache_clear()
     try:
-        journey = {"id": 1, "workflow": "no_internet", "title": "x", "step": "restart_router",
-                   "waiting_for_customer": True}
+        journey = {
+            "id": 1,
+            "workflow": "no_internet",
+            "title": "x",
+            "step": "restart_router",
+            "waiting_for_customer": True,
+        }
         answered = _answer("CUST-00001", journey, "affirm", "yes")
         reported = _report("CUST-00001")
-        suggested = run_action(ActionRecommendProducts(), tracker(
-            "recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"},
-            customer="CUST-00001"))
+        suggested = run_action(
+            ActionRecommendProducts(),
+            tracker(
+                "recommend a laptop",
+                intent="ask_recommendation",
+                entities={"product_category": "laptops"},
+                customer="CUST-00001",
+            ),
+        )
     finally:
         get_settings.cache_clear()
     for messages, events in (answered, reported, suggested):
@@ -397,9 +474,16 @@ def _resolved(customer: str) -> tuple[int, list]:
 
 
 def _rate(customer: str, journey_id: int, events: list) -> list:
-    messages, _ = run_action(ActionRateJourney(), tracker(
-        f'/rate_journey{{"score": 1, "journey_id": {journey_id}}}', intent="rate_journey", customer=customer,
-        entities={"score": "1", "journey_id": str(journey_id)}, events=events))
+    messages, _ = run_action(
+        ActionRateJourney(),
+        tracker(
+            f'/rate_journey{{"score": 1, "journey_id": {journey_id}}}',
+            intent="rate_journey",
+            customer=customer,
+            entities={"score": "1", "journey_id": str(journey_id)},
+            events=events,
+        ),
+    )
     return [m["response"] for m in messages]
 
 
@@ -422,6 +506,7 @@ def test_a_rating_for_a_journey_that_is_not_resolved_changes_nothing(writable_sh
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
     # Even a survey that was shown (say, replayed into the conversation) needs a resolved journey.
     from actions.journeys import csat_buttons
+
     shown = [{"event": "bot", "text": "rate", "data": {"buttons": csat_buttons(journey_id)}}]
     assert _rate(customer, journey_id, shown) == ["utter_journey_not_found"]
     with session_scope(writable_shop_url) as session:
@@ -432,8 +517,15 @@ def test_continue_or_close_buttons_of_a_resolved_journey_change_nothing(writable
     customer = _internet_customer(writable_shop_url)
     journey_id, _ = _resolved(customer)
     for action, intent in ((ActionCloseJourney(), "close_issue"), (ActionJourneyReprompt(), "resume_issue")):
-        messages, _ = run_action(action, tracker(f'/{intent}{{"journey_id": {journey_id}}}', intent=intent,
-                                                 customer=customer, entities={"journey_id": str(journey_id)}))
+        messages, _ = run_action(
+            action,
+            tracker(
+                f'/{intent}{{"journey_id": {journey_id}}}',
+                intent=intent,
+                customer=customer,
+                entities={"journey_id": str(journey_id)},
+            ),
+        )
         assert [m["response"] for m in messages] == ["utter_journey_already_ended"]
         assert messages[0]["state"] == "resolved"
     with session_scope(writable_shop_url) as session:
@@ -445,9 +537,15 @@ def test_another_customers_journey_cannot_be_continued(writable_shop_url: str) -
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
     stranger = _someone_else(customer)
-    messages, _ = run_action(ActionJourneyReprompt(), tracker(
-        f'/resume_issue{{"journey_id": {journey_id}}}', intent="resume_issue", customer=stranger,
-        entities={"journey_id": str(journey_id)}))
+    messages, _ = run_action(
+        ActionJourneyReprompt(),
+        tracker(
+            f'/resume_issue{{"journey_id": {journey_id}}}',
+            intent="resume_issue",
+            customer=stranger,
+            entities={"journey_id": str(journey_id)},
+        ),
+    )
     assert [m["response"] for m in messages] == ["utter_journey_not_found"]
 
 
@@ -459,18 +557,22 @@ def test_a_follow_up_fires_only_while_the_scheduler_sends_it(writable_shop_url: 
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
-    _, other_events = run_action(ActionJourneyStart(), tracker("my parcel is late", intent="delivery_problem",
-                                                               customer=customer))
+    _, other_events = run_action(
+        ActionJourneyStart(), tracker("my parcel is late", intent="delivery_problem", customer=customer)
+    )
     with session_scope(writable_shop_url) as session:
-        rows = [JourneyFollowUp(journey_id=journey_id, kind="nudge", due_at=utcnow() + timedelta(days=1),
-                                status=status) for status in ("pending", "sent", "sending")]
+        rows = [
+            JourneyFollowUp(journey_id=journey_id, kind="nudge", due_at=utcnow() + timedelta(days=1), status=status)
+            for status in ("pending", "sent", "sending")
+        ]
         session.add_all(rows)
         session.flush()
         pending, sent, sending = (r.id for r in rows)
 
     def fire(follow_up_id: int, journey: int = journey_id) -> list:
-        t = tracker("", intent="journey_follow_up",
-                    entities={"journey_id": str(journey), "follow_up_id": str(follow_up_id)})
+        t = tracker(
+            "", intent="journey_follow_up", entities={"journey_id": str(journey), "follow_up_id": str(follow_up_id)}
+        )
         t.sender_id = "test-conversation"
         return run_action(ActionJourneyFollowUp(), t)[0]
 

@@ -30,7 +30,10 @@ def slot_events(events):
 
 def test_order_status_by_number_reports_the_real_status(shop_url):
     ref = find_order(shop_url, status="shipped", late=False)
-    messages, events = run_action(ActionOrderStatus(), tracker(f"where is {ref.number}", entities={"order_id": ref.number.lower()}, customer=ref.customer))
+    messages, events = run_action(
+        ActionOrderStatus(),
+        tracker(f"where is {ref.number}", entities={"order_id": ref.number.lower()}, customer=ref.customer),
+    )
     assert responses(messages) == ["utter_order_shipped"]
     assert messages[0]["order_id"] == ref.number
     with session_scope(shop_url) as session:
@@ -43,11 +46,14 @@ def test_order_status_by_number_reports_the_real_status(shop_url):
 def test_a_late_order_asked_about_is_handed_to_the_late_delivery_journey(shop_url):
     """One problem, one treatment: "where is TD..." about a late order starts the same journey as "it's late"."""
     ref = find_order(shop_url, late=True)
-    messages, events = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, customer=ref.customer))
+    messages, events = run_action(
+        ActionOrderStatus(), tracker(entities={"order_id": ref.number}, customer=ref.customer)
+    )
     assert messages == []  # the journey answers, with what it schedules
     assert slot_events(events)["order_id"] == ref.number
     assert {"event": "followup", "name": "action_journey_start"} in [
-        {k: e.get(k) for k in ("event", "name")} for e in events]
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
 
 
 def test_delivered_and_cancelled_orders_say_so(shop_url):
@@ -76,7 +82,10 @@ def test_another_customers_order_is_never_shown(shop_url):
 def test_an_id_typed_in_the_chat_does_not_identify_the_customer(shop_url):
     ref = find_order(shop_url, status="delivered")
     # No signed token, but a customer id in the slots and plain metadata: still anonymous.
-    messages, _ = run_action(ActionOrderStatus(), tracker(f"i am {ref.customer}", entities={"order_id": ref.number}, slots={"customer_id": ref.customer}))
+    messages, _ = run_action(
+        ActionOrderStatus(),
+        tracker(f"i am {ref.customer}", entities={"order_id": ref.number}, slots={"customer_id": ref.customer}),
+    )
     assert responses(messages) == ["utter_sign_in_needed"]
     forged = sign_customer(ref.customer, secret="someone-elses-secret")
     messages, _ = run_action(ActionOrderStatus(), tracker(entities={"order_id": ref.number}, token=forged))
@@ -94,37 +103,52 @@ def test_without_a_number_the_customer_picks_from_their_orders(shop_url):
 
 
 def test_asked_which_order_the_customer_may_name_what_is_in_it(shop_url):
-    """"which order?" -> "the <item> one": that order, as if its number had been typed."""
+    """ "which order?" -> "the <item> one": that order, as if its number had been typed."""
     from bot.shop.orders import recent_orders
 
     customer = customer_with_orders(shop_url, 2)
     with session_scope(shop_url) as session:
         orders = recent_orders(session, customer, limit=5)
     wanted = next(o for o in orders if sum(o.lines[0].product_name in p.lines[0].product_name for p in orders) == 1)
-    answer = tracker(f"the {wanted.lines[0].product_name} one", intent="inform", customer=customer,
-                     slots={"awaiting": "order_for_status"})
+    answer = tracker(
+        f"the {wanted.lines[0].product_name} one",
+        intent="inform",
+        customer=customer,
+        slots={"awaiting": "order_for_status"},
+    )
     messages, events = run_action(ActionOrderStatus(), answer)
     assert "utter_which_order" not in responses(messages)
     assert slot_events(events)["order_id"] == wanted.number and slot_events(events)["awaiting"] is None
 
 
 def test_a_delivery_complaint_about_a_late_order_goes_to_its_journey_in_any_words(shop_url):
-    """"u said it wud be here by tues": no late-delivery words, but a late order; one problem, one treatment."""
+    """ "u said it wud be here by tues": no late-delivery words, but a late order; one problem, one treatment."""
     ref = find_order(shop_url, late=True)
-    messages, events = run_action(ActionDeliveryProblem(), tracker(
-        "u said it wud be here by tues", intent="delivery_problem", entities={"order_id": ref.number},
-        customer=ref.customer))
+    messages, events = run_action(
+        ActionDeliveryProblem(),
+        tracker(
+            "u said it wud be here by tues",
+            intent="delivery_problem",
+            entities={"order_id": ref.number},
+            customer=ref.customer,
+        ),
+    )
     assert messages == [] and {"event": "followup", "timestamp": None, "name": "action_journey_start"} in events
 
 
 def test_cancel_asks_for_confirmation_and_changes_nothing_yet(writable_shop_url):
     ref = find_order(writable_shop_url, status="processing")
-    messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
+    messages, events = run_action(
+        ActionCancelOrderCheck(),
+        tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer),
+    )
     assert responses(messages) == ["utter_confirm_cancel"]
     # A step that worked clears any earlier failure (the sentiment policy reads it).
     assert slot_events(events) == {"order_id": ref.number, "awaiting": "cancel_confirmation", "flow_failure": None}
     with session_scope(writable_shop_url) as session:
-        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        assert (
+            session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        )
 
 
 def _confirmation_tracker(ref, answer_intent="affirm"):
@@ -133,7 +157,13 @@ def _confirmation_tracker(ref, answer_intent="affirm"):
         {"event": "slot", "name": "awaiting", "value": "cancel_confirmation"},
         {"event": "action", "name": "action_listen"},
     ]
-    return tracker("yes", intent=answer_intent, customer=ref.customer, slots={"order_id": ref.number, "awaiting": "cancel_confirmation"}, events=asked)
+    return tracker(
+        "yes",
+        intent=answer_intent,
+        customer=ref.customer,
+        slots={"order_id": ref.number, "awaiting": "cancel_confirmation"},
+        events=asked,
+    )
 
 
 def test_confirmed_cancellation_is_persisted(writable_shop_url):
@@ -148,21 +178,35 @@ def test_confirmed_cancellation_is_persisted(writable_shop_url):
 
 def test_a_stale_yes_cancels_nothing(writable_shop_url):
     ref = find_order(writable_shop_url, status="processing")
-    stale = tracker("yes", intent="affirm", customer=ref.customer, slots={"order_id": ref.number, "awaiting": "cancel_confirmation"},
-                    events=[{"event": "action", "name": "action_cancel_order_check"}, {"event": "action", "name": "action_listen"},
-                            {"event": "user", "text": "my wifi is down", "metadata": {}}, {"event": "action", "name": "utter_report_problem"},
-                            {"event": "action", "name": "action_listen"}])
+    stale = tracker(
+        "yes",
+        intent="affirm",
+        customer=ref.customer,
+        slots={"order_id": ref.number, "awaiting": "cancel_confirmation"},
+        events=[
+            {"event": "action", "name": "action_cancel_order_check"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "my wifi is down", "metadata": {}},
+            {"event": "action", "name": "utter_report_problem"},
+            {"event": "action", "name": "action_listen"},
+        ],
+    )
     messages, _ = run_action(ActionCancelOrderConfirm(), stale)
     assert responses(messages) == ["utter_nothing_to_confirm"]
     with session_scope(writable_shop_url) as session:
-        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        assert (
+            session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        )
 
 
 def test_shipped_orders_cannot_be_cancelled(shop_url):
     ref = find_order(shop_url, status="shipped")
-    messages, events = run_action(ActionCancelOrderCheck(), tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer))
+    messages, events = run_action(
+        ActionCancelOrderCheck(),
+        tracker(intent="cancel_order", entities={"order_id": ref.number}, customer=ref.customer),
+    )
     assert responses(messages) == ["utter_cannot_cancel_shipped"]
-    # No confirmation is asked; "what can I do instead?" is answered next (data/rules.yml).
+    # No confirmation is asked; "what can I do instead?" is answered next (data/rules/orders.yml).
     assert slot_events(events)["awaiting"] == "cancel_alternatives"
     assert slot_events(events)["flow_failure"] == "cannot_cancel_shipped"
 
@@ -172,7 +216,9 @@ def test_keeping_the_order_leaves_it(writable_shop_url):
     messages, _ = run_action(ActionCancelOrderAbort(), _confirmation_tracker(ref, "deny"))
     assert responses(messages) == ["utter_cancel_kept"]
     with session_scope(writable_shop_url) as session:
-        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        assert (
+            session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        )
 
 
 def test_returns_and_refunds_use_the_customers_orders(shop_url):
@@ -191,7 +237,9 @@ def test_a_database_that_is_down_gets_a_clear_answer(monkeypatch):
     monkeypatch.setenv("TANDEM_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
     get_settings.cache_clear()
     try:
-        messages, events = run_action(ActionOrderStatus(), tracker(entities={"order_id": "TD123456"}, customer="CUST-00001"))
+        messages, events = run_action(
+            ActionOrderStatus(), tracker(entities={"order_id": "TD123456"}, customer="CUST-00001")
+        )
     finally:
         get_settings.cache_clear()
     assert responses(messages) == ["utter_service_unavailable"]
@@ -201,8 +249,12 @@ def test_a_database_that_is_down_gets_a_clear_answer(monkeypatch):
 def test_a_cancel_button_for_another_customers_order_changes_nothing(writable_shop_url):
     ref = find_order(writable_shop_url, status="processing")
     other = next(c for c in (f"CUST-{i:05d}" for i in range(1, 40)) if c != ref.customer)
-    forged = tracker(f'/cancel_order{{"order_id":"{ref.number}"}}', intent="cancel_order",
-                     entities={"order_id": ref.number}, customer=other)
+    forged = tracker(
+        f'/cancel_order{{"order_id":"{ref.number}"}}',
+        intent="cancel_order",
+        entities={"order_id": ref.number},
+        customer=other,
+    )
     messages, events = run_action(ActionCancelOrderCheck(), forged)
     assert "utter_confirm_cancel" not in responses(messages)
     assert slot_events(events).get("awaiting") is None
@@ -210,7 +262,9 @@ def test_a_cancel_button_for_another_customers_order_changes_nothing(writable_sh
     messages, _ = run_action(ActionCancelOrderConfirm(), _confirmation_tracker(OrderRef(other, ref.number)))
     assert "utter_cancel_done" not in responses(messages)
     with session_scope(writable_shop_url) as session:
-        assert session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        assert (
+            session.execute(select(Order.status).where(Order.order_number == ref.number)).scalar_one() == "processing"
+        )
 
 
 # --- a new delivery address ----------------------------------------------------------------------------------------
@@ -220,10 +274,16 @@ def test_an_order_still_in_the_warehouse_opens_the_address_form(shop_url):
     from actions.orders import ActionChangeAddressCheck
 
     ref = find_order(shop_url, status="placed")
-    messages, events = run_action(ActionChangeAddressCheck(), tracker(
-        "can i change the address on it", intent="change_address", entities={"order_id": ref.number},
-        customer=ref.customer))
-    assert messages == []  # the form asks for the address (data/rules.yml)
+    messages, events = run_action(
+        ActionChangeAddressCheck(),
+        tracker(
+            "can i change the address on it",
+            intent="change_address",
+            entities={"order_id": ref.number},
+            customer=ref.customer,
+        ),
+    )
+    assert messages == []  # the form asks for the address (data/rules/order_changes.yml)
     assert slot_events(events)["order_id"] == ref.number and slot_events(events)["new_address"] is None
     assert slot_events(events)["awaiting"] == "new_address"
 
@@ -232,8 +292,10 @@ def test_a_shipped_order_keeps_its_address_and_the_customer_hears_what_they_can_
     from actions.orders import ActionChangeAddressCheck
 
     ref = find_order(shop_url, status="shipped")
-    messages, events = run_action(ActionChangeAddressCheck(), tracker(
-        intent="change_address", entities={"order_id": ref.number}, customer=ref.customer))
+    messages, events = run_action(
+        ActionChangeAddressCheck(),
+        tracker(intent="change_address", entities={"order_id": ref.number}, customer=ref.customer),
+    )
     assert responses(messages) == ["utter_cannot_change_address_shipped"]
     assert messages[0]["tracking"] and messages[0]["carrier"]
     assert slot_events(events)["flow_failure"] == "cannot_change_address_shipped"
@@ -247,16 +309,23 @@ def test_the_form_takes_only_an_address_a_courier_could_find():
     assert form.validate_new_address("to my work please", dispatcher, tracker(), {}) == {"new_address": None}
     assert responses(dispatcher.messages) == ["utter_address_not_understood"]
     assert form.validate_new_address("27 High St, Leeds LS1 4HT", CollectingDispatcher(), tracker(), {}) == {
-        "new_address": "27 High St, Leeds LS1 4HT"}
+        "new_address": "27 High St, Leeds LS1 4HT"
+    }
 
 
 def test_the_new_address_is_stored_before_done_is_said(writable_shop_url):
     from actions.orders import ActionChangeAddress
 
     ref = find_order(writable_shop_url, status="processing")
-    messages, events = run_action(ActionChangeAddress(), tracker(
-        "27 high st\nleeds LS1 4HT", intent="inform", customer=ref.customer,
-        slots={"order_id": ref.number, "new_address": "27 high st\nleeds LS1 4HT"}))
+    messages, events = run_action(
+        ActionChangeAddress(),
+        tracker(
+            "27 high st\nleeds LS1 4HT",
+            intent="inform",
+            customer=ref.customer,
+            slots={"order_id": ref.number, "new_address": "27 high st\nleeds LS1 4HT"},
+        ),
+    )
     assert responses(messages) == ["utter_address_changed"]
     assert messages[0]["address"] == "27 high st, leeds LS1 4HT"
     with session_scope(writable_shop_url) as session:
@@ -271,8 +340,10 @@ def test_an_order_that_shipped_while_the_customer_typed_keeps_its_address(writab
     ref = find_order(writable_shop_url, status="placed")
     with session_scope(writable_shop_url) as session:
         session.execute(select(Order).where(Order.order_number == ref.number)).scalar_one().status = "shipped"
-    messages, events = run_action(ActionChangeAddress(), tracker(
-        customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}))
+    messages, events = run_action(
+        ActionChangeAddress(),
+        tracker(customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}),
+    )
     assert responses(messages) == ["utter_cannot_change_address_shipped"]
     assert slot_events(events)["flow_failure"] == "cannot_change_address_shipped"
 
@@ -290,6 +361,8 @@ def test_a_database_that_fails_on_commit_takes_back_the_done(monkeypatch, writab
         raise OperationalError("COMMIT", {}, Exception("the disk is full"))
 
     monkeypatch.setattr(Session, "commit", failing_commit)
-    messages, _ = run_action(ActionChangeAddress(), tracker(
-        customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}))
+    messages, _ = run_action(
+        ActionChangeAddress(),
+        tracker(customer=ref.customer, slots={"order_id": ref.number, "new_address": "27 High St, Leeds LS1 4HT"}),
+    )
     assert responses(messages) == ["utter_service_unavailable"]

@@ -6,8 +6,8 @@ from actions.account import ActionBillingOverview, ActionGreet
 from actions.fallback import ActionHandleFallback
 from actions.products import ActionProductLookup
 from actions.recommendations import ActionRecommendProducts
-from bot.shop.customers import get_customer
 from bot.db.session import session_scope
+from bot.shop.customers import get_customer
 from tests.actions.conftest import run_action, tracker
 
 
@@ -43,7 +43,10 @@ def test_billing_lists_the_active_plans_with_a_total(shop_url):
 
 
 def test_product_lookup_finds_named_products(shop_url):
-    messages, events = run_action(ActionProductLookup(), tracker("how much is the galaxy s24", intent="product_question", entities={"product": "galaxy s24"}))
+    messages, events = run_action(
+        ActionProductLookup(),
+        tracker("how much is the galaxy s24", intent="product_question", entities={"product": "galaxy s24"}),
+    )
     assert responses(messages) == ["utter_product_results"]
     assert "Galaxy S24" in messages[0]["products"]
     assert "£" in messages[0]["products"]
@@ -55,22 +58,32 @@ def test_product_lookup_finds_named_products(shop_url):
 
 
 def test_a_kind_of_product_asked_for_a_phone_is_that_kind_not_the_phone(shop_url):
-    """"my iPhone 13 came without earphones, do you sell any?": headphones, shown as matching, not phones."""
-    messages, _ = run_action(ActionProductLookup(), tracker(
-        "my iphone 13 came without earphones, do you sell any?", intent="product_question",
-        entities={"product": "iphone 13", "product_category": "headphones"}))
+    """ "my iPhone 13 came without earphones, do you sell any?": headphones, shown as matching, not phones."""
+    messages, _ = run_action(
+        ActionProductLookup(),
+        tracker(
+            "my iphone 13 came without earphones, do you sell any?",
+            intent="product_question",
+            entities={"product": "iphone 13", "product_category": "headphones"},
+        ),
+    )
     cards = messages[0]["custom"]["products"]
     assert cards and all("iPhone" not in c["name"] for c in cards)
     with session_scope(shop_url) as session:
         from bot.shop import catalog
+
         assert {catalog.get_product(session, c["sku"]).category for c in cards} == {"headphones"}
 
 
 def test_a_request_for_a_kind_of_product_the_nlu_could_not_settle_goes_to_the_suggestions():
-    unsure = tracker("might be time for a new phone tbh", intent="nlu_fallback", entities={"product_category": "phones"})
+    unsure = tracker(
+        "might be time for a new phone tbh", intent="nlu_fallback", entities={"product_category": "phones"}
+    )
     unsure.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.35}, {"name": "ask_recommendation", "confidence": 0.34},
-        {"name": "report_problem", "confidence": 0.28}]
+        {"name": "nlu_fallback", "confidence": 0.35},
+        {"name": "ask_recommendation", "confidence": 0.34},
+        {"name": "report_problem", "confidence": 0.28},
+    ]
     messages, events = run_action(ActionHandleFallback(), unsure)
     assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "action_recommend_products"}]
     unsure.latest_message["entities"] = []  # no kind of product named: asked to rephrase
@@ -79,14 +92,20 @@ def test_a_request_for_a_kind_of_product_the_nlu_could_not_settle_goes_to_the_su
 
 
 def test_product_lookup_of_something_we_do_not_sell_says_so(shop_url):
-    messages, _ = run_action(ActionProductLookup(), tracker("do you sell the nokia 3310", intent="product_question", entities={"product": "nokia 3310"}))
+    messages, _ = run_action(
+        ActionProductLookup(),
+        tracker("do you sell the nokia 3310", intent="product_question", entities={"product": "nokia 3310"}),
+    )
     assert responses(messages) == ["utter_no_products"]
 
 
 def test_recommendations_need_a_category_or_brand(shop_url):
     messages, _ = run_action(ActionRecommendProducts(), tracker("what should i buy", intent="ask_recommendation"))
     assert responses(messages) == ["utter_ask_recommendation_category"]
-    messages, _ = run_action(ActionRecommendProducts(), tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"}))
+    messages, _ = run_action(
+        ActionRecommendProducts(),
+        tracker("recommend a laptop", intent="ask_recommendation", entities={"product_category": "laptops"}),
+    )
     assert responses(messages) == ["utter_recommendations"]
 
 
@@ -98,31 +117,53 @@ def test_fallback_asks_to_rephrase_then_offers_help():
     messages, events = run_action(ActionHandleFallback(), first)
     assert responses(messages) == ["utter_ask_rephrase"]
     # The message is rewound, but the failure stays for the sentiment policy.
-    assert events == [{"event": "rewind", "timestamp": None},
-                      {"event": "slot", "timestamp": None, "name": "flow_failure", "value": "not_understood"}]
-    second = tracker("zxcv", intent="nlu_fallback", events=[fallback_event("asdf qwer"), {"event": "action", "name": "action_handle_fallback"}, {"event": "rewind"}])
+    assert events == [
+        {"event": "rewind", "timestamp": None},
+        {"event": "slot", "timestamp": None, "name": "flow_failure", "value": "not_understood"},
+    ]
+    second = tracker(
+        "zxcv",
+        intent="nlu_fallback",
+        events=[
+            fallback_event("asdf qwer"),
+            {"event": "action", "name": "action_handle_fallback"},
+            {"event": "rewind"},
+        ],
+    )
     second.events[-1]["parse_data"] = {"intent": {"name": "nlu_fallback"}}
     messages, _ = run_action(ActionHandleFallback(), second)
     assert responses(messages) == ["utter_offer_help"]
 
 
 def test_sorry_i_meant_another_order_asks_the_same_again_about_it(shop_url):
-    """"cancel TD1" -> "already cancelled" -> "sorry i meant TD2": the cancellation is asked about TD2."""
+    """ "cancel TD1" -> "already cancelled" -> "sorry i meant TD2": the cancellation is asked about TD2."""
     from actions.inform import ActionHandleInform
     from tests.actions.conftest import find_order
 
     ref = find_order(shop_url, status="processing")
-    earlier = [{"event": "user", "text": "cancel TD000001", "parse_data": {"intent": {"name": "cancel_order"}}},
-               {"event": "action", "name": "action_cancel_order_check"},
-               {"event": "bot", "text": "Order TD000001 is already cancelled."},
-               {"event": "action", "name": "action_listen"}]
-    meant = tracker(f"sorry i meant {ref.number}", intent="inform", entities={"order_id": ref.number},
-                    customer=ref.customer, events=earlier)
+    earlier = [
+        {"event": "user", "text": "cancel TD000001", "parse_data": {"intent": {"name": "cancel_order"}}},
+        {"event": "action", "name": "action_cancel_order_check"},
+        {"event": "bot", "text": "Order TD000001 is already cancelled."},
+        {"event": "action", "name": "action_listen"},
+    ]
+    meant = tracker(
+        f"sorry i meant {ref.number}",
+        intent="inform",
+        entities={"order_id": ref.number},
+        customer=ref.customer,
+        events=earlier,
+    )
     messages, events = run_action(ActionHandleInform(), meant)
     assert responses(messages) == ["utter_confirm_cancel"] and messages[0]["order_id"] == ref.number
-    status = tracker(ref.number, intent="inform", entities={"order_id": ref.number}, customer=ref.customer,
-                     events=earlier[:1] + [{"event": "action", "name": "action_greet"},
-                                           {"event": "action", "name": "action_listen"}])
+    status = tracker(
+        ref.number,
+        intent="inform",
+        entities={"order_id": ref.number},
+        customer=ref.customer,
+        events=earlier[:1]
+        + [{"event": "action", "name": "action_greet"}, {"event": "action", "name": "action_listen"}],
+    )
     messages, _ = run_action(ActionHandleInform(), status)
     assert responses(messages) != ["utter_confirm_cancel"]  # after anything else, a number is a status question
 
@@ -132,9 +173,14 @@ def test_an_order_number_on_its_own_gets_the_order_status(shop_url):
     from tests.actions.conftest import find_order
 
     ref = find_order(shop_url, status="delivered")
-    messages, _ = run_action(ActionHandleInform(), tracker(ref.number, intent="inform", entities={"order_id": ref.number}, customer=ref.customer))
+    messages, _ = run_action(
+        ActionHandleInform(),
+        tracker(ref.number, intent="inform", entities={"order_id": ref.number}, customer=ref.customer),
+    )
     assert responses(messages) == ["utter_order_delivered"]
-    messages, _ = run_action(ActionHandleInform(), tracker("galaxy s24", intent="inform", entities={"product": "galaxy s24"}))
+    messages, _ = run_action(
+        ActionHandleInform(), tracker("galaxy s24", intent="inform", entities={"product": "galaxy s24"})
+    )
     assert responses(messages) == ["utter_product_results"]
     messages, _ = run_action(ActionHandleInform(), tracker("blue", intent="inform"))
     assert responses(messages) == ["utter_ask_what_to_do"]

@@ -19,9 +19,10 @@ import json
 import re
 import secrets
 import shutil
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Dict, Iterator, List, Mapping
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, delete, select, text
@@ -30,8 +31,8 @@ from sqlalchemy.engine import make_url
 import actions.journeys as journey_actions
 from actions.journeys import JOURNEY_SLOT, ActionJourneyContinue, ActionJourneyFollowUp, ActionJourneyStart
 from bot.db.models import Handoff, Journey, JourneyCsat, JourneyFollowUp, JourneyStep
-from bot.handoff.routing import default_rules
 from bot.db.session import dispose_engine, session_scope, sqlite_file
+from bot.handoff.routing import default_rules
 from bot.journeys.config import JourneyConfig
 from bot.journeys.service import JourneyService, ReportContext
 from bot.journeys.store import FOLLOW_UP_INTENT
@@ -44,7 +45,6 @@ from tests.conftest import POSTGRES_SERVER_URL, DatabaseFactory, seed_small_shop
 from tests.journeys.test_workflow_paths import (
     CHARGES,
     DEVICE,
-    Clock,
     LATE,
     NETWORKS,
     NO_INTERNET,
@@ -53,13 +53,18 @@ from tests.journeys.test_workflow_paths import (
     RESPONSES,
     RETURNS,
     WORKFLOWS,
+    Clock,
     Path,
 )
 
-TABLES = {"no_internet": NO_INTERNET, "device_wont_turn_on": DEVICE, "late_delivery": LATE,
-          "return_refund": RETURNS, "wrong_charge": CHARGES}
-CASES = [pytest.param(workflow, path, id=f"{workflow}: {path}") for workflow, paths in TABLES.items()
-         for path in paths]
+TABLES = {
+    "no_internet": NO_INTERNET,
+    "device_wont_turn_on": DEVICE,
+    "late_delivery": LATE,
+    "return_refund": RETURNS,
+    "wrong_charge": CHARGES,
+}
+CASES = [pytest.param(workflow, path, id=f"{workflow}: {path}") for workflow, paths in TABLES.items() for path in paths]
 SHOP_WRITING_OPERATIONS = {"create_replacement_order", "issue_refund"}  # they add orders or change their status
 
 # The customer's first message per workflow; {names} are filled with the report's entities.
@@ -82,12 +87,12 @@ class Chat:
 
     journey_id: int
     conversation: str
-    turns: List[List[Dict[str, Any]]] = field(default_factory=list)
-    intents: List[str] = field(default_factory=list)
-    events: List[Dict[str, Any]] = field(default_factory=list)
+    turns: list[list[dict[str, Any]]] = field(default_factory=list)
+    intents: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def messages(self) -> List[Dict[str, Any]]:
+    def messages(self) -> list[dict[str, Any]]:
         return [m for turn in self.turns for m in turn]
 
 
@@ -143,11 +148,12 @@ def small_shop(shop_copies: ShopCopies) -> str:
 
 
 @pytest.fixture
-def shop_for(small_shop: str, shop_copies: ShopCopies,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Path], str]]:
+def shop_for(
+    small_shop: str, shop_copies: ShopCopies, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, Path], str]]:
     """Points the actions at the shop a path needs: a private copy when it changes the shop's rows, the shared
     one otherwise (its journeys are removed after the test, so each path starts as a first report)."""
-    fresh: List[str] = []
+    fresh: list[str] = []
 
     def use(workflow: str, path: Path) -> str:
         url = small_shop
@@ -172,15 +178,18 @@ def shop_for(small_shop: str, shop_copies: ShopCopies,
 
 def serve_at(monkeypatch: pytest.MonkeyPatch, clock: Clock, network: str | None) -> None:
     """The actions' service, with the shop seen at `clock` and the path's network feed."""
-    runner = WorkflowRunner(WORKFLOWS, lambda session, customer: ShopDbFacts(session, customer, now=clock.now),
-                            default_operations().with_config(network_status=NETWORKS[network]))
+    runner = WorkflowRunner(
+        WORKFLOWS,
+        lambda session, customer: ShopDbFacts(session, customer, now=clock.now),
+        default_operations().with_config(network_status=NETWORKS[network]),
+    )
     service = JourneyService(runner, JourneyConfig())
     monkeypatch.setattr(journey_actions, "default_service", lambda: service)
 
 
-def report(workflow: str, context: Mapping[str, Any]) -> tuple[str, str, Dict[str, Any]]:
+def report(workflow: str, context: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """The customer's report (intent, text, entities) carrying the path's inputs as entities."""
-    entities: Dict[str, Any] = {}
+    entities: dict[str, Any] = {}
     if "order_id" in context:
         entities["order_id"] = context["order_id"]
     if "device_category" in context:
@@ -194,7 +203,7 @@ def report(workflow: str, context: Mapping[str, Any]) -> tuple[str, str, Dict[st
     return intent, text, entities
 
 
-def offered(messages: List[Dict[str, Any]], value: str) -> Dict[str, Any]:
+def offered(messages: list[dict[str, Any]], value: str) -> dict[str, Any]:
     """The button the bot's last question offered for `value` (a customer can only press one it offered)."""
     for message in reversed(messages):
         for button in message.get("buttons") or []:
@@ -203,7 +212,7 @@ def offered(messages: List[Dict[str, Any]], value: str) -> Dict[str, Any]:
     raise AssertionError(f"the bot offered no '{value}' button: {[m['response'] for m in messages]}")
 
 
-def answer(move: str, asked: List[Dict[str, Any]]) -> tuple[str, str, Dict[str, Any]]:
+def answer(move: str, asked: list[dict[str, Any]]) -> tuple[str, str, dict[str, Any]]:
     """A move of the table as the message Rasa hands the action server (intent, text, entities)."""
     kind, _, value = move.partition(":")
     if kind in SPOKEN:
@@ -218,7 +227,7 @@ def answer(move: str, asked: List[Dict[str, Any]]) -> tuple[str, str, Dict[str, 
     return "inform", value, {}
 
 
-def slot(events: List[Dict[str, Any]], name: str) -> Any:
+def slot(events: list[dict[str, Any]], name: str) -> Any:
     values = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name]
     assert values, f"no {name} slot in {events}"
     return values[-1]
@@ -227,9 +236,17 @@ def slot(events: List[Dict[str, Any]], name: str) -> Any:
 def claim_follow_up(url: str, journey_id: int) -> JourneyFollowUp:
     """The journey's pending follow-up, claimed as the scheduler claims it before it triggers the intent."""
     with session_scope(url) as session:
-        (follow_up,) = session.execute(select(JourneyFollowUp).where(
-            JourneyFollowUp.journey_id == journey_id, JourneyFollowUp.status == "pending",
-            JourneyFollowUp.kind == "follow_up")).scalars().all()
+        (follow_up,) = (
+            session.execute(
+                select(JourneyFollowUp).where(
+                    JourneyFollowUp.journey_id == journey_id,
+                    JourneyFollowUp.status == "pending",
+                    JourneyFollowUp.kind == "follow_up",
+                )
+            )
+            .scalars()
+            .all()
+        )
         follow_up.status = "sending"
         return follow_up
 
@@ -242,8 +259,9 @@ def play(workflow: str, path: Path, url: str, clock: Clock) -> Chat:
         return tr
 
     intent, text, entities = report(workflow, path.context)
-    messages, events = run_action(ActionJourneyStart(), in_conversation(
-        tracker(text, intent=intent, entities=entities, customer=path.customer)))
+    messages, events = run_action(
+        ActionJourneyStart(), in_conversation(tracker(text, intent=intent, entities=entities, customer=path.customer))
+    )
     journey = slot(events, JOURNEY_SLOT)
     assert journey and journey["workflow"] == workflow, journey
     chat = Chat(journey["id"], conversation, [messages], [intent], events)
@@ -254,15 +272,25 @@ def play(workflow: str, path: Path, url: str, clock: Clock) -> Chat:
             assert follow_up.scheduled_at_step == journey["step"]
             clock.now += follow_up.due_at - follow_up.created_at
             intent = FOLLOW_UP_INTENT
-            trigger = tracker("", intent=intent, slots={JOURNEY_SLOT: journey},  # the scheduler signs nothing
-                              entities={"journey_id": chat.journey_id, "follow_up_id": follow_up.id})
+            trigger = tracker(
+                "",
+                intent=intent,
+                slots={JOURNEY_SLOT: journey},  # the scheduler signs nothing
+                entities={"journey_id": chat.journey_id, "follow_up_id": follow_up.id},
+            )
             trigger.sender_id = conversation
             messages, events = run_action(ActionJourneyFollowUp(), trigger)
         else:
             assert journey["waiting_for_customer"], f"the policy would not route '{move}' to the journey: {journey}"
             intent, text, entities = answer(move, chat.turns[-1])
-            messages, events = run_action(ActionJourneyContinue(), in_conversation(tracker(
-                text, intent=intent, entities=entities, customer=path.customer, slots={JOURNEY_SLOT: journey})))
+            messages, events = run_action(
+                ActionJourneyContinue(),
+                in_conversation(
+                    tracker(
+                        text, intent=intent, entities=entities, customer=path.customer, slots={JOURNEY_SLOT: journey}
+                    )
+                ),
+            )
         assert messages, f"the bot said nothing after '{move}'"
         chat.turns.append(messages)
         chat.intents.append(intent)
@@ -283,8 +311,13 @@ def assert_domain_responses(chat: Chat) -> None:
 def assert_stored(url: str, chat: Chat, path: Path) -> None:
     with session_scope(url) as session:
         journey = session.get(Journey, chat.journey_id)
-        records = session.execute(select(JourneyStep).where(JourneyStep.journey_id == chat.journey_id)
-                                  .order_by(JourneyStep.seq)).scalars().all()
+        records = (
+            session.execute(
+                select(JourneyStep).where(JourneyStep.journey_id == chat.journey_id).order_by(JourneyStep.seq)
+            )
+            .scalars()
+            .all()
+        )
     assert (journey.state, journey.current_step) == (path.state, None)
     assert (journey.outcome if path.state == "resolved" else journey.escalation_reason) == path.end
     assert [r.step for r in records] == path.steps
@@ -321,7 +354,10 @@ def test_every_workflow_path_plays_as_a_conversation_through_the_journey_actions
         with session_scope(url) as session:
             handoff = session.execute(select(Handoff).where(Handoff.conversation_id == chat.conversation)).scalar_one()
         assert (handoff.journey_id, handoff.reason, handoff.queue) == (
-            chat.journey_id, path.end, default_rules().route(workflow=workflow))
+            chat.journey_id,
+            path.end,
+            default_rules().route(workflow=workflow),
+        )
 
 
 def test_every_workflow_has_its_paths_played_as_conversations() -> None:

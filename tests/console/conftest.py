@@ -21,15 +21,25 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
 
 # Tables the console tests write to, children first (each test starts without rows in them; the small shop's
 # seed writes none of them).
-_CONSOLE_TABLES = ("behaviour_events", "customer_segments", "journey_csat", "journey_follow_ups", "journey_steps",
-                   "journeys", "handoff_messages", "handoffs", "chat_conversations", "agent_sessions", "agents")
+_CONSOLE_TABLES = (
+    "behaviour_events",
+    "customer_segments",
+    "journey_csat",
+    "journey_follow_ups",
+    "journey_steps",
+    "journeys",
+    "handoff_messages",
+    "handoffs",
+    "chat_conversations",
+    "agent_sessions",
+    "agents",
+)
 
 
 @pytest.fixture(scope="module")
 def _module_shop(db_factory):
-    from tests.conftest import seed_small_shop
-
     from bot.db.session import dispose_engine
+    from tests.conftest import seed_small_shop
 
     url = db_factory.create()
     seed_small_shop(url)

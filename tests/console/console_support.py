@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -28,8 +29,8 @@ from bot.console.throttle import LoginThrottle
 from bot.db.models import Customer, utcnow
 from bot.db.session import session_scope
 from bot.handoff import store
-from bot.handoff.rasa_api import RasaApi
 from bot.handoff.routing import default_rules
+from bot.rasa_api import RasaApi
 from bot.settings import Settings
 from tests.support.background_server import BackgroundServer
 
@@ -61,7 +62,7 @@ class FakeRasa:
         self.trackers: dict[str, list[dict]] = {}
         self.appended: list[tuple[str, list[dict]]] = []  # (conversation id, events) per successful call
         self.fail = False
-        self.tokens: list[Optional[str]] = []
+        self.tokens: list[str | None] = []
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -91,7 +92,7 @@ class FakeRasa:
         return web.json_response({"sender_id": conversation, "events": None})
 
 
-def user_event(text: str, score: Optional[float], ts: float, label: Optional[str] = None) -> dict:
+def user_event(text: str, score: float | None, ts: float, label: str | None = None) -> dict:
     event: dict[str, Any] = {"event": "user", "text": text, "timestamp": ts, "parse_data": {"intent": {"name": "x"}}}
     if score is not None:
         label = label or ("negative" if score < -0.15 else "positive" if score > 0.15 else "neutral")
@@ -106,11 +107,23 @@ def bot_event(text: str, ts: float, **metadata: Any) -> dict:
 # --- the database ---------------------------------------------------------------------------------------------------
 
 
-def add_agent(url: str, username: str, *, role: str = "agent", queues: tuple[str, ...] = ("billing",),
-              name: Optional[str] = None, password: str = PASSWORD) -> AgentView:
+def add_agent(
+    url: str,
+    username: str,
+    *,
+    role: str = "agent",
+    queues: tuple[str, ...] = ("billing",),
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> AgentView:
     with session_scope(url) as session:
         return create_agent(
-            session, username, name or username.capitalize() + " Agent", password, role=role, queues=queues,
+            session,
+            username,
+            name or username.capitalize() + " Agent",
+            password,
+            role=role,
+            queues=queues,
             known_queues=default_rules().queue_keys,
         )
 
@@ -125,16 +138,31 @@ def rename_customer(url: str, external_id: str, name: str) -> None:
         session.execute(update(Customer).where(Customer.external_id == external_id).values(name=name))
 
 
-def open_handoff(url: str, conversation_id: str, *, queue: str = "billing", customer: Optional[str] = "CUST-00001",
-                 priority: int = 50, reason: str = "asked", sentiment: Optional[float] = -0.4,
-                 now: Optional[datetime] = None) -> store.HandoffView:
+def open_handoff(
+    url: str,
+    conversation_id: str,
+    *,
+    queue: str = "billing",
+    customer: str | None = "CUST-00001",
+    priority: int = 50,
+    reason: str = "asked",
+    sentiment: float | None = -0.4,
+    now: datetime | None = None,
+) -> store.HandoffView:
     with session_scope(url) as session:
         customer_id = None
         if customer:
             customer_id = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
         view, _ = store.open_handoff(
-            session, conversation_id=conversation_id, reason=reason, queue=queue, priority=priority,
-            channel="socketio", customer_id=customer_id, sentiment=sentiment, now=now or utcnow(),
+            session,
+            conversation_id=conversation_id,
+            reason=reason,
+            queue=queue,
+            priority=priority,
+            channel="socketio",
+            customer_id=customer_id,
+            sentiment=sentiment,
+            now=now or utcnow(),
         )
         return view
 
@@ -163,10 +191,11 @@ class AgentClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = aiohttp.ClientSession(
-            base_url=self.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True),
+            base_url=self.base_url,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=20),
         )
-        self.csrf: Optional[str] = None
+        self.csrf: str | None = None
 
     async def close(self) -> None:
         await self.http.close()
@@ -175,7 +204,8 @@ class AgentClient:
         form = await (await self.http.get("/login")).text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         response = await self.http.post(
-            "/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token, "next": "/"},
         )
         page = await response.text()
         found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
@@ -191,7 +221,7 @@ class AgentClient:
             headers["X-CSRF-Token"] = self.csrf
         return await self.http.post(path, json=body if body is not None else {}, headers=headers, **kwargs)
 
-    async def ws(self, origin: Optional[str] = "same") -> aiohttp.ClientWebSocketResponse:
+    async def ws(self, origin: str | None = "same") -> aiohttp.ClientWebSocketResponse:
         headers = {"Origin": self.base_url} if origin == "same" else ({"Origin": origin} if origin else {})
         return await self.http.ws_connect("/ws", headers=headers)
 
@@ -221,16 +251,24 @@ class Console:
 
 @asynccontextmanager
 async def running_console(
-    database_url: str, *, clock: Optional[Callable[[], datetime]] = None, throttle: Optional[LoginThrottle] = None,
-    poll_seconds: float = 0.2, settings: Optional[Settings] = None,
+    database_url: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    throttle: LoginThrottle | None = None,
+    poll_seconds: float = 0.2,
+    settings: Settings | None = None,
 ) -> AsyncIterator[Console]:
     rasa = FakeRasa()
     rasa_server = TestServer(rasa.app())
     await rasa_server.start_server()
     rasa_api = RasaApi(str(rasa_server.make_url("")), RASA_TOKEN, timeout=2.0)
     app = create_app(
-        settings or make_settings(database_url), rasa=rasa_api, database_url=database_url, clock=clock,
-        throttle=throttle or LoginThrottle(delay_seconds=0.0), poll_seconds=poll_seconds,
+        settings or make_settings(database_url),
+        rasa=rasa_api,
+        database_url=database_url,
+        clock=clock,
+        throttle=throttle or LoginThrottle(delay_seconds=0.0),
+        poll_seconds=poll_seconds,
     )
     app[FEED].retry_seconds = 0.1
     server = TestServer(app)
@@ -260,8 +298,13 @@ async def until(check: Callable[[], Any], timeout: float = 5.0, interval: float 
         await asyncio.sleep(interval)
 
 
-async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, *, timeout: float = 5.0,
-                       where: Callable[[dict], bool] = lambda m: True) -> dict:
+async def next_message(
+    ws: aiohttp.ClientWebSocketResponse,
+    kind: str,
+    *,
+    timeout: float = 5.0,
+    where: Callable[[dict], bool] = lambda m: True,
+) -> dict:
     """The next websocket message of `kind` that satisfies `where` (others are skipped)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -282,7 +325,7 @@ async def no_message(ws: aiohttp.ClientWebSocketResponse, where: Callable[[dict]
             return
         try:
             message = await ws.receive_json(timeout=remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         assert not where(message), f"unexpected push: {message}"
 

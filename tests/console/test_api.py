@@ -11,7 +11,15 @@ from bot.console.timeline import epoch
 from bot.db.models import Journey
 from bot.db.session import session_scope
 from tests.console.console_support import (
-    add_agent, bot_event, customer_pk, customer_says, handoff, messages, open_handoff, running_console, until,
+    add_agent,
+    bot_event,
+    customer_pk,
+    customer_says,
+    handoff,
+    messages,
+    open_handoff,
+    running_console,
+    until,
     user_event,
 )
 from tests.journeys.test_store import open_one
@@ -39,8 +47,10 @@ async def test_an_agent_sees_and_acts_only_on_their_queues_while_an_admin_sees_a
         assert [h["id"] for h in queue["handoffs"]] == [mine.id]
         assert queue["handoffs"][0]["queue_name"] == "Billing"
         for method, path in (
-            ("GET", f"/api/handoffs/{theirs.id}"), ("GET", f"/api/handoffs/{theirs.id}/timeline"),
-            ("POST", f"/api/handoffs/{theirs.id}/claim"), ("POST", f"/api/handoffs/{theirs.id}/notes"),
+            ("GET", f"/api/handoffs/{theirs.id}"),
+            ("GET", f"/api/handoffs/{theirs.id}/timeline"),
+            ("POST", f"/api/handoffs/{theirs.id}/claim"),
+            ("POST", f"/api/handoffs/{theirs.id}/notes"),
         ):
             response = await (bill.get(path) if method == "GET" else bill.post(path, {"text": "hello"}))
             assert response.status == 403, path
@@ -87,7 +97,10 @@ async def test_two_agents_claiming_at_once_one_wins_the_other_is_told_who(consol
         assert events[0] == {"event": "pause"}
         assert events[1]["text"] == f"{winner} from our team has joined the chat."
         assert events[1]["data"]["custom"] == {
-            "type": "handoff", "status": "assigned", "queue": "Billing", "agent_name": winner,
+            "type": "handoff",
+            "status": "assigned",
+            "queue": "Billing",
+            "agent_name": winner,
         }
 
 
@@ -117,10 +130,13 @@ async def test_a_reply_is_stored_before_rasa_and_delivered_in_order_once_rasa_is
         assert sent.status == 201
         body = await sent.json()
         assert body["delivered"] is True and body["message"]["text"] == "Hello, I'm looking into it."
-        assert console.rasa.events_for("c-reply") == [{
-            "event": "bot", "text": "Hello, I'm looking into it.",
-            "metadata": {"from": "agent", "agent_name": "Alice Smith"},
-        }]
+        assert console.rasa.events_for("c-reply") == [
+            {
+                "event": "bot",
+                "text": "Hello, I'm looking into it.",
+                "metadata": {"from": "agent", "agent_name": "Alice Smith"},
+            }
+        ]
         assert messages(console_db, h.id)[-1].delivered_at is not None
 
         console.rasa.fail = True
@@ -153,11 +169,17 @@ async def test_texts_are_checked_empty_too_long_not_json(console_db):
         assert (await alice.post(f"/api/handoffs/{h.id}/messages", {"text": "x" * 5000})).status == 201
         wrong_type = await alice.post(f"/api/handoffs/{h.id}/messages", {"text": 5})
         assert wrong_type.status == 400
-        not_json = await alice.http.post(f"/api/handoffs/{h.id}/messages", data="{nope",
-                                         headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"})
+        not_json = await alice.http.post(
+            f"/api/handoffs/{h.id}/messages",
+            data="{nope",
+            headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"},
+        )
         assert not_json.status == 400 and "JSON" in (await not_json.json())["error"]
-        huge = await alice.http.post(f"/api/handoffs/{h.id}/messages", data="x" * 100_000,
-                                     headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"})
+        huge = await alice.http.post(
+            f"/api/handoffs/{h.id}/messages",
+            data="x" * 100_000,
+            headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"},
+        )
         assert huge.status == 413 and "error" in await huge.json()
         missing = await alice.post("/api/handoffs/12x/claim")
         assert missing.status == 404 and "error" in await missing.json()
@@ -177,7 +199,8 @@ async def test_notes_stay_with_the_agents_and_never_reach_rasa(console_db):
         assert console.rasa.appended == []
         detail = await (await alice.get(f"/api/handoffs/{h.id}")).json()
         assert [(m["kind"], m["author"], m["text"]) for m in detail["messages"]] == [
-            ("note", "Alice Smith", "VIP, be gentle")]
+            ("note", "Alice Smith", "VIP, be gentle")
+        ]
 
 
 async def test_resolving_a_journey_resumes_the_bot_asks_for_a_rating_and_commits(console_db):
@@ -238,8 +261,9 @@ async def test_resolving_while_rasa_is_down_changes_nothing(console_db):
         fixed = await alice.post(f"/api/handoffs/{h.id}/resolve", {"journey_id": None, "summary": "Fixed"})
         assert fixed.status == 200
         assert journey_of(console_db, journey_id).state != "resolved"  # none chosen: the journey stays open
-        assert not any(e.get("data", {}).get("custom", {}).get("type") == "csat"
-                       for e in console.rasa.events_for("c-resolve-down"))
+        assert not any(
+            e.get("data", {}).get("custom", {}).get("type") == "csat" for e in console.rasa.events_for("c-resolve-down")
+        )
 
 
 async def test_handing_back_resumes_the_bot_with_a_notice_and_delivers_pending_replies_first(console_db):
@@ -261,7 +285,7 @@ async def test_handing_back_resumes_the_bot_with_a_notice_and_delivers_pending_r
         events = console.rasa.events_for("c-back")
         texts = [e.get("text") for e in events]
         assert texts.count("One moment") == 1
-        tail = events[texts.index("One moment") + 1:]
+        tail = events[texts.index("One moment") + 1 :]
         assert tail[0] == {"event": "resume"}
         assert tail[1] == {"event": "action", "name": "action_listen"}
         assert tail[2] == {"event": "slot", "name": "handoff_reason", "value": None}
@@ -294,7 +318,8 @@ async def test_the_timeline_merges_rasa_and_the_log_and_survives_rasa_being_down
     ts = epoch(h.requested_at)
     async with running_console(console_db) as console:
         console.rasa.trackers["c-timeline"] = [
-            user_event("my router is dead", -0.7, ts - 60), bot_event("Let's restart it", ts - 55),
+            user_event("my router is dead", -0.7, ts - 60),
+            bot_event("Let's restart it", ts - 55),
             user_event("Still broken!", -0.9, epoch(said.at)),
         ]
         alice = await console.agent("alice")
@@ -311,7 +336,9 @@ async def test_the_timeline_merges_rasa_and_the_log_and_survives_rasa_being_down
         body = await (await alice.get(f"/api/handoffs/{h.id}/timeline")).json()
         assert body["transcript_available"] is False and "unavailable" in body["notice"]
         assert [(e["from"], e["text"]) for e in body["entries"]] == [
-            ("customer", "Still broken!"), ("note", "checked the line")]
+            ("customer", "Still broken!"),
+            ("note", "checked the line"),
+        ]
         page = await alice.get(f"/handoffs/{h.id}")  # the page itself never waits for Rasa
         assert page.status == 200
 
@@ -326,11 +353,31 @@ async def test_the_conversation_shows_the_customers_context_and_a_visitor_has_no
     journey_id = an_open_journey(console_db, "CUST-00002")
     with session_scope(console_db) as session:
         product = session.execute(select(Product).order_by(Product.id).limit(1)).scalar_one()
-        session.add(BehaviourEvent(customer_id=cid, product_id=product.id, kind="impression", strategy="co_purchase",
-                                   occurred_at=utcnow() - timedelta(hours=1), source="chat"))
-        session.merge(CustomerSegment(customer_id=cid, recency_score=5, frequency_score=4, monetary_score=5,
-                                      rfm_segment="champions", cluster=1, cluster_label="gadget fans", churn_risk=0.12,
-                                      next_best_action="upsell", next_best_action_reason="", model_version="t"))
+        session.add(
+            BehaviourEvent(
+                customer_id=cid,
+                product_id=product.id,
+                kind="impression",
+                strategy="co_purchase",
+                occurred_at=utcnow() - timedelta(hours=1),
+                source="chat",
+            )
+        )
+        session.merge(
+            CustomerSegment(
+                customer_id=cid,
+                recency_score=5,
+                frequency_score=4,
+                monetary_score=5,
+                rfm_segment="champions",
+                cluster=1,
+                cluster_label="gadget fans",
+                churn_risk=0.12,
+                next_best_action="upsell",
+                next_best_action_reason="",
+                model_version="t",
+            )
+        )
         product_name = product.name
     known = open_handoff(console_db, "c-context", customer="CUST-00002")
     visitor = open_handoff(console_db, "c-visitor", customer=None)
@@ -341,13 +388,18 @@ async def test_the_conversation_shows_the_customers_context_and_a_visitor_has_no
         assert context["profile"]["segment"] == "champions" and context["profile"]["next_best_action"] == "upsell"
         assert context["orders"] and all(o["number"].startswith("TD") for o in context["orders"])
         assert [(j["id"], j["workflow"], j["current_step"]) for j in context["journeys"]] == [
-            (journey_id, "no_internet", "ask_router_lights")]
+            (journey_id, "no_internet", "ask_router_lights")
+        ]
         assert [(r["product"], r["strategy"]) for r in context["recommendations"]] == [(product_name, "co_purchase")]
         page = await (await alice.get(f"/handoffs/{known.id}")).text()
         for shown in ("champions", product_name, "co purchase", context["orders"][0]["number"]):
             assert shown in page or shown.replace("&", "&amp;") in page
         assert (await (await alice.get(f"/api/handoffs/{visitor.id}")).json())["context"] == {
-            "profile": None, "orders": [], "journeys": [], "recommendations": []}
+            "profile": None,
+            "orders": [],
+            "journeys": [],
+            "recommendations": [],
+        }
         page = await (await alice.get(f"/handoffs/{visitor.id}")).text()
         assert "Visitor" in page and "no account to show" in page
         queue = await (await alice.get("/api/queue")).json()

@@ -15,7 +15,12 @@ from bot.db.models import AgentSession
 from bot.db.session import session_scope
 from bot.handoff.relay import WAKE_PURPOSE
 from tests.console.console_support import (
-    PASSWORD, add_agent, later, make_settings, open_handoff, running_console,
+    PASSWORD,
+    add_agent,
+    later,
+    make_settings,
+    open_handoff,
+    running_console,
 )
 
 
@@ -66,7 +71,8 @@ async def test_the_session_cookie_is_http_only_strict_and_only_its_hash_is_store
         form = await (await client.get("/login")).text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         response = await client.http.post(
-            "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}, allow_redirects=False)
+            "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}, allow_redirects=False
+        )
         assert response.status == 302 and response.headers["Location"] == "/"
         cookie = response.cookies["tandem_console"]
         assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
@@ -176,7 +182,8 @@ async def test_the_wake_up_call_needs_the_service_token(console_db):
         wrong = await anonymous.http.post("/internal/wake", headers={"Authorization": "Bearer nope"})
         assert wrong.status == 401
         right = await anonymous.http.post(
-            "/internal/wake", headers={"Authorization": f"Bearer {settings.service_token(WAKE_PURPOSE)}"})
+            "/internal/wake", headers={"Authorization": f"Bearer {settings.service_token(WAKE_PURPOSE)}"}
+        )
         assert right.status == 204
 
 

@@ -11,13 +11,28 @@ from playwright.sync_api import expect, sync_playwright
 from bot.console.app import create_app
 from bot.console.timeline import epoch
 from tests.console.console_support import (
-    PASSWORD, BackgroundApp, FakeRasa, add_agent, bot_event, customer_says, make_settings, messages, open_handoff,
-    rename_customer, user_event,
+    PASSWORD,
+    BackgroundApp,
+    FakeRasa,
+    add_agent,
+    bot_event,
+    customer_says,
+    make_settings,
+    messages,
+    open_handoff,
+    rename_customer,
+    user_event,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOT = Path("/tmp/console.png")
 QUEUE_SCREENSHOT = Path("/tmp/console-queue.png")
 EVIL_NAME = '<b>Bob</b><img src=x onerror=alert("name")>'
@@ -27,8 +42,11 @@ EVIL_MESSAGE = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}; the browser tests need it "
-                    "(`apt-get install -y chromium`, never `playwright install`).", pytrace=False)
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}; the browser tests need it "
+            "(`apt-get install -y chromium`, never `playwright install`).",
+            pytrace=False,
+        )
     expect.set_options(timeout=6000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -72,8 +90,10 @@ def test_an_agent_works_a_handoff_and_customer_html_stays_text(browser, stack):
         said = customer_says(url, h.id, EVIL_MESSAGE)
         ts = epoch(h.requested_at)
         rasa.trackers["c-browser"] = [
-            user_event("hello", 0.3, ts - 40), bot_event("Hi! How can I help?", ts - 39),
-            user_event("I was charged twice", -0.6, ts - 30), bot_event("Let me get a person for you.", ts - 29),
+            user_event("hello", 0.3, ts - 40),
+            bot_event("Hi! How can I help?", ts - 39),
+            user_event("I was charged twice", -0.6, ts - 30),
+            bot_event("Let me get a person for you.", ts - 29),
             user_event(EVIL_MESSAGE, -0.9, epoch(said.at)),
         ]
         row = page.locator(f'tr[data-handoff-id="{h.id}"]')
@@ -104,8 +124,11 @@ def test_an_agent_works_a_handoff_and_customer_html_stays_text(browser, stack):
         expect(mine).to_contain_text("Sorry about that")
         expect(mine.locator(".delivery")).to_have_text("Delivered")
         expect(page.locator("#composer-text")).to_have_value("")
-        assert {"event": "bot", "text": "Sorry about that, I'm refunding the second charge now.",
-                "metadata": {"from": "agent", "agent_name": "Alice Smith"}} in rasa.events_for("c-browser")
+        assert {
+            "event": "bot",
+            "text": "Sorry about that, I'm refunding the second charge now.",
+            "metadata": {"from": "agent", "agent_name": "Alice Smith"},
+        } in rasa.events_for("c-browser")
         assert [m.kind for m in messages(url, h.id)] == ["customer", "customer", "agent"]
         expect(page.locator("#claim-button")).to_be_hidden()
         page.screenshot(path=str(SCREENSHOT))

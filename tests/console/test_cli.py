@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from bot.cli import main
 from bot.console.agents import authenticate, get_agent
-from bot.console.cli import main
 from bot.db.session import dispose_engine, session_scope
 
 PASSWORD = "a long enough password"
@@ -40,11 +40,37 @@ def signs_in(url: str, username: str, password: str) -> bool:
 
 
 def test_create_list_set_password_and_deactivate(url, monkeypatch, capsys):
-    assert tandem(url, "create", "Alice", "--name", "Alice Smith", "--queues", "billing,delivery", "--password-stdin",
-                  stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+    assert (
+        tandem(
+            url,
+            "create",
+            "Alice",
+            "--name",
+            "Alice Smith",
+            "--queues",
+            "billing,delivery",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
     assert "Created agent alice (Alice Smith): billing, delivery." in capsys.readouterr().out
-    assert tandem(url, "create", "root", "--name", "Root", "--role", "admin", "--password-stdin",
-                  stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+    assert (
+        tandem(
+            url,
+            "create",
+            "root",
+            "--name",
+            "Root",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
     assert "every queue" in capsys.readouterr().out
     assert signs_in(url, "alice", PASSWORD)
 
@@ -54,8 +80,12 @@ def test_create_list_set_password_and_deactivate(url, monkeypatch, capsys):
     assert listing[1].split() == ["alice", "Alice", "Smith", "agent", "billing,delivery", "yes", "never"]
     assert listing[2].split() == ["root", "Root", "admin", "(all)", "yes", "never"]
 
-    assert tandem(url, "set-password", "alice", "--password-stdin", stdin="another fine password\n",
-                  monkeypatch=monkeypatch) == 0
+    assert (
+        tandem(
+            url, "set-password", "alice", "--password-stdin", stdin="another fine password\n", monkeypatch=monkeypatch
+        )
+        == 0
+    )
     assert not signs_in(url, "alice", PASSWORD) and signs_in(url, "alice", "another fine password")
 
     assert tandem(url, "deactivate", "alice") == 0
@@ -79,17 +109,23 @@ def test_an_interactive_password_is_asked_twice(url, monkeypatch, capsys):
     assert signs_in(url, "bob", PASSWORD)
 
 
-@pytest.mark.parametrize("argv, stdin, error", [
-    (["create", "carol", "--name", "Carol", "--queues", "billing,payroll"], PASSWORD,
-     "unknown queue 'payroll'; the queues in data/handoff.yml are: technical, delivery, returns, billing, general"),
-    (["create", "carol", "--name", "Carol", "--queues", "billing"], "short", "at least 10 characters"),
-    (["create", "carol", "--name", "Carol"], PASSWORD, "an agent needs at least one queue"),
-    (["create", "no way", "--name", "Carol", "--queues", "billing"], PASSWORD, "a username has 2 to 64 characters"),
-    (["create", "carol", "--name", "   ", "--queues", "billing"], PASSWORD, "a display name has 1 to 100"),
-    (["set-password", "nobody"], PASSWORD, "no agent 'nobody'"),
-    (["deactivate", "nobody"], None, "no agent 'nobody'"),
-    (["activate", "nobody"], None, "no agent 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "argv, stdin, error",
+    [
+        (
+            ["create", "carol", "--name", "Carol", "--queues", "billing,payroll"],
+            PASSWORD,
+            "unknown queue 'payroll'; the queues in config/handoff.yml are: technical, delivery, returns, billing, general",
+        ),
+        (["create", "carol", "--name", "Carol", "--queues", "billing"], "short", "at least 10 characters"),
+        (["create", "carol", "--name", "Carol"], PASSWORD, "an agent needs at least one queue"),
+        (["create", "no way", "--name", "Carol", "--queues", "billing"], PASSWORD, "a username has 2 to 64 characters"),
+        (["create", "carol", "--name", "   ", "--queues", "billing"], PASSWORD, "a display name has 1 to 100"),
+        (["set-password", "nobody"], PASSWORD, "no agent 'nobody'"),
+        (["deactivate", "nobody"], None, "no agent 'nobody'"),
+        (["activate", "nobody"], None, "no agent 'nobody'"),
+    ],
+)
 def test_bad_input_gets_a_clear_error_and_changes_nothing(untouched_url, monkeypatch, capsys, argv, stdin, error):
     url = untouched_url
     if stdin is not None:
@@ -101,10 +137,36 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(untouched_url, monkeyp
 
 
 def test_a_username_is_taken_once(url, monkeypatch, capsys):
-    assert tandem(url, "create", "dave", "--name", "Dave", "--queues", "billing", "--password-stdin",
-                  stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 0
-    assert tandem(url, "create", "DAVE", "--name", "Other Dave", "--queues", "returns", "--password-stdin",
-                  stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 1
+    assert (
+        tandem(
+            url,
+            "create",
+            "dave",
+            "--name",
+            "Dave",
+            "--queues",
+            "billing",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
+    assert (
+        tandem(
+            url,
+            "create",
+            "DAVE",
+            "--name",
+            "Other Dave",
+            "--queues",
+            "returns",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+            monkeypatch=monkeypatch,
+        )
+        == 1
+    )
     assert "there is already an agent 'dave'" in capsys.readouterr().err
     with session_scope(url) as session:
         assert get_agent(session, "dave").display_name == "Dave"

@@ -9,7 +9,14 @@ from bot.db.session import session_scope
 from bot.handoff import store
 from bot.handoff.relay import WAKE_PURPOSE
 from tests.console.console_support import (
-    add_agent, customer_says, make_settings, next_message, no_message, open_handoff, running_console, until,
+    add_agent,
+    customer_says,
+    make_settings,
+    next_message,
+    no_message,
+    open_handoff,
+    running_console,
+    until,
 )
 
 
@@ -31,9 +38,14 @@ async def test_each_agent_is_pushed_only_what_their_queues_allow(console_db):
         assert pushed["message"]["text"] == "where is my parcel?" and pushed["message"]["kind"] == "customer"
         queue = await next_message(root_ws, "queue", where=lambda m: len(m["handoffs"]) == 2)
         assert {h["id"] for h in queue["handoffs"]} == {billing.id, delivery.id}
-        await no_message(bill_ws, lambda m: delivery.id in (
-            [m.get("handoff_id")] + [h["id"] for h in m.get("handoffs", [])] + [m.get("handoff", {}).get("id")]
-        ), wait=1.0)
+        await no_message(
+            bill_ws,
+            lambda m: (
+                delivery.id
+                in ([m.get("handoff_id")] + [h["id"] for h in m.get("handoffs", [])] + [m.get("handoff", {}).get("id")])
+            ),
+            wait=1.0,
+        )
 
         customer_says(console_db, billing.id, "hello?")
         console.wake()
@@ -69,7 +81,8 @@ async def test_the_wake_up_call_pushes_at_once_and_history_comes_from_the_databa
         await next_message(ws, "queue")
         customer_says(console_db, h.id, "are you there?")
         woken = await console.client().http.post(
-            "/internal/wake", headers={"Authorization": f"Bearer {settings.service_token(WAKE_PURPOSE)}"})
+            "/internal/wake", headers={"Authorization": f"Bearer {settings.service_token(WAKE_PURPOSE)}"}
+        )
         assert woken.status == 204
         pushed = await next_message(ws, "message", timeout=3.0)
         assert pushed["message"]["text"] == "are you there?"  # only what is new since start-up is pushed

@@ -16,12 +16,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_module_serves_the_console_on_the_configured_port(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'console.db'}"  # no schema needed for the login form
     port = free_port()
-    env = {**os.environ, "TANDEM_CONSOLE_HOST": "127.0.0.1", "TANDEM_CONSOLE_PORT": str(port),
-           "TANDEM_DATABASE_URL": db_url, "TANDEM_STATE_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "TANDEM_CONSOLE_HOST": "127.0.0.1",
+        "TANDEM_CONSOLE_PORT": str(port),
+        "TANDEM_DATABASE_URL": db_url,
+        "TANDEM_STATE_DIR": str(tmp_path),
+    }
     log = tmp_path / "console.log"
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bot.console"], cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.console"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:

@@ -22,8 +22,17 @@ def test_only_the_right_password_verifies():
     assert not verify_password("", encoded)
 
 
-@pytest.mark.parametrize("broken", ["", "plain", "scrypt$x$8$1$a$b", "bcrypt$16384$8$1$AAAA$AAAA",
-                                    "scrypt$4194304$8$1$AAAA$AAAA", "scrypt$16384$8$1$!!$AAAA"])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "",
+        "plain",
+        "scrypt$x$8$1$a$b",
+        "bcrypt$16384$8$1$AAAA$AAAA",
+        "scrypt$4194304$8$1$AAAA$AAAA",
+        "scrypt$16384$8$1$!!$AAAA",
+    ],
+)
 def test_a_malformed_or_foreign_hash_never_verifies_and_never_crashes(broken):
     assert not verify_password("correct horse battery", broken)
 

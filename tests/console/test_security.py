@@ -58,8 +58,11 @@ async def _login_with_next(console, next_value: str):
     client = console.client()
     form = await (await client.get("/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    return await client.http.post("/login", allow_redirects=False, data={
-        "username": "alice", "password": PASSWORD, "csrf_token": token, "next": next_value})
+    return await client.http.post(
+        "/login",
+        allow_redirects=False,
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token, "next": next_value},
+    )
 
 
 async def test_signing_in_never_redirects_to_another_site(console_db):
@@ -82,7 +85,8 @@ async def test_a_login_form_that_is_not_utf8_is_a_400_not_a_traceback(console_db
         client = console.client()
         for body in (b"username=\xff\xfe&password=\xc3\x28", b"\x80" * 100, b"csrf_token=\xff"):
             response = await client.http.post(
-                "/login", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+                "/login", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            )
             assert response.status == 400, body
         assert (await client.get("/healthz")).status == 200
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
@@ -92,16 +96,19 @@ def _nested(depth: int) -> bytes:
     return b'{"text": ' + b"[" * depth + b"]" * depth + b"}"
 
 
-@pytest.mark.parametrize("body, status", [
-    (_nested(30_000), 400),  # 60 KB of nesting
-    (b"\xff\xfe{}", 400),
-    (b"{not json", 400),
-    (b"[1, 2]", 400),
-    (json.dumps({"text": 5}).encode(), 400),
-    (json.dumps({"text": ["a"]}).encode(), 400),
-    (json.dumps({"text": "x" * 60_000}).encode(), 413),
-    (b"x" * 70_000, 413),  # over the console's request size
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (_nested(30_000), 400),  # 60 KB of nesting
+        (b"\xff\xfe{}", 400),
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (json.dumps({"text": 5}).encode(), 400),
+        (json.dumps({"text": ["a"]}).encode(), 400),
+        (json.dumps({"text": "x" * 60_000}).encode(), 413),
+        (b"x" * 70_000, 413),  # over the console's request size
+    ],
+)
 async def test_malformed_api_bodies_get_a_4xx_with_a_sentence(console_db, caplog, body: bytes, status: int):
     add_agent(console_db, "alice", queues=("billing",))
     h = open_handoff(console_db, "c-security")
@@ -110,8 +117,9 @@ async def test_malformed_api_bodies_get_a_4xx_with_a_sentence(console_db, caplog
         alice = await console.agent("alice")
         await alice.post(f"/api/handoffs/{h.id}/claim")
         for path in (f"/api/handoffs/{h.id}/messages", f"/api/handoffs/{h.id}/notes"):
-            response = await alice.http.post(path, data=body, headers={
-                "X-CSRF-Token": alice.csrf, "Content-Type": "application/json"})
+            response = await alice.http.post(
+                path, data=body, headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"}
+            )
             assert response.status == status, (path, await response.text())
             assert isinstance((await response.json())["error"], str)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
@@ -128,8 +136,9 @@ async def test_replies_and_notes_with_nul_or_lone_surrogates_are_stored_cleaned_
         assert (await alice.post(f"/api/handoffs/{h.id}/claim")).status == 200
         body = json.dumps({"text": "hello\u0000 there \ud800!"}).encode()  # valid JSON, unstorable as it is
         for path in (f"/api/handoffs/{h.id}/messages", f"/api/handoffs/{h.id}/notes"):
-            response = await alice.http.post(path, data=body, headers={
-                "X-CSRF-Token": alice.csrf, "Content-Type": "application/json"})
+            response = await alice.http.post(
+                path, data=body, headers={"X-CSRF-Token": alice.csrf, "Content-Type": "application/json"}
+            )
             assert response.status == 201, await response.text()
     texts = [m.text for m in messages(console_db, h.id)]
     assert texts.count("hello there ?!") == 2
@@ -140,8 +149,10 @@ async def test_a_wake_token_that_is_not_even_utf8_is_a_401(console_db):
     async with running_console(console_db) as console:
         host, port = console.url.split("//")[1].split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(b"POST /internal/wake HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\xc3\r\n"
-                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        writer.write(
+            b"POST /internal/wake HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\xc3\r\n"
+            b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
         await writer.drain()
         status_line = await reader.readline()
         writer.close()

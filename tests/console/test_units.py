@@ -42,8 +42,13 @@ def test_a_success_forgets_the_failures():
     assert throttle.locked_for("alice") == 0
 
 
-def message(id_: int, kind: str = "customer", text: str = "hi", at: datetime = datetime(2026, 11, 1, 12, 0),
-            delivered: bool = False) -> MessageView:
+def message(
+    id_: int,
+    kind: str = "customer",
+    text: str = "hi",
+    at: datetime = datetime(2026, 11, 1, 12, 0),
+    delivered: bool = False,
+) -> MessageView:
     return MessageView(id_, 1, "conv", kind, None, None, text, at, at if delivered else None)
 
 
@@ -64,14 +69,21 @@ def test_the_transcript_marks_agent_messages_and_describes_what_is_not_text():
         user_event("where is my order", -0.3, 1000.0),
         {"event": "action", "name": "action_listen"},
         bot_event("Here it is", 1001.0),
-        {"event": "bot", "text": None, "timestamp": 1002.0,
-         "data": {"custom": {"type": "handoff", "status": "waiting"}}},
+        {
+            "event": "bot",
+            "text": None,
+            "timestamp": 1002.0,
+            "data": {"custom": {"type": "handoff", "status": "waiting"}},
+        },
         bot_event("Hi, I'm Alice", 1003.0, **{"from": "agent", "agent_name": "Alice"}),
         {"event": "bot", "text": "", "timestamp": 1004.0},  # nothing to show
     ]
     entries = transcript(events)
     assert [(e.sender, e.text) for e in entries] == [
-        ("customer", "where is my order"), ("bot", "Here it is"), ("bot", ""), ("agent", "Hi, I'm Alice"),
+        ("customer", "where is my order"),
+        ("bot", "Here it is"),
+        ("bot", ""),
+        ("agent", "Hi, I'm Alice"),
     ]
     assert entries[2].detail == "Handoff notice: waiting"
     assert entries[3].author == "Alice"
@@ -80,8 +92,9 @@ def test_the_transcript_marks_agent_messages_and_describes_what_is_not_text():
 def test_the_merge_shows_each_message_once_and_keeps_notes_and_undelivered_replies():
     at = datetime(2026, 11, 1, 12, 0)
     ts = epoch(at)
-    rasa = transcript([user_event("it is broken", -0.8, ts),
-                       bot_event("On it", ts + 5, **{"from": "agent", "agent_name": "Al"})])
+    rasa = transcript(
+        [user_event("it is broken", -0.8, ts), bot_event("On it", ts + 5, **{"from": "agent", "agent_name": "Al"})]
+    )
     log = [
         message(1, "customer", "it is broken", at),
         message(2, "agent", "On it", at, delivered=True),
@@ -90,7 +103,9 @@ def test_the_merge_shows_each_message_once_and_keeps_notes_and_undelivered_repli
     ]
     merged = merge(rasa, log)
     assert [(e.sender, e.text, e.message_id) for e in merged] == [
-        ("customer", "it is broken", 1), ("note", "customer is upset", 3), ("agent", "Still there?", 4),
+        ("customer", "it is broken", 1),
+        ("note", "customer is upset", 3),
+        ("agent", "Still there?", 4),
         ("agent", "On it", 2),
     ]
     assert merged[2].delivered is False and merged[3].delivered is True

@@ -19,21 +19,46 @@ from bot.shop.catalog import (
 @pytest.mark.parametrize(
     "text, slug",
     [
-        ("phones", "phones"), ("Phones", "phones"), ("phone", "phones"), ("mobile", "phones"),
-        ("Mobile phones", "phones"), ("cell phone", "phones"), ("smartphone", "phones"),
-        ("laptop", "laptops"), ("notebook", "laptops"), ("Laptops", "laptops"),
-        ("tablet", "tablets"), ("iPad", "tablets"),
-        ("smart watch", "smartwatches"), ("watches", "smartwatches"),
-        ("earbuds", "headphones"), ("headphones", "headphones"), ("headset", "headphones"),
-        ("case", "phone_accessories"), ("phone cases", "phone_accessories"),
-        ("screen protectors", "phone_accessories"), ("Phone accessories (cases, screen protectors)", "phone_accessories"),
-        ("charger", "chargers_cables"), ("cable", "chargers_cables"), ("Chargers & cables", "chargers_cables"),
-        ("power bank", "chargers_cables"), ("USB-C cable", "chargers_cables"),
-        ("mouse", "laptop_accessories"), ("laptop bag", "laptop_accessories"), ("docking station", "laptop_accessories"),
-        ("sim only", "mobile_plans"), ("SIM-only deals", "mobile_plans"), ("mobile plan", "mobile_plans"),
-        ("data plan", "mobile_plans"), ("mobile_plans", "mobile_plans"),
-        ("broadband", "home_internet"), ("wifi plan", "home_internet"), ("Wi-Fi", "home_internet"),
-        ("fibre", "home_internet"), ("home internet", "home_internet"), ("Home internet plans", "home_internet"),
+        ("phones", "phones"),
+        ("Phones", "phones"),
+        ("phone", "phones"),
+        ("mobile", "phones"),
+        ("Mobile phones", "phones"),
+        ("cell phone", "phones"),
+        ("smartphone", "phones"),
+        ("laptop", "laptops"),
+        ("notebook", "laptops"),
+        ("Laptops", "laptops"),
+        ("tablet", "tablets"),
+        ("iPad", "tablets"),
+        ("smart watch", "smartwatches"),
+        ("watches", "smartwatches"),
+        ("earbuds", "headphones"),
+        ("headphones", "headphones"),
+        ("headset", "headphones"),
+        ("case", "phone_accessories"),
+        ("phone cases", "phone_accessories"),
+        ("screen protectors", "phone_accessories"),
+        ("Phone accessories (cases, screen protectors)", "phone_accessories"),
+        ("charger", "chargers_cables"),
+        ("cable", "chargers_cables"),
+        ("Chargers & cables", "chargers_cables"),
+        ("power bank", "chargers_cables"),
+        ("USB-C cable", "chargers_cables"),
+        ("mouse", "laptop_accessories"),
+        ("laptop bag", "laptop_accessories"),
+        ("docking station", "laptop_accessories"),
+        ("sim only", "mobile_plans"),
+        ("SIM-only deals", "mobile_plans"),
+        ("mobile plan", "mobile_plans"),
+        ("data plan", "mobile_plans"),
+        ("mobile_plans", "mobile_plans"),
+        ("broadband", "home_internet"),
+        ("wifi plan", "home_internet"),
+        ("Wi-Fi", "home_internet"),
+        ("fibre", "home_internet"),
+        ("home internet", "home_internet"),
+        ("Home internet plans", "home_internet"),
     ],
 )
 def test_normalize_category(text, slug):
@@ -56,9 +81,7 @@ def test_all_query_words_rank_first(session):
     results = find_products(session, query="spigen case galaxy s24", limit=3)
     assert results[0].name == "Spigen Tough Armor case for Galaxy S24"
     results = find_products(session, query="iPhone 15 Pro 256GB", limit=5)
-    assert results and all(
-        "iPhone 15 Pro" in p.name and "256GB" in p.name for p in results[:3]
-    )
+    assert results and all("iPhone 15 Pro" in p.name and "256GB" in p.name for p in results[:3])
     assert all(p.category == "phones" for p in results[:3])
 
 
@@ -115,7 +138,9 @@ def test_popular_products_are_the_recent_best_sellers(session, shop):
     since = shop.now - timedelta(days=90)
     units = Counter()
     rows = session.execute(
-        select(Product.sku, OrderLine.quantity).join(OrderLine.product).join(Order)
+        select(Product.sku, OrderLine.quantity)
+        .join(OrderLine.product)
+        .join(Order)
         .where(Product.category == "phones", Order.placed_at >= since, Order.status != "cancelled")
     )
     for sku, quantity in rows:

@@ -12,8 +12,13 @@ from bot.shop.feedback import FeedbackRejected, clean_feedback, record_feedback
 def test_a_review_is_kept_word_for_word_for_the_customer_and_the_product(session):
     customer = session.execute(select(Customer).limit(1)).scalar_one()
     product = session.execute(select(Product).limit(1)).scalar_one()
-    view = record_feedback(session, conversation_id="conv-1", customer_external_id=customer.external_id,
-                           product_sku=product.sku, text="  Sound is  great,\nbattery lasts all week  ")
+    view = record_feedback(
+        session,
+        conversation_id="conv-1",
+        customer_external_id=customer.external_id,
+        product_sku=product.sku,
+        text="  Sound is  great,\nbattery lasts all week  ",
+    )
     row = session.get(Feedback, view.id)
     assert (row.topic, row.product_id, row.customer_id) == ("product", product.id, customer.id)
     assert row.text == "Sound is great, battery lasts all week" == view.text
@@ -21,8 +26,9 @@ def test_a_review_is_kept_word_for_word_for_the_customer_and_the_product(session
 
 
 def test_feedback_on_the_service_from_a_visitor_is_kept_too(session):
-    view = record_feedback(session, conversation_id="visitor-7", text="your chat saved me a phone call",
-                           product_sku="NO-SUCH-SKU")
+    view = record_feedback(
+        session, conversation_id="visitor-7", text="your chat saved me a phone call", product_sku="NO-SUCH-SKU"
+    )
     row = session.get(Feedback, view.id)
     assert (row.topic, row.product_id, row.customer_id, row.conversation_id) == ("service", None, None, "visitor-7")
 

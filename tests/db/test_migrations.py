@@ -12,7 +12,12 @@ from bot.db.models import Base
 from bot.db.session import make_engine
 
 EXPECTED_TABLES = {
-    "customers", "products", "product_compatibility", "orders", "order_lines", "customer_devices",
+    "customers",
+    "products",
+    "product_compatibility",
+    "orders",
+    "order_lines",
+    "customer_devices",
     "customer_plans",
 }
 

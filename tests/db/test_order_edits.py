@@ -39,8 +39,11 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         ("i want 3 screen protectors added", [PHONE], ItemEdit(EditKind.ADD, 3, query="screen protector")),
         ("can you add airpods pro 2", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod pro 2")),  # a name's digit
         ("2 of the cables please", [PHONE], ItemEdit(EditKind.ADD, 2, query="cable")),
-        ("Could you add a phone case to it please? I forgot to order one.", [CHARGER, MOUSE],
-         ItemEdit(EditKind.ADD, 1, query="phone case")),
+        (
+            "Could you add a phone case to it please? I forgot to order one.",
+            [CHARGER, MOUSE],
+            ItemEdit(EditKind.ADD, 1, query="phone case"),
+        ),
         # asked what to change, a product that is not in the order yet is one to add
         ("a charger", [PHONE], ItemEdit(EditKind.ADD, 1, query="charger")),
         # a kind the order already holds: "add a charger" is another charger, "another charger" one more of it
@@ -66,17 +69,21 @@ def test_typed_requests_are_read_as_one_edit(text, lines, expected):
 
 def test_a_correction_without_a_name_is_about_the_product_changed_last():
     assert read_edit("actually sorry i only need one after all", [CASE, CHARGER], recent="CASE8") == ItemEdit(
-        EditKind.SET_QUANTITY, 1, sku="CASE8")
+        EditKind.SET_QUANTITY, 1, sku="CASE8"
+    )
     assert read_edit("make it 3 chargers", [CASE, CHARGER], recent="CASE8") == ItemEdit(
-        EditKind.SET_QUANTITY, 3, sku="NANO20")
+        EditKind.SET_QUANTITY, 3, sku="NANO20"
+    )
 
 
 def test_a_product_is_picked_from_the_list_by_position_or_price():
     from bot.shop.catalog import ProductView
     from bot.shop.order_edits import choice_meant
 
-    options = [ProductView(sku, name, "chargers", "Chargers", "Anker", Decimal(price), "", None, True)
-               for sku, name, price in [("A", "first", "30"), ("B", "second", "10"), ("C", "third", "20")]]
+    options = [
+        ProductView(sku, name, "chargers", "Chargers", "Anker", Decimal(price), "", None, True)
+        for sku, name, price in [("A", "first", "30"), ("B", "second", "10"), ("C", "third", "20")]
+    ]
     assert choice_meant("the second one", options).sku == "B"
     assert choice_meant("1st one is fine", options).sku == "A"
     assert choice_meant("The last one you listed, please.", options).sku == "C"
@@ -87,8 +94,11 @@ def test_a_product_is_picked_from_the_list_by_position_or_price():
 
 def _changeable_order(session) -> tuple[str, str]:
     row = session.execute(
-        select(Customer.external_id, Order.order_number).join(Customer)
-        .where(Order.status.in_(["placed", "processing"])).order_by(Order.order_number).limit(1)
+        select(Customer.external_id, Order.order_number)
+        .join(Customer)
+        .where(Order.status.in_(["placed", "processing"]))
+        .order_by(Order.order_number)
+        .limit(1)
     ).first()
     assert row is not None, "the small shop has no order that can still change"
     return row[0], row[1]
@@ -111,8 +121,9 @@ def test_an_item_is_added_at_todays_price_and_the_total_follows(session, shop):
     assert result.decision is EditDecision.CHANGED and result.product_name == "Anker Nano 20W USB-C charger"
     assert result.previous_total == before
     assert _stored_lines(session, number)["Anker Nano 20W USB-C charger"] == 1
-    line = session.execute(select(OrderLine).join(Order).where(Order.order_number == number)
-                           .order_by(OrderLine.id.desc()).limit(1)).scalar_one()
+    line = session.execute(
+        select(OrderLine).join(Order).where(Order.order_number == number).order_by(OrderLine.id.desc()).limit(1)
+    ).scalar_one()
     assert Decimal(line.unit_price) == Decimal(line.product.price)
     assert _stored_total(session, number) == before + Decimal(line.product.price) == result.order.total
 
@@ -128,8 +139,12 @@ def test_quantities_change_and_removing_an_item_keeps_the_rest(session, shop):
     assert edit_order(session, customer, number, "remove the charger", now=shop.now).changed
     assert _stored_lines(session, number) == original
     assert _stored_total(session, number) == sum(
-        (Decimal(ln.unit_price) * ln.quantity for ln in session.execute(
-            select(OrderLine).join(Order).where(Order.order_number == number)).scalars()), Decimal("0"))
+        (
+            Decimal(ln.unit_price) * ln.quantity
+            for ln in session.execute(select(OrderLine).join(Order).where(Order.order_number == number)).scalars()
+        ),
+        Decimal("0"),
+    )
 
 
 def test_the_last_item_is_not_removed_and_ten_is_the_most(session, shop):
@@ -162,8 +177,12 @@ def test_a_dry_run_changes_nothing(session, shop):
 
 @pytest.mark.parametrize(
     "status, decision",
-    [("shipped", EditDecision.SHIPPED), ("out_for_delivery", EditDecision.SHIPPED),
-     ("delivered", EditDecision.DELIVERED), ("cancelled", EditDecision.CLOSED)],
+    [
+        ("shipped", EditDecision.SHIPPED),
+        ("out_for_delivery", EditDecision.SHIPPED),
+        ("delivered", EditDecision.DELIVERED),
+        ("cancelled", EditDecision.CLOSED),
+    ],
 )
 def test_an_order_that_left_the_warehouse_keeps_its_items(session, shop, status, decision):
     customer, number = session.execute(

@@ -97,8 +97,7 @@ def test_recent_and_open_orders(session, shop):
     opened = open_orders(session, ext, today=shop.anchor)
     assert opened and all(o.status in ("placed", "processing", "shipped", "out_for_delivery") for o in opened)
     all_numbers = {o.number for o in recent_orders(session, ext, limit=100, today=shop.anchor)}
-    owned = set(session.execute(
-        select(Order.order_number).join(Customer).where(Customer.external_id == ext)).scalars())
+    owned = set(session.execute(select(Order.order_number).join(Customer).where(Customer.external_id == ext)).scalars())
     assert all_numbers == owned
     assert recent_orders(session, "CUST-99999") == [] and open_orders(session, "CUST-99999") == []
 
@@ -128,8 +127,7 @@ def test_can_cancel_nothing():
 def test_cancel_placed_or_processing_order(session, shop, status):
     ext, number = _order(session, status)
     now = shop.now + timedelta(minutes=5)
-    assert can_cancel(get_customer_order(session, ext, number, today=shop.anchor)) == (
-        True, CancelDecision.CANCELLABLE)
+    assert can_cancel(get_customer_order(session, ext, number, today=shop.anchor)) == (True, CancelDecision.CANCELLABLE)
     result = cancel_order(session, ext, number, now=now)
     assert result.cancelled and result.decision is CancelDecision.CANCELLED
     assert result.order.status == "cancelled" and result.order.cancelled_at == now.replace(microsecond=0)
@@ -160,9 +158,11 @@ def test_delivered_order_within_return_window(session, shop):
 
 def test_delivered_order_after_return_window(session, shop):
     row = session.execute(
-        select(Order.order_number, Customer.external_id).join(Customer)
+        select(Order.order_number, Customer.external_id)
+        .join(Customer)
         .where(Order.status == "delivered", Order.delivered_at < shop.now - timedelta(days=60))
-        .order_by(Order.id).limit(1)
+        .order_by(Order.id)
+        .limit(1)
     ).first()
     number, ext = row
     result = cancel_order(session, ext, number, now=shop.now)
@@ -203,10 +203,14 @@ def test_cancellation_is_persisted(fresh_shop_db, shop):
 
 def test_delivery_info_for_a_late_order(session, shop):
     row = session.execute(
-        select(Order, Customer.external_id).join(Customer)
-        .where(Order.status.in_(["placed", "processing", "shipped", "out_for_delivery"]),
-               Order.estimated_delivery < shop.anchor)
-        .order_by(Order.id).limit(1)
+        select(Order, Customer.external_id)
+        .join(Customer)
+        .where(
+            Order.status.in_(["placed", "processing", "shipped", "out_for_delivery"]),
+            Order.estimated_delivery < shop.anchor,
+        )
+        .order_by(Order.id)
+        .limit(1)
     ).first()
     assert row is not None, "the small shop must contain a late order"
     order, ext = row
@@ -243,29 +247,32 @@ def test_customers(session, shop):
     customer = get_customer(session, "CUST-00001")
     assert customer.external_id == "CUST-00001" and customer.first_name == customer.name.split()[0]
     assert get_customer(session, "CUST-99999") is None
-    with_devices = session.execute(
-        select(Customer.external_id).order_by(Customer.id)).scalars().all()
+    with_devices = session.execute(select(Customer.external_id).order_by(Customer.id)).scalars().all()
     devices = [d for ext in with_devices for d in customer_devices(session, ext)]
     assert devices and all(d.category in ("phones", "laptops", "tablets", "smartwatches") for d in devices)
     plans = [p for ext in with_devices for p in customer_plans(session, ext, active_only=True)]
     assert plans and all(p.status == "active" for p in plans)
 
 
-@pytest.mark.parametrize("text, discussed, expected", [
-    ("the ipad one", None, "TD000002"),
-    ("The Apple iPad (10th generation) 256GB one please", None, "TD000002"),
-    ("the one with the sony headphones", None, "TD000001"),
-    ("the other one", "TD000001", "TD000002"),
-    ("the other one", None, None),  # nothing under discussion: no "other"
-    ("the apple one", None, None),  # both hold Apple things: ask again
-    ("the blue one", None, None),
-    ("", None, None),
-])
+@pytest.mark.parametrize(
+    "text, discussed, expected",
+    [
+        ("the ipad one", None, "TD000002"),
+        ("The Apple iPad (10th generation) 256GB one please", None, "TD000002"),
+        ("the one with the sony headphones", None, "TD000001"),
+        ("the other one", "TD000001", "TD000002"),
+        ("the other one", None, None),  # nothing under discussion: no "other"
+        ("the apple one", None, None),  # both hold Apple things: ask again
+        ("the blue one", None, None),
+        ("", None, None),
+    ],
+)
 def test_a_customer_picks_an_order_by_what_is_in_it_or_as_the_other_one(text, discussed, expected) -> None:
-    orders = [("TD000001", "Sony WH-CH720N headphones and Apple USB-C cable"),
-              ("TD000002", "Apple iPad (10th generation) 256GB Wi-Fi Pink")]
+    orders = [
+        ("TD000001", "Sony WH-CH720N headphones and Apple USB-C cable"),
+        ("TD000002", "Apple iPad (10th generation) 256GB Wi-Fi Pink"),
+    ]
     assert order_meant(orders, text, discussed=discussed) == expected
-
 
 
 # --- the delivery address ----------------------------------------------------------------------------------------
@@ -305,8 +312,12 @@ def test_an_order_in_the_warehouse_goes_to_the_new_address(session, shop, status
 
 @pytest.mark.parametrize(
     "status, decision",
-    [("shipped", AddressDecision.SHIPPED), ("out_for_delivery", AddressDecision.SHIPPED),
-     ("delivered", AddressDecision.DELIVERED), ("cancelled", AddressDecision.CLOSED)],
+    [
+        ("shipped", AddressDecision.SHIPPED),
+        ("out_for_delivery", AddressDecision.SHIPPED),
+        ("delivered", AddressDecision.DELIVERED),
+        ("cancelled", AddressDecision.CLOSED),
+    ],
 )
 def test_an_order_that_left_the_warehouse_keeps_its_address(session, shop, status, decision):
     ext, number = _order(session, status)
@@ -321,7 +332,8 @@ def test_an_address_change_needs_the_customers_own_order_and_a_real_address(sess
     ext, number = _order(session, "placed")
     other = session.execute(select(Customer.external_id).where(Customer.external_id != ext).limit(1)).scalar_one()
     assert change_shipping_address(session, other, number, "4 Canal Walk, Manchester M1 3LA").decision is (
-        AddressDecision.NOT_FOUND)
+        AddressDecision.NOT_FOUND
+    )
     before = get_customer_order(session, ext, number, today=shop.anchor).shipping_address
     refused = change_shipping_address(session, ext, number, "my office please")
     assert refused.decision is AddressDecision.NOT_AN_ADDRESS

@@ -22,8 +22,9 @@ from bot.db.models import (
     ProductCompatibility,
 )
 from bot.db.session import session_scope
-from bot.shop.catalog import CATEGORY_BRANDS, CATEGORY_NAMES, DEVICE_CATEGORIES, DEVICE_FAMILIES
-from bot.shop.seed import RECENT_DAYS, ShopAlreadySeeded, build_catalog, seed_shop
+from bot.shop.categories import CATEGORY_BRANDS, CATEGORY_NAMES, DEVICE_CATEGORIES, DEVICE_FAMILIES
+from bot.shop.seed import RECENT_DAYS, ShopAlreadySeeded, build_catalog, loader, seed_shop
+from bot.shop.seed.rules import check_rule, holds
 
 
 def snapshot(session: Session) -> dict[str, list[tuple]]:
@@ -36,23 +37,55 @@ def snapshot(session: Session) -> dict[str, list[tuple]]:
         return sorted(convert(r) for r in session.execute(stmt).scalars())
 
     return {
-        "products": rows(select(Product), lambda p: (
-            p.sku, p.name, p.category, p.brand, Decimal(p.price), p.description,
-            tuple(sorted((k, repr(v)) for k, v in p.attributes.items())), p.family, p.active)),
+        "products": rows(
+            select(Product),
+            lambda p: (
+                p.sku,
+                p.name,
+                p.category,
+                p.brand,
+                Decimal(p.price),
+                p.description,
+                tuple(sorted((k, repr(v)) for k, v in p.attributes.items())),
+                p.family,
+                p.active,
+            ),
+        ),
         "links": sorted(
-            (sku[a], sku[d]) for a, d in session.execute(
-                select(ProductCompatibility.product_id, ProductCompatibility.compatible_product_id))
+            (sku[a], sku[d])
+            for a, d in session.execute(
+                select(ProductCompatibility.product_id, ProductCompatibility.compatible_product_id)
+            )
         ),
         "customers": rows(select(Customer), lambda c: (c.external_id, c.name, c.email, c.phone, c.created_at)),
-        "orders": rows(select(Order), lambda o: (
-            o.order_number, ext[o.customer_id], o.status, o.placed_at, o.shipped_at, o.estimated_delivery,
-            o.delivered_at, o.cancelled_at, o.carrier, o.tracking_number, Decimal(o.total), o.shipping_address)),
-        "lines": rows(select(OrderLine), lambda ln: (
-            number[ln.order_id], sku[ln.product_id], ln.quantity, Decimal(ln.unit_price))),
-        "devices": rows(select(CustomerDevice), lambda d: (
-            ext[d.customer_id], sku[d.product_id], d.acquired_at, d.serial_number, number.get(d.order_id))),
-        "plans": rows(select(CustomerPlan), lambda p: (
-            ext[p.customer_id], sku[p.product_id], p.started_at, p.status, Decimal(p.monthly_price))),
+        "orders": rows(
+            select(Order),
+            lambda o: (
+                o.order_number,
+                ext[o.customer_id],
+                o.status,
+                o.placed_at,
+                o.shipped_at,
+                o.estimated_delivery,
+                o.delivered_at,
+                o.cancelled_at,
+                o.carrier,
+                o.tracking_number,
+                Decimal(o.total),
+                o.shipping_address,
+            ),
+        ),
+        "lines": rows(
+            select(OrderLine), lambda ln: (number[ln.order_id], sku[ln.product_id], ln.quantity, Decimal(ln.unit_price))
+        ),
+        "devices": rows(
+            select(CustomerDevice),
+            lambda d: (ext[d.customer_id], sku[d.product_id], d.acquired_at, d.serial_number, number.get(d.order_id)),
+        ),
+        "plans": rows(
+            select(CustomerPlan),
+            lambda p: (ext[p.customer_id], sku[p.product_id], p.started_at, p.status, Decimal(p.monthly_price)),
+        ),
     }
 
 
@@ -134,9 +167,7 @@ def rows(session):
 
 def test_customers(rows, shop):
     _, customers, *_ = rows
-    assert sorted(c.external_id for c in customers.values()) == [
-        f"CUST-{i:05d}" for i in range(1, shop.customers + 1)
-    ]
+    assert sorted(c.external_id for c in customers.values()) == [f"CUST-{i:05d}" for i in range(1, shop.customers + 1)]
     assert len({c.email for c in customers.values()}) == len(customers)
     for c in customers.values():
         assert re.fullmatch(r"[a-z]+\.[a-z]+\d*@[a-z.]+", c.email), c.email
@@ -215,8 +246,10 @@ def test_devices_belong_to_customers_who_bought_them(rows, shop):
     # every device bought in a delivered order is owned
     bought = {
         (o.customer_id, ln.product_id, o.id)
-        for o in orders.values() if o.status == "delivered"
-        for ln in lines[o.id] if products[ln.product_id].category in DEVICE_CATEGORIES
+        for o in orders.values()
+        if o.status == "delivered"
+        for ln in lines[o.id]
+        if products[ln.product_id].category in DEVICE_CATEGORIES
     }
     owned = {(d.customer_id, d.product_id, d.order_id) for d in devices if d.order_id is not None}
     assert bought == owned
@@ -224,15 +257,22 @@ def test_devices_belong_to_customers_who_bought_them(rows, shop):
 
 def test_accessories_fit_devices_of_the_right_family(rows):
     products, _, _, _, links, _, _ = rows
-    watch_phones = {"apple_watch": {"iphone"}, "galaxy_watch": {"galaxy", "pixel", "oneplus", "moto"},
-                    "pixel_watch": {"galaxy", "pixel", "oneplus", "moto"},
-                    "garmin": {"iphone", "galaxy", "pixel", "oneplus", "moto"}}
+    watch_phones = {
+        "apple_watch": {"iphone"},
+        "galaxy_watch": {"galaxy", "pixel", "oneplus", "moto"},
+        "pixel_watch": {"galaxy", "pixel", "oneplus", "moto"},
+        "garmin": {"iphone", "galaxy", "pixel", "oneplus", "moto"},
+    }
     for pid, p in products.items():
         fits = [products[d] for d in links.get(pid, ())]
         if p.category == "phone_accessories":
             assert fits, p.name
-            assert all(d.category == "phones" and d.family == p.attributes["fits_family"]
-                       and d.attributes["model"] == p.attributes["fits_model"] for d in fits), p.name
+            assert all(
+                d.category == "phones"
+                and d.family == p.attributes["fits_family"]
+                and d.attributes["model"] == p.attributes["fits_model"]
+                for d in fits
+            ), p.name
             assert p.attributes["fits_model"] in p.name
         elif p.category in ("chargers_cables", "laptop_accessories"):
             assert fits, p.name
@@ -262,3 +302,27 @@ def test_plans(rows, shop):
         assert customers[plan.customer_id].created_at <= plan.started_at <= shop.now
         assert Decimal(plan.monthly_price) > 0
     assert any(products[p.product_id].category == "home_internet" for p in plans)
+
+
+def test_fit_conditions_of_the_data_files():
+    """`only_if` conditions hold as documented in the data files; a malformed one fails when it is loaded."""
+    device = {"category": "laptops", "family": "macbook", "model": "MacBook Air 13", "screen_in": 13.6}.get
+    assert holds({"screen_in": {"at_most": 14.2}}, device)
+    assert not holds({"model": {"contains_none": ["Flip", "Air"]}}, device)
+    assert holds({"model": {"contains": "Air"}, "family": "macbook"}, device)
+    assert holds({"any_of": [{"category": "phones"}, {"family": {"not": "xps"}}]}, device)
+    assert holds({"connector": {"in": ["usb-c", None]}}, device)  # a field it lacks is None
+    assert not holds({"category": "laptops", "model": {"not_in": ["MacBook Air 13"]}}, device)
+    for bad in ({}, {"model": {"like": "Air"}}, {"any_of": []}, {"model": {"not": "a", "in": ["b"]}}):
+        with pytest.raises(ValueError):
+            check_rule(bad)
+
+
+def test_a_typo_in_a_data_file_names_the_file(tmp_path, monkeypatch):
+    for path in loader.DATA_DIR.iterdir():
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    phones = tmp_path / "phones.yml"
+    phones.write_text(phones.read_text(encoding="utf-8").replace("pitch:", "pich:", 1), encoding="utf-8")
+    monkeypatch.setattr(loader, "DATA_DIR", tmp_path)
+    with pytest.raises(loader.SeedDataError, match="phones.yml"):
+        loader.catalog_data.__wrapped__()

@@ -34,8 +34,11 @@ def test_foreign_keys_are_enforced(db_url):
     """SQLite ignores foreign keys unless the connect pragma is set; PostgreSQL always enforces them."""
     with pytest.raises(IntegrityError):
         with session_scope(db_url) as s:
-            s.add(Order(order_number="TD000001", customer_id=999_999, status="placed", total=1,
-                        shipping_address="nowhere"))
+            s.add(
+                Order(
+                    order_number="TD000001", customer_id=999_999, status="placed", total=1, shipping_address="nowhere"
+                )
+            )
             s.flush()
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,15 @@ from tests.conftest import DatabaseFactory
 from tests.support.servers import free_port, running
 from tests.support.stack import seed_test_shop, tandem_stack
 
-
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="package")
@@ -28,7 +34,7 @@ def postgres_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+def stack(postgres_shop: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with tandem_stack(postgres_shop, tmp_path_factory.mktemp("e2e")) as state:
         yield state
 
@@ -38,8 +44,12 @@ def shop_page(stack) -> Iterator[str]:
     """The demo shop page with the widget, talking to the stack's Rasa."""
     port = free_port()
     env = dict(stack["env"], TANDEM_WEB_PORT=str(port), TANDEM_RASA_PUBLIC_URL=stack["rasa_base"])
-    with running([sys.executable, "-m", "bot.web.shop_site"], f"http://127.0.0.1:{port}/healthz", env,
-                 stack["workdir"] / "shop.log"):
+    with running(
+        [sys.executable, "-m", "bot.web.shop_site"],
+        f"http://127.0.0.1:{port}/healthz",
+        env,
+        stack["workdir"] / "shop.log",
+    ):
         yield f"http://127.0.0.1:{port}/"
 
 
@@ -47,6 +57,10 @@ def shop_page(stack) -> Iterator[str]:
 def console(stack) -> Iterator[str]:
     """The agent console, on the port Rasa wakes when a customer writes during a handoff."""
     port = stack["console_port"]
-    with running([sys.executable, "-m", "bot.console"], f"http://127.0.0.1:{port}/healthz", stack["env"],
-                 stack["workdir"] / "console.log"):
+    with running(
+        [sys.executable, "-m", "bot.console"],
+        f"http://127.0.0.1:{port}/healthz",
+        stack["env"],
+        stack["workdir"] / "console.log",
+    ):
         yield f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ import asyncio
 import json
 import urllib.request
 import uuid
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -28,13 +28,16 @@ pytestmark = pytest.mark.slow
 def _two_customers_with_orders(url: str) -> list[tuple[str, str]]:
     with session_scope(url) as session:
         rows = session.execute(
-            select(Customer.external_id, func.min(Order.order_number)).join(Order)
-            .group_by(Customer.external_id).order_by(Customer.external_id).limit(2)
+            select(Customer.external_id, func.min(Order.order_number))
+            .join(Order)
+            .group_by(Customer.external_id)
+            .order_by(Customer.external_id)
+            .limit(2)
         ).all()
     return [(c, o) for c, o in rows]
 
 
-def _tracker_texts(stack: Dict[str, Any], conversation: str) -> List[str]:
+def _tracker_texts(stack: dict[str, Any], conversation: str) -> list[str]:
     with urllib.request.urlopen(f"{stack['rasa_base']}/conversations/{conversation}/tracker", timeout=30) as reply:
         events = json.loads(reply.read())["events"]
     return [e.get("text") or "" for e in events if e.get("event") in ("user", "bot")]
@@ -43,7 +46,9 @@ def _tracker_texts(stack: Dict[str, Any], conversation: str) -> List[str]:
 def _clicks(url: str, customer: str) -> int:
     with session_scope(url) as session:
         return session.execute(
-            select(func.count()).select_from(BehaviourEvent).join(Customer, Customer.id == BehaviourEvent.customer_id)
+            select(func.count())
+            .select_from(BehaviourEvent)
+            .join(Customer, Customer.id == BehaviourEvent.customer_id)
             .where(Customer.external_id == customer, BehaviourEvent.kind == "click")
         ).scalar_one()
 
@@ -76,9 +81,13 @@ def test_a_typed_click_on_a_suggestion_never_offered_is_refused_and_stores_nothi
         sku = session.execute(select(Product.sku).order_by(Product.sku).limit(1)).scalar_one()
     clicks = _clicks(postgres_shop, customer)
 
-    for forged in (f'/recommendation_clicked{{"product_sku": "{sku}"}}', f'/not_interested{{"product_sku":"{sku}"}}',
-                   '/rate_journey{"score": 1, "journey_id": 1}', '/close_issue{"journey_id": 1}',
-                   '/journey_follow_up{"journey_id": 1, "follow_up_id": 1}'):
+    for forged in (
+        f'/recommendation_clicked{{"product_sku": "{sku}"}}',
+        f'/not_interested{{"product_sku":"{sku}"}}',
+        '/rate_journey{"score": 1, "journey_id": 1}',
+        '/close_issue{"journey_id": 1}',
+        '/journey_follow_up{"journey_id": 1, "follow_up_id": 1}',
+    ):
         status, reply = say(stack["url"], conversation, forged, token)
         assert status == 200 and texts(reply) == NOT_OFFERED_TEXT, forged
     assert _clicks(postgres_shop, customer) == clicks

@@ -28,12 +28,18 @@ def test_hostile_requests_get_clear_answers_and_leave_the_stack_running(stack, s
     username = f"fuzz{uuid.uuid4().hex[:6]}"
     with session_scope(postgres_shop) as session:
         create_agent(session, username, "Fuzz Agent", PASSWORD, role="admin", known_queues=default_rules().queue_keys)
-        customers = list(session.execute(select(Customer.external_id).order_by(Customer.external_id).limit(5))
-                         .scalars())
+        customers = list(
+            session.execute(select(Customer.external_id).order_by(Customer.external_id).limit(5)).scalars()
+        )
         handoffs = list(session.execute(select(Handoff.id)).scalars())
     surfaces = Surfaces(
-        rasa_url=stack["rasa_base"], shop_url=shop_page.rstrip("/"), console_url=console,
-        console_username=username, console_password=PASSWORD, customers=customers, handoff_ids=handoffs,
+        rasa_url=stack["rasa_base"],
+        shop_url=shop_page.rstrip("/"),
+        console_url=console,
+        console_username=username,
+        console_password=PASSWORD,
+        customers=customers,
+        handoff_ids=handoffs,
         conversation_ids=[f"fuzz-{i}" for i in range(3)],
     )
     logs = [stack["workdir"] / name for name in ("rasa.log", "actions.log", "shop.log", "console.log")]

@@ -30,10 +30,18 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         pytest.fail("Chromium is missing: apt-get install -y chromium", pytrace=False)
     username = f"alice{uuid.uuid4().hex[:6]}"
     with session_scope(postgres_shop) as session:
-        create_agent(session, username, "Alice Example", PASSWORD, role="agent",
-                     queues=["general", "delivery"], known_queues=default_rules().queue_keys)
+        create_agent(
+            session,
+            username,
+            "Alice Example",
+            PASSWORD,
+            role="agent",
+            queues=["general", "delivery"],
+            known_queues=default_rules().queue_keys,
+        )
         customer, order, tracking = session.execute(
-            select(Customer.external_id, Order.order_number, Order.tracking_number).join(Order)
+            select(Customer.external_id, Order.order_number, Order.tracking_number)
+            .join(Order)
             .where(Order.status == "out_for_delivery", Customer.external_id <= "CUST-00025")
             .order_by(Customer.external_id.desc())
         ).first()
@@ -66,10 +74,16 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         # The queue updates live; the agent claims this customer's conversation (other tests of the stack may
         # have left handoffs in the queue too) and replies.
         with session_scope(postgres_shop) as session:
-            handoff_id = session.execute(
-                select(Handoff.id).join(Customer, Customer.id == Handoff.customer_id)
-                .where(Customer.external_id == customer).order_by(Handoff.id.desc())
-            ).scalars().first()
+            handoff_id = (
+                session.execute(
+                    select(Handoff.id)
+                    .join(Customer, Customer.id == Handoff.customer_id)
+                    .where(Customer.external_id == customer)
+                    .order_by(Handoff.id.desc())
+                )
+                .scalars()
+                .first()
+            )
         row = agent.locator(f'#queue-rows tr[data-handoff-id="{handoff_id}"]')
         expect(row).to_be_visible(timeout=15_000)
         row.locator("button", has_text="Claim").click()
@@ -77,8 +91,9 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         expect(widget.locator(".tandem-handoff")).to_contain_text("Alice Example", timeout=15_000)
         agent.locator("#composer-text").fill("Hi, I'm Alice. <b>How</b> can I help?")
         agent.locator("#composer-text").press("Control+Enter")
-        expect(agent.locator("#timeline .msg--agent").last.locator(".delivery")).to_have_text("Delivered",
-                                                                                             timeout=15_000)
+        expect(agent.locator("#timeline .msg--agent").last.locator(".delivery")).to_have_text(
+            "Delivered", timeout=15_000
+        )
 
         # The customer sees it, marked as a person's, as text; their answer reaches the agent live.
         reply = widget.locator(".tandem-msg--agent").last
@@ -86,8 +101,9 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         expect(reply).to_contain_text("Alice Example")
         widget.fill("#tandem-input", "My parcel has not arrived yet")
         widget.keyboard.press("Enter")
-        expect(agent.locator("#timeline .msg--customer").last).to_contain_text("My parcel has not arrived yet",
-                                                                               timeout=15_000)
+        expect(agent.locator("#timeline .msg--customer").last).to_contain_text(
+            "My parcel has not arrived yet", timeout=15_000
+        )
         widget.screenshot(path=str(tmp_path / "widget-with-agent.png"))
         agent.screenshot(path=str(tmp_path / "console-conversation.png"))
 
@@ -104,15 +120,25 @@ def test_a_customer_asks_for_a_person_an_agent_answers_and_hands_back(shop_page,
         browser.close()
 
     with session_scope(postgres_shop) as session:
-        handoff = session.execute(
-            select(Handoff).join(Customer, Customer.id == Handoff.customer_id)
-            .where(Customer.external_id == customer).order_by(Handoff.id.desc())
-        ).scalars().first()
+        handoff = (
+            session.execute(
+                select(Handoff)
+                .join(Customer, Customer.id == Handoff.customer_id)
+                .where(Customer.external_id == customer)
+                .order_by(Handoff.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         said = session.execute(
-            select(HandoffMessage.kind, HandoffMessage.text).where(HandoffMessage.handoff_id == handoff.id)
+            select(HandoffMessage.kind, HandoffMessage.text)
+            .where(HandoffMessage.handoff_id == handoff.id)
             .order_by(HandoffMessage.id)
         ).all()
     assert (handoff.status, handoff.reason, handoff.summary) == (
-        "handed_back", "asked", "Parcel question; the bot can track it.")
+        "handed_back",
+        "asked",
+        "Parcel question; the bot can track it.",
+    )
     assert ("agent", "Hi, I'm Alice. <b>How</b> can I help?") in said
     assert ("customer", "My parcel has not arrived yet") in said

@@ -26,26 +26,36 @@ pytestmark = pytest.mark.slow
 def _internet_customer(url: str, skip: int = 0) -> str:
     with session_scope(url) as session:
         return session.execute(
-            select(Customer.external_id).join(CustomerPlan).join(Product, Product.id == CustomerPlan.product_id)
+            select(Customer.external_id)
+            .join(CustomerPlan)
+            .join(Product, Product.id == CustomerPlan.product_id)
             .where(Product.category == "home_internet", CustomerPlan.status == "active")
-            .order_by(Customer.external_id).offset(skip).limit(1)
+            .order_by(Customer.external_id)
+            .offset(skip)
+            .limit(1)
         ).scalar_one()
 
 
 def _journey(url: str, customer: str) -> Journey:
     with session_scope(url) as session:
-        journey = session.execute(
-            select(Journey).join(Customer).where(Customer.external_id == customer).order_by(Journey.id.desc())
-        ).scalars().first()
+        journey = (
+            session.execute(
+                select(Journey).join(Customer).where(Customer.external_id == customer).order_by(Journey.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         session.expunge(journey)
         return journey
 
 
 def _steps(url: str, journey_id: int) -> list[str]:
     with session_scope(url) as session:
-        return list(session.execute(
-            select(JourneyStep.step).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq)
-        ).scalars())
+        return list(
+            session.execute(
+                select(JourneyStep.step).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq)
+            ).scalars()
+        )
 
 
 def test_a_journey_survives_a_restart_of_rasa_and_the_action_server(postgres_shop: str, tmp_path: Path) -> None:
@@ -58,10 +68,18 @@ def test_a_journey_survives_a_restart_of_rasa_and_the_action_server(postgres_sho
     def servers(tag: str):
         actions_port, rasa_port = free_port(), free_port()
         endpoints = write_endpoints(tmp_path / f"endpoints-{tag}.yml", actions_port, tracker_db)
-        actions = running(action_server_command(actions_port), f"http://127.0.0.1:{actions_port}/health", env,
-                          tmp_path / f"actions-{tag}.log")
-        rasa = running(rasa_server_command(model, rasa_port, endpoints),
-                       f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", env, tmp_path / f"rasa-{tag}.log")
+        actions = running(
+            action_server_command(actions_port),
+            f"http://127.0.0.1:{actions_port}/health",
+            env,
+            tmp_path / f"actions-{tag}.log",
+        )
+        rasa = running(
+            rasa_server_command(model, rasa_port, endpoints),
+            f"http://127.0.0.1:{rasa_port}/webhooks/tandem/",
+            env,
+            tmp_path / f"rasa-{tag}.log",
+        )
         return actions, rasa, f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook"
 
     actions, rasa, url = servers("first")
@@ -86,7 +104,8 @@ def test_a_journey_survives_a_restart_of_rasa_and_the_action_server(postgres_sho
 def test_a_due_follow_up_reaches_the_conversation_through_rasa(stack, postgres_shop: str) -> None:
     with session_scope(postgres_shop) as session:
         customer, number = session.execute(
-            select(Customer.external_id, Order.order_number).join(Customer)
+            select(Customer.external_id, Order.order_number)
+            .join(Customer)
             .where(Order.status.in_(("shipped", "out_for_delivery")), Order.estimated_delivery < utcnow().date())
             .order_by(Order.order_number)
         ).first()
@@ -99,10 +118,17 @@ def test_a_due_follow_up_reaches_the_conversation_through_rasa(stack, postgres_s
     # Walk the journey until it waits for the company with a follow-up scheduled (bounded: at most 6 answers).
     for _ in range(6):
         with session_scope(postgres_shop) as session:
-            pending = session.execute(
-                select(JourneyFollowUp).where(JourneyFollowUp.journey_id == journey.id,
-                                              JourneyFollowUp.status == "pending", JourneyFollowUp.kind == "follow_up")
-            ).scalars().first()
+            pending = (
+                session.execute(
+                    select(JourneyFollowUp).where(
+                        JourneyFollowUp.journey_id == journey.id,
+                        JourneyFollowUp.status == "pending",
+                        JourneyFollowUp.kind == "follow_up",
+                    )
+                )
+                .scalars()
+                .first()
+            )
         if pending is not None:
             break
         buttons = [b for m in reply for b in (m.get("buttons") or [])]
@@ -117,7 +143,5 @@ def test_a_due_follow_up_reaches_the_conversation_through_rasa(stack, postgres_s
     assert pending.id in {s.follow_up_id for s in sent}
     with session_scope(postgres_shop) as session:
         assert session.get(JourneyFollowUp, pending.id).status == "sent"
-        steps = list(session.execute(
-            select(JourneyStep.intent).where(JourneyStep.journey_id == journey.id)
-        ).scalars())
+        steps = list(session.execute(select(JourneyStep.intent).where(JourneyStep.journey_id == journey.id)).scalars())
     assert "journey_follow_up" in steps  # the follow-up turn was recorded by the action server

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 import requests
@@ -13,7 +13,8 @@ from bot.db.models import BehaviourEvent
 from bot.db.session import session_scope
 from bot.identity import sign_customer
 from bot.personalization import store
-from bot.personalization.training import train
+from bot.personalization.jobs.recommender_training import train
+from bot.shop.customers import customer_pk
 from tests.support.rasa_model import rasa_env
 from tests.support.servers import action_server_command, free_port, running
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 CUSTOMER = "CUST-00011"
 
 
-def _call(url: str) -> Dict[str, Any]:
+def _call(url: str) -> dict[str, Any]:
     metadata = {"customer_token": sign_customer(CUSTOMER)}
     latest = {
         "text": "recommend some headphones",
@@ -39,8 +40,15 @@ def _call(url: str) -> Dict[str, Any]:
             "sender_id": "live-reload",
             "slots": {},
             "latest_message": latest,
-            "events": [{"event": "user", "text": latest["text"], "parse_data": latest, "metadata": metadata,
-                        "input_channel": "tandem"}],
+            "events": [
+                {
+                    "event": "user",
+                    "text": latest["text"],
+                    "parse_data": latest,
+                    "metadata": metadata,
+                    "input_channel": "tandem",
+                }
+            ],
             "paused": False,
             "followup_action": None,
             "active_loop": {},
@@ -54,21 +62,25 @@ def _call(url: str) -> Dict[str, Any]:
 
 def _impression_strategies(url: str) -> set:
     with session_scope(url) as session:
-        cid = store.customer_pk(session, CUSTOMER)
-        return set(session.execute(
-            select(BehaviourEvent.strategy).where(BehaviourEvent.customer_id == cid,
-                                                  BehaviourEvent.kind == "impression")
-        ).scalars())
+        cid = customer_pk(session, CUSTOMER)
+        return set(
+            session.execute(
+                select(BehaviourEvent.strategy).where(
+                    BehaviourEvent.customer_id == cid, BehaviourEvent.kind == "impression"
+                )
+            ).scalars()
+        )
 
 
 def test_the_action_server_picks_up_a_published_model_by_itself(postgres_shop, tmp_path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     with session_scope(postgres_shop) as session:
-        store.set_consent(session, store.customer_pk(session, CUSTOMER), True)
+        store.set_consent(session, customer_pk(session, CUSTOMER), True)
     port = free_port()
-    env = rasa_env({"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_MODELS_DIR": str(models),
-                    "TANDEM_STATE_DIR": str(tmp_path)})
+    env = rasa_env(
+        {"TANDEM_DATABASE_URL": postgres_shop, "TANDEM_MODELS_DIR": str(models), "TANDEM_STATE_DIR": str(tmp_path)}
+    )
     with running(action_server_command(port), f"http://127.0.0.1:{port}/health", env, tmp_path / "actions.log"):
         webhook = f"http://127.0.0.1:{port}/webhook"
         before = _call(webhook)

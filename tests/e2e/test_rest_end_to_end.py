@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -24,10 +24,14 @@ from tests.support.servers import wait_until_up
 pytestmark = pytest.mark.slow
 
 
-def say(url: str, sender: str, text: str, token: Optional[str] = None, raw: Optional[bytes] = None) -> Tuple[int, Any]:
-    body = raw if raw is not None else json.dumps(
-        {"sender": sender, "message": text, "metadata": {"customer_token": token} if token else {}}
-    ).encode()
+def say(url: str, sender: str, text: str, token: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+    body = (
+        raw
+        if raw is not None
+        else json.dumps(
+            {"sender": sender, "message": text, "metadata": {"customer_token": token} if token else {}}
+        ).encode()
+    )
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=60) as reply:
@@ -36,14 +40,17 @@ def say(url: str, sender: str, text: str, token: Optional[str] = None, raw: Opti
         return error.code, json.loads(error.read())
 
 
-def texts(reply: List[Dict[str, Any]]) -> str:
+def texts(reply: list[dict[str, Any]]) -> str:
     return " ".join(m.get("text", "") for m in reply)
 
 
-def an_order(url: str, status: str) -> Tuple[str, Order]:
+def an_order(url: str, status: str) -> tuple[str, Order]:
     with session_scope(url) as session:
         order, customer = session.execute(
-            select(Order, Customer.external_id).join(Customer).where(Order.status == status).order_by(Order.order_number)
+            select(Order, Customer.external_id)
+            .join(Customer)
+            .where(Order.status == status)
+            .order_by(Order.order_number)
         ).first()
         session.expunge(order)
         return customer, order
@@ -79,7 +86,9 @@ def test_cancelling_takes_a_confirmation_and_is_persisted(stack, postgres_shop):
 
 def test_a_forged_token_is_refused(stack, postgres_shop):
     customer, order = an_order(postgres_shop, "delivered")
-    status, reply = say(stack["url"], "e2e-forged", f"where is {order.order_number}", sign_customer(customer, secret="forger"))
+    status, reply = say(
+        stack["url"], "e2e-forged", f"where is {order.order_number}", sign_customer(customer, secret="forger")
+    )
     assert status == 401 and "invalid" in reply["error"]
 
 
@@ -113,7 +122,9 @@ def test_two_messages_of_one_conversation_at_once_both_get_answers(stack, postgr
     customer, order = an_order(postgres_shop, "delivered")
     token = sign_customer(customer)
     with ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda t: say(stack["url"], "e2e-twice", t, token), [f"status of {order.order_number}", "hello"]))
+        replies = list(
+            pool.map(lambda t: say(stack["url"], "e2e-twice", t, token), [f"status of {order.order_number}", "hello"])
+        )
     assert all(code == 200 and reply for code, reply in replies)
     status, reply = say(stack["url"], "e2e-twice", "thanks!", token)
     assert status == 200 and reply
@@ -124,13 +135,21 @@ def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, pos
     stack["actions"].terminate()
     stack["actions"].wait(timeout=20)
     try:
-        status, reply = say(stack["url"], "e2e-down", f"where is my order {order.order_number}", sign_customer(customer))
+        status, reply = say(
+            stack["url"], "e2e-down", f"where is my order {order.order_number}", sign_customer(customer)
+        )
         assert status == 200
         assert "try again" in texts(reply).lower()
     finally:
         # Bring it back so that the rest of the module is unaffected.
         log_path = stack["workdir"] / "actions-restarted.log"
-        process = subprocess.Popen(stack["actions_cmd"], cwd=Path(__file__).resolve().parents[2], env=stack["actions_env"], stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            stack["actions_cmd"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=stack["actions_env"],
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         wait_until_up(stack["actions_health"], process, log_path)
         stack["actions"] = process
 
@@ -140,8 +159,12 @@ def test_a_customer_types_a_new_address_and_asks_about_the_shop_and_it_is_all_re
     paying is answered from the policy, and "stop the emails" is stored against the account."""
     customer, order = an_order(postgres_shop, "placed")
     token = sign_customer(customer)
-    _, reply = say(stack["url"], "e2e-address", f"hi, i've moved house. can {order.order_number} come to my new place instead?",
-                   token)
+    _, reply = say(
+        stack["url"],
+        "e2e-address",
+        f"hi, i've moved house. can {order.order_number} come to my new place instead?",
+        token,
+    )
     assert f"new delivery address for order {order.order_number}" in texts(reply)
     _, reply = say(stack["url"], "e2e-address", "it's 9 Orchard Road, Bath BA1 2QT", token)
     assert f"order {order.order_number} will now go to 9 Orchard Road, Bath BA1 2QT" in texts(reply)
@@ -165,7 +188,7 @@ def test_a_customer_changes_what_is_in_an_order_in_their_own_words(stack, postgr
     customer, order = an_order(postgres_shop, "placed")
     token = sign_customer(customer)
 
-    def stored() -> Dict[str, int]:
+    def stored() -> dict[str, int]:
         with session_scope(postgres_shop) as session:
             row = session.get(Order, order.id)
             return {line.product.name: line.quantity for line in row.lines}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import urllib.request
-from typing import Any, Dict
+from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.db.models import Handoff
 from bot.db.session import session_scope
+from bot.domain_files import load_domain
 from bot.identity import sign_customer
 from tests.e2e.test_rest_end_to_end import an_order, say, texts
 from tests.support.rasa_model import ROOT
@@ -26,7 +26,7 @@ UNHAPPY = [
 ]
 
 
-def get_json(url: str, body: Dict[str, Any] | None = None) -> Any:
+def get_json(url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as reply:
@@ -34,9 +34,10 @@ def get_json(url: str, body: Dict[str, Any] | None = None) -> Any:
 
 
 def negative_variants(response: str) -> set:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    domain = load_domain(ROOT / "domain")
     return {
-        v["text"] for v in domain["responses"][response]
+        v["text"]
+        for v in domain["responses"][response]
         if any(c.get("name") == "sentiment" and c.get("value") == "negative" for c in v.get("condition", []))
     }
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bot.db.models import Agent, Customer, Handoff, HandoffMessage, Order
 from bot.db.session import session_scope
-from bot.handoff import rasa_api, store
-from bot.handoff.rasa_api import RasaApi
+from bot.handoff import agent_events, store
 from bot.identity import sign_customer
+from bot.rasa_api import RasaApi
 from tests.support.widget_client import WidgetClient
 
 pytestmark = pytest.mark.slow
@@ -29,8 +29,11 @@ def run(coro):
 def _customer_with_order(url: str, skip: int = 0) -> tuple[str, str]:
     with session_scope(url) as session:
         return session.execute(
-            select(Customer.external_id, Order.order_number).join(Order)
-            .order_by(Customer.external_id, Order.order_number).offset(skip).limit(1)
+            select(Customer.external_id, Order.order_number)
+            .join(Order)
+            .order_by(Customer.external_id, Order.order_number)
+            .offset(skip)
+            .limit(1)
         ).one()
 
 
@@ -120,7 +123,7 @@ def test_a_reconnecting_widget_gets_what_it_missed(stack, postgres_shop):
         # While the page is closed, a person writes (as the console does, through Rasa's API).
         api = RasaApi(stack["rasa_base"])
         try:
-            await api.append(session_id, [rasa_api.agent_message("Hi, I'm Alice from the team.", "Alice")])
+            await api.append(session_id, [agent_events.agent_message("Hi, I'm Alice from the team.", "Alice")])
         finally:
             await api.close()
         again = WidgetClient(stack["rasa_base"], token=token, session_id=session_id)
@@ -140,8 +143,9 @@ def test_a_reconnecting_widget_gets_what_it_missed(stack, postgres_shop):
 def test_during_a_handoff_the_bot_is_quiet_and_every_message_is_kept_until_it_is_handed_back(stack, postgres_shop):
     customer, order = _customer_with_order(postgres_shop, skip=8)
     with session_scope(postgres_shop) as session:
-        agent = Agent(username=f"e2e-{uuid.uuid4().hex[:6]}", display_name="Alice", password_hash="-",
-                      role="admin", queues=[])
+        agent = Agent(
+            username=f"e2e-{uuid.uuid4().hex[:6]}", display_name="Alice", password_hash="-", role="admin", queues=[]
+        )
         session.add(agent)
         session.flush()
         store.touch_agent(session, agent.id)
@@ -165,7 +169,14 @@ def test_during_a_handoff_the_bot_is_quiet_and_every_message_is_kept_until_it_is
                 ).all()
                 assert kept == [("customer", "are you there? my parcel is late")]
                 store.close(session, handoff.id, "handed_back", summary="customer only wanted to check")
-            await api.append(session_id, [rasa_api.resume(), rasa_api.listen(), rasa_api.bot_notice("You're back with our assistant.")])
+            await api.append(
+                session_id,
+                [
+                    agent_events.resume(),
+                    agent_events.listen(),
+                    agent_events.bot_notice("You're back with our assistant."),
+                ],
+            )
             await client.next_message(lambda m: "back with our assistant" in (m.get("text") or ""))
 
             await client.send(f"where is my order {order}?")

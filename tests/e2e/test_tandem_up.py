@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -42,22 +42,38 @@ def _shows(cmdline: Path, text: str) -> bool:
 
 def _up_env(state: Path, web_port: int, console_port: int, **extra: str) -> dict:
     """The environment of an `up` with its own state folder and ports, and the tests' trained models."""
-    return rasa_env({
-        "TANDEM_STATE_DIR": str(state),
-        "TANDEM_MODELS_DIR": str(CACHE),
-        "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
-        "TANDEM_WEB_PORT": str(web_port),
-        "TANDEM_CONSOLE_PORT": str(console_port),
-        **extra,
-    })
+    return rasa_env(
+        {
+            "TANDEM_STATE_DIR": str(state),
+            "TANDEM_MODELS_DIR": str(CACHE),
+            "TANDEM_DATABASE_URL": f"sqlite:///{state / 'shop.db'}",
+            "TANDEM_WEB_PORT": str(web_port),
+            "TANDEM_CONSOLE_PORT": str(console_port),
+            **extra,
+        }
+    )
 
 
 def _start_up(env: dict, log: Path, rasa_port: int, actions_port: int, **popen: object) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "up", "--customers", "30",
-             "--rasa-port", str(rasa_port), "--actions-port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen,
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "up",
+                "--customers",
+                "30",
+                "--rasa-port",
+                str(rasa_port),
+                "--actions-port",
+                str(actions_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            **popen,
         )
 
 
@@ -68,8 +84,9 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
     env = _up_env(state, web_port, console_port, TANDEM_RASA_PUBLIC_URL=f"http://127.0.0.1:{rasa_port}")
     log = tmp_path / "up.log"
     # as `./tandem up &` starts it: a background job's SIGINT is ignored until `up` takes it back
-    process = _start_up(env, log, rasa_port, actions_port,
-                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    process = _start_up(
+        env, log, rasa_port, actions_port, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
+    )
     try:
         _wait_for_line(log, "Tandem is running", process)
         output = log.read_text()
@@ -85,10 +102,17 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
             urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/conversations/x/tracker", timeout=10)
         assert refused.value.code == 401
         # `tandem rasa-token` prints the one it takes, and no process's arguments show it.
-        token = subprocess.run([sys.executable, "-m", "bot.cli", "rasa-token"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/conversations/x/tracker?token={token}",
-                                    timeout=10) as tracker:
+        token = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "rasa-token"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{rasa_port}/conversations/x/tracker?token={token}", timeout=10
+        ) as tracker:
             assert tracker.status == 200
         assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if _shows(p, token)]
 
@@ -96,8 +120,13 @@ def test_tandem_up_runs_the_assistant_and_stops_cleanly(tmp_path: Path):
             assert "CUST-00001" in page.read().decode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
-            data=json.dumps({"sender": "up-smoke", "message": "where is my order TD000001?",
-                             "metadata": {"customer_token": sign_customer("CUST-00001")}}).encode(),
+            data=json.dumps(
+                {
+                    "sender": "up-smoke",
+                    "message": "where is my order TD000001?",
+                    "metadata": {"customer_token": sign_customer("CUST-00001")},
+                }
+            ).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as reply:
@@ -126,7 +155,8 @@ def test_a_first_run_answers_with_the_quick_sentiment_model_and_the_better_one_t
     """No build of the sentiment recipe asked for yet (here `tiny`, seconds to build): `up` serves the quick one,
     builds the asked-for one in the background with progress in the terminal, and swaps it into the running Rasa
     (same process, same port) by itself."""
-    from bot.sentiment.defaults import ENV as SENTIMENT_ENV, RECIPE_ENV
+    from bot.sentiment.defaults import ENV as SENTIMENT_ENV
+    from bot.sentiment.defaults import RECIPE_ENV
     from bot.sentiment.training import RECIPES, model_dir
 
     first = trained_model()  # the Rasa model with the quick (`small`) build: `up` starts without training
@@ -144,8 +174,14 @@ def test_a_first_run_answers_with_the_quick_sentiment_model_and_the_better_one_t
         # Short and readable: a line per stage and per service; the processes' own output goes to their logs.
         assert len(output.splitlines()) < 40 and "Warning" not in output, output
         assert "Starting action endpoint server" in (state / "logs" / "action-server.log").read_text()
-        token = subprocess.run([sys.executable, "-m", "bot.cli", "rasa-token"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "rasa-token"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         api = f"http://127.0.0.1:{rasa_port}"
         assert _json(f"{api}/status?token={token}")["model_file"].endswith(first.name)
         assert _json(f"{api}/model/parse?token={token}", {"text": "this is awful"})["sentiment"]["label"]

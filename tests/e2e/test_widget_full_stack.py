@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.db.models import Customer, Order
 from bot.db.session import session_scope
+from bot.shop.customers import customer_pk
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,8 @@ def test_a_signed_in_customer_asks_where_their_order_is(shop_page, postgres_shop
         pytest.fail("Chromium is missing: apt-get install -y chromium", pytrace=False)
     with session_scope(postgres_shop) as session:
         number, tracking, customer = session.execute(
-            select(Order.order_number, Order.tracking_number, Customer.external_id).join(Customer)
+            select(Order.order_number, Order.tracking_number, Customer.external_id)
+            .join(Customer)
             .where(Order.status == "out_for_delivery", Customer.external_id <= "CUST-00025")
             .order_by(Order.order_number)
         ).first()
@@ -53,7 +55,7 @@ def test_a_customer_taps_a_suggestion_and_the_click_is_stored(shop_page, postgre
 
     customer = "CUST-00007"
     with session_scope(postgres_shop) as session:
-        customer_id = store.customer_pk(session, customer)
+        customer_id = customer_pk(session, customer)
         store.set_consent(session, customer_id, True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -77,8 +79,13 @@ def test_a_customer_taps_a_suggestion_and_the_click_is_stored(shop_page, postgre
         expect(log).to_contain_text(re.compile(r"won't suggest|keep those out"), timeout=30_000)
         browser.close()
     with session_scope(postgres_shop) as session:
-        kinds = [k for (k,) in session.execute(
-            select(BehaviourEvent.kind).where(BehaviourEvent.customer_id == customer_id,
-                                              BehaviourEvent.kind.in_(("impression", "click", "dismissal")))
-        )]
+        kinds = [
+            k
+            for (k,) in session.execute(
+                select(BehaviourEvent.kind).where(
+                    BehaviourEvent.customer_id == customer_id,
+                    BehaviourEvent.kind.in_(("impression", "click", "dismissal")),
+                )
+            )
+        ]
     assert kinds.count("click") == 1 and kinds.count("dismissal") == 1 and kinds.count("impression") >= 1

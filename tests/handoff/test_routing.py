@@ -1,4 +1,4 @@
-"""data/handoff.yml: the rules CX teams edit are validated, name only real intents and workflows, and route."""
+"""config/handoff.yml: the rules CX teams edit are validated, name only real intents and workflows, and route."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from bot.domain_files import load_domain
 from bot.handoff.routing import DEFAULT_PATH, HandoffConfigError, load_rules, parse_rules
 from bot.journeys.workflows.loader import load_workflows
 from bot.settings import PROJECT_ROOT
@@ -18,7 +19,7 @@ def _raw():
 
 def test_the_shipped_rules_name_only_intents_of_the_domain_and_workflows_that_exist():
     rules = load_rules()
-    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    domain = load_domain(PROJECT_ROOT / "domain")
     intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
     workflows = set(load_workflows())
     for queue in rules.queues:
@@ -43,15 +44,18 @@ def test_priority_adds_the_mood_and_the_customers_value_and_stays_within_0_and_1
     assert rules.priority(reason="very_negative_while_failing", sentiment=-1, spend=Decimal("1e6")) == 100
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(default_queue="nowhere"), "default_queue"),
-    (lambda d: d["queues"]["billing"].update(intents="billing_question"), "queues.billing.intents"),
-    (lambda d: d["queues"]["billing"].update(colour="red"), "queues.billing: unknown keys colour"),
-    (lambda d: d["priority"]["reasons"].update(asked=101), "priority.reasons.asked"),
-    (lambda d: d["wait"].update(default_handle_minutes=0), "wait.default_handle_minutes"),
-    (lambda d: d.update(queues={}), "queues"),
-    (lambda d: d.update(extra=1), "unknown keys: extra"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(default_queue="nowhere"), "default_queue"),
+        (lambda d: d["queues"]["billing"].update(intents="billing_question"), "queues.billing.intents"),
+        (lambda d: d["queues"]["billing"].update(colour="red"), "queues.billing: unknown keys colour"),
+        (lambda d: d["priority"]["reasons"].update(asked=101), "priority.reasons.asked"),
+        (lambda d: d["wait"].update(default_handle_minutes=0), "wait.default_handle_minutes"),
+        (lambda d: d.update(queues={}), "queues"),
+        (lambda d: d.update(extra=1), "unknown keys: extra"),
+    ],
+)
 def test_a_broken_file_is_refused_with_the_key_named(change, message):
     raw = _raw()
     change(raw)

@@ -12,9 +12,9 @@ import pytest
 from bot.db import models
 from bot.db.models import Agent, utcnow
 from bot.db.session import session_scope
-from bot.handoff import service, store
+from bot.handoff import conversations, service, store
 from bot.handoff.routing import load_rules
-from bot.personalization.store import customer_pk
+from bot.shop.customers import customer_pk
 
 
 def conversation() -> str:
@@ -23,8 +23,13 @@ def conversation() -> str:
 
 def make_agent(url: str, *, role: str = "agent", queues=("general",), online: bool = True) -> int:
     with session_scope(url) as session:
-        agent = Agent(username=f"a-{uuid.uuid4().hex[:8]}", display_name="Agent", password_hash="-", role=role,
-                      queues=list(queues))
+        agent = Agent(
+            username=f"a-{uuid.uuid4().hex[:8]}",
+            display_name="Agent",
+            password_hash="-",
+            role=role,
+            queues=list(queues),
+        )
         session.add(agent)
         session.flush()
         if online:
@@ -34,9 +39,14 @@ def make_agent(url: str, *, role: str = "agent", queues=("general",), online: bo
 
 def open_one(url: str, conversation_id: str, **fields) -> store.HandoffView:
     with session_scope(url) as session:
-        handoff, _ = store.open_handoff(session, conversation_id=conversation_id, reason=fields.pop("reason", "asked"),
-                                        queue=fields.pop("queue", "general"), priority=fields.pop("priority", 40),
-                                        **fields)
+        handoff, _ = store.open_handoff(
+            session,
+            conversation_id=conversation_id,
+            reason=fields.pop("reason", "asked"),
+            queue=fields.pop("queue", "general"),
+            priority=fields.pop("priority", 40),
+            **fields,
+        )
         return handoff
 
 
@@ -105,7 +115,9 @@ def test_the_queue_puts_waiting_first_by_priority_then_by_wait(fresh_shop_db):
     later = open_one(fresh_shop_db, conversation(), status="follow_up", priority=99)
     billing = open_one(fresh_shop_db, conversation(), queue="billing", priority=90)
     with session_scope(fresh_shop_db) as session:
-        mine = [h.id for h in store.open_queue(session, ["general"]) if h.id in {low.id, high.id, older_high.id, later.id}]
+        mine = [
+            h.id for h in store.open_queue(session, ["general"]) if h.id in {low.id, high.id, older_high.id, later.id}
+        ]
         assert mine == [older_high.id, high.id, low.id, later.id]
         assert billing.id not in {h.id for h in store.open_queue(session, ["general"])}
         assert billing.id in {h.id for h in store.open_queue(session, None)}
@@ -124,7 +136,9 @@ def test_the_feed_cursor_returns_each_message_once_in_order(fresh_shop_db):
     with session_scope(fresh_shop_db) as session:
         new = store.messages_after(session, cursor)
         assert [(m.kind, m.text, m.conversation_id) for m in new] == [
-            ("customer", "hello", handoff.conversation_id), ("note", "VIP customer", handoff.conversation_id)]
+            ("customer", "hello", handoff.conversation_id),
+            ("note", "VIP customer", handoff.conversation_id),
+        ]
         assert store.messages_after(session, new[-1].id) == []
         assert handoff.id in {h.id for h in store.changed_since(session, handoff.updated_at)}
 
@@ -173,11 +187,11 @@ def test_a_customers_conversation_cannot_be_joined_by_anyone_else(fresh_shop_db)
     with session_scope(fresh_shop_db) as session:
         ana, ben = customer_pk(session, "CUST-00001"), customer_pk(session, "CUST-00002")
         visitor, owned = conversation(), conversation()
-        store.bind_conversation(session, visitor, None, "tandem_socket")
-        store.bind_conversation(session, visitor, None, "tandem_socket")  # the visitor comes back
-        store.bind_conversation(session, visitor, ana, "tandem_socket")  # and signs in: it becomes theirs
-        assert store.conversation_customer(session, visitor) == ana
-        store.bind_conversation(session, owned, ben, "tandem_socket")
+        conversations.bind_conversation(session, visitor, None, "tandem_socket")
+        conversations.bind_conversation(session, visitor, None, "tandem_socket")  # the visitor comes back
+        conversations.bind_conversation(session, visitor, ana, "tandem_socket")  # and signs in: it becomes theirs
+        assert conversations.conversation_customer(session, visitor) == ana
+        conversations.bind_conversation(session, owned, ben, "tandem_socket")
         for intruder in (ana, None):
-            with pytest.raises(store.ConversationOwned):
-                store.bind_conversation(session, owned, intruder, "tandem_socket")
+            with pytest.raises(conversations.ConversationOwned):
+                conversations.bind_conversation(session, owned, intruder, "tandem_socket")

@@ -7,8 +7,8 @@ a hand-built result), then both record their turn at once (a barrier lines them 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import select
 
@@ -55,8 +55,13 @@ def answer(url: str, journey_id: int, cid: int, result: StepResult, *, text: str
             session.commit()  # the read transaction ends, as it does while the runner works
             barrier.wait(timeout=10)
             return store.record_turn(
-                session, journey_id, result, user_input=said(text, "inform"), channel="web",
-                conversation_id="conv-1", now=T0 + timedelta(minutes=1),
+                session,
+                journey_id,
+                result,
+                user_input=said(text, "inform"),
+                channel="web",
+                conversation_id="conv-1",
+                now=T0 + timedelta(minutes=1),
                 expected_version=seen.version if pass_version else None,
             )
 
@@ -66,9 +71,11 @@ def answer(url: str, journey_id: int, cid: int, result: StepResult, *, text: str
 def consistent(url: str, journey_id: int) -> tuple[Journey, list[JourneyStep]]:
     with session_scope(url) as session:
         journey = session.get(Journey, journey_id)
-        steps = list(session.execute(
-            select(JourneyStep).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq)
-        ).scalars())
+        steps = list(
+            session.execute(
+                select(JourneyStep).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq)
+            ).scalars()
+        )
     assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
     assert journey.step_count == len(steps)
     return journey, steps
@@ -89,8 +96,11 @@ def test_two_turns_from_the_same_version_one_wins_and_the_other_gets_a_conflict(
     (winner,) = winners
     assert (journey.version, journey.current_step, len(steps)) == (2, winner.current_step, 4)
     # Only the winner's turn is there, whole: its message on its first step, its steps in order.
-    expected = ("lights are red", ["check_lights", "ask_restart"]) if winner.current_step == "ask_restart" else (
-        "the cable is loose", ["check_cable", "ask_cable"])
+    expected = (
+        ("lights are red", ["check_lights", "ask_restart"])
+        if winner.current_step == "ask_restart"
+        else ("the cable is loose", ["check_cable", "ask_cable"])
+    )
     assert (steps[2].text, [s.step for s in steps[2:]]) == expected
 
 
@@ -107,8 +117,14 @@ def test_the_losing_turn_re_runs_on_the_fresh_state_and_both_are_kept(fresh_shop
                         if attempt == 0:
                             barrier.wait(timeout=10)
                         return store.record_turn(
-                            session, journey_id, one, user_input=said(text, "inform"), channel="web",
-                            conversation_id="conv-1", now=T0, expected_version=seen.version,
+                            session,
+                            journey_id,
+                            one,
+                            user_input=said(text, "inform"),
+                            channel="web",
+                            conversation_id="conv-1",
+                            now=T0,
+                            expected_version=seen.version,
                         )
                 except JourneyConflict:
                     continue
@@ -126,9 +142,9 @@ def test_the_losing_turn_re_runs_on_the_fresh_state_and_both_are_kept(fresh_shop
 def test_turns_without_an_expected_version_are_serialized_and_none_is_lost(fresh_shop_db) -> None:
     cid, journey_id = opened(fresh_shop_db)
     one = step_result("waiting_for_customer", "ask_restart", ("ask_restart",))
-    results = run_together(*(
-        answer(fresh_shop_db, journey_id, cid, one, text=f"message {i}", pass_version=False) for i in range(3)
-    ))
+    results = run_together(
+        *(answer(fresh_shop_db, journey_id, cid, one, text=f"message {i}", pass_version=False) for i in range(3))
+    )
     assert all(isinstance(r, store.JourneyView) for r in results), results
     journey, steps = consistent(fresh_shop_db, journey_id)
     assert (journey.version, len(steps)) == (4, 5)

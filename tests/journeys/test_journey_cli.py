@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.cli import main
 from bot.db.models import JourneyFollowUp, utcnow
 from bot.db.session import session_scope
 from bot.journeys import store
-from bot.journeys.store_cli import main
 from bot.journeys.types import FollowUpRequest
 from tests.journeys.test_scheduler import FakeRasa
 from tests.journeys.test_store import customer_id, open_one, step_result, turn
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tandem(*argv: str) -> int:
-    """`tandem journeys ...` (bot/cli.py registers the same parser)."""
+    """`tandem journeys ...` (bot/cli/journeys.py)."""
     return main(["journeys", *argv])
 
 
@@ -35,12 +35,23 @@ def seed_journeys(url: str, *, follow_up_due: bool = False) -> int:
     follow_ups = (FollowUpRequest(60, response="utter_did_it_arrive"),) if follow_up_due else ()
     with session_scope(url) as session:
         cid = customer_id(session)
-        waiting = open_one(session, cid, now=now, problem_key="late:ORD-1", conversation_id="widget-7",
-                           result=step_result("waiting_for_company", "await", ("start", "await"),
-                                              workflow="late_delivery", follow_ups=follow_ups))
+        waiting = open_one(
+            session,
+            cid,
+            now=now,
+            problem_key="late:ORD-1",
+            conversation_id="widget-7",
+            result=step_result(
+                "waiting_for_company", "await", ("start", "await"), workflow="late_delivery", follow_ups=follow_ups
+            ),
+        )
         done = open_one(session, cid, now=now, problem_key="no_internet")
-        turn(session, done.id, step_result("resolved", None, ("resolve",), outcome="fixed_by_restart"),
-             now=now + timedelta(minutes=30))
+        turn(
+            session,
+            done.id,
+            step_result("resolved", None, ("resolve",), outcome="fixed_by_restart"),
+            now=now + timedelta(minutes=30),
+        )
         store.record_csat(session, done.id, cid, 4)
     return waiting.id
 
@@ -88,8 +99,19 @@ def test_followups_counts_and_run_once_delivers_the_due_ones_through_rasa(fresh_
     with session_scope(fresh_shop_db) as session:  # retry now rather than after the backoff
         session.execute(select(JourneyFollowUp)).scalar_one().due_at = utcnow() - timedelta(seconds=1)
     with FakeRasa() as rasa:
-        assert tandem("followups", "--run-once", "--database-url", fresh_shop_db, "--rasa-url", rasa.url,
-                      "--rasa-token", "tok") == 0
+        assert (
+            tandem(
+                "followups",
+                "--run-once",
+                "--database-url",
+                fresh_shop_db,
+                "--rasa-url",
+                rasa.url,
+                "--rasa-token",
+                "tok",
+            )
+            == 0
+        )
     (request,) = rasa.requests
     assert request["path"] == "/conversations/widget-7/trigger_intent" and request["query"]["token"] == ["tok"]
     assert request["json"]["entities"]["journey_id"] == journey_id
@@ -101,9 +123,22 @@ def test_the_scheduler_runs_as_a_process_sends_what_is_due_and_stops_on_sigterm(
     env = {**os.environ, "TANDEM_JOURNEY_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT)}
     with FakeRasa() as rasa:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.journeys.store_cli", "journeys", "scheduler",
-             "--database-url", fresh_shop_db, "--rasa-url", rasa.url],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "journeys",
+                "scheduler",
+                "--database-url",
+                fresh_shop_db,
+                "--rasa-url",
+                rasa.url,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             assert rasa.received.wait(timeout=30), "the scheduler sent nothing"

@@ -87,8 +87,7 @@ def test_the_kpi_table_shows_every_workflow_with_readable_units(journeys) -> Non
     lines = table.splitlines()
     assert lines[0].split()[:4] == ["workflow", "journeys", "resolved", "FCR"]
     no_internet = next(line for line in lines if line.startswith("no_internet"))
-    assert no_internet.split() == ["no_internet", "4", "75%", "25%", "3.0", "h", "8.6", "h", "25%", "0%", "4.00",
-                                   "(2)"]
+    assert no_internet.split() == ["no_internet", "4", "75%", "25%", "3.0", "h", "8.6", "h", "25%", "0%", "4.00", "(2)"]
     late = next(line for line in lines if line.startswith("late_delivery"))
     assert "37.0 h" in late and "45.8 h" in late and late.rstrip().endswith("-")  # no CSAT answers yet
 

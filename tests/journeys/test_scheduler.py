@@ -26,8 +26,14 @@ from bot.journeys.scheduler import (
 from bot.journeys.types import FollowUpRequest
 from tests.journeys.test_store import T0, customer_id, open_one, said, step_result
 
-CONFIG = JourneyConfig(nudge_after_hours=24, max_nudges=2, max_send_attempts=3, retry_backoff_seconds=60,
-                       claim_timeout_seconds=300, batch_size=100)
+CONFIG = JourneyConfig(
+    nudge_after_hours=24,
+    max_nudges=2,
+    max_send_attempts=3,
+    retry_backoff_seconds=60,
+    claim_timeout_seconds=300,
+    batch_size=100,
+)
 
 
 class Clock:
@@ -87,7 +93,7 @@ class FakeRasa:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> "FakeRasa":
+    def __enter__(self) -> FakeRasa:
         self.thread.start()
         return self
 
@@ -96,14 +102,25 @@ class FakeRasa:
         self.server.server_close()
 
 
-def open_committed(url: str, *, delay_seconds: int | None = 3600, customer: str = "CUST-00001",
-                   state: str = "waiting_for_company", conversation_id: str = "conv-1", problem_key: str = "p") -> int:
+def open_committed(
+    url: str,
+    *,
+    delay_seconds: int | None = 3600,
+    customer: str = "CUST-00001",
+    state: str = "waiting_for_company",
+    conversation_id: str = "conv-1",
+    problem_key: str = "p",
+) -> int:
     """A committed journey (with one follow-up due after `delay_seconds`, unless None)."""
     follow_ups = () if delay_seconds is None else (FollowUpRequest(delay_seconds, response="utter_did_it_arrive"),)
     with session_scope(url) as session:
-        view = open_one(session, customer_id(session, customer), conversation_id=conversation_id,
-                        problem_key=problem_key, result=step_result(state, "await", ("start", "await"),
-                                                                    follow_ups=follow_ups))
+        view = open_one(
+            session,
+            customer_id(session, customer),
+            conversation_id=conversation_id,
+            problem_key=problem_key,
+            result=step_result(state, "await", ("start", "await"), follow_ups=follow_ups),
+        )
     return view.id
 
 
@@ -136,7 +153,11 @@ def test_a_due_follow_up_is_sent_once_into_the_journeys_conversation_even_when_r
     (sent,) = scheduler.run_once()
     assert scheduler.run_once() == []
     assert (sent.journey_id, sent.kind, sent.conversation_id, sent.at) == (
-        journey_id, "follow_up", "widget-abc", clock.now)
+        journey_id,
+        "follow_up",
+        "widget-abc",
+        clock.now,
+    )
     (due,) = sender.sent
     assert (due.id, due.response, due.channel, due.attempt) == (sent.follow_up_id, "utter_did_it_arrive", "web", 1)
     (fu,) = follow_ups(fresh_shop_db)
@@ -162,7 +183,11 @@ def test_a_failed_send_is_retried_with_backoff_then_marked_failed(fresh_shop_db)
     assert (report.retrying, report.failed, report.sent) == (1, 0, [])
     (fu,) = follow_ups(fresh_shop_db)
     assert (fu.status, fu.attempts, fu.due_at, fu.last_error) == (
-        "pending", 1, T0 + timedelta(seconds=60), "Rasa answered HTTP 503")
+        "pending",
+        1,
+        T0 + timedelta(seconds=60),
+        "Rasa answered HTTP 503",
+    )
     assert scheduler.tick().retrying == 0  # not due again yet
     clock.advance(seconds=60)
     assert scheduler.tick().retrying == 1
@@ -220,22 +245,36 @@ def test_a_slow_pass_hands_back_its_claims_before_another_scheduler_could_take_t
     report = scheduler.tick()
     assert (len(report.sent), report.released) == (1, 2)
     assert sorted((f.status, f.attempts) for f in follow_ups(fresh_shop_db)) == [
-        ("pending", 0), ("pending", 0), ("sent", 1)]
+        ("pending", 0),
+        ("pending", 0),
+        ("sent", 1),
+    ]
     assert len(scheduler.run_once()) == 1 and len(scheduler.run_once()) == 1
     assert len({d.id for d in sender.sent}) == 3
 
 
 def test_the_knobs_come_from_tandem_journey_variables() -> None:
-    config = JourneyConfig.from_env({
-        "TANDEM_JOURNEY_REOPEN_WINDOW_DAYS": "7", "TANDEM_JOURNEY_NUDGE_AFTER_HOURS": "2.5",
-        "TANDEM_JOURNEY_MAX_NUDGES": "0", "TANDEM_JOURNEY_POLL_SECONDS": "5",
-    })
+    config = JourneyConfig.from_env(
+        {
+            "TANDEM_JOURNEY_REOPEN_WINDOW_DAYS": "7",
+            "TANDEM_JOURNEY_NUDGE_AFTER_HOURS": "2.5",
+            "TANDEM_JOURNEY_MAX_NUDGES": "0",
+            "TANDEM_JOURNEY_POLL_SECONDS": "5",
+        }
+    )
     assert (config.reopen_window, config.nudge_after, config.max_nudges, config.poll_seconds) == (
-        timedelta(days=7), timedelta(hours=2.5), 0, 5.0)
+        timedelta(days=7),
+        timedelta(hours=2.5),
+        0,
+        5.0,
+    )
     assert JourneyConfig.from_env({}) == JourneyConfig()
     assert [JourneyConfig(retry_backoff_seconds=10).retry_delay(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
-    for bad in ({"TANDEM_JOURNEY_MAX_NUDGES": "-1"}, {"TANDEM_JOURNEY_POLL_SECONDS": "0"},
-                {"TANDEM_JOURNEY_NUDGE_AFTER_HOURS": "a day"}):
+    for bad in (
+        {"TANDEM_JOURNEY_MAX_NUDGES": "-1"},
+        {"TANDEM_JOURNEY_POLL_SECONDS": "0"},
+        {"TANDEM_JOURNEY_NUDGE_AFTER_HOURS": "a day"},
+    ):
         with pytest.raises(ValueError, match="TANDEM_JOURNEY_"):
             JourneyConfig.from_env(bad)
 
@@ -272,9 +311,13 @@ def test_a_silent_customer_is_nudged_then_flagged_for_a_person_after_max_nudges(
     flagged = journey(fresh_shop_db, journey_id)
     assert (flagged.state, flagged.escalation_reason, flagged.version) == ("escalated", NO_REPLY_REASON, 4)
     with session_scope(fresh_shop_db) as session:
-        last = session.execute(
-            select(JourneyStep).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq.desc())
-        ).scalars().first()
+        last = (
+            session.execute(
+                select(JourneyStep).where(JourneyStep.journey_id == journey_id).order_by(JourneyStep.seq.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert (last.seq, last.step, last.state_after, last.channel) == (3, NO_REPLY_REASON, "escalated", "scheduler")
     clock.advance(days=3)
     assert scheduler.tick().nudged == 0 and len(sender.sent) == 2
@@ -287,8 +330,15 @@ def test_an_answer_resets_the_nudges_and_the_next_one_waits_a_full_period(fresh_
     assert scheduler.tick().nudged == 1
     clock.advance(hours=2)
     with session_scope(fresh_shop_db) as session:
-        view = store.record_turn(session, journey_id, step_result("waiting_for_customer", "await", ()),
-                                 user_input=said("hang on"), channel="web", conversation_id="conv-1", now=clock.now)
+        view = store.record_turn(
+            session,
+            journey_id,
+            step_result("waiting_for_customer", "await", ()),
+            user_input=said("hang on"),
+            channel="web",
+            conversation_id="conv-1",
+            now=clock.now,
+        )
     assert view.unanswered_nudges == 0
     clock.advance(hours=23)
     assert scheduler.tick().nudged == 0
@@ -303,8 +353,15 @@ def test_a_nudge_made_obsolete_before_it_went_out_is_cancelled(fresh_shop_db) ->
     scheduler = FollowUpScheduler(fresh_shop_db, sender, clock=clock, config=CONFIG)
     assert scheduler.tick().retrying == 1
     with session_scope(fresh_shop_db) as session:  # the journey now waits on the company, not the customer
-        store.record_turn(session, journey_id, step_result("waiting_for_company", "await_refund", ("refund",)),
-                          user_input=None, channel=None, conversation_id=None, now=clock.now)
+        store.record_turn(
+            session,
+            journey_id,
+            step_result("waiting_for_company", "await_refund", ("refund",)),
+            user_input=None,
+            channel=None,
+            conversation_id=None,
+            now=clock.now,
+        )
     clock.advance(minutes=5)
     assert scheduler.tick().sent == [] and sender.sent == []
     assert [f.status for f in follow_ups(fresh_shop_db, journey_id)] == ["cancelled"]
@@ -332,9 +389,18 @@ def test_two_schedulers_at_once_never_send_a_follow_up_twice(fresh_shop_db) -> N
         open_committed(fresh_shop_db, delay_seconds=0, customer=f"CUST-{n:05d}")
     with session_scope(fresh_shop_db) as session:  # a second follow-up on each journey
         for fu in list(session.execute(select(JourneyFollowUp)).scalars()):
-            session.add(JourneyFollowUp(journey_id=fu.journey_id, kind="follow_up", due_at=fu.due_at,
-                                        response="utter_second", scheduled_at_step=fu.scheduled_at_step,
-                                        status="pending", attempts=0, created_at=T0))
+            session.add(
+                JourneyFollowUp(
+                    journey_id=fu.journey_id,
+                    kind="follow_up",
+                    due_at=fu.due_at,
+                    response="utter_second",
+                    scheduled_at_step=fu.scheduled_at_step,
+                    status="pending",
+                    attempts=0,
+                    created_at=T0,
+                )
+            )
     sender, clock, start = GatedSender(), Clock(), threading.Barrier(2)
     config = replace(CONFIG, batch_size=3)
     errors: list[BaseException] = []
@@ -361,8 +427,17 @@ def test_two_schedulers_at_once_never_send_a_follow_up_twice(fresh_shop_db) -> N
 
 
 def test_rasa_sender_triggers_the_follow_up_intent_in_the_conversation() -> None:
-    due = DueFollowUp(id=7, journey_id=3, kind="follow_up", conversation_id="sender 1/x", channel="web",
-                      response="utter_did_it_arrive", workflow="late_delivery", step="check", attempt=1)
+    due = DueFollowUp(
+        id=7,
+        journey_id=3,
+        kind="follow_up",
+        conversation_id="sender 1/x",
+        channel="web",
+        response="utter_did_it_arrive",
+        workflow="late_delivery",
+        step="check",
+        attempt=1,
+    )
     with FakeRasa() as rasa:
         messages = RasaHttpSender(rasa.url + "/", token="s3cret", timeout=5).send(due)
     (request,) = rasa.requests

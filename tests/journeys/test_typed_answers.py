@@ -36,8 +36,12 @@ def _normal(text: str) -> str:
 
 
 def test_the_paraphrases_are_not_training_examples() -> None:
-    training = {_normal(line.strip()[2:]) for path in NLU.glob("*.yml") for line in path.read_text().splitlines()
-                if line.strip().startswith("- ")}
+    training = {
+        _normal(line.strip()[2:])
+        for path in NLU.glob("*.yml")
+        for line in path.read_text().splitlines()
+        if line.strip().startswith("- ")
+    }
     leaked = [t for texts in PARAPHRASES.values() for t in texts if _normal(t) in training]
     assert not leaked, f"typed answers used as training data: {leaked}"
 
@@ -75,7 +79,9 @@ def test_typed_answers_take_the_same_branch_as_the_buttons() -> None:
                     answer = interpret(step, parsed[text])
                     if answer is None or answer.next != option.next or not accepts.answered_by(parsed[text]):
                         got = answer.next if answer else "not an answer"
-                        wrong[key].append(f"{text!r} -> {got} (NLU: {parsed[text].ranking[:2]}, {dict(parsed[text].entities)})")
+                        wrong[key].append(
+                            f"{text!r} -> {got} (NLU: {parsed[text].ranking[:2]}, {dict(parsed[text].entities)})"
+                        )
     total, failed = sum(tried.values()), sum(len(v) for v in wrong.values())
     below = {k: v for k, v in wrong.items() if 1 - len(v) / tried[k] < MIN_PER_OPTION}
     report = "\n".join(f"{k}:\n    " + "\n    ".join(v) for k, v in wrong.items())

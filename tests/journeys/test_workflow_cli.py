@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.journeys.cli import register
+from bot.cli.workflows import register
 from bot.journeys.workflows.loader import DEFAULT_WORKFLOWS_DIR
 
 
@@ -27,8 +27,10 @@ def test_a_broken_workflow_is_listed_with_file_line_and_step_and_exits_1(tmp_pat
     broken.write_text(good.replace("next: choose_remedy", "next: choose_remedyy"))
     assert tandem(["workflows", "validate", str(tmp_path)]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
-    assert any(line.startswith(f"{broken}:") and "step 'trace': next points to unknown step 'choose_remedyy'" in line
-               for line in lines), lines
+    assert any(
+        line.startswith(f"{broken}:") and "step 'trace': next points to unknown step 'choose_remedyy'" in line
+        for line in lines
+    ), lines
     assert lines[-1] == "1 problem in 1 workflow file."
 
 
@@ -45,8 +47,10 @@ def test_an_empty_folder_is_not_reported_as_fine(tmp_path: Path, capsys) -> None
 def test_responses_are_checked_against_the_domain_given(tmp_path: Path, capsys) -> None:
     domain = tmp_path / "domain.yml"
     domain.write_text('version: "3.1"\nintents: [affirm, deny, return_item]\nresponses: {}\n')
-    assert tandem(["workflows", "validate", str(DEFAULT_WORKFLOWS_DIR / "return_refund.yml"),
-                   "--domain", str(domain)]) == 1
+    assert (
+        tandem(["workflows", "validate", str(DEFAULT_WORKFLOWS_DIR / "return_refund.yml"), "--domain", str(domain)])
+        == 1
+    )
     out = capsys.readouterr().out
     assert "response 'utter_wf_return_choose' is not in domain.yml" in out
     assert "response 'utter_workflow_reask' (said by the workflow runner) is missing" in out

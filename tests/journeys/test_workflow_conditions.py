@@ -10,43 +10,56 @@ from bot.journeys.workflows.conditions import ConditionError, evaluate, parse_co
 from bot.journeys.workflows.loader import parse_duration
 from bot.journeys.workflows.schema import AskStep, Expect, InstructStep
 
-FACTS = {"order.status": "shipped", "order.days_late": 3, "plan.monthly_price": 33.0, "context.charged": 45.99,
-         "context.answer": "Refund", "order.is_late": True, "order.delivered_on": None}
+FACTS = {
+    "order.status": "shipped",
+    "order.days_late": 3,
+    "plan.monthly_price": 33.0,
+    "context.charged": 45.99,
+    "context.answer": "Refund",
+    "order.is_late": True,
+    "order.delivered_on": None,
+}
 
 
 def holds(raw) -> bool:  # noqa: ANN001
     return evaluate(parse_condition(raw), FACTS.get)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ({"fact": "order.status", "in": ["shipped", "out_for_delivery"]}, True),
-    ({"fact": "order.status", "not_in": ["delivered"]}, True),
-    ({"fact": "context.answer", "equals": "refund"}, True),  # words compare without case
-    ({"fact": "order.days_late", "gt": 2}, True),
-    ({"fact": "order.days_late", "lte": 2}, False),
-    ({"fact": "context.charged", "gt": {"fact": "plan.monthly_price"}}, True),
-    ({"fact": "order.is_late", "is": True}, True),
-    ({"fact": "order.delivered_on", "exists": False}, True),
-    ({"fact": "order.delivered_on", "gt": 1}, False),  # a missing fact fails comparisons
-    ({"fact": "order.delivered_on", "not_equals": "x"}, True),
-    ({"all": [{"fact": "order.is_late", "is": True}, {"fact": "order.days_late", "gt": 5}]}, False),
-    ({"any": [{"fact": "order.is_late", "is": False}, {"fact": "order.days_late", "gt": 2}]}, True),
-    ({"not": {"fact": "order.status", "equals": "shipped"}}, False),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"fact": "order.status", "in": ["shipped", "out_for_delivery"]}, True),
+        ({"fact": "order.status", "not_in": ["delivered"]}, True),
+        ({"fact": "context.answer", "equals": "refund"}, True),  # words compare without case
+        ({"fact": "order.days_late", "gt": 2}, True),
+        ({"fact": "order.days_late", "lte": 2}, False),
+        ({"fact": "context.charged", "gt": {"fact": "plan.monthly_price"}}, True),
+        ({"fact": "order.is_late", "is": True}, True),
+        ({"fact": "order.delivered_on", "exists": False}, True),
+        ({"fact": "order.delivered_on", "gt": 1}, False),  # a missing fact fails comparisons
+        ({"fact": "order.delivered_on", "not_equals": "x"}, True),
+        ({"all": [{"fact": "order.is_late", "is": True}, {"fact": "order.days_late", "gt": 5}]}, False),
+        ({"any": [{"fact": "order.is_late", "is": False}, {"fact": "order.days_late", "gt": 2}]}, True),
+        ({"not": {"fact": "order.status", "equals": "shipped"}}, False),
+    ],
+)
 def test_conditions_answer_as_written(raw, expected) -> None:
     assert holds(raw) is expected
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"fact": "order.status"}, "exactly one operator"),
-    ({"fact": "order.status", "equals": 1, "in": [1]}, "exactly one operator"),
-    ({"fact": "status", "equals": "x"}, "dotted name"),
-    ({"fact": "order.status", "in": "shipped"}, "needs a list"),
-    ({"fact": "order.days_late", "gt": "two"}, "needs a number"),
-    ({"fact": "order.is_late", "is": "yes"}, "true or false"),
-    ({"all": []}, "non-empty list"),
-    ({"colour": "red"}, "unknown condition keys"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"fact": "order.status"}, "exactly one operator"),
+        ({"fact": "order.status", "equals": 1, "in": [1]}, "exactly one operator"),
+        ({"fact": "status", "equals": "x"}, "dotted name"),
+        ({"fact": "order.status", "in": "shipped"}, "needs a list"),
+        ({"fact": "order.days_late", "gt": "two"}, "needs a number"),
+        ({"fact": "order.is_late", "is": "yes"}, "true or false"),
+        ({"all": []}, "non-empty list"),
+        ({"colour": "red"}, "unknown condition keys"),
+    ],
+)
 def test_conditions_that_cannot_work_are_explained(raw, message) -> None:
     with pytest.raises(ConditionError, match=message):
         parse_condition(raw)
@@ -72,8 +85,13 @@ def test_an_instruct_takes_affirm_and_deny_only() -> None:
 
 
 def test_an_entity_answer_is_saved_under_its_name() -> None:
-    step = AskStep(id="s", response="r", next="go", on_fail="person",
-                   expect=Expect("entity", entity="amount", value_type="money", save_as="charged"))
+    step = AskStep(
+        id="s",
+        response="r",
+        next="go",
+        on_fail="person",
+        expect=Expect("entity", entity="amount", value_type="money", save_as="charged"),
+    )
     assert interpret(step, UserInput("inform", {"amount": "£12"})).updates == {"charged": 12.0}
     assert interpret(step, UserInput("inform", text="about 30 quid")).updates == {"charged": 30.0}
     assert interpret(step, UserInput("inform", text="no clue")) is None

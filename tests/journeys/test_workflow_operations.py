@@ -23,15 +23,20 @@ OPERATIONS = default_operations()
 
 def _free_orders(url: str, customer: str) -> list[str]:
     with session_scope(url) as session:
-        return list(session.execute(
-            select(Order.order_number).join(Customer).where(Customer.external_id == customer, Order.total == 0)
-            .order_by(Order.order_number)
-        ).scalars())
+        return list(
+            session.execute(
+                select(Order.order_number)
+                .join(Customer)
+                .where(Customer.external_id == customer, Order.total == 0)
+                .order_by(Order.order_number)
+            ).scalars()
+        )
 
 
 def _run(name: str, session, customer: str, key: str, **params):  # noqa: ANN202
-    return OPERATIONS.run(name, params, customer_id=customer, session=session,
-                          facts=ShopDbFacts(session, customer, now=NOW), key=key)
+    return OPERATIONS.run(
+        name, params, customer_id=customer, session=session, facts=ShopDbFacts(session, customer, now=NOW), key=key
+    )
 
 
 def test_a_replacement_replayed_after_a_crash_is_not_placed_twice(fresh_shop_db: str) -> None:
@@ -41,12 +46,14 @@ def test_a_replacement_replayed_after_a_crash_is_not_placed_twice(fresh_shop_db:
     assert choose.current_step == "choose_remedy"
     tap = UserInput("workflow_answer", {"answer": "replacement"})
     with session_scope(fresh_shop_db) as session:  # the order is committed ...
-        sent = runner.advance("late_delivery", "choose_remedy", choose.context, tap, "CUST-00026", session,
-                              journey_id="J-1")
+        sent = runner.advance(
+            "late_delivery", "choose_remedy", choose.context, tap, "CUST-00026", session, journey_id="J-1"
+        )
     # ... but the process died before the journey saved `sent.context`: the turn is replayed from `choose`.
     with session_scope(fresh_shop_db) as session:
-        replayed = runner.advance("late_delivery", "choose_remedy", choose.context, tap, "CUST-00026", session,
-                                  journey_id="J-1")
+        replayed = runner.advance(
+            "late_delivery", "choose_remedy", choose.context, tap, "CUST-00026", session, journey_id="J-1"
+        )
     number = sent.context["replacement"]["order_number"]
     assert replayed.context["replacement"]["order_number"] == number
     assert _free_orders(fresh_shop_db, "CUST-00026") == [number]
@@ -58,20 +65,27 @@ def test_a_replacement_replayed_after_a_crash_is_not_placed_twice(fresh_shop_db:
 def test_a_crash_before_the_commit_leaves_no_replacement_and_the_replay_places_one(fresh_shop_db: str) -> None:
     with pytest.raises(RuntimeError):
         with session_scope(fresh_shop_db) as session:
-            _run("create_replacement_order", session, "CUST-00026", "J-9:late_delivery:send_replacement",
-                 order_id="TD103300")
+            _run(
+                "create_replacement_order",
+                session,
+                "CUST-00026",
+                "J-9:late_delivery:send_replacement",
+                order_id="TD103300",
+            )
             raise RuntimeError("the action server died")
     assert _free_orders(fresh_shop_db, "CUST-00026") == []
     with session_scope(fresh_shop_db) as session:
-        result = _run("create_replacement_order", session, "CUST-00026", "J-9:late_delivery:send_replacement",
-                      order_id="TD103300")
+        result = _run(
+            "create_replacement_order", session, "CUST-00026", "J-9:late_delivery:send_replacement", order_id="TD103300"
+        )
     assert _free_orders(fresh_shop_db, "CUST-00026") == [result["order_number"]]
     with session_scope(fresh_shop_db) as session:
         order = session.execute(select(Order).where(Order.order_number == result["order_number"])).scalar_one()
         original = session.execute(select(Order).where(Order.order_number == "TD103300")).scalar_one()
         assert order.status == "placed" and order.shipping_address == original.shipping_address
-        assert [(l.product_id, l.quantity, float(l.unit_price)) for l in order.lines] == [
-            (l.product_id, l.quantity, 0.0) for l in original.lines]
+        assert [(line.product_id, line.quantity, float(line.unit_price)) for line in order.lines] == [
+            (line.product_id, line.quantity, 0.0) for line in original.lines
+        ]
 
 
 def test_a_refund_replayed_refunds_once_and_shows_in_the_customers_refunds(fresh_shop_db: str) -> None:
@@ -105,8 +119,9 @@ def test_operations_refuse_what_the_shop_rules_do_not_allow(session) -> None:
 
 def test_outages_and_line_tests_come_from_the_network_status_feed(tmp_path: Path, session) -> None:
     feed = tmp_path / "network.yml"
-    feed.write_text('outages:\n  - {area: E18, until: "2026-11-01T18:00", reference: INC-7}\n'
-                    "line_tests:\n  CUST-00001: fault\n")
+    feed.write_text(
+        'outages:\n  - {area: E18, until: "2026-11-01T18:00", reference: INC-7}\nline_tests:\n  CUST-00001: fault\n'
+    )
     ops = OPERATIONS.with_config(network_status=str(feed))
     facts = ShopDbFacts(session, "CUST-00001", now=NOW)
     outage = ops.run("check_outage", {}, customer_id="CUST-00001", session=session, facts=facts, key="k")
@@ -116,20 +131,31 @@ def test_outages_and_line_tests_come_from_the_network_status_feed(tmp_path: Path
     later = ShopDbFacts(session, "CUST-00001", now=NOW.replace(hour=19))
     assert not ops.run("check_outage", {}, customer_id="CUST-00001", session=session, facts=later, key="k")["found"]
     unknown = OPERATIONS.with_config(network_status=NetworkStatus())
-    assert unknown.run("run_line_test", {}, customer_id="CUST-00001", session=session, facts=facts,
-                       key="k")["tested"] is False
+    assert (
+        unknown.run("run_line_test", {}, customer_id="CUST-00001", session=session, facts=facts, key="k")["tested"]
+        is False
+    )
 
 
 def test_every_operation_declares_what_it_returns() -> None:
-    assert OPERATIONS.names() == sorted([
-        "apply_account_credit", "book_repair", "book_technician", "check_outage", "create_replacement_order",
-        "create_return_label", "issue_refund", "open_billing_dispute", "open_carrier_investigation",
-        "run_line_test", "schedule_callback",
-    ])
+    assert OPERATIONS.names() == sorted(
+        [
+            "apply_account_credit",
+            "book_repair",
+            "book_technician",
+            "check_outage",
+            "create_replacement_order",
+            "create_return_label",
+            "issue_refund",
+            "open_billing_dispute",
+            "open_carrier_investigation",
+            "run_line_test",
+            "schedule_callback",
+        ]
+    )
     assert all(OPERATIONS.get(name).returns and OPERATIONS.get(name).doc for name in OPERATIONS.names())
 
 
 def test_a_callback_is_booked_for_the_next_working_day(session) -> None:
     result = _run("schedule_callback", session, "CUST-00001", "J-1:x:callback", reason="billing")
     assert result["callback_on"] == "2026-11-02" and result["reference"].startswith("CB-")
-

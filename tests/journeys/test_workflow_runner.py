@@ -32,7 +32,9 @@ BANANA = UserInput(intent="inform", text="banana")
 
 @pytest.fixture
 def runner() -> WorkflowRunner:
-    return WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus()))
+    return WorkflowRunner(
+        WORKFLOWS, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus())
+    )
 
 
 def at_restart(runner: WorkflowRunner, session):
@@ -93,26 +95,39 @@ def test_an_ok_to_try_this_waits_for_the_outcome_instead_of_closing_the_issue(ru
     assert waiting.state == "waiting_for_customer" and waiting.current_step == "restart_router"
     assert not waiting.unexpected_answer and waiting.context.get("_retries", {}) == {}
     (message,) = waiting.messages
-    assert message.response == "utter_workflow_wait_for_outcome"  # its buttons are in domain.yml
-    worked = runner.advance("no_internet", "restart_router", waiting.context,
-                            UserInput(intent="affirm", text="yes that did it"), CUSTOMER, session)
+    assert message.response == "utter_workflow_wait_for_outcome"  # its buttons are in domain/workflows.yml
+    worked = runner.advance(
+        "no_internet",
+        "restart_router",
+        waiting.context,
+        UserInput(intent="affirm", text="yes that did it"),
+        CUSTOMER,
+        session,
+    )
     assert worked.state == "resolved"
 
 
 def test_an_answer_that_closes_the_issue_is_taken_only_on_a_sure_first_guess(runner) -> None:
-    """"It's arrived" resolves a late delivery: typed, only when the NLU is sure; other answers may be a close
+    """ "It's arrived" resolves a late delivery: typed, only when the NLU is sure; other answers may be a close
     runner-up ("tried that already" often ranks second)."""
     accepts = runner.accepts("late_delivery", "choose_remedy")
     sure = UserInput("problem_solved", text="it just arrived", ranking=(("problem_solved", 0.8),))
     assert accepts.choose(sure).value == "arrived"
-    second = UserInput("delivery_problem", text="someone's at the door, it's here",
-                       ranking=(("delivery_problem", 0.59), ("problem_solved", 0.3)))
+    second = UserInput(
+        "delivery_problem",
+        text="someone's at the door, it's here",
+        ranking=(("delivery_problem", 0.59), ("problem_solved", 0.3)),
+    )
     assert accepts.choose(second) is None
-    unsure = UserInput("nlu_fallback", text="what happened to it?",
-                       ranking=(("nlu_fallback", 0.35), ("problem_solved", 0.28), ("problem_persists", 0.28)))
+    unsure = UserInput(
+        "nlu_fallback",
+        text="what happened to it?",
+        ranking=(("nlu_fallback", 0.35), ("problem_solved", 0.28), ("problem_persists", 0.28)),
+    )
     assert accepts.choose(unsure) is None
-    runner_up = UserInput("delivery_problem", text="just send another one",
-                          ranking=(("delivery_problem", 0.5), ("want_replacement", 0.4)))
+    runner_up = UserInput(
+        "delivery_problem", text="just send another one", ranking=(("delivery_problem", 0.5), ("want_replacement", 0.4))
+    )
     assert accepts.choose(runner_up).value == "replacement"
 
 
@@ -121,8 +136,9 @@ def test_buttons_are_understood_when_tapped_or_typed(runner, session) -> None:
     lights = runner.advance("no_internet", "restart_router", first.context, UserInput("deny"), CUSTOMER, session)
     (message,) = lights.messages
     assert message.buttons[0] == {"title": "Lights look normal", "payload": '/workflow_answer{"answer": "normal"}'}
-    typed = runner.advance("no_internet", "lights", lights.context, UserInput("inform", text="No lights at all"),
-                           CUSTOMER, session)
+    typed = runner.advance(
+        "no_internet", "lights", lights.context, UserInput("inform", text="No lights at all"), CUSTOMER, session
+    )
     assert typed.current_step == "check_power" and typed.context["router_lights"] == "no_power"
 
 
@@ -130,14 +146,22 @@ def test_an_order_number_typed_without_an_entity_is_read_from_the_text(session) 
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
     asked = runner.start("late_delivery", "CUST-00026", {}, session)
     (message,) = asked.messages
-    assert message.buttons == ({"title": message.buttons[0]["title"], "payload": '/workflow_answer{"order_id": "TD103300"}'},)
-    answered = runner.advance("late_delivery", "ask_order", asked.context,
-                              UserInput("inform", text="it's order td-103300"), "CUST-00026", session)
+    assert message.buttons == (
+        {"title": message.buttons[0]["title"], "payload": '/workflow_answer{"order_id": "TD103300"}'},
+    )
+    answered = runner.advance(
+        "late_delivery",
+        "ask_order",
+        asked.context,
+        UserInput("inform", text="it's order td-103300"),
+        "CUST-00026",
+        session,
+    )
     assert answered.context["order_id"] == "TD103300" and answered.current_step == "slightly_late"
 
 
 def test_asked_which_order_the_customer_may_name_what_is_in_it(session) -> None:
-    """"the <item> one" to "which order?" takes the order listed with that item, like its button."""
+    """ "the <item> one" to "which order?" takes the order listed with that item, like its button."""
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
     for customer in (f"CUST-{i:05d}" for i in range(1, 80)):
         asked = runner.start("late_delivery", customer, {}, session)
@@ -147,32 +171,51 @@ def test_asked_which_order_the_customer_may_name_what_is_in_it(session) -> None:
         pytest.fail("no customer with two orders to choose from")
     listed = [b["title"].split(": ", 1) for b in asked.messages[-1].buttons]
     number, items = next((n, i) for n, i in listed if sum(i == other for _, other in listed) == 1)
-    answered = runner.advance("late_delivery", "ask_order", asked.context,
-                              UserInput("inform", text=f"the {items} one"), customer, session)
+    answered = runner.advance(
+        "late_delivery", "ask_order", asked.context, UserInput("inform", text=f"the {items} one"), customer, session
+    )
     assert answered.context["order_id"] == number and answered.current_step != "ask_order"
 
 
 def test_another_customers_order_is_not_accepted(session) -> None:
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
     asked = runner.start("late_delivery", "CUST-00026", {}, session)
-    other = runner.advance("late_delivery", "ask_order", asked.context, UserInput("inform", {"order_id": "TD103309"}),
-                           "CUST-00026", session)
+    other = runner.advance(
+        "late_delivery",
+        "ask_order",
+        asked.context,
+        UserInput("inform", {"order_id": "TD103309"}),
+        "CUST-00026",
+        session,
+    )
     assert other.unexpected_answer and other.current_step == "ask_order" and "order_id" not in other.context
-    assert other.messages[0].response == "utter_wf_order_not_found" and other.messages[0].values["order_id"] == "TD103309"
+    assert (
+        other.messages[0].response == "utter_wf_order_not_found" and other.messages[0].values["order_id"] == "TD103309"
+    )
 
 
 def test_a_follow_up_waits_and_a_customer_back_early_continues_at_once(session) -> None:
     runner = WorkflowRunner(WORKFLOWS, ShopDbFacts.at(NOW))
     asked = runner.start("late_delivery", "CUST-00026", {"order_id": "TD103300"}, session)
     assert asked.state == "waiting_for_customer" and asked.current_step == "slightly_late"
-    waiting = runner.advance("late_delivery", "slightly_late", asked.context,
-                             UserInput("wait_longer", text="i'll wait"), "CUST-00026", session)
+    waiting = runner.advance(
+        "late_delivery",
+        "slightly_late",
+        asked.context,
+        UserInput("wait_longer", text="i'll wait"),
+        "CUST-00026",
+        session,
+    )
     assert waiting.state == "waiting_for_company" and waiting.current_step == "wait_slightly_late"
     (follow_up,) = waiting.follow_ups
     assert (follow_up.delay_seconds, follow_up.step, follow_up.response) == (
-        2 * 86400, "arrived_after_wait", "utter_wf_follow_up_hello")
-    early = runner.advance("late_delivery", "wait_slightly_late", waiting.context, UserInput("greet"), "CUST-00026",
-                           session)
+        2 * 86400,
+        "arrived_after_wait",
+        "utter_wf_follow_up_hello",
+    )
+    early = runner.advance(
+        "late_delivery", "wait_slightly_late", waiting.context, UserInput("greet"), "CUST-00026", session
+    )
     assert [m.response for m in early.messages] == ["utter_wf_delivery_arrived"]  # no "it's Tandem again"
     fired = runner.resume("late_delivery", "wait_slightly_late", waiting.context, "CUST-00026", session)
     assert [m.response for m in fired.messages] == ["utter_wf_follow_up_hello", "utter_wf_delivery_arrived"]
@@ -196,7 +239,10 @@ def _write(folder: Path, name: str, text: str) -> None:
 
 
 def test_a_follow_up_can_hand_the_journey_to_another_workflow(tmp_path: Path, session) -> None:
-    _write(tmp_path, "first.yml", """\
+    _write(
+        tmp_path,
+        "first.yml",
+        """\
         title: First
         problem: {intents: [report_problem]}
         start: later
@@ -206,9 +252,12 @@ def test_a_follow_up_can_hand_the_journey_to_another_workflow(tmp_path: Path, se
             after: 1d
             response: utter_wf_follow_up_hello
             workflow: no_internet
-    """)
+    """,
+    )
     workflows = {**load_workflows([tmp_path]), "no_internet": WORKFLOWS["no_internet"]}
-    runner = WorkflowRunner(workflows, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus()))
+    runner = WorkflowRunner(
+        workflows, ShopDbFacts.at(NOW), default_operations().with_config(network_status=NetworkStatus())
+    )
     waiting = runner.start("first", CUSTOMER, {"note": "kept"}, session)
     assert waiting.follow_ups[0].workflow == "no_internet" and waiting.follow_ups[0].step is None
     fired = runner.resume("first", "later", waiting.context, CUSTOMER, session)
@@ -217,7 +266,10 @@ def test_a_follow_up_can_hand_the_journey_to_another_workflow(tmp_path: Path, se
 
 
 def test_a_runaway_chain_of_automatic_steps_is_stopped_and_handed_to_a_person(tmp_path: Path, session) -> None:
-    _write(tmp_path, "spin.yml", """\
+    _write(
+        tmp_path,
+        "spin.yml",
+        """\
         title: Spin
         problem: {intents: [report_problem]}
         start: a
@@ -225,11 +277,14 @@ def test_a_runaway_chain_of_automatic_steps_is_stopped_and_handed_to_a_person(tm
           a: {kind: check, when: {fact: customer.devices, gt: 0}, then: b, else: person}
           b: {kind: check, when: {fact: customer.devices, gt: 0}, then: a, else: person}
           person: {kind: escalate, reason: no_devices}
-    """)
+    """,
+    )
     workflows, problems = read_workflows([tmp_path])
     assert problems == []  # the shape is fine; only the validator's loop rule rejects it
     result = WorkflowRunner(workflows, ShopDbFacts.at(NOW), max_automatic_steps=10).start("spin", CUSTOMER, {}, session)
-    assert result.state == "escalated" and result.escalation_reason == STEP_LIMIT_REASON and len(result.steps_taken) == 10
+    assert (
+        result.state == "escalated" and result.escalation_reason == STEP_LIMIT_REASON and len(result.steps_taken) == 10
+    )
 
 
 def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path, session) -> None:
@@ -241,7 +296,10 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
         calls.append(call.key)
         return {"count": len(calls)}
 
-    _write(tmp_path, "again.yml", """\
+    _write(
+        tmp_path,
+        "again.yml",
+        """\
         title: Again
         problem: {intents: [report_problem]}
         start: act
@@ -254,7 +312,8 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
             on_fail: person
           done: {kind: resolve, outcome: done}
           person: {kind: escalate, reason: failed}
-    """)
+    """,
+    )
     runner = WorkflowRunner(load_workflows([tmp_path]), ShopDbFacts.at(NOW), registry)
     first = runner.start("again", CUSTOMER, {}, session, journey_id="j-7")
     again = runner.advance("again", "ask", first.context, UserInput("deny"), CUSTOMER, session, journey_id="j-7")
@@ -262,25 +321,28 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
     assert calls == ["j-7:again:act"]
 
 
-@pytest.mark.parametrize("intent, text, entities, expected", [
-    ("report_problem", "no internet since this morning", {}, "no_internet"),
-    ("report_problem", "my phone won't turn on", {"device": "phone"}, "device_wont_turn_on"),
-    ("report_problem", "my router has a red light on", {"device": "router"}, "no_internet"),
-    ("report_problem", "the screen on my phone is cracked", {"device": "phone"}, None),
-    ("report_problem", "intenet not wokring", {}, "no_internet"),  # one typo away from a keyword
-    ("report_problem", "my interent is down", {}, "no_internet"),  # two letters swapped
-    ("report_problem", "my interest in the screen is gone", {}, None),  # two letters from "internet": no match
-    ("delivery_problem", "my parcel is late", {}, "late_delivery"),
-    ("delivery_problem", "the box arrived damaged", {}, "return_refund"),  # it goes back: refund or exchange
-    ("report_problem", "the headphones i got are faulty", {}, "return_refund"),
-    ("delivery_problem", "you sent me the wrong thing", {}, "return_refund"),
-    ("report_problem", "my router is faulty", {"device": "router"}, "no_internet"),  # its own workflow first
-    ("return_item", "i want to return an item", {}, "return_refund"),
-    ("billing_question", "i've been overcharged", {}, "wrong_charge"),
-    ("billing_question", "you charged extra on this bill", {}, "wrong_charge"),
-    ("billing_question", "will i be charged extra for using data in france?", {}, None),  # a question: `unless`
-    ("billing_question", "can i get a copy of my last bill", {}, None),
-    ("greet", "hi", {}, None),
-])
+@pytest.mark.parametrize(
+    "intent, text, entities, expected",
+    [
+        ("report_problem", "no internet since this morning", {}, "no_internet"),
+        ("report_problem", "my phone won't turn on", {"device": "phone"}, "device_wont_turn_on"),
+        ("report_problem", "my router has a red light on", {"device": "router"}, "no_internet"),
+        ("report_problem", "the screen on my phone is cracked", {"device": "phone"}, None),
+        ("report_problem", "intenet not wokring", {}, "no_internet"),  # one typo away from a keyword
+        ("report_problem", "my interent is down", {}, "no_internet"),  # two letters swapped
+        ("report_problem", "my interest in the screen is gone", {}, None),  # two letters from "internet": no match
+        ("delivery_problem", "my parcel is late", {}, "late_delivery"),
+        ("delivery_problem", "the box arrived damaged", {}, "return_refund"),  # it goes back: refund or exchange
+        ("report_problem", "the headphones i got are faulty", {}, "return_refund"),
+        ("delivery_problem", "you sent me the wrong thing", {}, "return_refund"),
+        ("report_problem", "my router is faulty", {"device": "router"}, "no_internet"),  # its own workflow first
+        ("return_item", "i want to return an item", {}, "return_refund"),
+        ("billing_question", "i've been overcharged", {}, "wrong_charge"),
+        ("billing_question", "you charged extra on this bill", {}, "wrong_charge"),
+        ("billing_question", "will i be charged extra for using data in france?", {}, None),  # a question: `unless`
+        ("billing_question", "can i get a copy of my last bill", {}, None),
+        ("greet", "hi", {}, None),
+    ],
+)
 def test_the_report_picks_the_workflow_that_fits(intent, text, entities, expected) -> None:
     assert match_workflow(WORKFLOWS.values(), UserInput(intent=intent, entities=entities, text=text)) == expected

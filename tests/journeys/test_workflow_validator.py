@@ -77,13 +77,18 @@ def only(problems: list[Problem]) -> Problem:
 
 def test_the_five_shop_workflows_validate_clean() -> None:
     assert validate_workflows([DEFAULT_WORKFLOWS_DIR]) == []
-    assert set(load_workflows()) == {"no_internet", "device_wont_turn_on", "late_delivery", "return_refund",
-                                     "wrong_charge"}
+    assert set(load_workflows()) == {
+        "no_internet",
+        "device_wont_turn_on",
+        "late_delivery",
+        "return_refund",
+        "wrong_charge",
+    }
 
 
 def test_the_domains_workflow_block_holds_exactly_the_responses_the_workflows_send() -> None:
-    domain = (ROOT / "domain.yml").read_text()
-    block = domain.split("  # --- workflow responses (data/workflows/*.yml) ---\n", 1)[1]
+    domain = (ROOT / "domain" / "workflows.yml").read_text()
+    block = domain.split("  # --- workflow responses (workflows/*.yml) ---\n", 1)[1]
     assert set(re.findall(r"^  (utter_\w+):$", block, re.MULTILINE)) == responses_used()
 
 
@@ -174,7 +179,8 @@ def test_an_ask_with_retries_and_on_fail_is_an_exit_from_a_loop(check) -> None:
 
 
 def test_a_loop_of_automatic_steps_would_spin_within_one_turn(check) -> None:
-    text = TINY.replace("next_if_not: person", "next_if_not: a") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("next_if_not: person", "next_if_not: a") + textwrap.indent(
+        textwrap.dedent("""\
         a:
           kind: check
           when: {fact: customer.has_home_internet, is: true}
@@ -185,7 +191,9 @@ def test_a_loop_of_automatic_steps_would_spin_within_one_turn(check) -> None:
           when: {fact: customer.devices, gt: 0}
           then: a
           else: person
-    """), "  ")
+    """),
+        "  ",
+    )
     problem = only(check(text))
     assert "a, b form a loop of automatic steps" in problem.message
 
@@ -196,7 +204,8 @@ def test_a_resolve_without_the_customer_confirming(check) -> None:
 
 
 def test_a_button_marked_confirms_counts_as_the_customers_confirmation(check) -> None:
-    text = TINY.replace("start: try_it", "start: choose") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("start: try_it", "start: choose") + textwrap.indent(
+        textwrap.dedent("""\
         choose:
           kind: ask
           response: utter_try
@@ -205,7 +214,9 @@ def test_a_button_marked_confirms_counts_as_the_customers_confirmation(check) ->
               - {title: "Leave it", value: leave, next: fixed, confirms: true, means: [deny]}
               - {title: "Try", value: try, next: try_it, means: [affirm]}
           on_fail: person
-    """), "  ")
+    """),
+        "  ",
+    )
     assert check(text) == []
     problem = only(check(text.replace(", confirms: true", "")))
     assert "without the customer confirming" in problem.message
@@ -218,7 +229,8 @@ def test_a_workflow_without_an_escalate_step(check) -> None:
 
 
 def test_a_failure_path_that_never_reaches_a_person(check) -> None:
-    text = TINY.replace("on_fail: person", "on_fail: retry_later") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("on_fail: person", "on_fail: retry_later") + textwrap.indent(
+        textwrap.dedent("""\
         retry_later:
           kind: follow_up
           after: 1d
@@ -232,7 +244,9 @@ def test_a_failure_path_that_never_reaches_a_person(check) -> None:
         try_again_later:
           kind: resolve
           outcome: never
-    """), "  ")
+    """),
+        "  ",
+    )
     problems = check(text)
     assert any(p.step == "try_it" and "never reaches an escalate step" in p.message for p in problems), problems
 
@@ -248,28 +262,35 @@ def test_a_placeholder_nothing_in_the_workflow_fills(check) -> None:
 
 
 def test_an_unknown_operation_and_unknown_or_missing_params(check) -> None:
-    text = TINY.replace("next_if_not: person", "next_if_not: refund") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("next_if_not: person", "next_if_not: refund") + textwrap.indent(
+        textwrap.dedent("""\
         refund:
           kind: operation
           operation: refund_everything
           next: person
           on_error: person
-    """), "  ")
+    """),
+        "  ",
+    )
     assert "unknown operation 'refund_everything'" in only(check(text)).message
     text = text.replace("refund_everything", "issue_refund").replace(
-        "on_error: person", "on_error: person\n    params: {amount: 5}")
+        "on_error: person", "on_error: person\n    params: {amount: 5}"
+    )
     messages = [p.message for p in check(text)]
     assert any("needs param 'order_id'" in m for m in messages) and any("no param 'amount'" in m for m in messages)
 
 
 def test_unknown_facts_are_rejected(check) -> None:
-    text = TINY.replace("start: try_it", "start: gate") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("start: try_it", "start: gate") + textwrap.indent(
+        textwrap.dedent("""\
         gate:
           kind: check
           when: {fact: order.colour, equals: red}
           then: try_it
           else: person
-    """), "  ")
+    """),
+        "  ",
+    )
     problems = check(text)
     assert any("unknown fact 'order.colour'" in p.message for p in problems), problems
     problem = only(check(text.replace("order.colour", "weather.today")))
@@ -282,8 +303,11 @@ def test_unknown_facts_are_rejected(check) -> None:
 
 
 def test_an_operation_result_field_must_be_one_the_operation_returns(check) -> None:
-    text = "inputs: [order_id]\n" + TINY.replace("next_if_not: person", "next_if_not: refund") + textwrap.indent(
-        textwrap.dedent("""\
+    text = (
+        "inputs: [order_id]\n"
+        + TINY.replace("next_if_not: person", "next_if_not: refund")
+        + textwrap.indent(
+            textwrap.dedent("""\
         refund:
           kind: operation
           operation: issue_refund
@@ -295,14 +319,18 @@ def test_an_operation_result_field_must_be_one_the_operation_returns(check) -> N
           when: {fact: context.refund.amount, gt: 100}
           then: person
           else: person
-    """), "  ")
+    """),
+            "  ",
+        )
+    )
     assert check(text) == []
     problem = only(check(text.replace("context.refund.amount", "context.refund.colour")))
     assert "the result 'refund' has amount" in problem.message
 
 
 def test_a_bad_condition_and_a_bad_delay_are_explained(check) -> None:
-    text = TINY.replace("next_if_not: person", "next_if_not: wait") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("next_if_not: person", "next_if_not: wait") + textwrap.indent(
+        textwrap.dedent("""\
         wait:
           kind: follow_up
           after: two days
@@ -312,7 +340,9 @@ def test_a_bad_condition_and_a_bad_delay_are_explained(check) -> None:
           when: {fact: customer.devices, bigger: 2}
           then: try_it
           else: person
-    """), "  ")
+    """),
+        "  ",
+    )
     messages = {p.step: p.message for p in check(text)}
     assert "'after' must be a delay like 2d" in messages["wait"]
     assert "unknown operator bigger" in messages["gate"]
@@ -324,7 +354,8 @@ def test_a_step_id_given_twice(check) -> None:
 
 
 def test_a_yes_no_button_value_must_be_quoted(check) -> None:
-    text = TINY.replace("start: try_it", "start: choose") + textwrap.indent(textwrap.dedent("""\
+    text = TINY.replace("start: try_it", "start: choose") + textwrap.indent(
+        textwrap.dedent("""\
         choose:
           kind: ask
           response: utter_try
@@ -332,7 +363,9 @@ def test_a_yes_no_button_value_must_be_quoted(check) -> None:
             buttons:
               - {title: "Yes", value: yes, next: try_it, means: [affirm]}
           on_fail: person
-    """), "  ")
+    """),
+        "  ",
+    )
     problem = only(check(text))
     assert "put it in quotes" in problem.message
 
@@ -345,19 +378,42 @@ def test_an_intent_the_domain_does_not_know(check) -> None:
 def test_also_reports_are_checked_like_the_problem_itself(check) -> None:
     also = "problem: {intents: [report_problem], also: [{intents: [deny], keywords: [broken]}]}"
     assert check(TINY.replace("problem: {intents: [report_problem]}", also)) == []
-    unknown = only(check(TINY.replace("problem: {intents: [report_problem]}",
-                                      "problem: {intents: [report_problem], also: [{intents: [report_issue]}]}")))
+    unknown = only(
+        check(
+            TINY.replace(
+                "problem: {intents: [report_problem]}",
+                "problem: {intents: [report_problem], also: [{intents: [report_issue]}]}",
+            )
+        )
+    )
     assert "problem intent 'report_issue' is not in the domain" in unknown.message
-    nested = only(check(TINY.replace("problem: {intents: [report_problem]}",
-                                     "problem: {intents: [report_problem], also: [{intents: [deny], also: []}]}")))
+    nested = only(
+        check(
+            TINY.replace(
+                "problem: {intents: [report_problem]}",
+                "problem: {intents: [report_problem], also: [{intents: [deny], also: []}]}",
+            )
+        )
+    )
     assert "no 'also' of its own" in nested.message
 
 
 def test_unless_is_a_list_of_phrases(check) -> None:
-    assert check(TINY.replace("problem: {intents: [report_problem]}",
-                              "problem: {intents: [report_problem], unless: [will it]}")) == []
-    problem = only(check(TINY.replace("problem: {intents: [report_problem]}",
-                                      "problem: {intents: [report_problem], unless: {will: it}}")))
+    assert (
+        check(
+            TINY.replace(
+                "problem: {intents: [report_problem]}", "problem: {intents: [report_problem], unless: [will it]}"
+            )
+        )
+        == []
+    )
+    problem = only(
+        check(
+            TINY.replace(
+                "problem: {intents: [report_problem]}", "problem: {intents: [report_problem], unless: {will: it}}"
+            )
+        )
+    )
     assert "'unless' is a list of words or phrases" in problem.message
 
 

@@ -47,8 +47,8 @@ def storage(tmp_path) -> LocalModelStorage:
 
 def classifier(storage, **config) -> LinearIntentClassifier:
     return LinearIntentClassifier.create(
-        {**LinearIntentClassifier.get_default_config(), **config}, storage, Resource("intent"),
-        ExecutionContext(None))
+        {**LinearIntentClassifier.get_default_config(), **config}, storage, Resource("intent"), ExecutionContext(None)
+    )
 
 
 @pytest.mark.parametrize("idf", [False, True])
@@ -73,8 +73,11 @@ def test_what_it_learnt_survives_a_save_and_load(storage):
     model = classifier(storage, sparse_idf=True)
     model.train(training_data())
     loaded = LinearIntentClassifier.load(
-        {**LinearIntentClassifier.get_default_config(), "sparse_idf": True}, storage, Resource("intent"),
-        ExecutionContext(None))
+        {**LinearIntentClassifier.get_default_config(), "sparse_idf": True},
+        storage,
+        Resource("intent"),
+        ExecutionContext(None),
+    )
     probe = [message("refund please", {0: 3, 2: 1}, [0.2, 0.9])]
     assert np.allclose(loaded.idf, model.idf)
     assert np.allclose(loaded.predict_proba(probe), model.predict_proba(probe))

@@ -15,8 +15,13 @@ from bot.nlu.sentence_encoder import (
     onnx_export_path,
 )
 
-TEXTS = ["where is my order TD123456?", "my wifi keeps dropping every evening, tried restarting the router twice",
-         "hi", "", "refund " * 200]
+TEXTS = [
+    "where is my order TD123456?",
+    "my wifi keeps dropping every evening, tried restarting the router twice",
+    "hi",
+    "",
+    "refund " * 200,
+]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot.db.models import Customer, CustomerDevice, Product
 from bot.db.session import session_scope
-from bot.personalization.demo import seed_demo_behaviour
-from bot.personalization.training import train
+from bot.personalization.demo_behaviour import seed_demo_behaviour
+from bot.personalization.jobs.recommender_training import train
 
 
 @dataclass(frozen=True)
@@ -51,5 +51,13 @@ def customers_owning(url: str, family: str, *, only: bool = True) -> list[str]:
     families: dict[str, set[str]] = {}
     for customer, fam, _category in rows:
         families.setdefault(customer, set()).add(fam)
-    return [c for c, fams in families.items() if family in fams and (not only or fams == {family} or
-            all(f == family or f not in {"iphone", "galaxy", "pixel", "oneplus", "moto"} for f in fams))]
+    return [
+        c
+        for c, fams in families.items()
+        if family in fams
+        and (
+            not only
+            or fams == {family}
+            or all(f == family or f not in {"iphone", "galaxy", "pixel", "oneplus", "moto"} for f in fams)
+        )
+    ]

@@ -34,8 +34,11 @@ def test_numbers_that_are_not_money_are_not_a_budget(text: str | None) -> None:
 
 def test_configuration_comes_from_the_environment_and_rejects_nonsense() -> None:
     config = PersonalizationConfig.from_env(
-        {"TANDEM_RECS_EXCLUSION_DAYS": "7", "TANDEM_RECS_UNSOLICITED_CAP": "1",
-         "TANDEM_RECS_STRATEGIES": "hybrid=50, popularity=50"}
+        {
+            "TANDEM_RECS_EXCLUSION_DAYS": "7",
+            "TANDEM_RECS_UNSOLICITED_CAP": "1",
+            "TANDEM_RECS_STRATEGIES": "hybrid=50, popularity=50",
+        }
     )
     assert config.exclusion_days == 7 and config.unsolicited_cap == 1
     assert config.strategies == {"hybrid": 50.0, "popularity": 50.0}

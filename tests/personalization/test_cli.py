@@ -23,8 +23,18 @@ def _count(url: str, model) -> int:
 
 def test_import_stores_the_good_rows_and_hands_back_the_bad_ones_to_fix(fresh_shop_db, tmp_path, capsys) -> None:
     rejects = tmp_path / "rejects.csv"
-    code = main(["recs", "import", str(FIXTURES / "malformed.csv"), "--database-url", fresh_shop_db,
-                 "--rejects", str(rejects), "--no-progress"])
+    code = main(
+        [
+            "recs",
+            "import",
+            str(FIXTURES / "malformed.csv"),
+            "--database-url",
+            fresh_shop_db,
+            "--rejects",
+            str(rejects),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1  # something was rejected: scripts can tell
     stored = _count(fresh_shop_db, BehaviourEvent)
@@ -46,18 +56,41 @@ def test_import_of_a_file_it_cannot_read_says_why(fresh_shop_db, tmp_path, capsy
 
 def test_consents_then_segments_train_recommend_and_report(fresh_shop_db, tmp_path, capsys) -> None:
     models = tmp_path / "models"
-    assert main(["recs", "import", "--consents", str(FIXTURES / "consents.csv"), "--database-url", fresh_shop_db,
-                 "--no-progress"]) in (0, 1)
+    assert main(
+        [
+            "recs",
+            "import",
+            "--consents",
+            str(FIXTURES / "consents.csv"),
+            "--database-url",
+            fresh_shop_db,
+            "--no-progress",
+        ]
+    ) in (0, 1)
     assert _count(fresh_shop_db, PersonalizationConsent) >= 1
-    assert main(["recs", "segments", "--database-url", fresh_shop_db, "--models-dir", str(models),
-                 "--no-progress"]) == 0
+    assert (
+        main(["recs", "segments", "--database-url", fresh_shop_db, "--models-dir", str(models), "--no-progress"]) == 0
+    )
     assert _count(fresh_shop_db, CustomerSegment) == 60
-    assert main(["recs", "train", "--database-url", fresh_shop_db, "--models-dir", str(models),
-                 "--no-progress"]) == 0
+    assert main(["recs", "train", "--database-url", fresh_shop_db, "--models-dir", str(models), "--no-progress"]) == 0
     assert current_version(models) is not None
     capsys.readouterr()
-    assert main(["recs", "recommend", "CUST-00001", "--category", "headphones", "--database-url", fresh_shop_db,
-                 "--models-dir", str(models)]) == 0
+    assert (
+        main(
+            [
+                "recs",
+                "recommend",
+                "CUST-00001",
+                "--category",
+                "headphones",
+                "--database-url",
+                fresh_shop_db,
+                "--models-dir",
+                str(models),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "strategy:" in out and "AUD-" in out
     assert _count(fresh_shop_db, BehaviourEvent) == 0  # a dry run stores no impressions

@@ -13,7 +13,6 @@ from bot.db.models import BehaviourEvent, Customer, CustomerDevice, CustomerSegm
 from bot.db.session import session_scope
 from bot.personalization import store
 from bot.personalization.config import PersonalizationConfig
-from bot.personalization.dataset import load_training_data
 from bot.personalization.engine import (
     BEST_SELLERS,
     WITHHELD_FREQUENCY_CAP,
@@ -26,12 +25,17 @@ from bot.personalization.experiments import NON_PERSONALIZED
 from bot.personalization.model_store import ModelCache
 from bot.personalization.open_issues import StaticOpenIssues
 from bot.personalization.recommenders.base import REASON_POPULAR
-from bot.personalization.report import strategy_report
+from bot.personalization.shop_training_data import load_training_data
+from bot.personalization.strategy_report import strategy_report
+from bot.shop.customers import customer_pk
 from tests.personalization.conftest import customers_owning
 
 ANDROID = {"galaxy", "pixel", "oneplus", "moto"}
 CONFIG = PersonalizationConfig(
-    exclusion_days=30, category_exclusion_days=90, unsolicited_cap=2, unsolicited_window_hours=24,
+    exclusion_days=30,
+    category_exclusion_days=90,
+    unsolicited_cap=2,
+    unsolicited_window_hours=24,
     strategies={"hybrid": 1.0},
 )
 
@@ -48,7 +52,7 @@ def _customers(url: str) -> list[str]:
 
 def _consent(url: str, customer: str, granted: bool) -> int:
     with session_scope(url) as session:
-        cid = store.customer_pk(session, customer)
+        cid = customer_pk(session, customer)
         store.set_consent(session, cid, granted)
         return cid
 
@@ -90,9 +94,9 @@ def test_not_interested_keeps_an_item_out_for_the_configured_time(personalized_s
         )
         assert dropped in {r.sku for r in after_expiry.items}
         dismissals = session.execute(
-            select(func.count()).select_from(BehaviourEvent).where(
-                BehaviourEvent.kind == "dismissal", BehaviourEvent.customer_id == store.customer_pk(session, customer)
-            )
+            select(func.count())
+            .select_from(BehaviourEvent)
+            .where(BehaviourEvent.kind == "dismissal", BehaviourEvent.customer_id == customer_pk(session, customer))
         ).scalar_one()
         assert dismissals == 1
 
@@ -114,8 +118,9 @@ def test_not_interested_in_a_category_on_request_excludes_the_whole_category(per
 def test_unsolicited_suggestions_are_capped_per_time_window(personalized_shop, engine, shop) -> None:
     customer = _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
-        shown = [engine.recommend(session, customer, solicited=False, now=shop.now + timedelta(hours=h))
-                 for h in (0, 1, 2)]
+        shown = [
+            engine.recommend(session, customer, solicited=False, now=shop.now + timedelta(hours=h)) for h in (0, 1, 2)
+        ]
         assert [bool(r.items) for r in shown] == [True, True, False]
         assert shown[2].withheld == WITHHELD_FREQUENCY_CAP
         # Asked-for suggestions are never capped; the window moves on.
@@ -124,7 +129,8 @@ def test_unsolicited_suggestions_are_capped_per_time_window(personalized_shop, e
 
 
 def test_an_unsubscribed_customer_gets_nothing_unasked_for_but_still_what_they_ask(
-        personalized_shop, engine, shop) -> None:
+    personalized_shop, engine, shop
+) -> None:
     customer = _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
         assert engine.recommend(session, customer, solicited=False, now=shop.now).items
@@ -143,12 +149,23 @@ def test_an_unsubscribed_customer_gets_nothing_unasked_for_but_still_what_they_a
 def test_no_promotion_while_the_customer_has_an_open_issue(personalized_shop, shop) -> None:
     customer = _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
-        cid = store.customer_pk(session, customer)
-        session.merge(CustomerSegment(
-            customer_id=cid, recency_score=1, frequency_score=1, monetary_score=5, rfm_segment="cant_lose",
-            cluster=0, cluster_label="lapsed buyers", churn_risk=0.9, next_best_action="retention_offer",
-            next_best_action_reason="churn risk 0.90", refreshed_at=shop.now, model_version="test",
-        ))
+        cid = customer_pk(session, customer)
+        session.merge(
+            CustomerSegment(
+                customer_id=cid,
+                recency_score=1,
+                frequency_score=1,
+                monetary_score=5,
+                rfm_segment="cant_lose",
+                cluster=0,
+                cluster_label="lapsed buyers",
+                churn_risk=0.9,
+                next_best_action="retention_offer",
+                next_best_action_reason="churn risk 0.90",
+                refreshed_at=shop.now,
+                model_version="test",
+            )
+        )
     blocked = PersonalizationEngine(
         ModelCache(personalized_shop.models_dir), config=CONFIG, open_issues=StaticOpenIssues({cid})
     )
@@ -191,15 +208,19 @@ def test_an_iphone_owner_never_gets_android_accessories(personalized_shop, engin
 def test_no_second_laptop_soon_after_the_first_but_its_accessories_yes(personalized_shop, engine, shop) -> None:
     customer = _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
-        cid = store.customer_pk(session, customer)
+        cid = customer_pk(session, customer)
         session.execute(delete(CustomerDevice).where(CustomerDevice.customer_id == cid))
         laptop = session.execute(
             select(Product).where(Product.category == "laptops", Product.family == "macbook").limit(1)
         ).scalar_one()
-        session.add(CustomerDevice(
-            customer_id=cid, product_id=laptop.id, acquired_at=shop.now - timedelta(days=7),
-            serial_number=f"TEST-{cid}-LAPTOP",
-        ))
+        session.add(
+            CustomerDevice(
+                customer_id=cid,
+                product_id=laptop.id,
+                acquired_at=shop.now - timedelta(days=7),
+                serial_number=f"TEST-{cid}-LAPTOP",
+            )
+        )
     with session_scope(personalized_shop.url) as session:
         result = engine.recommend(session, customer, n=30, now=shop.now)
         categories = {r.category for r in result.items}
@@ -220,10 +241,11 @@ def test_impressions_and_clicks_close_the_loop_per_strategy(personalized_shop, e
     customer = _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
         result = engine.recommend(session, customer, n=3, now=shop.now, channel="web")
-        assert engine.record_click(session, customer, result.items[0].sku, request_id=result.request_id,
-                                   now=shop.now + timedelta(minutes=1))
+        assert engine.record_click(
+            session, customer, result.items[0].sku, request_id=result.request_id, now=shop.now + timedelta(minutes=1)
+        )
     with session_scope(personalized_shop.url) as session:
-        cid = store.customer_pk(session, customer)
+        cid = customer_pk(session, customer)
         rows = session.execute(
             select(BehaviourEvent.kind, BehaviourEvent.strategy, BehaviourEvent.request_id).where(
                 BehaviourEvent.customer_id == cid, BehaviourEvent.kind.in_(("impression", "click"))
@@ -233,7 +255,9 @@ def test_impressions_and_clicks_close_the_loop_per_strategy(personalized_shop, e
         assert {(s, r) for _, s, r in rows} == {("hybrid", result.request_id)}
         figures = {
             f.strategy: f
-            for f in strategy_report(session, since=shop.now - timedelta(minutes=1), until=shop.now + timedelta(minutes=1))
+            for f in strategy_report(
+                session, since=shop.now - timedelta(minutes=1), until=shop.now + timedelta(minutes=1)
+            )
         }
         assert figures["hybrid"].clicks >= 1 and 0 < figures["hybrid"].ctr <= 1
 
@@ -274,22 +298,35 @@ def test_accessories_of_the_product_under_discussion_say_they_go_with_it(persona
         phone = session.execute(
             select(Product).where(Product.category == "phones", Product.family == "iphone").limit(1)
         ).scalar_one()
-        result = engine.recommend(session, customer, focus_skus=[phone.sku], category="phone_accessories", n=5,
-                                  now=shop.now)
+        result = engine.recommend(
+            session, customer, focus_skus=[phone.sku], category="phone_accessories", n=5, now=shop.now
+        )
     assert result.items
     assert any(r.reason == f"goes with the {phone.name}" for r in result.items), [r.reason for r in result.items]
 
 
-def test_an_upsell_next_best_action_comes_with_suggestions_and_none_with_nothing(personalized_shop, engine, shop) -> None:
+def test_an_upsell_next_best_action_comes_with_suggestions_and_none_with_nothing(
+    personalized_shop, engine, shop
+) -> None:
     upsell, nothing = _pick(personalized_shop.url), _pick(personalized_shop.url)
     with session_scope(personalized_shop.url) as session:
         for customer, action in ((upsell, "upsell"), (nothing, "none")):
-            session.merge(CustomerSegment(
-                customer_id=store.customer_pk(session, customer), recency_score=5, frequency_score=3,
-                monetary_score=3, rfm_segment="loyal", cluster=1, cluster_label="steady buyers", churn_risk=0.1,
-                next_best_action=action, next_best_action_reason=f"{action} because", refreshed_at=shop.now,
-                model_version="test",
-            ))
+            session.merge(
+                CustomerSegment(
+                    customer_id=customer_pk(session, customer),
+                    recency_score=5,
+                    frequency_score=3,
+                    monetary_score=3,
+                    rfm_segment="loyal",
+                    cluster=1,
+                    cluster_label="steady buyers",
+                    churn_risk=0.1,
+                    next_best_action=action,
+                    next_best_action_reason=f"{action} because",
+                    refreshed_at=shop.now,
+                    model_version="test",
+                )
+            )
     with session_scope(personalized_shop.url) as session:
         offer = engine.offer(session, upsell, solicited=True, now=shop.now)
         assert offer.action == "upsell" and offer.recommendations.items and offer.reason == "upsell because"
@@ -313,12 +350,19 @@ def test_an_open_issue_journey_holds_promotions_back_until_it_is_resolved(person
     from bot.journeys.open_issues import JourneyOpenIssues
 
     customer = _pick(personalized_shop.url)
-    engine = PersonalizationEngine(ModelCache(personalized_shop.models_dir), config=CONFIG,
-                                   open_issues=JourneyOpenIssues())
+    engine = PersonalizationEngine(
+        ModelCache(personalized_shop.models_dir), config=CONFIG, open_issues=JourneyOpenIssues()
+    )
     with session_scope(personalized_shop.url) as session:
-        journey = Journey(customer_id=store.customer_pk(session, customer), workflow="no_internet",
-                          problem_key="no_internet", state="waiting_for_customer", context={},
-                          opened_at=shop.now, updated_at=shop.now)
+        journey = Journey(
+            customer_id=customer_pk(session, customer),
+            workflow="no_internet",
+            problem_key="no_internet",
+            state="waiting_for_customer",
+            context={},
+            opened_at=shop.now,
+            updated_at=shop.now,
+        )
         session.add(journey)
         session.flush()
         journey_id = journey.id

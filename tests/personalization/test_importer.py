@@ -56,8 +56,19 @@ def _imported_events(url: str) -> dict[str, set[tuple]]:
     request id, external id)."""
     e = BehaviourEvent
     stmt = (
-        select(e.source, Customer.external_id, e.kind, Product.sku, e.category, e.value, e.occurred_at, e.channel,
-               e.strategy, e.request_id, e.external_id)
+        select(
+            e.source,
+            Customer.external_id,
+            e.kind,
+            Product.sku,
+            e.category,
+            e.value,
+            e.occurred_at,
+            e.channel,
+            e.strategy,
+            e.request_id,
+            e.external_id,
+        )
         .join(Customer, Customer.id == e.customer_id)
         .outerjoin(Product, Product.id == e.product_id)
         .where(e.source.like("import:%"))
@@ -93,8 +104,14 @@ def _write_lines(path: Path, lines: list[str]) -> Path:
 
 
 def _event(event_id: str, **extra) -> dict:
-    return {"customer_id": "CUST-00001", "kind": "view", "sku": "PHN-0001", "timestamp": "2026-10-01T09:00:00Z",
-            "event_id": event_id, **extra}
+    return {
+        "customer_id": "CUST-00001",
+        "kind": "view",
+        "sku": "PHN-0001",
+        "timestamp": "2026-10-01T09:00:00Z",
+        "event_id": event_id,
+        **extra,
+    }
 
 
 def _csv_lines(events: list[dict]) -> list[str]:
@@ -123,8 +140,15 @@ def test_csv_json_jsonl_and_alias_columns_store_the_same_events(fresh_shop_db, t
     # zones converted to naive UTC, Unix seconds read, the default channel filled in
     assert by_id["ev-1"][5] == datetime(2026, 10, 1, 9, 0)
     assert by_id["ev-2"][5] == datetime(2026, 10, 2, 8, 30)
-    assert by_id["ev-3"][:7] == ("CUST-00002", "rating", "AUD-0001", "headphones", 4.5,
-                                 datetime(2026, 9, 21, 14, 13, 20), "import")
+    assert by_id["ev-3"][:7] == (
+        "CUST-00002",
+        "rating",
+        "AUD-0001",
+        "headphones",
+        4.5,
+        datetime(2026, 9, 21, 14, 13, 20),
+        "import",
+    )
     assert by_id["ev-4"][6:9] == ("chat", "popular", "req-1")
     # a dismissal of a whole category, named as people say it
     assert by_id["ev-6"][:4] == ("CUST-00004", "dismissal", None, "phone_accessories")
@@ -147,8 +171,7 @@ def test_format_comes_from_the_extension_or_is_given():
 def test_files_that_cannot_be_imported_at_all_are_clear_errors(session, tmp_path):
     cases = {
         "events.txt": ("customer_id,kind\n", "cannot tell the format"),
-        "no_kind.csv": ("customer_id,sku,time\nCUST-00001,PHN-0001,2026-10-01\n",
-                        r"lacks required column\(s\): kind"),
+        "no_kind.csv": ("customer_id,sku,time\nCUST-00001,PHN-0001,2026-10-01\n", r"lacks required column\(s\): kind"),
         "no_target.csv": ("customer_id,kind,time\n", r"lacks required column\(s\): sku or category"),
         "twice.csv": ("customer_id,kind,sku,product_id,time\n", "columns 'sku' and 'product_id' both mean sku"),
         "object.json": ('{"events": []}', "must hold one list of objects"),
@@ -186,7 +209,9 @@ def test_every_malformed_csv_row_is_rejected_with_its_line_and_reason_and_the_go
     _assert_rejects(report, MALFORMED_CSV_REJECTS)
     assert (report.rows_read, report.imported, report.duplicates) == (19, 3, 1)  # line 17 repeats line 2
     assert {row[-1] for row in _imported_events(fresh_shop_db)["import:malformed.csv"]} == {
-        "good-1", "good-2", "good-3"
+        "good-1",
+        "good-2",
+        "good-3",
     }
     lines = (FIXTURES / "malformed.csv").read_text().splitlines()
     assert all(r.raw == lines[r.line - 1] for r in report.rejected)
@@ -208,30 +233,38 @@ def test_unreadable_json_lines_are_rejected_one_by_one(fresh_shop_db, tmp_path):
 
     report = _import(fresh_shop_db, path)
 
-    _assert_rejects(report, {
-        2: (None, "not valid JSON: Expecting value"),
-        3: (None, "not a JSON object but list"),
-        4: (None, "empty line"),
-        5: ("sku", "must be a single value, not a list or object"),
-        6: ("sku", "given twice (as 'sku' and 'product_id')"),
-        7: ("value", "not a number: 'five'"),
-        9: ("timestamp", "(Unix milliseconds? give seconds)"),
-        10: (None, "not UTF-8 text (byte 13 of the line)"),
-    })
+    _assert_rejects(
+        report,
+        {
+            2: (None, "not valid JSON: Expecting value"),
+            3: (None, "not a JSON object but list"),
+            4: (None, "empty line"),
+            5: ("sku", "must be a single value, not a list or object"),
+            6: ("sku", "given twice (as 'sku' and 'product_id')"),
+            7: ("value", "not a number: 'five'"),
+            9: ("timestamp", "(Unix milliseconds? give seconds)"),
+            10: (None, "not UTF-8 text (byte 13 of the line)"),
+        },
+    )
     assert report.imported == 3
     assert {row[-1] for row in _imported_events(fresh_shop_db)["import:malformed.jsonl"]} == {
-        "j-good-1", "j-good-2", "j-good-3"
+        "j-good-1",
+        "j-good-2",
+        "j-good-3",
     }
 
 
 def test_a_json_list_is_read_element_by_element_up_to_a_syntax_error(fresh_shop_db):
     report = _import(fresh_shop_db, FIXTURES / "malformed.json")
 
-    _assert_rejects(report, {
-        3: ("customer_id", "unknown customer 'CUST-99999'"),
-        4: (None, "not a JSON object but str"),
-        6: (None, "not valid JSON: Expecting ',' delimiter; the rest of the file was not read"),
-    })
+    _assert_rejects(
+        report,
+        {
+            3: ("customer_id", "unknown customer 'CUST-99999'"),
+            4: (None, "not a JSON object but str"),
+            6: (None, "not valid JSON: Expecting ',' delimiter; the rest of the file was not read"),
+        },
+    )
     assert report.imported == 2
     assert report.notes == ["stopped reading at line 6; the rows before it were imported"]
     assert _count_imported(fresh_shop_db) == 2
@@ -239,8 +272,13 @@ def test_a_json_list_is_read_element_by_element_up_to_a_syntax_error(fresh_shop_
 
 def test_huge_fields_and_lines_are_rejected_without_stopping_the_import(fresh_shop_db, tmp_path):
     huge = "x" * 1_000_000
-    events = [_event("a"), _event("huge", channel=huge), _event("b"), _event("line", channel="y" * 5_000_000),
-              _event("c")]
+    events = [
+        _event("a"),
+        _event("huge", channel=huge),
+        _event("b"),
+        _event("line", channel="y" * 5_000_000),
+        _event("c"),
+    ]
     # name: (lines, line of the first event); a JSON list element cannot be skipped, so it holds no huge line
     files = {
         "huge.csv": (_csv_lines(events), 2),
@@ -249,8 +287,11 @@ def test_huge_fields_and_lines_are_rejected_without_stopping_the_import(fresh_sh
     }
     for name, (lines, first) in files.items():
         report = _import(fresh_shop_db, _write_lines(tmp_path / name, lines))
-        expected = {first + 1: (None, "field larger than field limit") if name == "huge.csv"
-                    else ("channel", "1,000,000 characters long (at most 4,096)")}
+        expected = {
+            first + 1: (None, "field larger than field limit")
+            if name == "huge.csv"
+            else ("channel", "1,000,000 characters long (at most 4,096)")
+        }
         if name != "huge.json":
             expected[first + 3] = (None, "line longer than 4,194,304 bytes")
         _assert_rejects(report, expected)
@@ -273,8 +314,7 @@ def test_importing_the_same_file_again_adds_nothing(fresh_shop_db, tmp_path):
     report = _import(fresh_shop_db, repeated, format="jsonl", batch_size=5)
     assert (report.imported, report.duplicates) == (8, 8)
     assert _count_imported(fresh_shop_db) == 16
-    assert _imported_events(fresh_shop_db)["import:events.txt"] == _imported_events(fresh_shop_db)[
-        "import:events.csv"]
+    assert _imported_events(fresh_shop_db)["import:events.txt"] == _imported_events(fresh_shop_db)["import:events.csv"]
 
 
 def test_the_rejects_file_round_trips_and_only_the_fixed_rows_are_added(fresh_shop_db, tmp_path):
@@ -311,19 +351,25 @@ def _refuse_channel(url: str, channel: str) -> None:
     """A trigger that makes the database itself refuse events of `channel`."""
     with make_engine(url).begin() as conn:
         if conn.dialect.name == "sqlite":
-            conn.execute(text(
-                "CREATE TRIGGER refuse_channel BEFORE INSERT ON behaviour_events "
-                f"WHEN NEW.channel = '{channel}' BEGIN SELECT RAISE(ABORT, 'channel refused'); END"
-            ))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_channel BEFORE INSERT ON behaviour_events "
+                    f"WHEN NEW.channel = '{channel}' BEGIN SELECT RAISE(ABORT, 'channel refused'); END"
+                )
+            )
         else:
-            conn.execute(text(
-                "CREATE FUNCTION refuse_channel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF NEW.channel = '{channel}' THEN RAISE EXCEPTION 'channel refused'; END IF; RETURN NEW; END $$"
-            ))
-            conn.execute(text(
-                "CREATE TRIGGER refuse_channel BEFORE INSERT ON behaviour_events "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_channel()"
-            ))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_channel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF NEW.channel = '{channel}' THEN RAISE EXCEPTION 'channel refused'; END IF; RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_channel BEFORE INSERT ON behaviour_events "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_channel()"
+                )
+            )
 
 
 def test_a_batch_the_database_refuses_loses_only_the_rows_it_refuses(fresh_shop_db, tmp_path):
@@ -347,8 +393,12 @@ def test_a_batch_the_database_refuses_loses_only_the_rows_it_refuses(fresh_shop_
 def _consents(url: str) -> dict[str, tuple]:
     with session_scope(url) as s:
         rows = s.execute(
-            select(Customer.external_id, PersonalizationConsent.granted, PersonalizationConsent.updated_at,
-                   PersonalizationConsent.source).join(Customer, Customer.id == PersonalizationConsent.customer_id)
+            select(
+                Customer.external_id,
+                PersonalizationConsent.granted,
+                PersonalizationConsent.updated_at,
+                PersonalizationConsent.source,
+            ).join(Customer, Customer.id == PersonalizationConsent.customer_id)
         )
         return {ext: tuple(rest) for ext, *rest in rows}
 
@@ -359,12 +409,15 @@ def test_consents_are_imported_newest_answer_wins_and_reimport_changes_nothing(f
             return import_consents(s, path, progress=False, now=NOW)
 
     report = run(FIXTURES / "consents.csv")
-    _assert_rejects(report, {
-        6: ("customer_id", "unknown customer 'CUST-99999'"),
-        7: ("granted", "not true/false, 1/0 or yes/no: 'maybe'"),
-        8: ("updated_at", "in the future"),
-        9: ("updated_at", "missing"),
-    })
+    _assert_rejects(
+        report,
+        {
+            6: ("customer_id", "unknown customer 'CUST-99999'"),
+            7: ("granted", "not true/false, 1/0 or yes/no: 'maybe'"),
+            8: ("updated_at", "in the future"),
+            9: ("updated_at", "missing"),
+        },
+    )
     assert (report.imported, report.duplicates) == (3, 1)  # CUST-00003's older answer is superseded
     source = "import:consents.csv"
     assert _consents(fresh_shop_db) == {
@@ -374,11 +427,14 @@ def test_consents_are_imported_newest_answer_wins_and_reimport_changes_nothing(f
     }
     assert (run(FIXTURES / "consents.csv").imported, len(_consents(fresh_shop_db))) == (0, 3)
 
-    update = _write_lines(tmp_path / "update.jsonl", [
-        json.dumps({"userId": "CUST-00001", "granted": False, "timestamp": "2026-10-20T00:00:00"}),
-        json.dumps({"userId": "CUST-00002", "granted": True, "timestamp": "2026-09-01T00:00:00"}),
-        json.dumps({"userId": "CUST-00007", "granted": 1, "time": 1790000000}),
-    ])
+    update = _write_lines(
+        tmp_path / "update.jsonl",
+        [
+            json.dumps({"userId": "CUST-00001", "granted": False, "timestamp": "2026-10-20T00:00:00"}),
+            json.dumps({"userId": "CUST-00002", "granted": True, "timestamp": "2026-09-01T00:00:00"}),
+            json.dumps({"userId": "CUST-00007", "granted": 1, "time": 1790000000}),
+        ],
+    )
     report = run(update)
     assert (report.imported, report.duplicates, report.rejected_count) == (2, 1, 0)
     consents = _consents(fresh_shop_db)

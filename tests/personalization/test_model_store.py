@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bot.personalization import model_store
-from bot.personalization.data import ItemCatalog
 from bot.personalization.model_store import ModelBundle, ModelCache, NoModelError
+from bot.personalization.training_data import ItemCatalog
 
 
 def _catalog() -> ItemCatalog:

@@ -13,7 +13,6 @@ import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from bot.personalization.data import Interactions, ItemCatalog, TrainingData
 from bot.personalization.recommenders import RECOMMENDER_NAMES, build_recommender
 from bot.personalization.recommenders.als import ALSRecommender
 from bot.personalization.recommenders.base import (
@@ -27,6 +26,7 @@ from bot.personalization.recommenders.content import ContentRecommender
 from bot.personalization.recommenders.item_knn import ItemKNNRecommender
 from bot.personalization.recommenders.popularity import PopularityRecommender
 from bot.personalization.recommenders.ranking import context_mask, recommend_with, top_n
+from bot.personalization.training_data import Interactions, ItemCatalog, TrainingData
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -86,9 +86,7 @@ def build_tiny_shop() -> TrainingData:
         for u, (user, _segment, skus) in enumerate(baskets)
         for k, sku in enumerate(skus)
     ]
-    interactions = Interactions.from_records(
-        records, item_ids=[i[0] for i in ITEMS], user_ids=[b[0] for b in baskets]
-    )
+    interactions = Interactions.from_records(records, item_ids=[i[0] for i in ITEMS], user_ids=[b[0] for b in baskets])
     return TrainingData(
         interactions=interactions,
         catalog=build_catalog(),
@@ -136,9 +134,15 @@ def _recency_shop(half_life_days: float) -> PopularityRecommender:
     records += [("x", "OTHER", 1.0, NOW)]
     inter = Interactions.from_records(records, item_ids=["OLDHIT", "NEWHIT", "OTHER"])
     catalog = ItemCatalog(
-        item_ids=inter.item_ids, names=inter.item_ids, categories=np.array(["a"] * 3, dtype=object),
-        brands=np.array(["b"] * 3, dtype=object), prices=np.ones(3), text=inter.item_ids,
-        family=np.array([None] * 3, dtype=object), fits=(frozenset(),) * 3, active=np.ones(3, dtype=bool),
+        item_ids=inter.item_ids,
+        names=inter.item_ids,
+        categories=np.array(["a"] * 3, dtype=object),
+        brands=np.array(["b"] * 3, dtype=object),
+        prices=np.ones(3),
+        text=inter.item_ids,
+        family=np.array([None] * 3, dtype=object),
+        fits=(frozenset(),) * 3,
+        active=np.ones(3, dtype=bool),
     )
     return PopularityRecommender(half_life_days=half_life_days).fit(TrainingData(inter, catalog, now=NOW))
 
@@ -274,8 +278,12 @@ def test_context_mask_applies_every_hard_rule(tiny_shop):
 
 def test_recommend_with_serves_popularity_under_the_hard_rules(fitted, tiny_shop):
     picks = recommend_with(
-        fitted["popularity"], UserHistory(), RequestContext(category="headphones"), n=10,
-        exclude=np.array([IDX["SONY"]]), catalog=tiny_shop.catalog,
+        fitted["popularity"],
+        UserHistory(),
+        RequestContext(category="headphones"),
+        n=10,
+        exclude=np.array([IDX["SONY"]]),
+        catalog=tiny_shop.catalog,
     )
     assert {ITEMS[p.item][0] for p in picks} == {"BOSE", "JBL", "AIRP"}
     assert {p.reason for p in picks} == {REASON_POPULAR}
@@ -287,8 +295,12 @@ def test_recommend_with_serves_popularity_under_the_hard_rules(fitted, tiny_shop
 
 def test_recommend_with_names_the_item_behind_a_collaborative_pick(fitted, tiny_shop):
     picks = recommend_with(
-        fitted["item_knn"], history("IPH"), RequestContext(), n=1,
-        exclude=np.array([IDX["IPH"]]), catalog=tiny_shop.catalog,
+        fitted["item_knn"],
+        history("IPH"),
+        RequestContext(),
+        n=1,
+        exclude=np.array([IDX["IPH"]]),
+        catalog=tiny_shop.catalog,
     )
     assert [(p.item, p.reason, p.reason_item) for p in picks] == [(IDX["IPC"], REASON_BOUGHT, IDX["IPH"])]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ SHOP_CUSTOMERS = 300
 
 
 @pytest.fixture(scope="package")
-def quality_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+def quality_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     factory = DatabaseFactory("postgresql", tmp_path_factory.mktemp("quality-db"))
     url = factory.create()
     seed_test_shop(url, customers=SHOP_CUSTOMERS)

@@ -13,10 +13,11 @@ import re
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any
 
 import yaml
 from sqlalchemy import delete, func, or_, select
@@ -39,10 +40,11 @@ from bot.db.models import (
     utcnow,
 )
 from bot.db.session import session_scope
+from bot.domain_files import load_domain
 from bot.identity import sign_customer
 
 FOLDER = Path(__file__).resolve().parent / "conversations"
-DOMAIN = Path(__file__).resolve().parents[2] / "domain.yml"
+DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 
 # What no customer should ever see.
 INTERNAL = re.compile(r"\butter_\w+|\baction_\w+|EXTERNAL:|/[a-z_]+\{|Traceback", re.IGNORECASE)
@@ -72,7 +74,7 @@ class Conversation:
 class Actor:
     """Who plays a conversation: the signed-in customer (None for a visitor) and the persona's placeholders."""
 
-    customer: Optional[str]
+    customer: str | None
     values: Mapping[str, str]
     cancelled_before: frozenset[str] = frozenset()  # their orders already cancelled when the conversation began
 
@@ -83,11 +85,11 @@ class Actor:
 @dataclass
 class Outcome:
     conversation: Conversation
-    customer: Optional[str]
+    customer: str | None
     sender: str
-    turns: List[str] = field(default_factory=list)
-    replies: List[List[Dict[str, Any]]] = field(default_factory=list)
-    failures: List[str] = field(default_factory=list)
+    turns: list[str] = field(default_factory=list)
+    replies: list[list[dict[str, Any]]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -103,20 +105,24 @@ class Outcome:
         return "\n".join(lines)
 
 
-def load(folder: Path = FOLDER) -> List[Conversation]:
-    conversations: List[Conversation] = []
+def load(folder: Path = FOLDER) -> list[Conversation]:
+    conversations: list[Conversation] = []
     seen: set[str] = set()
     for path in sorted(folder.glob("*.yml")):
         for raw in (yaml.safe_load(path.read_text()) or {}).get("conversations") or []:
             if raw["id"] in seen:
                 raise ValueError(f"{path.name}: conversation id {raw['id']!r} is used twice")
             seen.add(raw["id"])
-            conversations.append(Conversation(
-                id=raw["id"], persona=raw["persona"], turns=tuple(str(t) for t in raw["turns"]),
-                expect=raw.get("expect") or {},
-                turn_expect={int(k): v for k, v in (raw.get("turn_expect") or {}).items()},
-                source=path.name,
-            ))
+            conversations.append(
+                Conversation(
+                    id=raw["id"],
+                    persona=raw["persona"],
+                    turns=tuple(str(t) for t in raw["turns"]),
+                    expect=raw.get("expect") or {},
+                    turn_expect={int(k): v for k, v in (raw.get("turn_expect") or {}).items()},
+                    source=path.name,
+                )
+            )
     return conversations
 
 
@@ -130,76 +136,108 @@ def reply_text(reply: Mapping[str, Any]) -> str:
 
 # --- personas -----------------------------------------------------------------------------------------------
 
+
 def _first_item(session: Session, order_id: int) -> str:
     return session.execute(
-        select(Product.name).join(OrderLine, OrderLine.product_id == Product.id)
-        .where(OrderLine.order_id == order_id).order_by(OrderLine.id).limit(1)
+        select(Product.name)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .where(OrderLine.order_id == order_id)
+        .order_by(OrderLine.id)
+        .limit(1)
     ).scalar_one()
 
 
-def _order_persona(*conditions: Any) -> Callable[[Session, set], Optional[Actor]]:
-    def pick(session: Session, used: set) -> Optional[Actor]:
+def _order_persona(*conditions: Any) -> Callable[[Session, set], Actor | None]:
+    def pick(session: Session, used: set) -> Actor | None:
         row = session.execute(
-            select(Customer.external_id, Order.id, Order.order_number, Order.carrier).join(Order)
+            select(Customer.external_id, Order.id, Order.order_number, Order.carrier)
+            .join(Order)
             .where(*conditions, Customer.external_id.not_in(used or {""}))
-            .order_by(Customer.external_id, Order.placed_at.desc()).limit(1)
+            .order_by(Customer.external_id, Order.placed_at.desc())
+            .limit(1)
         ).first()
         if row is None:
             return None
         customer, order_id, number, carrier = row
         return Actor(customer, {"order": number, "item": _first_item(session, order_id), "carrier": carrier or ""})
+
     return pick
 
 
-def _plan_persona(category: str) -> Callable[[Session, set], Optional[Actor]]:
-    def pick(session: Session, used: set) -> Optional[Actor]:
+def _plan_persona(category: str) -> Callable[[Session, set], Actor | None]:
+    def pick(session: Session, used: set) -> Actor | None:
         row = session.execute(
             select(Customer.external_id, Product.name, CustomerPlan.monthly_price)
             .join(CustomerPlan, CustomerPlan.customer_id == Customer.id)
             .join(Product, Product.id == CustomerPlan.product_id)
-            .where(Product.category == category, CustomerPlan.status == "active",
-                   Customer.external_id.not_in(used or {""}))
-            .order_by(Customer.external_id).limit(1)
+            .where(
+                Product.category == category, CustomerPlan.status == "active", Customer.external_id.not_in(used or {""})
+            )
+            .order_by(Customer.external_id)
+            .limit(1)
         ).first()
         return None if row is None else Actor(row[0], {"plan": row[1], "price": f"{row[2]:.2f}"})
+
     return pick
 
 
-def _device_persona(*conditions: Any) -> Callable[[Session, set], Optional[Actor]]:
-    def pick(session: Session, used: set) -> Optional[Actor]:
+def _device_persona(*conditions: Any) -> Callable[[Session, set], Actor | None]:
+    def pick(session: Session, used: set) -> Actor | None:
         row = session.execute(
             select(Customer.external_id, Product)
             .join(CustomerDevice, CustomerDevice.customer_id == Customer.id)
             .join(Product, Product.id == CustomerDevice.product_id)
             .where(*conditions, Customer.external_id.not_in(used or {""}))
-            .order_by(Customer.external_id, CustomerDevice.acquired_at.desc()).limit(1)
+            .order_by(Customer.external_id, CustomerDevice.acquired_at.desc())
+            .limit(1)
         ).first()
         if row is None:
             return None
         customer, product = row
-        return Actor(customer, {"device": (product.attributes or {}).get("model") or product.name,
-                                "brand": product.brand, "device_kind": DEVICE_KINDS.get(product.category, "device")})
+        return Actor(
+            customer,
+            {
+                "device": (product.attributes or {}).get("model") or product.name,
+                "brand": product.brand,
+                "device_kind": DEVICE_KINDS.get(product.category, "device"),
+            },
+        )
+
     return pick
 
 
-def _two_orders(session: Session, used: set) -> Optional[Actor]:
+def _two_orders(session: Session, used: set) -> Actor | None:
     since = dt.datetime.now() - dt.timedelta(days=60)
     customer = session.execute(
-        select(Customer.external_id).join(Order)
+        select(Customer.external_id)
+        .join(Order)
         .where(Order.placed_at >= since, Customer.external_id.not_in(used or {""}))
-        .group_by(Customer.external_id).having(func.count(Order.id) >= 2).order_by(Customer.external_id).limit(1)
+        .group_by(Customer.external_id)
+        .having(func.count(Order.id) >= 2)
+        .order_by(Customer.external_id)
+        .limit(1)
     ).scalar_one_or_none()
     if customer is None:
         return None
     orders = session.execute(
-        select(Order.id, Order.order_number).join(Customer).where(Customer.external_id == customer)
-        .order_by(Order.placed_at.desc()).limit(2)
+        select(Order.id, Order.order_number)
+        .join(Customer)
+        .where(Customer.external_id == customer)
+        .order_by(Order.placed_at.desc())
+        .limit(2)
     ).all()
-    return Actor(customer, {"order": orders[0][1], "item": _first_item(session, orders[0][0]),
-                            "order2": orders[1][1], "item2": _first_item(session, orders[1][0])})
+    return Actor(
+        customer,
+        {
+            "order": orders[0][1],
+            "item": _first_item(session, orders[0][0]),
+            "order2": orders[1][1],
+            "item2": _first_item(session, orders[1][0]),
+        },
+    )
 
 
-def _any(session: Session, used: set) -> Optional[Actor]:
+def _any(session: Session, used: set) -> Actor | None:
     actor = _order_persona()(session, used)
     if actor is None:
         return None
@@ -207,7 +245,7 @@ def _any(session: Session, used: set) -> Optional[Actor]:
     return Actor(actor.customer, dict(actor.values, name=name.split()[0]))
 
 
-def _personas() -> Dict[str, Callable[[Session, set], Optional[Actor]]]:
+def _personas() -> dict[str, Callable[[Session, set], Actor | None]]:
     today = dt.date.today()
     now = dt.datetime.now()
     on_time = Order.estimated_delivery >= today
@@ -244,7 +282,7 @@ class Casting:
         self.database_url = database_url
         self.playing: set[str] = set()
         self.played: list[str] = []  # finished, oldest first
-        self._orders: dict[str, dict[int, tuple[str, Optional[dt.datetime]]]] = {}  # as first cast
+        self._orders: dict[str, dict[int, tuple[str, dt.datetime | None]]] = {}  # as first cast
         self._lock = threading.Lock()
         self._pickers = _personas()
 
@@ -267,18 +305,27 @@ class Casting:
                 other = session.execute(select(Order.order_number).order_by(Order.order_number).limit(1)).scalar_one()
                 return Actor(None, {"other_order": other})
             self.playing.add(actor.customer)
-            self._orders.setdefault(actor.customer, {
-                order_id: (status, cancelled_at) for order_id, status, cancelled_at in session.execute(
-                    select(Order.id, Order.status, Order.cancelled_at).join(Customer)
-                    .where(Customer.external_id == actor.customer)
-                )
-            })
+            self._orders.setdefault(
+                actor.customer,
+                {
+                    order_id: (status, cancelled_at)
+                    for order_id, status, cancelled_at in session.execute(
+                        select(Order.id, Order.status, Order.cancelled_at)
+                        .join(Customer)
+                        .where(Customer.external_id == actor.customer)
+                    )
+                },
+            )
             other = session.execute(
-                select(Order.order_number).join(Customer).where(Customer.external_id != actor.customer)
-                .order_by(Order.order_number).limit(1)
+                select(Order.order_number)
+                .join(Customer)
+                .where(Customer.external_id != actor.customer)
+                .order_by(Order.order_number)
+                .limit(1)
             ).scalar_one()
             cancelled = session.execute(
-                select(Order.order_number).join(Customer)
+                select(Order.order_number)
+                .join(Customer)
                 .where(Customer.external_id == actor.customer, Order.status == "cancelled")
             ).scalars()
             return Actor(actor.customer, dict(actor.values, other_order=other), frozenset(cancelled))
@@ -290,7 +337,7 @@ class Casting:
                 self.played.append(actor.customer)
 
 
-def _forget(session: Session, customer: str, orders: Mapping[int, tuple[str, Optional[dt.datetime]]]) -> None:
+def _forget(session: Session, customer: str, orders: Mapping[int, tuple[str, dt.datetime | None]]) -> None:
     """What an earlier conversation left on a customer who plays again: issues, handoffs, "not interested",
     cancellations, refunds and replacement orders (`orders`: each order's status and cancellation as first cast)."""
     customer_id = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
@@ -306,9 +353,11 @@ def _forget(session: Session, customer: str, orders: Mapping[int, tuple[str, Opt
 
 # --- playing ------------------------------------------------------------------------------------------------
 
-def send(url: str, sender: str, text: str, token: Optional[str]) -> tuple[int, Any]:
-    body = json.dumps({"sender": sender, "message": text,
-                       "metadata": {"customer_token": token} if token else {}}).encode()
+
+def send(url: str, sender: str, text: str, token: str | None) -> tuple[int, Any]:
+    body = json.dumps(
+        {"sender": sender, "message": text, "metadata": {"customer_token": token} if token else {}}
+    ).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=120) as reply:
@@ -334,8 +383,9 @@ def play(url: str, conversation: Conversation, actor: Actor, sender: str) -> Out
 
 # --- judging ------------------------------------------------------------------------------------------------
 
+
 def _not_understood_texts(domain: Path = DOMAIN) -> tuple[str, ...]:
-    responses = (yaml.safe_load(domain.read_text()) or {}).get("responses") or {}
+    responses = load_domain(domain).get("responses") or {}
     return tuple(v["text"] for name in NOT_UNDERSTOOD_RESPONSES for v in responses.get(name) or [] if v.get("text"))
 
 
@@ -365,7 +415,7 @@ class Judge:
             for check, wanted in checks.items():
                 failures.extend(f"turn {index}: {f}" for f in self._check_texts(check, wanted, actor, turn_texts))
 
-    def _check_texts(self, check: str, wanted: Any, actor: Actor, texts: Sequence[str]) -> List[str]:
+    def _check_texts(self, check: str, wanted: Any, actor: Actor, texts: Sequence[str]) -> list[str]:
         patterns = [actor.fill(p) for p in (wanted if isinstance(wanted, list) else [wanted])]
         if check == "says":
             return [f"never says /{p}/" for p in patterns if not any(re.search(p, t, re.IGNORECASE) for t in texts)]
@@ -373,8 +423,9 @@ class Judge:
             return [f"says /{p}/: {t[:120]!r}" for p in patterns for t in texts if re.search(p, t, re.IGNORECASE)][:1]
         return [f"unknown check {check!r}"]
 
-    def _check(self, check: str, wanted: Any, facts: "_Facts", actor: Actor, texts: Sequence[str],
-               outcome: Outcome) -> List[str]:
+    def _check(
+        self, check: str, wanted: Any, facts: _Facts, actor: Actor, texts: Sequence[str], outcome: Outcome
+    ) -> list[str]:
         if check in ("says", "never_says"):
             return self._check_texts(check, wanted, actor, texts)
         if check == "journey":
@@ -408,23 +459,31 @@ class Judge:
 class _Facts:
     """What the database says happened to one customer and conversation since the conversation started."""
 
-    def __init__(self, session: Session, customer: Optional[str], sender: str, started: dt.datetime) -> None:
+    def __init__(self, session: Session, customer: str | None, sender: str, started: dt.datetime) -> None:
         self.session = session
         self.sender = sender
         self.started = started
-        self.customer_pk = None if customer is None else session.execute(
-            select(Customer.id).where(Customer.external_id == customer)).scalar_one()
+        self.customer_pk = (
+            None
+            if customer is None
+            else session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
+        )
 
-    def journeys(self) -> List[Journey]:
+    def journeys(self) -> list[Journey]:
         if self.customer_pk is None:
             return []
-        return list(self.session.execute(
-            select(Journey).where(Journey.customer_id == self.customer_pk,
-                                  or_(Journey.opened_at >= self.started, Journey.updated_at >= self.started))
-            .order_by(Journey.id)
-        ).scalars())
+        return list(
+            self.session.execute(
+                select(Journey)
+                .where(
+                    Journey.customer_id == self.customer_pk,
+                    or_(Journey.opened_at >= self.started, Journey.updated_at >= self.started),
+                )
+                .order_by(Journey.id)
+            ).scalars()
+        )
 
-    def check_journey(self, wanted: Any, actor: Actor) -> List[str]:
+    def check_journey(self, wanted: Any, actor: Actor) -> list[str]:
         journeys = self.journeys()
         seen = ", ".join(f"{j.workflow}:{j.state}" for j in journeys) or "none"
         if wanted in (None, "none", False):
@@ -443,27 +502,35 @@ class _Facts:
             return []
         return [f"journey: expected {workflow}:{state}{' for ' + order if order else ''}, got {seen}"]
 
-    def handoffs(self) -> List[Handoff]:
+    def handoffs(self) -> list[Handoff]:
         return list(self.session.execute(select(Handoff).where(Handoff.conversation_id == self.sender)).scalars())
 
-    def follow_ups(self) -> List[JourneyFollowUp]:
+    def follow_ups(self) -> list[JourneyFollowUp]:
         ids = [j.id for j in self.journeys()]
         if not ids:
             return []
         return list(self.session.execute(select(JourneyFollowUp).where(JourneyFollowUp.journey_id.in_(ids))).scalars())
 
-    def csat_scores(self) -> List[int]:
+    def csat_scores(self) -> list[int]:
         ids = [j.id for j in self.journeys()]
         if not ids:
             return []
         return list(self.session.execute(select(JourneyCsat.score).where(JourneyCsat.journey_id.in_(ids))).scalars())
 
-    def order_status(self, number: str) -> Optional[str]:
+    def order_status(self, number: str) -> str | None:
         return self.session.execute(select(Order.status).where(Order.order_number == number)).scalar_one_or_none()
 
-    def check_suggestions(self, wanted: Mapping[str, Any], actor: Actor, replies: List[List[Dict[str, Any]]]) -> List[str]:
-        skus = [p.get("sku") for turn in replies for r in turn if isinstance(r.get("custom"), Mapping)
-                for p in r["custom"].get("products") or [] if isinstance(p, Mapping)]
+    def check_suggestions(
+        self, wanted: Mapping[str, Any], actor: Actor, replies: list[list[dict[str, Any]]]
+    ) -> list[str]:
+        skus = [
+            p.get("sku")
+            for turn in replies
+            for r in turn
+            if isinstance(r.get("custom"), Mapping)
+            for p in r["custom"].get("products") or []
+            if isinstance(p, Mapping)
+        ]
         if not skus:
             return ["suggests: nothing was suggested"]
         products = list(self.session.execute(select(Product).where(Product.sku.in_(skus))).scalars())
@@ -476,21 +543,28 @@ class _Facts:
         if wanted.get("fits"):
             model = actor.fill(str(wanted["fits"]))
             devices = select(Product.id).where(Product.attributes["model"].as_string() == model)
-            fitting = set(self.session.execute(
-                select(ProductCompatibility.product_id).where(ProductCompatibility.compatible_product_id.in_(devices))
-            ).scalars())
+            fitting = set(
+                self.session.execute(
+                    select(ProductCompatibility.product_id).where(
+                        ProductCompatibility.compatible_product_id.in_(devices)
+                    )
+                ).scalars()
+            )
             failures += [f"suggests {p.name!r}, which does not fit {model}" for p in products if p.id not in fitting]
         if wanted.get("cheaper_than") is not None:
             limit = float(actor.fill(str(wanted["cheaper_than"])))
-            failures += [f"suggests {p.name!r} at {p.price}, not under {limit}" for p in products if float(p.price) >= limit]
+            failures += [
+                f"suggests {p.name!r} at {p.price}, not under {limit}" for p in products if float(p.price) >= limit
+            ]
         return failures
 
 
 # --- the run ------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Report:
-    outcomes: List[Outcome]
+    outcomes: list[Outcome]
 
     @property
     def passed(self) -> int:
@@ -510,8 +584,15 @@ class Report:
         return "\n".join(out)
 
 
-def run(url: str, database_url: str, conversations: Iterable[Conversation], *, workers: int = 4,
-        run_id: str = "", progress: Optional[Callable[[Outcome], None]] = None) -> Report:
+def run(
+    url: str,
+    database_url: str,
+    conversations: Iterable[Conversation],
+    *,
+    workers: int = 4,
+    run_id: str = "",
+    progress: Callable[[Outcome], None] | None = None,
+) -> Report:
     casting, judge = Casting(database_url), Judge(database_url)
 
     def one(conversation: Conversation) -> Outcome:

@@ -37,8 +37,10 @@ def test_customers_who_type_get_the_outcome_they_came_for(quality_stack) -> None
     conversations = _selected()
     started = time.monotonic()
     report = runner.run(quality_stack["url"], quality_stack["database_url"], conversations, run_id=str(os.getpid()))
-    summary = (f"conversation quality: {report.passed}/{len(report.outcomes)} ended well "
-               f"({report.rate:.1%}) in {time.monotonic() - started:.0f} s")
+    summary = (
+        f"conversation quality: {report.passed}/{len(report.outcomes)} ended well "
+        f"({report.rate:.1%}) in {time.monotonic() - started:.0f} s"
+    )
     (quality_stack["workdir"] / "quality-report.txt").write_text(summary + "\n" + report.failures() + "\n")
     print("\n" + summary)
     if os.environ.get("TANDEM_QUALITY_VERBOSE") == "1":

@@ -11,8 +11,18 @@ import yaml
 from tests.quality import runner
 
 NLU = Path(__file__).resolve().parents[2] / "data" / "nlu"
-CHECKS = {"journey", "handoff", "csat", "cancelled", "not_cancelled", "follow_up", "says", "never_says",
-          "suggests", "understood"}
+CHECKS = {
+    "journey",
+    "handoff",
+    "csat",
+    "cancelled",
+    "not_cancelled",
+    "follow_up",
+    "says",
+    "never_says",
+    "suggests",
+    "understood",
+}
 
 
 def _normal(text: str) -> str:
@@ -34,8 +44,9 @@ def _training_examples() -> set[str]:
 
 def test_no_customer_message_of_the_suite_is_a_training_example() -> None:
     training = _training_examples()
-    leaked = sorted({turn for c in runner.load() for turn in c.turns
-                     if len(_normal(turn)) > 12 and _normal(turn) in training})
+    leaked = sorted(
+        {turn for c in runner.load() for turn in c.turns if len(_normal(turn)) > 12 and _normal(turn) in training}
+    )
     assert not leaked, f"quality-suite messages found in data/nlu (keep them out of training): {leaked[:10]}"
 
 
@@ -54,7 +65,12 @@ def test_no_paraphrase_of_the_nlu_benchmark_is_a_training_example() -> None:
     """bench/shop_paraphrases.py measures understanding of unseen wording: its messages stay out of data/nlu."""
     paraphrases = yaml.safe_load((NLU.parents[1] / "bench" / "data" / "shop_paraphrases.yml").read_text())
     training = _training_examples()
-    leaked = sorted({text for texts in paraphrases.values() for text in texts
-                     if len(_normal(text)) > 12 and _normal(text) in training})
+    leaked = sorted(
+        {
+            text
+            for texts in paraphrases.values()
+            for text in texts
+            if len(_normal(text)) > 12 and _normal(text) in training
+        }
+    )
     assert not leaked, f"benchmark paraphrases found in data/nlu: {leaked[:10]}"
-

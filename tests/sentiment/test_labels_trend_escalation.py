@@ -31,7 +31,9 @@ class TestLabelMapping:
         with pytest.raises(LabelMappingError, match="LABEL_0"):
             map_labels(["LABEL_0", "LABEL_1"])
         assert map_labels(["LABEL_0", "LABEL_1"], {"LABEL_0": "negative", "LABEL_1": "positive"}) == {
-            0: "negative", 1: "positive"}
+            0: "negative",
+            1: "positive",
+        }
 
     def test_mapping_to_an_unknown_polarity_is_refused(self) -> None:
         with pytest.raises(LabelMappingError, match="not polarities"):
@@ -48,8 +50,14 @@ class TestLabelMapping:
 
 class TestTrend:
     def test_each_message_counts_once_from_its_parse_data(self) -> None:
-        events = [user("hi", "neutral", 0.0), BOT, user("late again", "negative", -0.6), BOT,
-                  user("still nothing!", "negative", -0.9), slot("sentiment", "negative")]
+        events = [
+            user("hi", "neutral", 0.0),
+            BOT,
+            user("late again", "negative", -0.6),
+            BOT,
+            user("still nothing!", "negative", -0.9),
+            slot("sentiment", "negative"),
+        ]
         history = message_sentiments(events)
         assert [m.label for m in history] == ["neutral", "negative", "negative"]
         summary = conversation_trend(events)
@@ -70,8 +78,11 @@ class TestTrend:
         assert trend([]).count == 0 and trend([]).slope is None
 
     def test_improving_mood_has_a_positive_slope(self) -> None:
-        history = [MessageSentiment("negative", -0.8), MessageSentiment("neutral", 0.0),
-                   MessageSentiment("positive", 0.9)]
+        history = [
+            MessageSentiment("negative", -0.8),
+            MessageSentiment("neutral", 0.0),
+            MessageSentiment("positive", 0.9),
+        ]
         assert trend(history).slope > 0 and trend(history).negative_streak == 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -35,16 +35,24 @@ def small_model() -> Path:
 def component(tmp_path: Path, **config: Any) -> SentimentAnalyzer:
     (tmp_path / "storage").mkdir(exist_ok=True)
     storage = LocalModelStorage(tmp_path / "storage")
-    return SentimentAnalyzer.create({**SentimentAnalyzer.get_default_config(), **config}, storage,
-                                    Resource("sentiment"), ExecutionContext(GraphSchema({}), "test"))
+    return SentimentAnalyzer.create(
+        {**SentimentAnalyzer.get_default_config(), **config},
+        storage,
+        Resource("sentiment"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
 
 
 def reload(trained: SentimentAnalyzer, **config: Any) -> SentimentAnalyzer:
-    return SentimentAnalyzer.load({**SentimentAnalyzer.get_default_config(), **config}, trained._model_storage,
-                                  trained._resource, ExecutionContext(GraphSchema({}), "test"))
+    return SentimentAnalyzer.load(
+        {**SentimentAnalyzer.get_default_config(), **config},
+        trained._model_storage,
+        trained._resource,
+        ExecutionContext(GraphSchema({}), "test"),
+    )
 
 
-def parse(analyzer: SentimentAnalyzer, text: str) -> Dict[str, Any]:
+def parse(analyzer: SentimentAnalyzer, text: str) -> dict[str, Any]:
     message = Message(data={"text": text})
     analyzer.process([message])
     return message.as_dict(only_output_properties=True)
@@ -68,7 +76,10 @@ def test_the_trained_model_reads_clear_moods_right_after_a_reload(tmp_path, smal
     for label, texts in CLEARLY.items():
         for text in texts:
             assert parse(loaded, text)["sentiment"]["label"] == label, text
-    assert parse(loaded, CLEARLY["negative"][0])["sentiment"]["score"] < parse(loaded, CLEARLY["positive"][0])["sentiment"]["score"]
+    assert (
+        parse(loaded, CLEARLY["negative"][0])["sentiment"]["score"]
+        < parse(loaded, CLEARLY["positive"][0])["sentiment"]["score"]
+    )
 
 
 def test_the_rasa_model_carries_only_what_serving_needs(tmp_path, small_model) -> None:
@@ -124,11 +135,17 @@ def test_unknown_labels_fail_training_and_a_mapping_fixes_them(tmp_path, small_m
         component(tmp_path, model=str(model)).train(TrainingData())
     with pytest.raises(InvalidConfigException, match="not polarities"):
         component(tmp_path, model=str(model), labels={"LABEL_0": "furious"}).train(TrainingData())
-    mapped = component(tmp_path, model=str(model),
-                       labels={"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"})
+    mapped = component(
+        tmp_path, model=str(model), labels={"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
+    )
     mapped.train(TrainingData())
-    assert parse(reload(mapped, labels={"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}),
-                 CLEARLY["positive"][0])["sentiment"]["label"] == "positive"
+    assert (
+        parse(
+            reload(mapped, labels={"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}),
+            CLEARLY["positive"][0],
+        )["sentiment"]["label"]
+        == "positive"
+    )
 
 
 def test_a_corrupt_onnx_file_fails_training(tmp_path, small_model) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -17,10 +17,10 @@ class BackgroundServer:
         self.app = app
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="test-web-server", daemon=True)
-        self.port: Optional[int] = None
+        self.port: int | None = None
         self._wanted_port = port
         self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
+        self._error: BaseException | None = None
 
     @property
     def url(self) -> str:
@@ -41,7 +41,7 @@ class BackgroundServer:
         self._ready.set()
         self.loop.run_forever()
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         self.thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("test server did not start")

@@ -16,9 +16,10 @@ import string
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 import jwt
 import requests
@@ -32,14 +33,48 @@ TIMEOUT = 90.0  # a request that takes longer counts as a hang
 # --- hostile values ---------------------------------------------------------------------------------------------
 
 _WEIRD = [
-    "", " ", "\t\n", "\x00", "\u202e", "\ufeff", "\ud800", "\udfff", "💥" * 3, "ß\u0301", "null", "None", "NaN",
-    "<script>alert(1)</script>", "'; DROP TABLE customers; --", "{{7*7}}", "%s%n%x", "${TANDEM_SECRET_KEY}",
-    "../../../../etc/passwd", "..\\..\\windows\\win.ini", "\r\nSet-Cookie: x=y", "javascript:alert(1)",
-    "/", "/restart", "/session_start", "/{}", '/x{"a":', "/affirm@1.5", "EXTERNAL: journey_follow_up",
-    '/recommendation_clicked{"product_sku": "PHN-0001"}', '/rate_journey{"score": 5, "journey_id": 1}',
-    '/close_issue{"journey_id": 99999999999999999999}', '/journey_follow_up{"journey_id": 1, "follow_up_id": 1}',
-    '/not_interested{"product_sku": ["a"]}', '/order_status{"order_id": "TD000001"}', "/ask_human",
-    "where is my order TD000001?", "I want a refund!!!", "hola, ¿dónde está mi pedido?", "ok", "no", "yes",
+    "",
+    " ",
+    "\t\n",
+    "\x00",
+    "\u202e",
+    "\ufeff",
+    "\ud800",
+    "\udfff",
+    "💥" * 3,
+    "ß\u0301",
+    "null",
+    "None",
+    "NaN",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE customers; --",
+    "{{7*7}}",
+    "%s%n%x",
+    "${TANDEM_SECRET_KEY}",
+    "../../../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "\r\nSet-Cookie: x=y",
+    "javascript:alert(1)",
+    "/",
+    "/restart",
+    "/session_start",
+    "/{}",
+    '/x{"a":',
+    "/affirm@1.5",
+    "EXTERNAL: journey_follow_up",
+    '/recommendation_clicked{"product_sku": "PHN-0001"}',
+    '/rate_journey{"score": 5, "journey_id": 1}',
+    '/close_issue{"journey_id": 99999999999999999999}',
+    '/journey_follow_up{"journey_id": 1, "follow_up_id": 1}',
+    '/not_interested{"product_sku": ["a"]}',
+    '/order_status{"order_id": "TD000001"}',
+    "/ask_human",
+    "where is my order TD000001?",
+    "I want a refund!!!",
+    "hola, ¿dónde está mi pedido?",
+    "ok",
+    "no",
+    "yes",
 ]
 
 
@@ -66,7 +101,7 @@ class Hostile:
             alphabet = string.printable + "éüñçøß漢字😀\u200b\u0000\u202e"
             return "".join(self.rng.choice(alphabet) for _ in range(self.rng.randint(1, 80)))
         if r < 0.8:
-            return self.rng.choice("ab/{}\"\\") * self.rng.choice([4_999, 5_000, 5_001, 20_000, 70_000])
+            return self.rng.choice('ab/{}"\\') * self.rng.choice([4_999, 5_000, 5_001, 20_000, 70_000])
         if r < 0.9:  # any code point, lone surrogates included (a broken client's JSON carries them)
             return "".join(chr(self.rng.randint(1, 0x2FFFF)) for _ in range(self.rng.randint(1, 40)))
         return json.dumps(self.value(depth=3))
@@ -86,8 +121,12 @@ class Hostile:
             return self.text()
         if kind == "list":
             return [self.value(depth - 1) for _ in range(self.rng.randint(0, 4))]
-        return {self.rng.choice(["sender", "message", "metadata", "customer_id", "text", "journey_id", "x", ""]):
-                self.value(depth - 1) for _ in range(self.rng.randint(0, 4))}
+        return {
+            self.rng.choice(
+                ["sender", "message", "metadata", "customer_id", "text", "journey_id", "x", ""]
+            ): self.value(depth - 1)
+            for _ in range(self.rng.randint(0, 4))
+        }
 
     def token(self) -> Any:
         r = self.rng.random()
@@ -138,9 +177,9 @@ class Request:
     target: str  # how the report names the endpoint
     method: str
     url: str
-    body: Optional[bytes] = None
-    headers: Dict[str, str] = field(default_factory=dict)
-    params: Optional[Dict[str, str]] = None
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] | None = None
 
 
 @dataclass
@@ -160,8 +199,13 @@ class Surfaces:
 def _rest(h: Hostile, s: Surfaces) -> Request:
     url = f"{s.rasa_url}/webhooks/tandem/webhook"
     if h.chance(0.25):
-        return Request("rest POST /webhooks/tandem/webhook", "POST", url, h.raw_body(),
-                       {"Content-Type": h.rng.choice(["application/json", "text/plain", "multipart/form-data"])})
+        return Request(
+            "rest POST /webhooks/tandem/webhook",
+            "POST",
+            url,
+            h.raw_body(),
+            {"Content-Type": h.rng.choice(["application/json", "text/plain", "multipart/form-data"])},
+        )
     sender: Any = h.rng.choice(list(s.conversation_ids) or ["fuzz"]) if h.chance(0.5) else f"fuzz-{h.hex_id()}"
     if h.chance(0.15):
         sender = h.value(depth=1)
@@ -170,8 +214,9 @@ def _rest(h: Hostile, s: Surfaces) -> Request:
     body = {"sender": sender, "message": message, "metadata": metadata}
     if h.chance(0.1):
         body[h.text()[:20]] = h.value(depth=2)
-    return Request("rest POST /webhooks/tandem/webhook", "POST", url, _json_bytes(body),
-                   {"Content-Type": "application/json"})
+    return Request(
+        "rest POST /webhooks/tandem/webhook", "POST", url, _json_bytes(body), {"Content-Type": "application/json"}
+    )
 
 
 def _engineio(h: Hostile, s: Surfaces) -> Request:
@@ -180,27 +225,50 @@ def _engineio(h: Hostile, s: Surfaces) -> Request:
         params["sid"] = h.rng.choice([h.hex_id(), h.text()[:40], ""])
     method = h.rng.choice(["GET", "POST", "OPTIONS"])
     body = h.raw_body() if method == "POST" else None
-    return Request("socket.io HTTP /socket.io/", method, f"{s.rasa_url}/socket.io/", body,
-                   {"Content-Type": "text/plain;charset=UTF-8"}, params)
+    return Request(
+        "socket.io HTTP /socket.io/",
+        method,
+        f"{s.rasa_url}/socket.io/",
+        body,
+        {"Content-Type": "text/plain;charset=UTF-8"},
+        params,
+    )
 
 
 def _shop(h: Hostile, s: Surfaces) -> Request:
     r = h.rng.random()
     if r < 0.6:
-        body = h.raw_body() if h.chance(0.4) else _json_bytes({"customer_id": h.value(depth=2)} if h.chance(0.7)
-                                                              else h.value())
-        return Request("shop POST /api/session", "POST", f"{s.shop_url}/api/session", body,
-                       {"Content-Type": "application/json"})
+        body = (
+            h.raw_body()
+            if h.chance(0.4)
+            else _json_bytes({"customer_id": h.value(depth=2)} if h.chance(0.7) else h.value())
+        )
+        return Request(
+            "shop POST /api/session", "POST", f"{s.shop_url}/api/session", body, {"Content-Type": "application/json"}
+        )
     if r < 0.7:
         return Request("shop GET /api/config", "GET", f"{s.shop_url}/api/config", params={"x": h.text()[:200]})
     if r < 0.8:
         return Request("shop GET /", "GET", f"{s.shop_url}/", params={h.text()[:20] or "q": h.text()[:500]})
     if r < 0.9:
-        path = h.rng.choice(["../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "widget.js%00", "..%5c..%5cx",
-                             "products/" + "a" * 3000, "\u202e.js", "widget.js"])
+        path = h.rng.choice(
+            [
+                "../../etc/passwd",
+                "%2e%2e/%2e%2e/etc/passwd",
+                "widget.js%00",
+                "..%5c..%5cx",
+                "products/" + "a" * 3000,
+                "\u202e.js",
+                "widget.js",
+            ]
+        )
         return Request("shop GET /static/*", "GET", f"{s.shop_url}/static/{path}")
-    return Request("shop * /api/session", h.rng.choice(["GET", "PUT", "DELETE", "PATCH"]), f"{s.shop_url}/api/session",
-                   h.raw_body())
+    return Request(
+        "shop * /api/session",
+        h.rng.choice(["GET", "PUT", "DELETE", "PATCH"]),
+        f"{s.shop_url}/api/session",
+        h.raw_body(),
+    )
 
 
 class ConsoleSession:
@@ -211,9 +279,16 @@ class ConsoleSession:
         base = surfaces.console_url
         form = self.http.get(f"{base}/login", timeout=TIMEOUT).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        page = self.http.post(f"{base}/login", timeout=TIMEOUT, data={
-            "username": surfaces.console_username, "password": surfaces.console_password,
-            "csrf_token": token, "next": "/"})
+        page = self.http.post(
+            f"{base}/login",
+            timeout=TIMEOUT,
+            data={
+                "username": surfaces.console_username,
+                "password": surfaces.console_password,
+                "csrf_token": token,
+                "next": "/",
+            },
+        )
         found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
         if not found:
             raise RuntimeError(f"the fuzz could not sign in to the console: HTTP {page.status_code}")
@@ -234,20 +309,42 @@ def _console(h: Hostile, s: Surfaces) -> Request:
         if r2 < 0.4:
             body = h.raw_body()
         else:
-            fields = {k: (h.text() if h.chance(0.8) else "x" * 70_000)[:80_000]
-                      for k in h.rng.sample(["username", "password", "csrf_token", "next", "x"], h.rng.randint(0, 5))}
+            fields = {
+                k: (h.text() if h.chance(0.8) else "x" * 70_000)[:80_000]
+                for k in h.rng.sample(["username", "password", "csrf_token", "next", "x"], h.rng.randint(0, 5))
+            }
             body = "&".join(f"{k}={v}" for k, v in fields.items()).encode("utf-8", "surrogatepass")
-        content_type = h.rng.choice(["application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz",
-                                     "multipart/form-data", "application/json"])
+        content_type = h.rng.choice(
+            [
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=xyz",
+                "multipart/form-data",
+                "application/json",
+            ]
+        )
         return Request("console POST /login", "POST", f"{base}/login", body, {"Content-Type": content_type})
     if r < 0.42:
-        return Request("console POST /internal/wake", "POST", f"{base}/internal/wake", h.raw_body(),
-                       {"Authorization": h.rng.choice(["", "Bearer ", "Bearer " + h.text()[:200], "Basic x"])})
+        return Request(
+            "console POST /internal/wake",
+            "POST",
+            f"{base}/internal/wake",
+            h.raw_body(),
+            {"Authorization": h.rng.choice(["", "Bearer ", "Bearer " + h.text()[:200], "Basic x"])},
+        )
     ids = list(s.handoff_ids) + [0, 1, 999_999_999_999]
     handoff = str(h.rng.choice(ids)) if h.chance(0.9) else h.rng.choice(["x", "-1", "1" * 13, "%00", "1.5"])
     if r < 0.55:
-        path = h.rng.choice(["/api/queue", "/api/me", f"/api/handoffs/{handoff}", f"/api/handoffs/{handoff}/timeline",
-                             f"/handoffs/{handoff}", "/", "/ws"])
+        path = h.rng.choice(
+            [
+                "/api/queue",
+                "/api/me",
+                f"/api/handoffs/{handoff}",
+                f"/api/handoffs/{handoff}/timeline",
+                f"/handoffs/{handoff}",
+                "/",
+                "/ws",
+            ]
+        )
         name = _ID_SEGMENT.sub("/{id}", path)
         return Request(f"console GET {name}", "GET", f"{base}{path}", None, {"X-Fuzz-Auth": "session"})
     action = h.rng.choice(_ACTIONS)
@@ -255,16 +352,21 @@ def _console(h: Hostile, s: Surfaces) -> Request:
         body = h.raw_body()
     else:
         fields = ["text", "journey_id", "summary", "outcome"]
-        body = _json_bytes({h.rng.choice(fields): h.value(depth=2) for _ in range(h.rng.randint(0, 3))}
-                           if h.chance(0.8) else h.value())
-    headers = {"Content-Type": "application/json", "X-Fuzz-Auth": h.rng.choice(["session", "session", "nocsrf", "none"])}
+        body = _json_bytes(
+            {h.rng.choice(fields): h.value(depth=2) for _ in range(h.rng.randint(0, 3))} if h.chance(0.8) else h.value()
+        )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Fuzz-Auth": h.rng.choice(["session", "session", "nocsrf", "none"]),
+    }
     if h.chance(0.1):
         headers["Origin"] = "https://evil.example"
-    return Request(f"console POST /api/handoffs/{{id}}/{action}", "POST", f"{base}/api/handoffs/{handoff}/{action}",
-                   body, headers)
+    return Request(
+        f"console POST /api/handoffs/{{id}}/{action}", "POST", f"{base}/api/handoffs/{handoff}/{action}", body, headers
+    )
 
 
-GENERATORS: Dict[str, Tuple[float, Callable[[Hostile, Surfaces], Request]]] = {
+GENERATORS: dict[str, tuple[float, Callable[[Hostile, Surfaces], Request]]] = {
     "rest": (0.35, _rest),
     "engineio": (0.1, _engineio),
     "shop": (0.2, _shop),
@@ -279,10 +381,10 @@ GENERATORS: Dict[str, Tuple[float, Callable[[Hostile, Surfaces], Request]]] = {
 class FuzzReport:
     seed: int
     tried: Counter = field(default_factory=Counter)  # per endpoint
-    statuses: Dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    failures: List[str] = field(default_factory=list)  # 5xx, hangs, dropped connections
-    tracebacks: List[str] = field(default_factory=list)
-    unhealthy: List[str] = field(default_factory=list)
+    statuses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    failures: list[str] = field(default_factory=list)  # 5xx, hangs, dropped connections
+    tracebacks: list[str] = field(default_factory=list)
+    unhealthy: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -308,7 +410,7 @@ class FuzzReport:
         return "\n".join(lines)
 
 
-def _send(http: requests.Session, console: Optional[ConsoleSession], request: Request) -> Tuple[int, str]:
+def _send(http: requests.Session, console: ConsoleSession | None, request: Request) -> tuple[int, str]:
     headers = dict(request.headers)
     auth = headers.pop("X-Fuzz-Auth", None)
     session = http
@@ -316,14 +418,23 @@ def _send(http: requests.Session, console: Optional[ConsoleSession], request: Re
         session = console.http
         if auth == "session":
             headers["X-CSRF-Token"] = console.csrf
-    params = {k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass")
-              for k, v in (request.params or {}).items()}
+    params = {
+        k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass")
+        for k, v in (request.params or {}).items()
+    }
     # raw bytes, as a client sends them (HTTP itself cannot carry CR or LF in a header value)
     headers = {k: re.sub(r"[\r\n\x00]", "", v).strip().encode("utf-8", "surrogatepass") for k, v in headers.items()}
     headers["Connection"] = b"close"  # a server may close after refusing a request: each request on its own
     try:
-        reply = session.request(request.method, request.url, data=request.body, headers=headers,
-                                params=params, timeout=TIMEOUT, allow_redirects=False)
+        reply = session.request(
+            request.method,
+            request.url,
+            data=request.body,
+            headers=headers,
+            params=params,
+            timeout=TIMEOUT,
+            allow_redirects=False,
+        )
     except requests.RequestException as exc:
         return 0, f"{type(exc).__name__}: {exc}"
     return reply.status_code, reply.text[:200]
@@ -331,18 +442,22 @@ def _send(http: requests.Session, console: Optional[ConsoleSession], request: Re
 
 # engine.io refuses a packet over the server's buffer (100 KB) and drops that socket; the widget reconnects.
 OVERSIZE_BYTES = 90_000
-_DROPPED = (asyncio.TimeoutError, socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-            socketio.exceptions.DisconnectedError)
+_DROPPED = (
+    asyncio.TimeoutError,
+    socketio.exceptions.TimeoutError,
+    socketio.exceptions.BadNamespaceError,
+    socketio.exceptions.DisconnectedError,
+)
 
 
 async def _socket_events(h: Hostile, s: Surfaces, count: int, report: FuzzReport) -> None:
     """socket.io events through a real client: hostile session_requests and messages, acks checked."""
     client = socketio.AsyncClient(reconnection=False)
-    answers: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
+    answers: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     client.on("session_error", lambda data: answers.put_nowait(("error", data)))
     client.on("session_confirm", lambda data: answers.put_nowait(("confirm", data)))
 
-    async def session_request(data: Any, timeout: float) -> Tuple[int, str]:
+    async def session_request(data: Any, timeout: float) -> tuple[int, str]:
         while not answers.empty():
             answers.get_nowait()
         await client.emit("session_request", data)
@@ -350,7 +465,7 @@ async def _socket_events(h: Hostile, s: Surfaces, count: int, report: FuzzReport
         status = int(answer.get("status", 0)) if kind == "error" and isinstance(answer, dict) else 200
         return status, json.dumps(answer)[:200]
 
-    async def user_uttered(data: Any, timeout: float) -> Tuple[int, str]:
+    async def user_uttered(data: Any, timeout: float) -> tuple[int, str]:
         ack = await client.call("user_uttered", data, timeout=timeout)
         status = ack.get("status", 200) if isinstance(ack, dict) and not ack.get("ok") else 200
         return int(status), json.dumps(ack)[:200]
@@ -359,12 +474,17 @@ async def _socket_events(h: Hostile, s: Surfaces, count: int, report: FuzzReport
         for _ in range(count):
             if h.chance(0.3):
                 event, send = "session_request", session_request
-                data: Any = {"session_id": h.rng.choice([h.hex_id(), *s.conversation_ids, h.text()[:200]]),
-                             "customer_token": h.token() if h.chance(0.7) else None, "since": h.value(depth=1)}
+                data: Any = {
+                    "session_id": h.rng.choice([h.hex_id(), *s.conversation_ids, h.text()[:200]]),
+                    "customer_token": h.token() if h.chance(0.7) else None,
+                    "since": h.value(depth=1),
+                }
             else:
                 event, send = "user_uttered", user_uttered
-                data = {"message": h.text() if h.chance(0.85) else h.value(depth=2),
-                        "metadata": {"customer_token": h.token()} if h.chance(0.5) else h.value(depth=1)}
+                data = {
+                    "message": h.text() if h.chance(0.85) else h.value(depth=2),
+                    "metadata": {"customer_token": h.token()} if h.chance(0.5) else h.value(depth=1),
+                }
             if h.chance(0.12):
                 data = h.value()
             oversize = len(_json_bytes(data)) > OVERSIZE_BYTES
@@ -381,11 +501,11 @@ async def _socket_events(h: Hostile, s: Surfaces, count: int, report: FuzzReport
         await client.disconnect()
 
 
-def log_marks(logs: Iterable[Path]) -> Dict[Path, int]:
+def log_marks(logs: Iterable[Path]) -> dict[Path, int]:
     return {log: log.stat().st_size if log.exists() else 0 for log in logs}
 
 
-def new_tracebacks(marks: Dict[Path, int]) -> List[str]:
+def new_tracebacks(marks: dict[Path, int]) -> list[str]:
     found = []
     for log, start in marks.items():
         if not log.exists():
@@ -394,7 +514,7 @@ def new_tracebacks(marks: Dict[Path, int]) -> List[str]:
             f.seek(start)
             text = f.read().decode("utf-8", "replace")
         for match in re.finditer(r"Traceback \(most recent call last\)", text):
-            found.append(f"{log.name}: {text[max(0, match.start() - 300):match.start() + 1500]}")
+            found.append(f"{log.name}: {text[max(0, match.start() - 300) : match.start() + 1500]}")
     return found
 
 
@@ -407,14 +527,26 @@ def _healthy(s: Surfaces, report: FuzzReport) -> None:
         except requests.RequestException as exc:
             report.unhealthy.append(f"{url}: {exc}")
     token = sign_customer(s.customers[0])
-    reply = http.post(f"{s.rasa_url}/webhooks/tandem/webhook", timeout=TIMEOUT, json={
-        "sender": f"after-fuzz-{uuid.uuid4().hex}", "message": "hello", "metadata": {"customer_token": token}})
+    reply = http.post(
+        f"{s.rasa_url}/webhooks/tandem/webhook",
+        timeout=TIMEOUT,
+        json={"sender": f"after-fuzz-{uuid.uuid4().hex}", "message": "hello", "metadata": {"customer_token": token}},
+    )
     if reply.status_code != 200 or not reply.json():
-        report.unhealthy.append(f"the bot did not answer 'hello' after the fuzz: {reply.status_code} {reply.text[:200]}")
+        report.unhealthy.append(
+            f"the bot did not answer 'hello' after the fuzz: {reply.status_code} {reply.text[:200]}"
+        )
 
 
-def run_fuzz(surfaces: Surfaces, *, seed: int, requests_total: int, secret_key: str, logs: Sequence[Path],
-             progress: Optional[Callable[[int, int], None]] = None) -> FuzzReport:
+def run_fuzz(
+    surfaces: Surfaces,
+    *,
+    seed: int,
+    requests_total: int,
+    secret_key: str,
+    logs: Sequence[Path],
+    progress: Callable[[int, int], None] | None = None,
+) -> FuzzReport:
     """Send `requests_total` hostile requests (a tenth of them socket.io events), then check logs and health."""
     rng = random.Random(seed)
     hostile = Hostile(rng, surfaces.customers, secret_key)
@@ -429,8 +561,11 @@ def run_fuzz(surfaces: Surfaces, *, seed: int, requests_total: int, secret_key: 
     for i in range(requests_total - socket_events):
         request = GENERATORS[rng.choices(names, weights)[0]][1](hostile, surfaces)
         status, detail = _send(http, console, request)
-        report.record(request.target, status, f"{request.method} {request.url} {request.params or ''} "
-                                              f"body={(request.body or b'')[:120]!r} -> {detail}")
+        report.record(
+            request.target,
+            status,
+            f"{request.method} {request.url} {request.params or ''} body={(request.body or b'')[:120]!r} -> {detail}",
+        )
         if progress:
             progress(i + 1, requests_total)
     asyncio.run(_socket_events(hostile, surfaces, socket_events, report))

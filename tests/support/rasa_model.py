@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict
 
 from bot.processes import runtime_env
 from bot.sentiment.defaults import ENV as SENTIMENT_ENV
@@ -32,7 +31,7 @@ def small_sentiment_model() -> Path:
     return path
 
 
-def rasa_env(extra: Dict[str, str] | None = None) -> Dict[str, str]:
+def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return runtime_env({SENTIMENT_ENV: str(small_sentiment_model()), **(extra or {})})
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List
 
 from bot.processes import ServiceFailed, free_port, wait_for_http
 from tests.support.rasa_model import RASA, ROOT
@@ -21,7 +21,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextmanager
-def running(command: List[str], health_url: str, env: Dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+def running(command: list[str], health_url: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -35,13 +35,26 @@ def running(command: List[str], health_url: str, env: Dict[str, str], log: Path)
                 process.kill()
 
 
-def action_server_command(port: int) -> List[str]:
+def action_server_command(port: int) -> list[str]:
     return [RASA, "run", "actions", "--actions", "actions", "--port", str(port)]
 
 
-def rasa_server_command(model: Path, port: int, endpoints: Path) -> List[str]:
-    return [RASA, "run", "--model", str(model), "--port", str(port), "--enable-api", "--cors", "*",
-            "--credentials", "credentials.yml", "--endpoints", str(endpoints)]
+def rasa_server_command(model: Path, port: int, endpoints: Path) -> list[str]:
+    return [
+        RASA,
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--enable-api",
+        "--cors",
+        "*",
+        "--credentials",
+        "credentials.yml",
+        "--endpoints",
+        str(endpoints),
+    ]
 
 
 def write_endpoints(path: Path, actions_port: int, tracker_db: Path) -> Path:

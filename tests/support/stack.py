@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any
 
 from bot.db.session import session_scope
-from bot.personalization.demo import seed_demo_behaviour
-from bot.personalization.training import train as train_recommenders
+from bot.personalization.demo_behaviour import seed_demo_behaviour
+from bot.personalization.jobs.recommender_training import train as train_recommenders
 from bot.shop.seed import seed_shop
 from tests.support.rasa_model import rasa_env, trained_model
 from tests.support.servers import action_server_command, free_port, rasa_server_command, running, write_endpoints
@@ -25,7 +26,7 @@ def seed_test_shop(url: str, customers: int = 50) -> None:
 
 
 @contextmanager
-def tandem_stack(database_url: str, workdir: Path) -> Iterator[Dict[str, Any]]:
+def tandem_stack(database_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
     """Rasa (REST and socket channels, HTTP API) and the action server on free ports, on `database_url`.
 
     Yields what tests need to talk to it; a test may replace `state["actions"]` (a restarted action server),
@@ -34,10 +35,15 @@ def tandem_stack(database_url: str, workdir: Path) -> Iterator[Dict[str, Any]]:
     model = trained_model()
     actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
     # Rasa wakes the agent console (when a test starts one, on `console_port`) when a customer writes.
-    env = rasa_env({"TANDEM_DATABASE_URL": database_url, "TANDEM_STATE_DIR": str(workdir),
-                    "TANDEM_CONSOLE_PORT": str(console_port),
-                    "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
-                    "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}"})
+    env = rasa_env(
+        {
+            "TANDEM_DATABASE_URL": database_url,
+            "TANDEM_STATE_DIR": str(workdir),
+            "TANDEM_CONSOLE_PORT": str(console_port),
+            "TANDEM_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+            "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        }
+    )
     endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db")
     actions_cmd = action_server_command(actions_port)
     # The action server serves a personalization model trained on this shop (not a developer's models/).
@@ -45,9 +51,15 @@ def tandem_stack(database_url: str, workdir: Path) -> Iterator[Dict[str, Any]]:
     with session_scope(database_url) as session:
         train_recommenders(session, models_dir, progress=False)
     actions_env = dict(env, TANDEM_MODELS_DIR=str(models_dir))
-    with running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", actions_env, workdir / "actions.log") as actions:
-        with running(rasa_server_command(model, rasa_port, endpoints), f"http://127.0.0.1:{rasa_port}/webhooks/tandem/",
-                     env, workdir / "rasa.log"):
+    with running(
+        actions_cmd, f"http://127.0.0.1:{actions_port}/health", actions_env, workdir / "actions.log"
+    ) as actions:
+        with running(
+            rasa_server_command(model, rasa_port, endpoints),
+            f"http://127.0.0.1:{rasa_port}/webhooks/tandem/",
+            env,
+            workdir / "rasa.log",
+        ):
             state = {
                 "url": f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
                 "rasa_base": f"http://127.0.0.1:{rasa_port}",

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 import socketio
 
-Message = Dict[str, Any]
+Message = dict[str, Any]
 
 
 class WidgetClient:
-    def __init__(self, rasa_url: str, *, token: Optional[str] = None, session_id: Optional[str] = None) -> None:
+    def __init__(self, rasa_url: str, *, token: str | None = None, session_id: str | None = None) -> None:
         self.rasa_url = rasa_url
         self.token = token
         self.session_id = session_id
         self.sio = socketio.AsyncClient(reconnection=False)
-        self.inbox: "asyncio.Queue[Message]" = asyncio.Queue()
-        self.received: List[Message] = []  # every bot_uttered, with `received_at` (perf_counter)
-        self.state: Optional[Dict[str, Any]] = None
-        self.session_error: Optional[Dict[str, Any]] = None
-        self.typing: List[Dict[str, Any]] = []
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.received: list[Message] = []  # every bot_uttered, with `received_at` (perf_counter)
+        self.state: dict[str, Any] | None = None
+        self.session_error: dict[str, Any] | None = None
+        self.typing: list[dict[str, Any]] = []
         self._confirmed = asyncio.Event()
         self._state_seen = asyncio.Event()
 
@@ -35,13 +36,13 @@ class WidgetClient:
             self._confirmed.set()
 
         @self.sio.on("session_error")
-        async def _error(data: Dict[str, Any]) -> None:
+        async def _error(data: dict[str, Any]) -> None:
             self.session_error = data
             self._confirmed.set()
             self._state_seen.set()
 
         @self.sio.on("conversation_state")
-        async def _state(data: Dict[str, Any]) -> None:
+        async def _state(data: dict[str, Any]) -> None:
             self.state = data
             self._state_seen.set()
 
@@ -52,10 +53,10 @@ class WidgetClient:
             await self.inbox.put(message)
 
         @self.sio.on("typing")
-        async def _typing(data: Dict[str, Any]) -> None:
+        async def _typing(data: dict[str, Any]) -> None:
             self.typing.append(data)
 
-    async def connect(self, *, since: Optional[float] = None, timeout: float = 15) -> Optional[str]:
+    async def connect(self, *, since: float | None = None, timeout: float = 15) -> str | None:
         """Connect and join the conversation; the session id, or None when refused (see `session_error`)."""
         if not self.sio.connected:
             await self.sio.connect(self.rasa_url, socketio_path="/socket.io", transports=["polling"])
@@ -68,7 +69,7 @@ class WidgetClient:
         await asyncio.wait_for(self._state_seen.wait(), timeout)
         return None if self.session_error else self.session_id
 
-    async def send(self, text: Any, *, timeout: float = 60, token: Optional[str] = None) -> Dict[str, Any]:
+    async def send(self, text: Any, *, timeout: float = 60, token: str | None = None) -> dict[str, Any]:
         """Send a message; the server's acknowledgement."""
         metadata = {"customer_token": token or self.token} if (token or self.token) else {}
         return await self.sio.call(
@@ -82,16 +83,16 @@ class WidgetClient:
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
-                    raise asyncio.TimeoutError
+                    raise TimeoutError
                 message = await asyncio.wait_for(self.inbox.get(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(
                     f"no matching message in {timeout} s; got {[m.get('text') for m in self.received]}"
                 ) from None
             if where(message):
                 return message
 
-    def drain(self) -> List[Message]:
+    def drain(self) -> list[Message]:
         drained = []
         while not self.inbox.empty():
             drained.append(self.inbox.get_nowait())

@@ -39,8 +39,12 @@ def test_the_curve_counts_right_answers_fallbacks_and_caught_out_of_scope_messag
     ]
     low, high = oos.curve(results, ambiguity=0.05, thresholds=[0.1, 0.5])
     assert low == {"threshold": 0.1, "in_scope_accuracy": 2 / 3, "in_scope_fallback": 0.0, "out_of_scope_recall": 0.0}
-    assert high == {"threshold": 0.5, "in_scope_accuracy": 1 / 3, "in_scope_fallback": 1 / 3,
-                    "out_of_scope_recall": 0.5}
+    assert high == {
+        "threshold": 0.5,
+        "in_scope_accuracy": 1 / 3,
+        "in_scope_fallback": 1 / 3,
+        "out_of_scope_recall": 0.5,
+    }
 
 
 def test_the_held_out_intents_are_fixed(oos):

@@ -10,9 +10,13 @@ from tests.support.rasa_model import ROOT
 ENV = {
     "TANDEM_ACTION_ENDPOINT_URL": "http://actions.internal:5055/webhook",
     "TANDEM_TRACKER_DB": "/var/lib/tandem/trackers.db",
-    "TANDEM_TRACKER_DB_HOST": "db.internal", "TANDEM_TRACKER_DB_PORT": "5432",
-    "TANDEM_TRACKER_DB_NAME": "rasa", "TANDEM_TRACKER_DB_USER": "rasa", "TANDEM_TRACKER_DB_PASSWORD": "secret",
-    "TANDEM_REDIS_HOST": "redis.internal", "TANDEM_REDIS_PORT": "6379",
+    "TANDEM_TRACKER_DB_HOST": "db.internal",
+    "TANDEM_TRACKER_DB_PORT": "5432",
+    "TANDEM_TRACKER_DB_NAME": "rasa",
+    "TANDEM_TRACKER_DB_USER": "rasa",
+    "TANDEM_TRACKER_DB_PASSWORD": "secret",
+    "TANDEM_REDIS_HOST": "redis.internal",
+    "TANDEM_REDIS_PORT": "6379",
 }
 
 

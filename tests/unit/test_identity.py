@@ -33,12 +33,17 @@ def test_an_expired_token_is_refused():
 
 
 def test_an_unsigned_token_is_refused():
-    unsigned = jwt.encode({"sub": "CUST-00042", "iss": "tandem-shop", "exp": int(time.time()) + 60}, key=None, algorithm="none")
+    unsigned = jwt.encode(
+        {"sub": "CUST-00042", "iss": "tandem-shop", "exp": int(time.time()) + 60}, key=None, algorithm="none"
+    )
     with pytest.raises(InvalidToken):
         verify_token(unsigned)
 
 
-@pytest.mark.parametrize("metadata", [None, {}, {METADATA_KEY: ""}, {METADATA_KEY: 42}, {METADATA_KEY: "garbage"}, {"customer_id": "CUST-00042"}])
+@pytest.mark.parametrize(
+    "metadata",
+    [None, {}, {METADATA_KEY: ""}, {METADATA_KEY: 42}, {METADATA_KEY: "garbage"}, {"customer_id": "CUST-00042"}],
+)
 def test_metadata_without_a_valid_token_is_anonymous(metadata):
     assert customer_from_metadata(metadata) is None
 

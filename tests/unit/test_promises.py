@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
+from bot.domain_files import load_domain
 from tests.conftest import ROOT
 
 # Responses said by actions that store no follow-up (`actions/orders.py`): a late order outside a journey.
@@ -17,7 +17,7 @@ PROMISE = re.compile(r"\b(we'll|we will|I'll)\s+(send|replace|refund|check|call|
 
 @pytest.mark.parametrize("response", UNSCHEDULED)
 def test_an_answer_that_schedules_nothing_makes_no_promise(response: str) -> None:
-    variants = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"][response]
+    variants = load_domain(ROOT / "domain")["responses"][response]
     for variant in variants:
         assert not PROMISE.search(variant["text"]), variant["text"]
         assert "tell me" in variant["text"]  # the next step is the customer's, and the bot can take it from there

@@ -46,8 +46,12 @@ SUPERVISOR = textwrap.dedent(
 
 def _supervisor(tmp_path: Path, ports: list[int], name: str = "supervisor") -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"{name}.log"
-    process = subprocess.Popen([sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)], cwd=ROOT,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     return process, log
 
 
@@ -99,8 +103,9 @@ def test_a_second_up_names_the_first_and_down_stops_it(tmp_path: Path) -> None:
 def test_down_stops_children_left_by_an_up_that_did_not_take_them(tmp_path: Path) -> None:
     """Orphans of an older `up` (or one whose children outlived it): recorded, so `down` finds them."""
     port = free_port()
-    orphan = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(tmp_path / "orphan.pid")],
-                              start_new_session=True)
+    orphan = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), str(tmp_path / "orphan.pid")], start_new_session=True
+    )
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (tmp_path / run_lock.PID_FILE).write_text(f'{{"pid": {dead.pid}, "children": [{orphan.pid}]}}')
@@ -115,8 +120,9 @@ def test_a_busy_port_is_one_line_naming_it() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(run_lock.PortBusy) as caught:
             run_lock.check_ports([("rasa", "0.0.0.0", port)])
-    assert str(caught.value) == (f"port {port} (rasa) is already in use by another program: stop it, "
-                                 "or give rasa another port")
+    assert str(caught.value) == (
+        f"port {port} (rasa) is already in use by another program: stop it, or give rasa another port"
+    )
     run_lock.check_ports([("rasa", "0.0.0.0", port)])  # free again
 
 
@@ -125,7 +131,8 @@ def test_a_recorded_pid_the_system_gave_to_another_program_is_left_alone(tmp_pat
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (tmp_path / run_lock.PID_FILE).write_text(
-            f'{{"pid": {stranger.pid}, "children": [{stranger.pid}], "started": {{"{stranger.pid}": "1"}}}}')
+            f'{{"pid": {stranger.pid}, "children": [{stranger.pid}], "started": {{"{stranger.pid}": "1"}}}}'
+        )
         run_lock.claim(tmp_path)  # not "already running": that PID is not the recorded process
         assert stranger.poll() is None
         assert run_lock.read(tmp_path).pid != stranger.pid

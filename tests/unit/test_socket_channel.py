@@ -10,10 +10,22 @@ from bot.channels.socket import TandemSocketInput, handoff_state, history, outgo
 def test_a_persons_message_keeps_who_wrote_it_and_a_bots_keeps_its_payloads():
     agent = outgoing({"text": "Hi, Alice here", "from": "agent", "agent_name": "Alice", "timestamp": 5.0})
     assert agent == {"from": "agent", "text": "Hi, Alice here", "agent_name": "Alice", "timestamp": 5.0}
-    bot = outgoing({"text": "Pick one", "buttons": [{"title": "A", "payload": "/a"}, {"title": "no payload"}],
-                    "custom": {"type": "csat"}, "agent_name": "spoofed", "timestamp": 6.0})
-    assert bot == {"from": "bot", "text": "Pick one", "buttons": [{"title": "A", "payload": "/a"}],
-                   "custom": {"type": "csat"}, "timestamp": 6.0}
+    bot = outgoing(
+        {
+            "text": "Pick one",
+            "buttons": [{"title": "A", "payload": "/a"}, {"title": "no payload"}],
+            "custom": {"type": "csat"},
+            "agent_name": "spoofed",
+            "timestamp": 6.0,
+        }
+    )
+    assert bot == {
+        "from": "bot",
+        "text": "Pick one",
+        "buttons": [{"title": "A", "payload": "/a"}],
+        "custom": {"type": "csat"},
+        "timestamp": 6.0,
+    }
     assert outgoing({"quick_replies": [{"payload": "/b"}]})["buttons"] == [{"title": "/b", "payload": "/b"}]
 
 

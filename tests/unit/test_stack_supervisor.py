@@ -23,9 +23,11 @@ from bot.processes import free_port
 from tests.conftest import ROOT
 
 # A small web server that leaves its pid where the test can find it (to kill it).
-SERVER = "import http.server, os, sys; open(sys.argv[2], 'w').write(str(os.getpid())); " \
-         "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)" \
-         ".serve_forever()"
+SERVER = (
+    "import http.server, os, sys; open(sys.argv[2], 'w').write(str(os.getpid())); "
+    "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler)"
+    ".serve_forever()"
+)
 SUPERVISOR = textwrap.dedent(
     """
     import sys
@@ -51,7 +53,9 @@ def _answers(port: int) -> bool:
 def _started_in_background(tmp_path: Path, ports: list[int]) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / "supervisor.log"
     process = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)], cwd=ROOT, stdout=log.open("w"),
+        [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
+        cwd=ROOT,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `cmd &` does in a shell
     )
@@ -94,4 +98,3 @@ def test_a_killed_process_is_started_again_and_the_others_carry_on(tmp_path: Pat
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0, log.read_text()
     assert not _answers(crashing) and not _answers(steady)
-

@@ -13,7 +13,7 @@ def test_help_says_what_the_commands_do_and_none_of_the_script() -> None:
         lines = shown.stdout.splitlines()
         assert lines[0].startswith("Tandem's one entry point")
         assert any("./tandem up" in line for line in lines) and any("./tandem down" in line for line in lines)
-        assert not any(word in shown.stdout for word in ("set -euo", "cd \"$(dirname", "#!/usr/bin/env"))
+        assert not any(word in shown.stdout for word in ("set -euo", 'cd "$(dirname', "#!/usr/bin/env"))
 
 
 def test_tandem_rasa_passes_everything_after_it_to_rasa():

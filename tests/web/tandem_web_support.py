@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -49,7 +49,7 @@ class FakeCustomerDirectory:
             raise RuntimeError("database is down")
         return [self.customers[k] for k in sorted(self.customers)][:limit]
 
-    def get(self, external_id: str) -> Optional[DemoCustomer]:
+    def get(self, external_id: str) -> DemoCustomer | None:
         if self.fail:
             raise RuntimeError("database is down")
         self.get_calls.append(external_id)
@@ -107,8 +107,8 @@ class SocketRasaStub:
 
     def __init__(self, secret: str = TEST_SECRET) -> None:
         self.secret = secret
-        self.port: Optional[int] = None
-        self.server: Optional[BackgroundServer] = None
+        self.port: int | None = None
+        self.server: BackgroundServer | None = None
         self.reset()
 
     # -------------------------------------------------------------- test API
@@ -117,7 +117,7 @@ class SocketRasaStub:
         self.session_requests: list[dict] = []
         self.uttered: list[dict] = []
         self.history: dict[str, list[dict]] = {}
-        self.owners: dict[str, Optional[str]] = {}
+        self.owners: dict[str, str | None] = {}
         self.handoffs: dict[str, dict] = {}
         self.acks: list[dict] = []
         self.session_errors: list[dict] = []
@@ -136,7 +136,7 @@ class SocketRasaStub:
     def running(self) -> bool:
         return self.server is not None
 
-    def start(self) -> "SocketRasaStub":
+    def start(self) -> SocketRasaStub:
         self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
         self.sio.on("session_request", self._session_request)
         self.sio.on("user_uttered", self._user_uttered)
@@ -176,7 +176,7 @@ class SocketRasaStub:
     async def _disconnect(self, sid: str, *args: Any) -> None:
         self._sessions.pop(sid, None)
 
-    def _customer(self, token: Any) -> Optional[str]:
+    def _customer(self, token: Any) -> str | None:
         """The customer of a token; None when absent; raises InvalidToken when it does not verify."""
         return None if token is None else verify_token(token, secret=self.secret)
 

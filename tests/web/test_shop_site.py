@@ -29,9 +29,7 @@ def call(app, method: str, path: str, **kwargs):
 
 
 def post_session(app, body: bytes):
-    status, headers, raw = call(
-        app, "POST", "/api/session", data=body, headers={"Content-Type": "application/json"}
-    )
+    status, headers, raw = call(app, "POST", "/api/session", data=body, headers={"Content-Type": "application/json"})
     return status, headers, json.loads(raw)
 
 
@@ -237,13 +235,26 @@ def test_each_demo_customer_is_labelled_with_what_is_true_of_them(fresh_shop_db)
     with session_scope(fresh_shop_db) as session:
         for customer in listed:
             cid = session.execute(select(Customer.id).where(Customer.external_id == customer.external_id)).scalar_one()
-            orders = session.execute(select(Order).where(Order.customer_id == cid,
-                                                         Order.status.in_(ORDER_STATUSES))).scalars().all()
+            orders = (
+                session.execute(select(Order).where(Order.customer_id == cid, Order.status.in_(ORDER_STATUSES)))
+                .scalars()
+                .all()
+            )
             late = {o.order_number for o in orders if o.estimated_delivery and o.estimated_delivery < today}
-            devices = set(session.execute(select(Product.name).join(CustomerDevice, CustomerDevice.product_id == Product.id)
-                                          .where(CustomerDevice.customer_id == cid)).scalars())
-            problems = session.execute(select(Journey.workflow).where(Journey.customer_id == cid,
-                                                                      Journey.state.in_(JOURNEY_STATES))).scalars().all()
+            devices = set(
+                session.execute(
+                    select(Product.name)
+                    .join(CustomerDevice, CustomerDevice.product_id == Product.id)
+                    .where(CustomerDevice.customer_id == cid)
+                ).scalars()
+            )
+            problems = (
+                session.execute(
+                    select(Journey.workflow).where(Journey.customer_id == cid, Journey.state.in_(JOURNEY_STATES))
+                )
+                .scalars()
+                .all()
+            )
             for hint in customer.hints:
                 kind = hint.split()[0]
                 seen.add(hint.split(" ", 2)[-1] if kind == "order" else kind)
@@ -252,7 +263,7 @@ def test_each_demo_customer_is_labelled_with_what_is_true_of_them(fresh_shop_db)
                 elif kind == "order":
                     assert hint.split()[1] in {o.order_number for o in orders} - late, (customer, hint)
                 elif kind == "owns":
-                    assert hint[len("owns "):] in devices, (customer, hint)
+                    assert hint[len("owns ") :] in devices, (customer, hint)
                 else:
                     assert hint == f"open problem: {problems[0].replace('_', ' ')}", (customer, hint)
             assert bool(late) == any(h.endswith("is late") for h in customer.hints), customer
@@ -260,10 +271,12 @@ def test_each_demo_customer_is_labelled_with_what_is_true_of_them(fresh_shop_db)
             assert bool(problems) == any(h.startswith("open problem") for h in customer.hints), customer
             if customer.hints:  # the suggestion is about the first label: their own order, problem or device
                 first = customer.hints[0]
-                assert customer.try_saying and (first.split()[1] in customer.try_saying or "issues" in customer.try_saying
-                                                or first[len("owns "):] in customer.try_saying), customer
+                assert customer.try_saying and (
+                    first.split()[1] in customer.try_saying
+                    or "issues" in customer.try_saying
+                    or first[len("owns ") :] in customer.try_saying
+                ), customer
     assert {"is late", "on its way", "not shipped yet", "open", "owns"} <= seen
-
 
 
 @pytest.mark.parametrize(

@@ -282,10 +282,22 @@ def test_quick_replies_pushed_while_nobody_waits_are_scrolled_into_view_too(sess
     for i in range(8):
         s.send(f"message number {i} " + "with quite a few words in it " * 4)
         s.expect_reply(f"You said: message number {i} " + "with quite a few words in it " * 3)
-    stub.push(stub.session_id(), [("bot_uttered", {"text": "Checking in about your late parcel TD105841."}),
-                                  ("bot_uttered", {"text": "Has it arrived?",
-                                                   "buttons": [{"title": "Yes, it's here", "payload": "/affirm"},
-                                                               {"title": "Not yet", "payload": "/deny"}]})])
+    stub.push(
+        stub.session_id(),
+        [
+            ("bot_uttered", {"text": "Checking in about your late parcel TD105841."}),
+            (
+                "bot_uttered",
+                {
+                    "text": "Has it arrived?",
+                    "buttons": [
+                        {"title": "Yes, it's here", "payload": "/affirm"},
+                        {"title": "Not yet", "payload": "/deny"},
+                    ],
+                },
+            ),
+        ],
+    )
     buttons = s.page.locator(QUICK_REPLIES)
     expect(buttons.last).to_have_text("Not yet")
     expect(buttons.last).to_be_in_viewport(ratio=1)
@@ -298,9 +310,12 @@ def test_the_picker_says_what_to_ask_about_each_customer(session, stub):
     s = session()
     picker = s.page.locator("#demo-customer")
     expect(picker.locator("option[value='CUST-00005']")).to_have_text(
-        "Eun-ji Kim 5 (CUST-00005) · order TD100005 on its way · owns Pixel 8")
+        "Eun-ji Kim 5 (CUST-00005) · order TD100005 on its way · owns Pixel 8"
+    )
     s.page.select_option("#demo-customer", "CUST-00005")
-    expect(s.page.locator("#demo-try")).to_have_text("Try asking the assistant: \u201cwhere is my order TD100005?\u201d")
+    expect(s.page.locator("#demo-try")).to_have_text(
+        "Try asking the assistant: \u201cwhere is my order TD100005?\u201d"
+    )
     s.page.select_option("#demo-customer", "CUST-00001")
     expect(s.page.locator("#demo-try")).to_have_text("")
     s.sign_in("CUST-00006")
@@ -360,7 +375,10 @@ def test_transcript_and_conversation_survive_a_reload(session, stub):
     assert s.texts(USER_BUBBLES) == ["first message", "second message"]
     stored = s.page.evaluate(f"JSON.parse(localStorage.getItem('tandem:transcript:{session_id}'))")
     assert [e["text"] for e in stored] == [
-        "first message", "You said: first message", "second message", "You said: second message"
+        "first message",
+        "You said: first message",
+        "second message",
+        "You said: second message",
     ]
 
 
@@ -369,7 +387,10 @@ def test_a_message_sent_while_the_page_was_closed_appears_after_the_reload(sessi
     session_id = start_conversation(s, stub)
     s.page.goto("about:blank")
 
-    stub.push(session_id, [agent("Sorry for the wait, your refund is on its way."), ("bot_uttered", {"text": "Anything else?"})])
+    stub.push(
+        session_id,
+        [agent("Sorry for the wait, your refund is on its way."), ("bot_uttered", {"text": "Anything else?"})],
+    )
     stub.ignore_since = True  # the server repeats everything: the widget must not show anything twice
     s.load()
 
@@ -400,10 +421,25 @@ def test_html_in_any_field_is_shown_as_text_and_never_runs(session, stub):
         [
             ("bot_uttered", {"text": script, "image": "javascript:alert(3)"}),
             agent("<b>bold</b> " + img, name=img),
-            ("bot_uttered", {"custom": {"type": "product_cards", "products": [
-                {"sku": "X", "name": script, "price": "<i>£1</i>", "image": "javascript:alert(4)",
-                 "reason": img, "open_payload": "/open", "not_interested_payload": "/no"},
-            ]}}),
+            (
+                "bot_uttered",
+                {
+                    "custom": {
+                        "type": "product_cards",
+                        "products": [
+                            {
+                                "sku": "X",
+                                "name": script,
+                                "price": "<i>£1</i>",
+                                "image": "javascript:alert(4)",
+                                "reason": img,
+                                "open_payload": "/open",
+                                "not_interested_payload": "/no",
+                            },
+                        ],
+                    }
+                },
+            ),
             ("bot_uttered", {"custom": {**CSAT, "question": img}}),
             ("bot_uttered", {"text": "Pick one", "buttons": [{"title": img, "payload": "/html_button"}]}),
             handoff("assigned", agent_name=img),
@@ -467,8 +503,14 @@ def test_malformed_server_messages_are_ignored_without_breaking_the_page(session
 def test_product_cards_render_and_their_buttons_send_payloads(session, stub):
     s = session()
     s.open_chat()
-    stub.replies.append([("bot_uttered", {"text": "Some headphones you might like:",
-                                          "custom": {"type": "product_cards", "products": PRODUCTS}})])
+    stub.replies.append(
+        [
+            (
+                "bot_uttered",
+                {"text": "Some headphones you might like:", "custom": {"type": "product_cards", "products": PRODUCTS}},
+            )
+        ]
+    )
     s.send("can you recommend some headphones?")
 
     cards = s.page.locator(".tandem-card")
@@ -506,11 +548,18 @@ def test_buttons_a_card_already_offers_are_not_shown_twice(session, stub):
     s = session()
     s.open_chat()
     opens = [{"title": p["name"], "payload": p["open_payload"]} for p in PRODUCTS]
-    stub.replies.append([("bot_uttered", {
-        "text": "Some headphones you might like:",
-        "buttons": opens + [{"title": "Something else", "payload": "/ask_recommendation"}],
-        "custom": {"type": "product_cards", "products": PRODUCTS},
-    })])
+    stub.replies.append(
+        [
+            (
+                "bot_uttered",
+                {
+                    "text": "Some headphones you might like:",
+                    "buttons": opens + [{"title": "Something else", "payload": "/ask_recommendation"}],
+                    "custom": {"type": "product_cards", "products": PRODUCTS},
+                },
+            )
+        ]
+    )
     s.send("can you recommend some headphones?")
     expect(s.page.locator(".tandem-card")).to_have_count(2)
     expect(s.page.locator(QUICK_REPLIES)).to_have_text(["Something else"])
@@ -582,8 +631,9 @@ def test_handoff_banner_states(session, stub):
     banner = s.page.locator(".tandem-handoff")
     expect(banner).to_be_hidden()
     waiting = {"status": "waiting", "queue": "support", "expected_wait_minutes": 3}
-    stub.replies.append([handoff("waiting", expected_wait_minutes=3),
-                         ("bot_uttered", {"custom": {"type": "handoff", **waiting}})])
+    stub.replies.append(
+        [handoff("waiting", expected_wait_minutes=3), ("bot_uttered", {"custom": {"type": "handoff", **waiting}})]
+    )
     s.send("I want to talk to a person")
     expect(banner).to_have_text("Waiting for a person · about 3 minutes")
     expect(banner).to_have_attribute("role", "status")
@@ -741,7 +791,12 @@ def test_phone_width_has_no_horizontal_scroll(session, stub):
     assert log.evaluate("log => log.scrollWidth <= log.clientWidth")
     box = page.locator("#tandem-panel").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 360
-    for selector in (".tandem-send", ".tandem-card__dismiss >> nth=1", ".tandem-csat__option >> nth=4", ".tandem-handoff"):
+    for selector in (
+        ".tandem-send",
+        ".tandem-card__dismiss >> nth=1",
+        ".tandem-csat__option >> nth=4",
+        ".tandem-handoff",
+    ):
         part = page.locator(selector)
         part.scroll_into_view_if_needed()
         part_box = part.bounding_box()
@@ -816,9 +871,7 @@ def test_client_error_message_is_shown(session, stub):
     s.open_chat()
     stub.acks.append({"ok": False, "status": 400, "error": "The message is too long."})
     s.send("hi")
-    expect(s.page.locator(ERRORS)).to_have_text(
-        "The assistant couldn't accept that message: The message is too long."
-    )
+    expect(s.page.locator(ERRORS)).to_have_text("The assistant couldn't accept that message: The message is too long.")
     expect(s.page.locator(".tandem-msg--failed .tandem-bubble")).to_contain_text("hi")
 
 
@@ -950,7 +1003,9 @@ def test_a_rating_question_already_in_the_message_is_not_shown_twice(session, st
     s = session()
     s.open_chat()
     asked = "Glad that's sorted! How happy are you with how we handled it?"
-    stub.replies.append([("bot_uttered", {"text": asked, "custom": dict(CSAT, question="How happy are you with how we handled it?")})])
+    stub.replies.append(
+        [("bot_uttered", {"text": asked, "custom": dict(CSAT, question="How happy are you with how we handled it?")})]
+    )
     s.send("yes it works now")
     group = s.page.get_by_role("group", name="How happy are you with how we handled it?")
     expect(group).to_be_visible()  # still named for screen readers

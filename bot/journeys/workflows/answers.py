@@ -16,10 +16,11 @@ again.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -80,7 +81,7 @@ def _phrase(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.casefold().replace("’", "'")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _acknowledgements(path: Path = ANSWERS_FILE) -> frozenset[str]:
     raw = yaml.safe_load(path.read_text()) or {}
     return frozenset(_phrase(str(a)) for a in raw.get("acknowledgements") or ())
@@ -104,8 +105,9 @@ RUNNER_UP_MIN_RATIO = 0.35  # of the top intent's confidence
 NOT_AN_INTENT = frozenset({FALLBACK_INTENT})
 
 
-def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str],
-                first_guess_only: Iterable[str] = ()) -> str | None:
+def pick_intent(
+    ranking: Sequence[tuple[str, float]], accepted: Iterable[str], first_guess_only: Iterable[str] = ()
+) -> str | None:
     """The accepted intent the message means: the NLU's first guess, or a close runner-up. The intents in
     `first_guess_only` (an answer that closes the issue) are taken only as a first guess the NLU was sure of:
     never a runner-up, never a message it could not settle ("what happened to it?")."""
@@ -119,8 +121,12 @@ def pick_intent(ranking: Sequence[tuple[str, float]], accepted: Iterable[str],
     if top in accepted:
         return top
     for name, confidence in ranked[1:RUNNER_UP_DEPTH]:
-        if (name in accepted and name not in firm and confidence >= RUNNER_UP_MIN_CONFIDENCE
-                and confidence >= RUNNER_UP_MIN_RATIO * top_confidence):
+        if (
+            name in accepted
+            and name not in firm
+            and confidence >= RUNNER_UP_MIN_CONFIDENCE
+            and confidence >= RUNNER_UP_MIN_RATIO * top_confidence
+        ):
             return name
     return None
 
@@ -147,10 +153,15 @@ class Accepts:
     outcome: bool = False  # it asks whether something worked: an "ok" (`only_acknowledges`) is no answer
 
     @classmethod
-    def of(cls, step: Step) -> "Accepts":
+    def of(cls, step: Step) -> Accepts:
         if isinstance(step, InstructStep):
-            return cls((Option(step.next_if_fixed, intents=FIXED_MEANINGS, closes=True),
-                        Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS))), outcome=True)
+            return cls(
+                (
+                    Option(step.next_if_fixed, intents=FIXED_MEANINGS, closes=True),
+                    Option(step.next_if_not, intents=_with_same(NOT_FIXED_MEANINGS)),
+                ),
+                outcome=True,
+            )
         if not isinstance(step, AskStep):
             return cls()
         expect = step.expect
@@ -163,40 +174,65 @@ class Accepts:
                 by_next[target] += [i for i in SAME_AT_A_QUESTION.get(intent, ()) if i not in taken]
             return cls(tuple(Option(target, intents=tuple(intents)) for target, intents in by_next.items()))
         if expect.kind == EXPECT_BUTTONS:
-            return cls(tuple(
-                Option(b.next, intents=_with_same(tuple(m.intent for m in b.means if m.intent)),
-                       entities=tuple((m.entity, m.value) for m in b.means if m.entity and m.value is not None),
-                       value=b.value, title=b.title, closes=b.confirms)
-                for b in expect.buttons
-            ))
+            return cls(
+                tuple(
+                    Option(
+                        b.next,
+                        intents=_with_same(tuple(m.intent for m in b.means if m.intent)),
+                        entities=tuple((m.entity, m.value) for m in b.means if m.entity and m.value is not None),
+                        value=b.value,
+                        title=b.title,
+                        closes=b.confirms,
+                    )
+                    for b in expect.buttons
+                )
+            )
         return cls(entity=expect.entity, value_type=expect.value_type)
 
     def to_slot(self) -> dict[str, Any]:
         return {
-            "options": [{"next": o.next, "intents": list(o.intents), "entities": [list(e) for e in o.entities],
-                         "value": o.value, "title": o.title, "closes": o.closes} for o in self.options],
+            "options": [
+                {
+                    "next": o.next,
+                    "intents": list(o.intents),
+                    "entities": [list(e) for e in o.entities],
+                    "value": o.value,
+                    "title": o.title,
+                    "closes": o.closes,
+                }
+                for o in self.options
+            ],
             "entity": self.entity,
             "value_type": self.value_type,
             "outcome": self.outcome,
         }
 
     @classmethod
-    def from_slot(cls, data: Any) -> "Accepts | None":
+    def from_slot(cls, data: Any) -> Accepts | None:
         """What a slot written by `to_slot` holds; None when it holds nothing readable."""
         if not isinstance(data, Mapping):
             return None
         try:
             options = tuple(
-                Option(str(o["next"]), intents=tuple(str(i) for i in o.get("intents") or ()),
-                       entities=tuple((str(e[0]), str(e[1])) for e in o.get("entities") or ()),
-                       value=o.get("value"), title=o.get("title"), closes=o.get("closes") is True)
+                Option(
+                    str(o["next"]),
+                    intents=tuple(str(i) for i in o.get("intents") or ()),
+                    entities=tuple((str(e[0]), str(e[1])) for e in o.get("entities") or ()),
+                    value=o.get("value"),
+                    title=o.get("title"),
+                    closes=o.get("closes") is True,
+                )
                 for o in data.get("options") or ()
             )
         except (KeyError, IndexError, TypeError):
             return None
         entity = data.get("entity")
-        return cls(options, str(entity) if entity else None, str(data.get("value_type") or "text"),
-                   outcome=data.get("outcome") is True)
+        return cls(
+            options,
+            str(entity) if entity else None,
+            str(data.get("value_type") or "text"),
+            outcome=data.get("outcome") is True,
+        )
 
     @property
     def intents(self) -> set[str]:
@@ -220,8 +256,9 @@ class Accepts:
         ranking = user_input.ranking
         if not ranking and user_input.intent:  # a message without a ranking (a test, a scheduler's trigger)
             ranking = ((user_input.intent, 1.0),)
-        intent = pick_intent(ranking, self.intents,
-                             first_guess_only={i for o in self.options if o.closes for i in o.intents})
+        intent = pick_intent(
+            ranking, self.intents, first_guess_only={i for o in self.options if o.closes for i in o.intents}
+        )
         if intent is not None:
             return next(o for o in self.options if intent in o.intents)
         return None
@@ -268,7 +305,9 @@ def interpret(step: Step, user_input: UserInput) -> Answer | None:
         value = accepts.value(user_input)
         if value is None:
             return None
-        return Answer(step.next, {step.expect.save_as or step.expect.entity: value})
+        key = step.expect.save_as or step.expect.entity
+        assert key is not None, "an entity ask names its entity (the loader requires it)"
+        return Answer(step.next, {key: value})
     option = accepts.choose(user_input)
     if option is None:
         return None

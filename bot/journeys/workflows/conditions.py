@@ -7,9 +7,10 @@ what is wrong), `evaluate` answers them against a fact lookup. Facts are dotted 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping, Union
+from typing import Any
 
 OPERATORS = ("equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "is", "exists")
 _ORDERING = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
@@ -31,20 +32,20 @@ class FactTest:
 
 @dataclass(frozen=True)
 class AllOf:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Condition"
+    item: Condition
 
 
-Condition = Union[FactTest, AllOf, AnyOf, Not]
+Condition = FactTest | AllOf | AnyOf | Not
 
 
 class ConditionError(ValueError):
@@ -70,7 +71,9 @@ def parse_condition(raw: Any, line: int | None = None) -> Condition:
     """Read a condition written in YAML; raises ConditionError saying what is wrong and where."""
     line = _line(raw, line)
     if not isinstance(raw, Mapping) or not raw:
-        raise ConditionError("a condition is a mapping: {fact: ..., <operator>: ...}, all: [...], any: [...] or not: ...", line)
+        raise ConditionError(
+            "a condition is a mapping: {fact: ..., <operator>: ...}, all: [...], any: [...] or not: ...", line
+        )
     for combinator, cls in (("all", AllOf), ("any", AnyOf)):
         if combinator in raw:
             if len(raw) != 1:
@@ -90,9 +93,9 @@ def parse_condition(raw: Any, line: int | None = None) -> Condition:
     if not isinstance(fact, str) or "." not in fact:
         raise ConditionError(f"fact must be a dotted name like order.status, not {fact!r}", line)
     ops = [k for k in raw if k != "fact"]
-    unknown = [str(k) for k in ops if k not in OPERATORS]
-    if unknown:
-        raise ConditionError(f"unknown operator {', '.join(unknown)} (known: {', '.join(OPERATORS)})", line)
+    unknown_ops = [str(k) for k in ops if k not in OPERATORS]
+    if unknown_ops:
+        raise ConditionError(f"unknown operator {', '.join(unknown_ops)} (known: {', '.join(OPERATORS)})", line)
     if len(ops) != 1:
         raise ConditionError(f"a fact test has exactly one operator, found {len(ops)}", line)
     op = ops[0]

@@ -12,9 +12,10 @@ in `context.plan_category`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -169,8 +170,8 @@ class FactResolver:
             return matching[0] if matching else None
         if namespace == "plan":
             wanted = self.context.get(PLAN_KEY)
-            matching = [p for p in self.shop.plans() if p.category == wanted]
-            return matching[0] if matching else None
+            plans = [p for p in self.shop.plans() if p.category == wanted]
+            return plans[0] if plans else None
         raise KeyError(namespace)
 
     def get(self, path: str) -> Any:

@@ -9,9 +9,10 @@ dangling on top of the real problem.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -44,7 +45,7 @@ from bot.journeys.workflows.schema import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_WORKFLOWS_DIR = ROOT / "data" / "workflows"
+DEFAULT_WORKFLOWS_DIR = ROOT / "workflows"
 
 TOP_REQUIRED = ("title", "problem", "start", "steps")
 TOP_OPTIONAL = ("id", "description", "inputs")
@@ -99,7 +100,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def parse_duration(text: Any) -> int | None:
-    """"2d", "6h", "1d12h", "30m" -> seconds; None when it is not a duration."""
+    """ "2d", "6h", "1d12h", "30m" -> seconds; None when it is not a duration."""
     match = _DURATION.match(str(text).strip()) if text not in (None, "") else None
     if not match or not any(match.groups()):
         return None
@@ -179,13 +180,17 @@ class _Reader:
             raise _StepError("'expect' needs exactly one of intent, entity or buttons", line)
         form = forms[0]
         if form != EXPECT_ENTITY and has_next:
-            raise _StepError(f"'next' does not apply to expect {form}: each {form} names its next step", _line(node, "next"))
+            raise _StepError(
+                f"'next' does not apply to expect {form}: each {form} names its next step", _line(node, "next")
+            )
         if form == EXPECT_INTENT:
             self.check_keys(raw, (EXPECT_INTENT,), "expect")
             intents = raw[EXPECT_INTENT]
             if not isinstance(intents, LineMap) or not intents:
-                raise _StepError("expect intent maps each intent to its next step, e.g. {affirm: a, deny: b}",
-                                 _line(raw, EXPECT_INTENT))
+                raise _StepError(
+                    "expect intent maps each intent to its next step, e.g. {affirm: a, deny: b}",
+                    _line(raw, EXPECT_INTENT),
+                )
             return Expect(EXPECT_INTENT, intents={str(i): self.text(intents, i, "a step id") for i in intents})
         if form == EXPECT_BUTTONS:
             self.check_keys(raw, (EXPECT_BUTTONS, "save_as"), "expect")
@@ -205,11 +210,20 @@ class _Reader:
                     raise _StepError("'confirms' must be true or false", _line(item, "confirms"))
                 means = item.get("means")
                 if not isinstance(means, list) or not means or not all(isinstance(m, str) and m.strip() for m in means):
-                    raise _StepError("a button needs 'means': the intents (or entity=value) that say the same when "
-                                     "typed, e.g. [want_refund] or [product_category=phones]", _line(item, "means") or _line(item))
-                buttons.append(Button(self.text(item, "title", "text"), self.text(item, "value", "text"),
-                                      self.text(item, "next", "a step id"), confirms,
-                                      tuple(Meaning.parse(m) for m in means)))
+                    raise _StepError(
+                        "a button needs 'means': the intents (or entity=value) that say the same when "
+                        "typed, e.g. [want_refund] or [product_category=phones]",
+                        _line(item, "means") or _line(item),
+                    )
+                buttons.append(
+                    Button(
+                        self.text(item, "title", "text"),
+                        self.text(item, "value", "text"),
+                        self.text(item, "next", "a step id"),
+                        confirms,
+                        tuple(Meaning.parse(m) for m in means),
+                    )
+                )
             values = [b.value for b in buttons]
             if len(set(values)) != len(values):
                 raise _StepError("two buttons have the same value", _line(raw, EXPECT_BUTTONS))
@@ -243,19 +257,29 @@ class _Reader:
         missing = [k for k in required if k not in node]
         if missing:
             raise _StepError(f"a {kind} step needs {', '.join(missing)}", _line(node))
-        base = {"id": step_id, "line": line}
+        base: dict[str, Any] = {"id": step_id, "line": line}
         if kind == "ask":
-            return AskStep(**base, response=self.text(node, "response"), expect=self.expect(node, "next" in node),
-                           on_fail=self.text(node, "on_fail"), next=self.optional_text(node, "next"),
-                           retries=self.retries(node))
+            return AskStep(
+                **base,
+                response=self.text(node, "response"),
+                expect=self.expect(node, "next" in node),
+                on_fail=self.text(node, "on_fail"),
+                next=self.optional_text(node, "next"),
+                retries=self.retries(node),
+            )
         if kind == "check":
-            return CheckStep(**base, when=self.condition(node, "when"), then=self.text(node, "then"),
-                             else_=self.text(node, "else"))
+            return CheckStep(
+                **base, when=self.condition(node, "when"), then=self.text(node, "then"), else_=self.text(node, "else")
+            )
         if kind == "instruct":
-            return InstructStep(**base, response=self.text(node, "response"),
-                                next_if_fixed=self.text(node, "next_if_fixed"),
-                                next_if_not=self.text(node, "next_if_not"), on_fail=self.text(node, "on_fail"),
-                                retries=self.retries(node))
+            return InstructStep(
+                **base,
+                response=self.text(node, "response"),
+                next_if_fixed=self.text(node, "next_if_fixed"),
+                next_if_not=self.text(node, "next_if_not"),
+                on_fail=self.text(node, "on_fail"),
+                retries=self.retries(node),
+            )
         if kind == "branch":
             return self.branch(base, node)
         if kind == "operation":
@@ -290,38 +314,56 @@ class _Reader:
             if ref is None and isinstance(value, Mapping):
                 raise _StepError(f"param '{name}': a value or {{fact: ...}}", _line(raw, name))
             params[str(name)] = ref if ref is not None else value
-        return OperationStep(**base, operation=self.text(node, "operation"), next=self.text(node, "next"),
-                             on_error=self.text(node, "on_error"), params=params,
-                             save_as=self.optional_text(node, "save_as") or "",
-                             response=self.optional_text(node, "response"))
+        return OperationStep(
+            **base,
+            operation=self.text(node, "operation"),
+            next=self.text(node, "next"),
+            on_error=self.text(node, "on_error"),
+            params=params,
+            save_as=self.optional_text(node, "save_as") or "",
+            response=self.optional_text(node, "response"),
+        )
 
     def follow_up(self, base: dict, node: LineMap) -> FollowUpStep:
         seconds = parse_duration(node["after"])
         if seconds is None:
-            raise _StepError(f"'after' must be a delay like 2d, 6h, 1d12h or 30m, not {node['after']!r}",
-                             _line(node, "after"))
+            raise _StepError(
+                f"'after' must be a delay like 2d, 6h, 1d12h or 30m, not {node['after']!r}", _line(node, "after")
+            )
         if ("next" in node) == ("workflow" in node):
-            raise _StepError("a follow_up needs either 'next' (where the journey continues) or 'workflow' "
-                             "(the workflow it starts), not both", _line(node))
+            raise _StepError(
+                "a follow_up needs either 'next' (where the journey continues) or 'workflow' "
+                "(the workflow it starts), not both",
+                _line(node),
+            )
         waiting = str(node.get("waiting", "company"))
         if waiting not in WAITING:
             raise _StepError(f"'waiting' is one of {', '.join(WAITING)}", _line(node, "waiting"))
-        return FollowUpStep(**base, after=str(node["after"]), after_seconds=seconds,
-                            next=self.optional_text(node, "next"), workflow=self.optional_text(node, "workflow"),
-                            response=self.optional_text(node, "response"), notice=self.optional_text(node, "notice"),
-                            waiting=waiting)
+        return FollowUpStep(
+            **base,
+            after=str(node["after"]),
+            after_seconds=seconds,
+            next=self.optional_text(node, "next"),
+            workflow=self.optional_text(node, "workflow"),
+            response=self.optional_text(node, "response"),
+            notice=self.optional_text(node, "notice"),
+            waiting=waiting,
+        )
 
     # --- the file -----------------------------------------------------------------------------------------------
 
     def trigger(self, data: LineMap) -> Trigger:
         raw = data["problem"]
         if not isinstance(raw, LineMap):
-            raise _StepError("'problem' is a mapping: intents (and optionally keywords, entities, also)",
-                             _line(data, "problem"))
+            raise _StepError(
+                "'problem' is a mapping: intents (and optionally keywords, entities, also)", _line(data, "problem")
+            )
         also_raw = raw.get("also") or []
         if not isinstance(also_raw, list) or not all(isinstance(a, LineMap) for a in also_raw):
-            raise _StepError("problem 'also' is a list of other reports (intents, keywords, entities) that start it",
-                             _line(raw, "also"))
+            raise _StepError(
+                "problem 'also' is a list of other reports (intents, keywords, entities) that start it",
+                _line(raw, "also"),
+            )
         also = []
         for other in also_raw:
             if "also" in other:
@@ -333,7 +375,9 @@ class _Reader:
         self.check_keys(raw, TRIGGER_KEYS, "problem")
         intents = raw.get("intents")
         if not isinstance(intents, list) or not intents or not all(isinstance(i, str) for i in intents):
-            raise _StepError("problem 'intents' is a non-empty list of intent names", _line(raw, "intents") or _line(raw))
+            raise _StepError(
+                "problem 'intents' is a non-empty list of intent names", _line(raw, "intents") or _line(raw)
+            )
         keywords = raw.get("keywords") or []
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
             raise _StepError("problem 'keywords' is a list of words or phrases", _line(raw, "keywords"))
@@ -342,14 +386,16 @@ class _Reader:
             raise _StepError("problem 'unless' is a list of words or phrases", _line(raw, "unless"))
         entities_raw = raw.get("entities") or {}
         if not isinstance(entities_raw, Mapping):
-            raise _StepError("problem 'entities' maps an entity to the values that select this workflow",
-                             _line(raw, "entities"))
+            raise _StepError(
+                "problem 'entities' maps an entity to the values that select this workflow", _line(raw, "entities")
+            )
         entities = {
             str(k): tuple(str(v) for v in (vals if isinstance(vals, list) else [vals]))
             for k, vals in entities_raw.items()
         }
-        return Trigger(tuple(intents), tuple(k.lower() for k in keywords), entities,
-                       unless=tuple(k.lower() for k in unless))
+        return Trigger(
+            tuple(intents), tuple(k.lower() for k in keywords), entities, unless=tuple(k.lower() for k in unless)
+        )
 
     def workflow(self, data: Any, stem: str) -> Workflow | None:
         if not isinstance(data, LineMap):
@@ -359,12 +405,14 @@ class _Reader:
             self.problem(None, f"'{key}' is given twice", line)
         unknown = [str(k) for k in data if k not in (*TOP_REQUIRED, *TOP_OPTIONAL)]
         for key in unknown:
-            self.problem(None, f"unknown key '{key}' (allowed: {', '.join((*TOP_REQUIRED, *TOP_OPTIONAL))})",
-                         _line(data, key))
+            self.problem(
+                None, f"unknown key '{key}' (allowed: {', '.join((*TOP_REQUIRED, *TOP_OPTIONAL))})", _line(data, key)
+            )
         missing = [k for k in TOP_REQUIRED if k not in data]
         for key in missing:
-            self.problem(None, f"missing '{key}'" + (" (the step the workflow starts at)" if key == "start" else ""),
-                         _line(data))
+            self.problem(
+                None, f"missing '{key}'" + (" (the step the workflow starts at)" if key == "start" else ""), _line(data)
+            )
         trigger = Trigger(())
         if "problem" in data:
             try:
@@ -423,8 +471,14 @@ def read_workflow_file(path: str | Path) -> tuple[Workflow | None, list[Problem]
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(str(path), None, f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                              mark.line + 1 if mark else None)]
+        return None, [
+            Problem(
+                str(path),
+                None,
+                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                mark.line + 1 if mark else None,
+            )
+        ]
     workflow = reader.workflow(data, path.stem)
     return workflow, reader.problems
 
@@ -456,8 +510,14 @@ def read_workflows(paths: Iterable[str | Path]) -> tuple[dict[str, Workflow], li
         if workflow is None:
             continue
         if workflow.id in workflows:
-            problems.append(Problem(str(path), None, f"workflow id '{workflow.id}' is also used by "
-                                                     f"{workflows[workflow.id].file}", workflow.line_of.get("id")))
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    f"workflow id '{workflow.id}' is also used by {workflows[workflow.id].file}",
+                    workflow.line_of.get("id"),
+                )
+            )
             continue
         workflows[workflow.id] = workflow
     return workflows, problems

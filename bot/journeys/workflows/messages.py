@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from bot.journeys.types import BotMessage
 from bot.journeys.workflows.facts import FactResolver
@@ -23,8 +24,19 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Placeholders each fact namespace fills (when the workflow is about such an order, device, plan).
 FACT_VALUES: dict[str, tuple[str, ...]] = {
     "customer": ("first_name",),
-    "order": ("order_id", "items", "eta", "carrier", "tracking", "total", "order_status", "placed_on",
-              "delivered_on", "days_late", "return_deadline"),
+    "order": (
+        "order_id",
+        "items",
+        "eta",
+        "carrier",
+        "tracking",
+        "total",
+        "order_status",
+        "placed_on",
+        "delivered_on",
+        "days_late",
+        "return_deadline",
+    ),
     "device": ("device_name", "device_bought_on"),
     "plan": ("plan_name", "monthly_price", "plan_started_on"),
 }
@@ -63,10 +75,17 @@ def _fact_values(resolver: FactResolver, today: date) -> dict[str, Any]:
         order = resolver.view("order")
         if order is not None:
             values.update(
-                order_id=order.number, items=order.items, eta=order.estimated_delivery,
-                carrier=order.carrier or "our courier", tracking=order.tracking_number or "not yet available",
-                total=order.total, order_status=order.status.replace("_", " "), placed_on=order.placed_on,
-                delivered_on=order.delivered_on, days_late=order.days_late, return_deadline=order.return_deadline,
+                order_id=order.number,
+                items=order.items,
+                eta=order.estimated_delivery,
+                carrier=order.carrier or "our courier",
+                tracking=order.tracking_number or "not yet available",
+                total=order.total,
+                order_status=order.status.replace("_", " "),
+                placed_on=order.placed_on,
+                delivered_on=order.delivered_on,
+                days_late=order.days_late,
+                return_deadline=order.return_deadline,
             )
     if resolver.context.get("device_category"):
         device = resolver.view("device")

@@ -37,7 +37,7 @@ class NetworkStatus:
     line_tests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "NetworkStatus":
+    def from_file(cls, path: str | Path) -> NetworkStatus:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         outages = tuple(
             Outage(
@@ -51,7 +51,7 @@ class NetworkStatus:
         return cls(outages, tests)
 
     @classmethod
-    def from_env(cls) -> "NetworkStatus":
+    def from_env(cls) -> NetworkStatus:
         path = os.environ.get(NETWORK_STATUS_ENV)
         return cls.from_file(path) if path else cls()
 

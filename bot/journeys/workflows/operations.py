@@ -2,7 +2,7 @@
 
 Registered with a decorator that also declares the parameters and result keys, so the validator can reject
 an unknown operation, a missing parameter or a message placeholder no result provides, without running
-anything. The shop's operations live in `shop_operations.py`; `default_operations()` loads them.
+anything. The shop's operations live in `shop_operations.py`; its `default_operations()` is the registry with them.
 
 Contract for an operation:
 - idempotent per `call.key` (journey id + workflow + step): running it again after a crash returns the
@@ -16,10 +16,11 @@ Contract for an operation:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -82,8 +83,9 @@ def jsonable(value: Any) -> Any:
 class OperationRegistry:
     """Operations by name, plus the configuration they run with (e.g. the network status source)."""
 
-    def __init__(self, specs: Mapping[str, OperationSpec] | None = None,
-                 config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, specs: Mapping[str, OperationSpec] | None = None, config: Mapping[str, Any] | None = None
+    ) -> None:
         self._specs: dict[str, OperationSpec] = dict(specs or {})
         self.config: dict[str, Any] = dict(config or {})
 
@@ -110,12 +112,20 @@ class OperationRegistry:
     def names(self) -> list[str]:
         return sorted(self._specs)
 
-    def with_config(self, **config: Any) -> "OperationRegistry":
+    def with_config(self, **config: Any) -> OperationRegistry:
         """The same operations with more configuration (tests point them at their own sources)."""
         return OperationRegistry(self._specs, {**self.config, **config})
 
-    def run(self, name: str, params: Mapping[str, Any], *, customer_id: str, session: Session | None,
-            facts: ShopFacts, key: str) -> dict[str, Any]:
+    def run(
+        self,
+        name: str,
+        params: Mapping[str, Any],
+        *,
+        customer_id: str,
+        session: Session | None,
+        facts: ShopFacts,
+        key: str,
+    ) -> dict[str, Any]:
         spec = self.get(name)
         missing = [p for p in spec.params if params.get(p) in (None, "")]
         if missing:
@@ -128,14 +138,12 @@ OPERATIONS = OperationRegistry()
 operation = OPERATIONS.register  # @operation("issue_refund", params=("order_id",), returns=(...))
 
 
-def default_operations() -> OperationRegistry:
-    """The registry with the shop's operations loaded."""
-    import bot.journeys.workflows.shop_operations  # noqa: F401 - registers on import
-
-    return OPERATIONS
-
-
 __all__ = [
-    "OPERATIONS", "OperationCall", "OperationError", "OperationRegistry", "OperationSpec",
-    "default_operations", "jsonable", "operation",
+    "OPERATIONS",
+    "OperationCall",
+    "OperationError",
+    "OperationRegistry",
+    "OperationSpec",
+    "jsonable",
+    "operation",
 ]

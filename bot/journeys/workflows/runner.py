@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from bot.journeys.workflows.answers import Accepts, Answer, interpret, only_ackn
 from bot.journeys.workflows.conditions import FactRef, evaluate
 from bot.journeys.workflows.facts import FactResolver, FactsFactory
 from bot.journeys.workflows.messages import prompt, say
-from bot.journeys.workflows.operations import OperationError, OperationRegistry, default_operations
+from bot.journeys.workflows.operations import OperationError, OperationRegistry
 from bot.journeys.workflows.schema import (
     EXPECT_ENTITY,
     WAITING,
@@ -39,6 +40,7 @@ from bot.journeys.workflows.schema import (
     UnknownStep,
     Workflow,
 )
+from bot.journeys.workflows.shop_operations import default_operations
 from bot.shop.orders import order_meant
 
 REASK_RESPONSE = "utter_workflow_reask"  # "Sorry, I need ... to go on", said before asking again
@@ -57,8 +59,15 @@ class WorkflowStateError(RuntimeError):
 class _Turn:
     """One call's worth of steps: the context being updated, messages said, steps passed."""
 
-    def __init__(self, runner: "WorkflowRunner", workflow: Workflow, customer_id: str, session: Session | None,
-                 context: Mapping[str, Any], journey_id: str | None) -> None:
+    def __init__(
+        self,
+        runner: WorkflowRunner,
+        workflow: Workflow,
+        customer_id: str,
+        session: Session | None,
+        context: Mapping[str, Any],
+        journey_id: str | None,
+    ) -> None:
         self.runner = runner
         self.workflow = workflow
         self.customer_id = customer_id
@@ -67,19 +76,27 @@ class _Turn:
         if journey_id:
             self.context[JOURNEY_ID] = journey_id
         self.context.setdefault(JOURNEY_ID, uuid.uuid4().hex)
-        self.shop = runner.facts(session, customer_id)  # type: ignore[arg-type]
+        self.shop = runner.facts(session, customer_id)
         self.resolver = FactResolver(self.shop, self.context)
         self.messages: list[BotMessage] = []
         self.taken: list[str] = []
         self.follow_ups: list[FollowUpRequest] = []
         self.unexpected = False
 
-    def result(self, current: str | None, state: str, *, reason: str | None = None,
-               outcome: str | None = None) -> StepResult:
+    def result(
+        self, current: str | None, state: str, *, reason: str | None = None, outcome: str | None = None
+    ) -> StepResult:
         return StepResult(
-            workflow=self.workflow.id, current_step=current, state=state, messages=tuple(self.messages),
-            steps_taken=tuple(self.taken), context=self.context, follow_ups=tuple(self.follow_ups),
-            escalation_reason=reason, outcome=outcome, unexpected_answer=self.unexpected,
+            workflow=self.workflow.id,
+            current_step=current,
+            state=state,
+            messages=tuple(self.messages),
+            steps_taken=tuple(self.taken),
+            context=self.context,
+            follow_ups=tuple(self.follow_ups),
+            escalation_reason=reason,
+            outcome=outcome,
+            unexpected_answer=self.unexpected,
         )
 
     def say(self, response: str | None) -> None:
@@ -102,9 +119,14 @@ class _Turn:
                 step_id = self.operate(step)
             elif isinstance(step, FollowUpStep):
                 self.say(step.notice)
-                self.follow_ups.append(FollowUpRequest(
-                    delay_seconds=step.after_seconds, response=step.response, workflow=step.workflow, step=step.next,
-                ))
+                self.follow_ups.append(
+                    FollowUpRequest(
+                        delay_seconds=step.after_seconds,
+                        response=step.response,
+                        workflow=step.workflow,
+                        step=step.next,
+                    )
+                )
                 return self.result(step.id, WAITING[step.waiting])
             elif isinstance(step, EscalateStep):
                 self.say(step.response)
@@ -124,8 +146,9 @@ class _Turn:
             params = {k: self.resolver.get(v.path) if isinstance(v, FactRef) else v for k, v in step.params.items()}
             key = f"{self.context[JOURNEY_ID]}:{self.workflow.id}:{step.id}"
             try:
-                result = self.runner.operations.run(step.operation, params, customer_id=self.customer_id,
-                                                     session=self.session, facts=self.shop, key=key)
+                result = self.runner.operations.run(
+                    step.operation, params, customer_id=self.customer_id, session=self.session, facts=self.shop, key=key
+                )
             except OperationError as exc:
                 self.context[step.result_key] = {"error": str(exc)}
                 self.resolver.invalidate()
@@ -137,11 +160,17 @@ class _Turn:
         return step.next
 
     def _order_by_contents(self, step: AskStep | InstructStep, user_input: UserInput) -> Answer | None:
-        """"The iPad one" (or "the other one") to a question listing the customer's orders: the order meant."""
-        if not (isinstance(step, AskStep) and step.expect.kind == EXPECT_ENTITY and step.expect.choices
-                and step.expect.value_type == "order_number" and step.next):
+        """ "The iPad one" (or "the other one") to a question listing the customer's orders: the order meant."""
+        if not (
+            isinstance(step, AskStep)
+            and step.expect.kind == EXPECT_ENTITY
+            and step.expect.choices
+            and step.expect.value_type == "order_number"
+            and step.next
+        ):
             return None
         key = step.expect.save_as or step.expect.entity
+        assert key is not None, "an entity ask names its entity (the loader requires it)"
         listed = [(o.number, o.items) for o in self.shop.orders(step.expect.choices)]
         meant = order_meant(listed, user_input.text, discussed=self.context.get(key))
         return Answer(step.next, {key: meant}) if meant else None
@@ -184,9 +213,14 @@ class WorkflowRunner:
     """Runs workflows step by step. `facts(session, customer_id)` gives the shop as that customer's
     workflow sees it (e.g. `ShopDbFacts.at(now)`); `operations` defaults to the shop's registry."""
 
-    def __init__(self, workflows: Mapping[str, Workflow], facts: FactsFactory,
-                 operations: OperationRegistry | None = None, *,
-                 max_automatic_steps: int = MAX_AUTOMATIC_STEPS) -> None:
+    def __init__(
+        self,
+        workflows: Mapping[str, Workflow],
+        facts: FactsFactory,
+        operations: OperationRegistry | None = None,
+        *,
+        max_automatic_steps: int = MAX_AUTOMATIC_STEPS,
+    ) -> None:
         self.workflows = dict(workflows)
         self.facts = facts
         self.operations = operations or default_operations()
@@ -198,19 +232,41 @@ class WorkflowRunner:
         except KeyError:
             raise UnknownStep(f"no workflow '{workflow_id}'") from None
 
-    def _turn(self, workflow_id: str, customer_id: str, session: Session | None, context: Mapping[str, Any],
-              journey_id: str | None) -> _Turn:
+    def _turn(
+        self,
+        workflow_id: str,
+        customer_id: str,
+        session: Session | None,
+        context: Mapping[str, Any],
+        journey_id: str | None,
+    ) -> _Turn:
         return _Turn(self, self.workflow(workflow_id), customer_id, session, context, journey_id)
 
-    def start(self, workflow_id: str, customer_id: str, context: Mapping[str, Any] | None,
-              session: Session | None, *, journey_id: str | None = None) -> StepResult:
+    def start(
+        self,
+        workflow_id: str,
+        customer_id: str,
+        context: Mapping[str, Any] | None,
+        session: Session | None,
+        *,
+        journey_id: str | None = None,
+    ) -> StepResult:
         """Begin a journey at the workflow's start step; `context` holds its inputs (e.g. `order_id`)."""
         turn = self._turn(workflow_id, customer_id, session, context or {}, journey_id)
         return turn.run_from(turn.workflow.start)
 
-    def advance(self, workflow_id: str, current_step: str, context: Mapping[str, Any], user_input: UserInput,
-                customer_id: str, session: Session | None, retries_used: int | None = None, *,
-                journey_id: str | None = None) -> StepResult:
+    def advance(
+        self,
+        workflow_id: str,
+        current_step: str,
+        context: Mapping[str, Any],
+        user_input: UserInput,
+        customer_id: str,
+        session: Session | None,
+        retries_used: int | None = None,
+        *,
+        journey_id: str | None = None,
+    ) -> StepResult:
         """The customer answered the step the journey waits at.
 
         An answer that does not fit is asked again (`unexpected_answer`), up to the step's `retries`, then
@@ -226,8 +282,16 @@ class WorkflowRunner:
             return self._after_follow_up(turn, step, announce=False)
         raise WorkflowStateError(f"step '{current_step}' of '{workflow_id}' does not wait for an answer")
 
-    def resume(self, workflow_id: str, follow_up_step: str, context: Mapping[str, Any], customer_id: str,
-               session: Session | None, *, journey_id: str | None = None) -> StepResult:
+    def resume(
+        self,
+        workflow_id: str,
+        follow_up_step: str,
+        context: Mapping[str, Any],
+        customer_id: str,
+        session: Session | None,
+        *,
+        journey_id: str | None = None,
+    ) -> StepResult:
         """A follow-up fired: say its response and continue at its `next` (or start its `workflow`)."""
         turn = self._turn(workflow_id, customer_id, session, context, journey_id)
         step = turn.workflow.step(follow_up_step)
@@ -245,8 +309,9 @@ class WorkflowRunner:
         assert step.next is not None
         return turn.run_from(step.next)
 
-    def prompt(self, workflow_id: str, current_step: str, context: Mapping[str, Any], customer_id: str,
-               session: Session | None) -> StepResult:
+    def prompt(
+        self, workflow_id: str, current_step: str, context: Mapping[str, Any], customer_id: str, session: Session | None
+    ) -> StepResult:
         """Ask the waiting step's question again, e.g. after the customer interrupted with something else.
         Not a retry: nothing is counted, no step is taken."""
         turn = self._turn(workflow_id, customer_id, session, context, None)

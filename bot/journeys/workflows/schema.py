@@ -7,8 +7,9 @@ graph: the validator walks it, the runner follows the same fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from bot.journeys.workflows.conditions import Condition
 
@@ -54,7 +55,7 @@ class Meaning:
     value: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Meaning":
+    def parse(cls, text: str) -> Meaning:
         """`want_refund` (an intent) or `product_category=phones` (an entity and its value)."""
         if "=" in text:
             entity, value = (part.strip() for part in text.split("=", 1))
@@ -196,7 +197,7 @@ class Trigger:
     intents: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    also: tuple["Trigger", ...] = ()
+    also: tuple[Trigger, ...] = ()
     unless: tuple[str, ...] = ()  # words that make it a question, not this problem ("will I be charged")
 
     @property

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -86,7 +86,8 @@ class ShopDbFacts:
         elif which == "delivery_orders":
             cutoff = self.today - timedelta(days=RECENT_DELIVERY_DAYS)
             views = [
-                v for v in views
+                v
+                for v in views
                 if v.is_open or (v.status == "delivered" and v.delivered_at and v.delivered_at.date() >= cutoff)
             ]
         elif which != "recent_orders":
@@ -97,9 +98,15 @@ class ShopDbFacts:
         today = self.today
         return [
             DeviceFacts(
-                sku=d.sku, name=d.name, category=d.category, family=d.family, serial_number=d.serial_number,
-                acquired_on=d.acquired_at.date(), age_days=(today - d.acquired_at.date()).days,
-                bought_here=d.order_number is not None, order_number=d.order_number,
+                sku=d.sku,
+                name=d.name,
+                category=d.category,
+                family=d.family,
+                serial_number=d.serial_number,
+                acquired_on=d.acquired_at.date(),
+                age_days=(today - d.acquired_at.date()).days,
+                bought_here=d.order_number is not None,
+                order_number=d.order_number,
             )
             for d in shop_customers.customer_devices(self.session, self.customer_id)
         ]
@@ -108,8 +115,12 @@ class ShopDbFacts:
         today = self.today
         return [
             PlanFacts(
-                sku=p.sku, name=p.name, category=p.category, monthly_price=float(p.monthly_price),
-                started_on=p.started_at.date(), days_since_start=(today - p.started_at.date()).days,
+                sku=p.sku,
+                name=p.name,
+                category=p.category,
+                monthly_price=float(p.monthly_price),
+                started_on=p.started_at.date(),
+                days_since_start=(today - p.started_at.date()).days,
             )
             for p in shop_customers.customer_plans(self.session, self.customer_id, active_only=True)
         ]

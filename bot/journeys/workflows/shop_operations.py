@@ -9,30 +9,25 @@ journey, so the same on every run) and their result is recorded in the journey o
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
-from bot.db.models import Customer, CustomerDevice, Order, OrderLine, Product
 from bot.journeys.workflows.network import NetworkStatus
-from bot.journeys.workflows.operations import OperationCall, OperationError, operation
-from bot.shop.orders import REFUND_WORKING_DAYS, add_working_days, normalize_order_number
+from bot.journeys.workflows.operations import OPERATIONS, OperationCall, OperationError, OperationRegistry, operation
+from bot.shop import remedies
+from bot.shop.orders import REFUND_WORKING_DAYS, OrderView, add_working_days
+from bot.shop.remedies import RemedyRefused
 
-REPLACEMENT_DELIVERY_WORKING_DAYS = 2
 RETURN_DROP_OFF_DAYS = 14
 RETURN_TRANSIT_WORKING_DAYS = 3
 CARRIER_ANSWER_WORKING_DAYS = 2
 BILLING_ANSWER_WORKING_DAYS = 5
 REPAIR_PRICE_FROM = 79.0
 CREDIT_LIMIT = 50.0  # the bot may credit up to this much; more needs a person's approval
-_REPLACEMENT_NUMBERS = 100_000  # replacements are numbered TD9xxxxx ...
-_REPLACEMENT_BASE = 900_000
-_PROBES = 50
 
 
 def _network(call: OperationCall) -> NetworkStatus:
@@ -47,38 +42,17 @@ def _network(call: OperationCall) -> NetworkStatus:
         raise OperationError(f"network status unavailable: {exc}") from None
 
 
-def _needs_session(call: OperationCall):  # noqa: ANN202 - a Session
+def _needs_session(call: OperationCall) -> Session:
     if call.session is None:
         raise OperationError("this operation needs the shop database")
     return call.session
 
 
-def _customer_row(call: OperationCall) -> Customer:
-    session = _needs_session(call)
-    customer = session.execute(
-        select(Customer).where(Customer.external_id == call.customer_id)
-    ).scalar_one_or_none()
-    if customer is None:
-        raise OperationError("unknown customer")
-    return customer
-
-
-def _order_row(call: OperationCall, number: Any, lock: bool = False) -> Order:
-    normalized = normalize_order_number(str(number or ""))
-    if normalized is None:
-        raise OperationError(f"not an order number: {number!r}")
-    stmt = (
-        select(Order)
-        .join(Customer, Customer.id == Order.customer_id)
-        .where(Customer.external_id == call.customer_id, Order.order_number == normalized)
-        .options(selectinload(Order.lines))
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = _needs_session(call).execute(stmt).scalar_one_or_none()
-    if order is None:
-        raise OperationError(f"no order {normalized} for this customer")
-    return order
+def _order(call: OperationCall, number: Any) -> OrderView:
+    try:
+        return remedies.customer_order(_needs_session(call), call.customer_id, number, call.now().date())
+    except RemedyRefused as exc:
+        raise OperationError(str(exc)) from None
 
 
 # --- home internet ------------------------------------------------------------------------------------------
@@ -92,8 +66,12 @@ def check_outage(call: OperationCall) -> Mapping[str, Any]:
     outage = _network(call).outage_for(area, call.now())
     if outage is None:
         return {"found": False, "area": area, "reference": None, "until": None}
-    return {"found": True, "area": area, "reference": outage.reference,
-            "until": outage.until.date() if outage.until else None}
+    return {
+        "found": True,
+        "area": area,
+        "reference": outage.reference,
+        "until": outage.until.date() if outage.until else None,
+    }
 
 
 @operation("run_line_test", returns=("tested", "fault_found", "reference"))
@@ -113,13 +91,14 @@ def book_technician(call: OperationCall) -> Mapping[str, Any]:
 # --- deliveries -------------------------------------------------------------------------------------------------
 
 
-@operation("open_carrier_investigation", params=("order_id",),
-           returns=("reference", "carrier", "answer_by", "recorded_in"))
+@operation(
+    "open_carrier_investigation", params=("order_id",), returns=("reference", "carrier", "answer_by", "recorded_in")
+)
 def open_carrier_investigation(call: OperationCall) -> Mapping[str, Any]:
     """Ask the carrier to trace a late or missing parcel."""
-    order = _order_row(call, call.params["order_id"])
+    order = _order(call, call.params["order_id"])
     if order.carrier is None:
-        raise OperationError(f"order {order.order_number} has not been handed to a carrier")
+        raise OperationError(f"order {order.number} has not been handed to a carrier")
     return {
         "reference": call.reference("TRACE"),
         "carrier": order.carrier,
@@ -128,109 +107,61 @@ def open_carrier_investigation(call: OperationCall) -> Mapping[str, Any]:
     }
 
 
-def _replacement_number(key: str, probe: int) -> str:
-    digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
-    return f"TD{_REPLACEMENT_BASE + (digest + probe) % _REPLACEMENT_NUMBERS:06d}"
-
-
-def _latest_address(call: OperationCall, customer: Customer) -> str:
-    address = _needs_session(call).execute(
-        select(Order.shipping_address).where(Order.customer_id == customer.id)
-        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    if address is None:
-        raise OperationError("no delivery address on file")
-    return address
-
-
-@operation("create_replacement_order", optional=("order_id", "device_serial"),
-           returns=("order_number", "eta", "replaces"))
+@operation(
+    "create_replacement_order", optional=("order_id", "device_serial"), returns=("order_number", "eta", "replaces")
+)
 def create_replacement_order(call: OperationCall) -> Mapping[str, Any]:
     """A free replacement: a new order copying the original order's lines (or the faulty device) at price 0.
 
-    Idempotent on the journey: the order number is derived from `call.key` (TD9xxxxx, probing past numbers
-    taken by others), so a second run finds the order the first one placed instead of placing another.
+    Idempotent on the journey: the order number is derived from `call.key`, so a second run finds the order
+    the first one placed instead of placing another (bot.shop.remedies).
     """
     session = _needs_session(call)
-    customer = _customer_row(call)
-    if call.params.get("order_id"):
-        source = _order_row(call, call.params["order_id"])
-        lines = [(line.product_id, line.quantity) for line in source.lines]
-        address, replaces = source.shipping_address, source.order_number
-    elif call.params.get("device_serial"):
-        device = session.execute(
-            select(CustomerDevice).where(
-                CustomerDevice.customer_id == customer.id,
-                CustomerDevice.serial_number == str(call.params["device_serial"]),
-            )
-        ).scalar_one_or_none()
-        if device is None:
-            raise OperationError("no such device on the customer's account")
-        lines = [(device.product_id, 1)]
-        address, replaces = _latest_address(call, customer), device.serial_number
-    else:
+    order_id, serial = call.params.get("order_id"), call.params.get("device_serial")
+    if not order_id and not serial:
         raise OperationError("create_replacement_order needs order_id or device_serial")
-    number = None
-    for probe in range(_PROBES):  # the first free number from the key's, unless this journey already has one
-        candidate = _replacement_number(call.key, probe)
-        existing = session.execute(select(Order).where(Order.order_number == candidate)).scalar_one_or_none()
-        if existing is None:
-            number = candidate
-            break
-        if existing.customer_id == customer.id and Decimal(existing.total) == 0:
-            return {"order_number": candidate, "eta": existing.estimated_delivery, "replaces": replaces}
-    if number is None:  # pragma: no cover - 50 taken numbers in a row
-        raise OperationError("no free replacement order number")
-    products = session.execute(select(Product).where(Product.id.in_([p for p, _ in lines]))).scalars().all()
-    discontinued = [p.name for p in products if not p.active]
-    if discontinued:  # a person offers an equivalent instead
-        raise OperationError(f"no longer sold: {', '.join(discontinued)}")
-    now = call.now().replace(microsecond=0)
-    eta = add_working_days(now.date(), REPLACEMENT_DELIVERY_WORKING_DAYS)
-    session.add(Order(
-        order_number=number, customer_id=customer.id, status="placed", placed_at=now, estimated_delivery=eta,
-        total=Decimal("0.00"), shipping_address=address,
-        lines=[OrderLine(product_id=p, quantity=q, unit_price=Decimal("0.00")) for p, q in lines],
-    ))
-    session.flush()
-    return {"order_number": number, "eta": eta, "replaces": replaces}
+    try:
+        placed = remedies.place_replacement(
+            session,
+            call.customer_id,
+            call.key,
+            call.now(),
+            order_number=order_id or None,
+            device_serial=None if order_id else serial,
+        )
+    except RemedyRefused as exc:
+        raise OperationError(str(exc)) from None
+    return {"order_number": placed.order_number, "eta": placed.eta, "replaces": placed.replaces}
 
 
 @operation("issue_refund", params=("order_id",), returns=("reference", "amount", "expected_by", "order_status"))
 def issue_refund(call: OperationCall) -> Mapping[str, Any]:
-    """Refund an order in full: a delivered order becomes `returned`, one lost on its way `cancelled`.
-
-    There is no refunds table: the order's status is the shop's record (bot.shop.orders.refunds reads it)
-    and the amount and reference are recorded in the journey. A second run finds the order already
-    refunded and reports the same refund.
-    """
-    order = _order_row(call, call.params["order_id"], lock=True)
-    now = call.now().replace(microsecond=0)
-    if order.status == "delivered":
-        order.status = "returned"
-    elif order.status in ("placed", "processing", "shipped", "out_for_delivery"):
-        order.status = "cancelled"
-        order.cancelled_at = now
-    elif order.status not in ("returned", "cancelled"):  # pragma: no cover - the status check constraint
-        raise OperationError(f"order {order.order_number} cannot be refunded")
-    _needs_session(call).flush()
-    issued = order.cancelled_at.date() if order.status == "cancelled" and order.cancelled_at else now.date()
+    """Refund an order in full (bot.shop.remedies); the amount and reference are recorded in the journey, and a
+    second run reports the same refund."""
+    try:
+        refund = remedies.refund_order(_needs_session(call), call.customer_id, call.params["order_id"], call.now())
+    except RemedyRefused as exc:
+        raise OperationError(str(exc)) from None
     return {
         "reference": call.reference("REF"),
-        "amount": float(order.total),
-        "expected_by": add_working_days(issued, REFUND_WORKING_DAYS),
-        "order_status": order.status,
+        "amount": float(refund.amount),
+        "expected_by": add_working_days(refund.issued_on, REFUND_WORKING_DAYS),
+        "order_status": refund.status,
     }
 
 
-@operation("create_return_label", params=("order_id",), optional=("purpose",),
-           returns=("reference", "drop_off_by", "arrives_by", "purpose", "recorded_in"))
+@operation(
+    "create_return_label",
+    params=("order_id",),
+    optional=("purpose",),
+    returns=("reference", "drop_off_by", "arrives_by", "purpose", "recorded_in"),
+)
 def create_return_label(call: OperationCall) -> Mapping[str, Any]:
     """A free return label for a delivered order inside its return window."""
-    order = _order_row(call, call.params["order_id"])
-    facts = call.facts.order(order.order_number)
+    order = _order(call, call.params["order_id"])
+    facts = call.facts.order(order.number)
     if facts is None or facts.status != "delivered" or not facts.return_window_open:
-        raise OperationError(f"order {order.order_number} cannot be returned now")
+        raise OperationError(f"order {order.number} cannot be returned now")
     today = call.now().date()
     drop_off_by = min(today + timedelta(days=RETURN_DROP_OFF_DAYS), facts.return_deadline or today)
     return {
@@ -245,8 +176,9 @@ def create_return_label(call: OperationCall) -> Mapping[str, Any]:
 # --- devices ----------------------------------------------------------------------------------------------------
 
 
-@operation("book_repair", optional=("device_serial",),
-           returns=("reference", "price_from", "collection_on", "recorded_in"))
+@operation(
+    "book_repair", optional=("device_serial",), returns=("reference", "price_from", "collection_on", "recorded_in")
+)
 def book_repair(call: OperationCall) -> Mapping[str, Any]:
     """Book a paid repair with courier collection (out of warranty)."""
     return {
@@ -270,8 +202,11 @@ def _amount(value: Any, name: str) -> float:
     return round(amount, 2)
 
 
-@operation("open_billing_dispute", params=("plan_category", "charged_amount"),
-           returns=("reference", "plan_name", "plan_price", "difference", "answer_by", "recorded_in"))
+@operation(
+    "open_billing_dispute",
+    params=("plan_category", "charged_amount"),
+    returns=("reference", "plan_name", "plan_price", "difference", "answer_by", "recorded_in"),
+)
 def open_billing_dispute(call: OperationCall) -> Mapping[str, Any]:
     """Open a dispute with the billing team for a charge above the plan's monthly price."""
     charged = _amount(call.params["charged_amount"], "charged_amount")
@@ -289,8 +224,12 @@ def open_billing_dispute(call: OperationCall) -> Mapping[str, Any]:
     }
 
 
-@operation("apply_account_credit", params=("amount",), optional=("reason",),
-           returns=("reference", "amount", "on_bill_after", "recorded_in"))
+@operation(
+    "apply_account_credit",
+    params=("amount",),
+    optional=("reason",),
+    returns=("reference", "amount", "on_bill_after", "recorded_in"),
+)
 def apply_account_credit(call: OperationCall) -> Mapping[str, Any]:
     """Credit the customer's account (shown on the next bill), up to CREDIT_LIMIT. No billing table: recorded in
     the journey."""
@@ -319,3 +258,8 @@ def schedule_callback(call: OperationCall) -> Mapping[str, Any]:
         "callback_on": add_working_days(call.now().date(), 1),
         "recorded_in": "journey",
     }
+
+
+def default_operations() -> OperationRegistry:
+    """The registry with the shop's operations (this module registers them when it is imported)."""
+    return OPERATIONS

@@ -10,11 +10,10 @@ equals the first by workflow id wins, so the choice is stable.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from bot.journeys.types import UserInput
 from bot.journeys.workflows.schema import Trigger, Workflow
-
 
 # A keyword this long also matches a word one typo away from it ("intenet", "interent" for "internet").
 TYPO_MIN_LENGTH = 6
@@ -26,10 +25,14 @@ def _one_typo_apart(word: str, keyword: str) -> bool:
         return word == keyword
     if len(word) == len(keyword):
         diffs = [i for i, (a, b) in enumerate(zip(word, keyword)) if a != b]
-        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                   and word[diffs[0]] == keyword[diffs[1]] and word[diffs[1]] == keyword[diffs[0]])
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and word[diffs[0]] == keyword[diffs[1]]
+            and word[diffs[1]] == keyword[diffs[0]]
+        )
     short, long_ = sorted((word, keyword), key=len)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _has_keyword(text: str, keywords: Iterable[str], typos: bool = True) -> bool:

@@ -2,7 +2,7 @@
 
 Beyond the file's shape (loader.py): dangling step references, unreachable steps, loops without an exit,
 loops of automatic steps (the runner would spin within one turn), `resolve` steps reachable without the
-customer confirming, workflows with no way to a person on failure, responses missing from domain.yml and
+customer confirming, workflows with no way to a person on failure, responses missing from the domain and
 `{placeholders}` nothing fills, unknown intents, operations, parameters and facts.
 
 The confirmation rule: remove every confirmation edge (an `affirm` answer, an instruct's `next_if_fixed`,
@@ -13,17 +13,16 @@ start. So every way to a resolve passes through the customer saying it is sorted
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
-import yaml
-
+from bot.domain_files import DEFAULT_DOMAIN, DomainFileError, load_domain
 from bot.journeys.workflows.conditions import Condition, FactRef, facts_in
 from bot.journeys.workflows.facts import DEVICE_KEY, ORDER_KEY, PLAN_KEY, check_fact_name
 from bot.journeys.workflows.graph import cycles, reachable, reversed_graph, successors
-from bot.journeys.workflows.loader import DEFAULT_WORKFLOWS_DIR, ROOT, read_workflows
+from bot.journeys.workflows.loader import DEFAULT_WORKFLOWS_DIR, read_workflows
 from bot.journeys.workflows.messages import FACT_VALUES
-from bot.journeys.workflows.operations import OperationRegistry, default_operations
+from bot.journeys.workflows.operations import OperationRegistry
 from bot.journeys.workflows.runner import RUNNER_RESPONSES
 from bot.journeys.workflows.schema import (
     ANSWER_ENTITY,
@@ -42,22 +41,31 @@ from bot.journeys.workflows.schema import (
     Workflow,
     edges,
 )
+from bot.journeys.workflows.shop_operations import default_operations
 
-DEFAULT_DOMAIN = ROOT / "domain.yml"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class Domain:
-    """The parts of domain.yml a workflow depends on: intents and responses (with their texts)."""
+    """The parts of the domain a workflow depends on: intents and responses (with their texts)."""
 
     def __init__(self, intents: Iterable[str], responses: Mapping[str, list[str]], path: str = "") -> None:
         self.intents = set(intents)
         self.responses = dict(responses)
         self.path = path
 
+    @property
+    def name(self) -> str:
+        """What problems call it: the file's name, or the folder's with a slash (`domain/`)."""
+        path = Path(self.path)
+        if not self.path:
+            return "the domain"
+        return f"{path.name}/" if path.is_dir() else path.name
+
     @classmethod
-    def load(cls, path: str | Path) -> "Domain":
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    def load(cls, path: str | Path) -> Domain:
+        """A domain file, or the folder of topic files (`domain/`) merged."""
+        data = load_domain(path)
         intents = [next(iter(i)) if isinstance(i, dict) else str(i) for i in data.get("intents") or []]
         responses = {
             name: [str(v.get("text", "")) for v in (variants or []) if isinstance(v, dict)]
@@ -103,8 +111,9 @@ class _WorkflowCheck:
         self.problems: list[Problem] = []
 
     def add(self, step: Step | None, message: str, line: int | None = None) -> None:
-        self.problems.append(Problem(self.w.file, step.id if step else None, message,
-                                     line or (step.line if step else None)))
+        self.problems.append(
+            Problem(self.w.file, step.id if step else None, message, line or (step.line if step else None))
+        )
 
     # --- context keys: what the workflow's answers, inputs and operations put there ----------------------------
 
@@ -118,7 +127,9 @@ class _WorkflowCheck:
                 elif step.expect.kind == EXPECT_BUTTONS:
                     keys[step.expect.save_as or ANSWER_ENTITY] = None
             elif isinstance(step, OperationStep):
-                returns = set(self.operations.get(step.operation).returns) if step.operation in self.operations else set()
+                returns = (
+                    set(self.operations.get(step.operation).returns) if step.operation in self.operations else set()
+                )
                 keys[step.result_key] = returns | {"error"}
         return keys
 
@@ -149,29 +160,43 @@ class _WorkflowCheck:
         for sid in sorted(set(steps) - reached, key=lambda s: steps[s].line or 0):
             self.add(steps[sid], "unreachable: no step leads here from the start")
 
-        ends = [sid for sid, s in steps.items()
-                if isinstance(s, (EscalateStep, ResolveStep)) or (isinstance(s, FollowUpStep) and s.workflow)]
+        ends = [
+            sid
+            for sid, s in steps.items()
+            if isinstance(s, (EscalateStep, ResolveStep)) or (isinstance(s, FollowUpStep) and s.workflow)
+        ]
         can_end = reachable(reversed_graph(every), ends)
         stuck = sorted(reached - can_end, key=lambda s: steps[s].line or 0)
         if stuck:
-            self.add(steps[stuck[0]], "loop without an exit: no escalate or resolve step can be reached from "
-                     "steps " + ", ".join(stuck))
+            self.add(
+                steps[stuck[0]],
+                "loop without an exit: no escalate or resolve step can be reached from steps " + ", ".join(stuck),
+            )
 
         automatic = successors(steps, lambda e: e.automatic)
         for loop in cycles(automatic):
-            self.add(steps[loop[0]], "steps " + ", ".join(loop) + " form a loop of automatic steps (no ask, "
-                     "instruct or follow_up in it): the runner would go round it within one turn")
+            self.add(
+                steps[loop[0]],
+                "steps " + ", ".join(loop) + " form a loop of automatic steps (no ask, "
+                "instruct or follow_up in it): the runner would go round it within one turn",
+            )
 
         unconfirmed = reachable(successors(steps, lambda e: not e.confirms), [self.w.start])
         for sid in sorted(unconfirmed):
             if isinstance(steps[sid], ResolveStep):
-                self.add(steps[sid], "resolve is reachable without the customer confirming: put an affirm answer, "
-                         "an instruct's next_if_fixed or a button with confirms: true on every way to it")
+                self.add(
+                    steps[sid],
+                    "resolve is reachable without the customer confirming: put an affirm answer, "
+                    "an instruct's next_if_fixed or a button with confirms: true on every way to it",
+                )
 
         escalations = {sid for sid in reached if isinstance(steps[sid], EscalateStep)}
         if not escalations:
-            self.add(None, "no escalate step: a workflow needs a way to hand over to a person when it fails",
-                     self.w.line_of.get("steps"))
+            self.add(
+                None,
+                "no escalate step: a workflow needs a way to hand over to a person when it fails",
+                self.w.line_of.get("steps"),
+            )
             return
         to_person = reachable(reversed_graph(every), escalations)
         for step in (steps[s] for s in sorted(reached)):
@@ -188,7 +213,7 @@ class _WorkflowCheck:
         for step in self.w.steps.values():
             for response in _responses(step):
                 if response not in self.domain.responses:
-                    self.add(step, f"response '{response}' is not in {Path(self.domain.path).name or 'the domain'}")
+                    self.add(step, f"response '{response}' is not in {self.domain.name}")
                     continue
                 for name in sorted(self.domain.placeholders(response) - fillable):
                     self.add(step, f"response '{response}' uses {{{name}}}, which this workflow never fills")
@@ -216,8 +241,11 @@ class _WorkflowCheck:
                     self.add(step, f"operation '{step.operation}' needs param '{name}'")
             for name in step.params:
                 if name not in (*spec.params, *spec.optional):
-                    self.add(step, f"operation '{step.operation}' has no param '{name}' "
-                             f"(params: {', '.join((*spec.params, *spec.optional)) or 'none'})")
+                    self.add(
+                        step,
+                        f"operation '{step.operation}' has no param '{name}' "
+                        f"(params: {', '.join((*spec.params, *spec.optional)) or 'none'})",
+                    )
 
     def fact_names(self, keys: Mapping[str, set[str] | None]) -> None:
         needs = {"order": ORDER_KEY, "plan": PLAN_KEY}
@@ -231,11 +259,15 @@ class _WorkflowCheck:
                 if namespace == "context":
                     key, _, field = rest.partition(".")
                     if key not in keys:
-                        self.add(step, f"unknown fact '{fact}': '{key}' is not an input, an answer's save_as "
-                                 "or an operation's result in this workflow")
+                        self.add(
+                            step,
+                            f"unknown fact '{fact}': '{key}' is not an input, an answer's save_as "
+                            "or an operation's result in this workflow",
+                        )
                     elif field and keys[key] is not None and field.split(".")[0] not in keys[key]:
-                        self.add(step, f"unknown fact '{fact}': the result '{key}' has "
-                                 f"{', '.join(sorted(keys[key] or ()))}")
+                        self.add(
+                            step, f"unknown fact '{fact}': the result '{key}' has {', '.join(sorted(keys[key] or ()))}"
+                        )
                 elif namespace in needs and needs[namespace] not in keys:
                     self.add(step, f"fact '{fact}' needs context '{needs[namespace]}' (an input or an answer)")
 
@@ -272,11 +304,13 @@ def validate_workflows(
     workflows, problems = read_workflows(paths)
     try:
         domain = Domain.load(domain_path)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, DomainFileError) as exc:
         return problems + [Problem(str(domain_path), None, f"cannot read the domain: {exc}")]
     for name in RUNNER_RESPONSES:
         if name not in domain.responses:
-            problems.append(Problem(str(domain_path), None, f"response '{name}' (said by the workflow runner) is missing"))
+            problems.append(
+                Problem(str(domain_path), None, f"response '{name}' (said by the workflow runner) is missing")
+            )
     ids = set(workflows)
     for workflow in workflows.values():
         problems += _WorkflowCheck(workflow, ids, domain, operations).run()

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -57,29 +58,60 @@ from bot.personalization.importer.validation import EARLIEST_TIMESTAMP, FUTURE_T
 from bot.personalization.importer.writing import DEFAULT_CHANNEL, MAX_BATCH_SIZE, _write_consents, _write_events
 
 __all__ = [
-    "CONSENT_ALIASES", "DEFAULT_CHANNEL", "EARLIEST_TIMESTAMP", "EVENT_ALIASES", "FORMATS", "FUTURE_TOLERANCE",
-    "MAX_BATCH_SIZE", "MAX_FIELD_CHARS", "MAX_RECORD_BYTES", "REJECT_COLUMN_PREFIX", "ImportFileError",
-    "ImportReport", "RejectedRow", "detect_format", "import_consents", "import_events", "source_for",
+    "CONSENT_ALIASES",
+    "DEFAULT_CHANNEL",
+    "EARLIEST_TIMESTAMP",
+    "EVENT_ALIASES",
+    "FORMATS",
+    "FUTURE_TOLERANCE",
+    "MAX_BATCH_SIZE",
+    "MAX_FIELD_CHARS",
+    "MAX_RECORD_BYTES",
+    "REJECT_COLUMN_PREFIX",
+    "ImportFileError",
+    "ImportReport",
+    "RejectedRow",
+    "detect_format",
+    "import_consents",
+    "import_events",
+    "source_for",
 ]
 
 _PROGRESS_EVERY = 1000  # rows between progress bar updates
 _SOURCE_CHARS = BehaviourEvent.__table__.c.source.type.length
 
-_CUSTOMER_ALIASES = {"customer_id": "customer_id", "customerid": "customer_id", "userid": "customer_id",
-                     "user_id": "customer_id"}
+_CUSTOMER_ALIASES = {
+    "customer_id": "customer_id",
+    "customerid": "customer_id",
+    "userid": "customer_id",
+    "user_id": "customer_id",
+}
 EVENT_ALIASES: Mapping[str, str] = {
     **_CUSTOMER_ALIASES,
-    "kind": "kind", "event": "kind", "type": "kind",
-    "sku": "sku", "product_id": "sku", "productid": "sku", "item_id": "sku", "itemid": "sku",
+    "kind": "kind",
+    "event": "kind",
+    "type": "kind",
+    "sku": "sku",
+    "product_id": "sku",
+    "productid": "sku",
+    "item_id": "sku",
+    "itemid": "sku",
     "category": "category",
     "value": "value",
-    "timestamp": "timestamp", "time": "timestamp", "occurred_at": "timestamp",
-    "channel": "channel", "strategy": "strategy", "request_id": "request_id", "event_id": "event_id",
+    "timestamp": "timestamp",
+    "time": "timestamp",
+    "occurred_at": "timestamp",
+    "channel": "channel",
+    "strategy": "strategy",
+    "request_id": "request_id",
+    "event_id": "event_id",
 }
 CONSENT_ALIASES: Mapping[str, str] = {
     **_CUSTOMER_ALIASES,
     "granted": "granted",
-    "updated_at": "updated_at", "timestamp": "updated_at", "time": "updated_at",
+    "updated_at": "updated_at",
+    "timestamp": "updated_at",
+    "time": "updated_at",
 }
 
 
@@ -114,8 +146,17 @@ def import_events(
     file, so fixed rows that were in fact imported meanwhile stay duplicates. `now` (naive UTC) is the
     clock for the "not in the future" check. Raises ImportFileError when the file cannot be read at all.
     """
-    return _run_import(session, path, _EVENT_IMPORT, format=format, source=source, batch_size=batch_size,
-                       progress=progress, now=now, max_rejects=max_rejects)
+    return _run_import(
+        session,
+        path,
+        _EVENT_IMPORT,
+        format=format,
+        source=source,
+        batch_size=batch_size,
+        progress=progress,
+        now=now,
+        max_rejects=max_rejects,
+    )
 
 
 def import_consents(
@@ -130,8 +171,17 @@ def import_consents(
     max_rejects: int = 100_000,
 ) -> ImportReport:
     """Import personalization consent answers (`customer_id, granted, updated_at`), newest answer wins."""
-    return _run_import(session, path, _CONSENT_IMPORT, format=format, source=source, batch_size=batch_size,
-                       progress=progress, now=now, max_rejects=max_rejects)
+    return _run_import(
+        session,
+        path,
+        _CONSENT_IMPORT,
+        format=format,
+        source=source,
+        batch_size=batch_size,
+        progress=progress,
+        now=now,
+        max_rejects=max_rejects,
+    )
 
 
 # --- the import loop ---------------------------------------------------------------------------------------------
@@ -149,8 +199,18 @@ class _ImportKind:
 
 
 _EVENT_IMPORT = _ImportKind(
-    columns=("customer_id", "kind", "sku", "category", "value", "timestamp", "channel", "strategy", "request_id",
-             "event_id"),
+    columns=(
+        "customer_id",
+        "kind",
+        "sku",
+        "category",
+        "value",
+        "timestamp",
+        "channel",
+        "strategy",
+        "request_id",
+        "event_id",
+    ),
     aliases=EVENT_ALIASES,
     required=(("customer_id",), ("kind",), ("timestamp",), ("sku", "category")),
     parse=_parse_event,
@@ -190,8 +250,17 @@ def _run_import(
     report = ImportReport(str(path), source or source_for(path), kind.columns, max_rejects=max_rejects)
     columns = _Columns(kind.aliases)
     size = path.stat().st_size
-    with path.open("rb") as fh, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
-                                     desc=f"importing {path.name}", disable=not progress) as bar:
+    with (
+        path.open("rb") as fh,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"importing {path.name}",
+            disable=not progress,
+        ) as bar,
+    ):
         reader: _CsvReader | _JsonLinesReader | _JsonListReader
         if fmt == "csv":
             reader = _CsvReader(fh, columns, kind.required)

@@ -12,9 +12,10 @@ import csv
 import dataclasses
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping
+from typing import Any, BinaryIO
 
 from bot.personalization.importer.report import _KEPT_CHARS, _SHOWN_CHARS, Errors, ImportFileError, _truncate
 
@@ -132,7 +133,7 @@ class _LineReader:
         self.line_no += 1
         self.bytes_read += len(data)
         if self.line_no == 1 and data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
         if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
             self._skip_rest_of_line()
             return self._bad(data, f"line longer than {MAX_RECORD_BYTES:,} bytes")
@@ -328,13 +329,13 @@ class _JsonListReader:
             except _Unreadable as exc:
                 yield self._stop(line, str(exc))
                 return
-            raw = _truncate(self._buf[self._pos:min(end, self._pos + _KEPT_CHARS + 1)].replace("\n", " "))
+            raw = _truncate(self._buf[self._pos : min(end, self._pos + _KEPT_CHARS + 1)].replace("\n", " "))
             self._pos = end
             expect_comma = True
             yield _object_record(obj, line, raw, self._columns)
 
     def _stop(self, line: int, problem: str) -> _Record:
-        raw = _truncate(self._buf[self._pos:self._pos + _KEPT_CHARS].replace("\n", " "))
+        raw = _truncate(self._buf[self._pos : self._pos + _KEPT_CHARS].replace("\n", " "))
         return _Record(line, raw, errors=[(None, f"{problem}; the rest of the file was not read")], final=True)
 
     def _more(self) -> bool:
@@ -349,7 +350,7 @@ class _JsonListReader:
         except UnicodeDecodeError as exc:
             raise _Unreadable(f"not UTF-8 text ({exc.reason})") from None
         self._line_at(self._pos)
-        self._buf = self._buf[self._pos:] + text
+        self._buf = self._buf[self._pos :] + text
         self._pos = self._counted = 0
         self._eof = not chunk
         return not self._eof

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 _KEPT_CHARS = 200  # of a rejected row's raw text and of each of its values
 _SHOWN_CHARS = 40  # of a value quoted in a reason

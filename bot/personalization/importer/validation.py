@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, datetime, timedelta
 
 from bot.db.models import BEHAVIOUR_KINDS, BehaviourEvent, Customer, Product
 from bot.personalization.importer.readers import _Record
@@ -33,8 +33,9 @@ _EVENT_ID_CHARS = _EVENTS.c.external_id.type.length
 _TEXT_COLUMNS = ("channel", "strategy", "request_id")
 
 
-def _text(values: Mapping[str, str], column: str, errors: Errors, *, required: bool = False,
-          max_chars: int | None = None) -> str | None:
+def _text(
+    values: Mapping[str, str], column: str, errors: Errors, *, required: bool = False, max_chars: int | None = None
+) -> str | None:
     text = values.get(column)
     if text is None:
         if required:
@@ -67,11 +68,11 @@ def _timestamp(text: str | None, column: str, errors: Errors, now: datetime) -> 
         if _UNIX_SECONDS.fullmatch(text):
             seconds = float(text)
             hint = " (Unix milliseconds? give seconds)" if seconds > 1e11 else ""
-            when = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+            when = datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
         else:
             when = datetime.fromisoformat(text)
             if when.tzinfo is not None:
-                when = when.astimezone(timezone.utc).replace(tzinfo=None)
+                when = when.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError, OSError):
         errors.append((column, f"not an ISO 8601 date-time or Unix seconds{hint}: {_quote(text)}"))
         return None

@@ -78,8 +78,9 @@ def _write_isolating_failures(session: Session, stmt: Any, pending: list[_Pendin
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            report.reject(p.record.line, [(None, f"the database refused it: {_db_error(exc)}")], p.record.raw,
-                          p.record.values)
+            report.reject(
+                p.record.line, [(None, f"the database refused it: {_db_error(exc)}")], p.record.raw, p.record.values
+            )
         else:
             report.imported += written
             report.duplicates += 1 - written
@@ -93,12 +94,16 @@ def _customer_ids(session: Session, external_ids: set[str]) -> dict[str, int]:
 def _write_events(session: Session, rows: list[_EventRow], source: str, report: ImportReport) -> None:
     customers = _customer_ids(session, {r.customer for r in rows})
     skus = {r.sku for r in rows if r.sku}
-    products = {
-        sku: (pk, category)
-        for sku, pk, category in session.execute(
-            select(Product.sku, Product.id, Product.category).where(Product.sku.in_(skus))
-        )
-    } if skus else {}
+    products = (
+        {
+            sku: (pk, category)
+            for sku, pk, category in session.execute(
+                select(Product.sku, Product.id, Product.category).where(Product.sku.in_(skus))
+            )
+        }
+        if skus
+        else {}
+    )
     fresh: dict[str, _Pending] = {}
     for row in rows:
         errors: Errors = []
@@ -114,20 +119,23 @@ def _write_events(session: Session, rows: list[_EventRow], source: str, report: 
         elif row.external_id in fresh:
             report.duplicates += 1
         else:
-            fresh[row.external_id] = _Pending(row.record, {
-                "customer_id": customers[row.customer],
-                "product_id": product[0] if product else None,
-                "category": product[1] if product else row.category,
-                "kind": row.kind,
-                "value": row.value,
-                "occurred_at": row.occurred_at,
-                "channel": row.texts["channel"] or DEFAULT_CHANNEL,
-                "strategy": row.texts["strategy"],
-                "request_id": row.texts["request_id"],
-                "solicited": None,
-                "source": source,
-                "external_id": row.external_id,
-            })
+            fresh[row.external_id] = _Pending(
+                row.record,
+                {
+                    "customer_id": customers[row.customer],
+                    "product_id": product[0] if product else None,
+                    "category": product[1] if product else row.category,
+                    "kind": row.kind,
+                    "value": row.value,
+                    "occurred_at": row.occurred_at,
+                    "channel": row.texts["channel"] or DEFAULT_CHANNEL,
+                    "strategy": row.texts["strategy"],
+                    "request_id": row.texts["request_id"],
+                    "solicited": None,
+                    "source": source,
+                    "external_id": row.external_id,
+                },
+            )
     stmt = _dialect_insert(session, _EVENTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
     _write_isolating_failures(session, stmt, list(fresh.values()), report)
 
@@ -138,8 +146,12 @@ def _write_consents(session: Session, rows: list[_ConsentRow], source: str, repo
     for row in rows:
         pk = customers.get(row.customer)
         if pk is None:
-            report.reject(row.record.line, [("customer_id", f"unknown customer {_quote(row.customer)}")],
-                          row.record.raw, row.record.values)
+            report.reject(
+                row.record.line,
+                [("customer_id", f"unknown customer {_quote(row.customer)}")],
+                row.record.raw,
+                row.record.values,
+            )
             continue
         previous = newest.get(pk)
         if previous is not None:
@@ -148,15 +160,19 @@ def _write_consents(session: Session, rows: list[_ConsentRow], source: str, repo
                 continue
         newest[pk] = row
     pending = [
-        _Pending(row.record, {"customer_id": pk, "granted": row.granted, "updated_at": row.updated_at,
-                              "source": source})
+        _Pending(
+            row.record, {"customer_id": pk, "granted": row.granted, "updated_at": row.updated_at, "source": source}
+        )
         for pk, row in newest.items()
     ]
     insert = _dialect_insert(session, _CONSENTS)
     stmt = insert.on_conflict_do_update(  # only a newer answer replaces the stored one
         index_elements=["customer_id"],
-        set_={"granted": insert.excluded.granted, "updated_at": insert.excluded.updated_at,
-              "source": insert.excluded.source},
+        set_={
+            "granted": insert.excluded.granted,
+            "updated_at": insert.excluded.updated_at,
+            "source": insert.excluded.source,
+        },
         where=insert.excluded.updated_at > _CONSENTS.c.updated_at,
     )
     _write_isolating_failures(session, stmt, pending, report)

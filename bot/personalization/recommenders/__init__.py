@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from bot.personalization.recommenders.als import ALSRecommender
 from bot.personalization.recommenders.base import Recommender

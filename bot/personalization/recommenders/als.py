@@ -13,8 +13,8 @@ import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from bot.personalization.data import TrainingData
 from bot.personalization.recommenders.base import REASON_BOUGHT, Recommender, UserHistory
+from bot.personalization.training_data import TrainingData
 
 
 class ALSRecommender(Recommender):
@@ -44,7 +44,7 @@ class ALSRecommender(Recommender):
         self.random_state = random_state
         self.num_threads = int(num_threads)
 
-    def fit(self, data: TrainingData) -> "ALSRecommender":
+    def fit(self, data: TrainingData) -> ALSRecommender:
         confidence = data.interactions.matrix()
         # implicit uses the matrix values as the confidence itself (A += (c - 1) y y^T): pass 1 + alpha * w.
         confidence.data = 1.0 + self.alpha * confidence.data

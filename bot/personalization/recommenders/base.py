@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.personalization.data import TrainingData
+from bot.personalization.training_data import TrainingData
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Recommender(ABC):
     name: str = "recommender"
 
     @abstractmethod
-    def fit(self, data: TrainingData) -> "Recommender":
+    def fit(self, data: TrainingData) -> Recommender:
         """Learn from `data`; returns self."""
 
     @abstractmethod

@@ -8,16 +8,16 @@ history is the weighted sum of its items' vectors, and every item is scored by c
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.personalization.data import ItemCatalog, TrainingData
 from bot.personalization.recommenders.base import REASON_SIMILAR, Recommender, UserHistory
 from bot.personalization.recommenders.item_knn import gather_rows
 from bot.personalization.recommenders.ranking import top_n
+from bot.personalization.training_data import ItemCatalog, TrainingData
 
 # Price band edges (catalog currency): budget, mid, upper, premium, flagship.
 DEFAULT_PRICE_BANDS = (50.0, 150.0, 400.0, 1000.0)
@@ -46,7 +46,7 @@ class ContentRecommender(Recommender):
         self.price_bands = tuple(float(b) for b in price_bands)
         self.sublinear_tf = sublinear_tf
 
-    def fit(self, data: TrainingData) -> "ContentRecommender":
+    def fit(self, data: TrainingData) -> ContentRecommender:
         vectorizer = TfidfVectorizer(sublinear_tf=self.sublinear_tf, stop_words="english", dtype=np.float32)
         # Rows are L2-normalised, so a dot product is a cosine. The vectorizer is not kept: only the matrix
         # is needed to score, and the catalog is fixed for the life of a model.

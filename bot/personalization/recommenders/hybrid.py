@@ -16,11 +16,11 @@ bought X" names the item that actually drove it, and "popular" is said only when
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from bot.personalization.data import TrainingData
 from bot.personalization.recommenders.als import ALSRecommender
 from bot.personalization.recommenders.base import (
     REASON_BOUGHT,
@@ -40,6 +40,7 @@ from bot.personalization.recommenders.ranking import (
     popularity_reason,
     top_n,
 )
+from bot.personalization.training_data import TrainingData
 
 COMPONENTS: Mapping[str, type[Recommender]] = {
     "popularity": PopularityRecommender,
@@ -103,7 +104,7 @@ class HybridRecommender(Recommender):
     def popularity(self) -> PopularityRecommender:
         return self.components["popularity"]  # type: ignore[return-value]
 
-    def fit(self, data: TrainingData) -> "HybridRecommender":
+    def fit(self, data: TrainingData) -> HybridRecommender:
         for component in self.components.values():
             component.fit(data)
         self.rules_ = CatalogRules.from_catalog(data.catalog)
@@ -116,11 +117,12 @@ class HybridRecommender(Recommender):
     def recommend(
         self,
         history: UserHistory,
-        context: RequestContext = RequestContext(),
+        context: RequestContext | None = None,
         n: int = 10,
         exclude: np.ndarray | None = None,
     ) -> list[ScoredItem]:
         """The `n` best items this request allows, each with its reason; fewer when the filters leave fewer."""
+        context = context if context is not None else RequestContext()
         rules = self.rules_
         allowed = rules.mask(context) & ~exclusion_mask(exclude, rules.n_items)
         if n <= 0 or not allowed.any():

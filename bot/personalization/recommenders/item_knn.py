@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from bot.personalization.data import TrainingData
 from bot.personalization.recommenders.base import REASON_BOUGHT, Recommender, UserHistory
+from bot.personalization.training_data import TrainingData
 
 
 def gather_rows(matrix: sparse.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +73,7 @@ class ItemKNNRecommender(Recommender):
         self.k = int(k)
         self.shrinkage = float(shrinkage)
 
-    def fit(self, data: TrainingData) -> "ItemKNNRecommender":
+    def fit(self, data: TrainingData) -> ItemKNNRecommender:
         self.similarity_ = cosine_knn(data.interactions.matrix(), self.k, self.shrinkage)
         return self
 

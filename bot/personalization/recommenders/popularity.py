@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.personalization.data import TrainingData
 from bot.personalization.recommenders.base import Recommender, UserHistory
+from bot.personalization.training_data import TrainingData
 
 _DAY = 86_400.0
 
@@ -32,7 +32,7 @@ class PopularityRecommender(Recommender):
         self.half_life_days = float(half_life_days)
         self.min_segment_events = int(min_segment_events)
 
-    def fit(self, data: TrainingData) -> "PopularityRecommender":
+    def fit(self, data: TrainingData) -> PopularityRecommender:
         inter = data.interactions
         n_items = inter.n_items
         if inter.n_events:

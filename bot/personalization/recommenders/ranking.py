@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 
-from bot.personalization.data import ItemCatalog
 from bot.personalization.recommenders.base import (
     REASON_POPULAR,
     REASON_SEGMENT,
@@ -25,6 +24,7 @@ from bot.personalization.recommenders.base import (
     UserHistory,
 )
 from bot.personalization.recommenders.popularity import PopularityRecommender
+from bot.personalization.training_data import ItemCatalog
 
 
 def _key(text: str | None) -> str:
@@ -59,7 +59,7 @@ class CatalogRules:
         return len(self.active)
 
     @classmethod
-    def from_catalog(cls, catalog: ItemCatalog) -> "CatalogRules":
+    def from_catalog(cls, catalog: ItemCatalog) -> CatalogRules:
         category_codes, category_index = _codes(catalog.categories)
         brand_codes, brand_index = _codes(catalog.brands)
         families = sorted({f for f in catalog.family if f} | {f for fits in catalog.fits for f in fits})
@@ -185,7 +185,7 @@ def top_n(scores: np.ndarray, n: int, allowed_mask: np.ndarray | None = None) ->
 
 
 def popularity_reason(recommender: PopularityRecommender, history: UserHistory) -> str:
-    """"Popular with customers like you" only when the customer's segment has a list of its own."""
+    """ "Popular with customers like you" only when the customer's segment has a list of its own."""
     return REASON_SEGMENT if recommender.uses_segment(history.segment) else REASON_POPULAR
 
 

@@ -55,18 +55,24 @@ def upgrade() -> None:
         sa.Column("product_id", sa.Integer(), nullable=False),
         sa.Column("compatible_product_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"],
-            name=op.f("fk_product_compatibility_product_id_products"), ondelete="CASCADE",
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_product_compatibility_product_id_products"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["compatible_product_id"], ["products.id"],
-            name=op.f("fk_product_compatibility_compatible_product_id_products"), ondelete="CASCADE",
+            ["compatible_product_id"],
+            ["products.id"],
+            name=op.f("fk_product_compatibility_compatible_product_id_products"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("product_id", "compatible_product_id", name=op.f("pk_product_compatibility")),
     )
     op.create_index(
         op.f("ix_product_compatibility_compatible_product_id"),
-        "product_compatibility", ["compatible_product_id"], unique=False,
+        "product_compatibility",
+        ["compatible_product_id"],
+        unique=False,
     )
 
     op.create_table(
@@ -85,8 +91,7 @@ def upgrade() -> None:
         sa.Column("total", MONEY, nullable=False),
         sa.Column("shipping_address", sa.Text(), nullable=False),
         sa.CheckConstraint(
-            "status IN ('placed', 'processing', 'shipped', 'out_for_delivery', 'delivered', 'cancelled', "
-            "'returned')",
+            "status IN ('placed', 'processing', 'shipped', 'out_for_delivery', 'delivered', 'cancelled', 'returned')",
             name=op.f("ck_orders_status"),
         ),
         sa.ForeignKeyConstraint(
@@ -123,12 +128,12 @@ def upgrade() -> None:
         sa.Column("serial_number", sa.String(length=40), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_customer_devices_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_devices_customer_id_customers"),
+            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_customer_devices_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_customer_devices_product_id_products")),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_customer_devices_order_id_orders"), ondelete="SET NULL"
         ),
@@ -137,9 +142,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_customer_devices_customer_id"), "customer_devices", ["customer_id"], unique=False)
     op.create_index(op.f("ix_customer_devices_product_id"), "customer_devices", ["product_id"], unique=False)
     op.create_index(op.f("ix_customer_devices_order_id"), "customer_devices", ["order_id"], unique=False)
-    op.create_index(
-        op.f("ix_customer_devices_serial_number"), "customer_devices", ["serial_number"], unique=True
-    )
+    op.create_index(op.f("ix_customer_devices_serial_number"), "customer_devices", ["serial_number"], unique=True)
 
     op.create_table(
         "customer_plans",
@@ -151,8 +154,10 @@ def upgrade() -> None:
         sa.Column("monthly_price", MONEY, nullable=False),
         sa.CheckConstraint("status IN ('active', 'cancelled')", name=op.f("ck_customer_plans_status")),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_customer_plans_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_plans_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_customer_plans_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_plans")),

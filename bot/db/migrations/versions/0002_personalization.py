@@ -41,22 +41,22 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=True),
         sa.CheckConstraint(f"kind IN ({_in(BEHAVIOUR_KINDS)})", name=op.f("ck_behaviour_events_kind")),
-        sa.CheckConstraint(
-            "product_id IS NOT NULL OR category IS NOT NULL", name=op.f("ck_behaviour_events_target")
+        sa.CheckConstraint("product_id IS NOT NULL OR category IS NOT NULL", name=op.f("ck_behaviour_events_target")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_behaviour_events_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_behaviour_events_customer_id_customers"), ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"],
-            name=op.f("fk_behaviour_events_product_id_products"), ondelete="CASCADE",
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_behaviour_events_product_id_products"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_behaviour_events")),
     )
-    op.create_index(
-        "ix_behaviour_events_customer_id_occurred_at", "behaviour_events", ["customer_id", "occurred_at"]
-    )
+    op.create_index("ix_behaviour_events_customer_id_occurred_at", "behaviour_events", ["customer_id", "occurred_at"])
     op.create_index("ix_behaviour_events_kind_occurred_at", "behaviour_events", ["kind", "occurred_at"])
     op.create_index(
         "uq_behaviour_events_source_external_id", "behaviour_events", ["source", "external_id"], unique=True
@@ -71,8 +71,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_personalization_consents_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_personalization_consents_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_personalization_consents")),
     )
@@ -89,12 +91,16 @@ def upgrade() -> None:
             "product_id IS NOT NULL OR category IS NOT NULL", name=op.f("ck_recommendation_exclusions_target")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_recommendation_exclusions_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_recommendation_exclusions_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"],
-            name=op.f("fk_recommendation_exclusions_product_id_products"), ondelete="CASCADE",
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_recommendation_exclusions_product_id_products"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recommendation_exclusions")),
     )
@@ -122,8 +128,10 @@ def upgrade() -> None:
             f"next_best_action IN ({_in(NEXT_BEST_ACTIONS)})", name=op.f("ck_customer_segments_next_best_action")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_customer_segments_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_segments_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_segments")),
     )

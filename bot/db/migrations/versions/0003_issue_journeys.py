@@ -52,16 +52,22 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.CheckConstraint(f"state IN ({_in(JOURNEY_STATES)})", name=op.f("ck_journeys_state")),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_journeys_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_journeys_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journeys")),
     )
     op.create_index("ix_journeys_customer_id_state", "journeys", ["customer_id", "state"])
     open_only = sa.text(f"state IN ({_in(OPEN_JOURNEY_STATES)})")
     op.create_index(
-        "uq_journeys_customer_id_problem_key_open", "journeys", ["customer_id", "problem_key"], unique=True,
-        sqlite_where=open_only, postgresql_where=open_only,
+        "uq_journeys_customer_id_problem_key_open",
+        "journeys",
+        ["customer_id", "problem_key"],
+        unique=True,
+        sqlite_where=open_only,
+        postgresql_where=open_only,
     )
     op.create_index("ix_journeys_state_quiet_since", "journeys", ["state", "quiet_since"])
     op.create_index(op.f("ix_journeys_opened_at"), "journeys", ["opened_at"])
@@ -83,8 +89,10 @@ def upgrade() -> None:
         sa.Column("unexpected", sa.Boolean(), nullable=False),
         sa.CheckConstraint(f"state_after IN ({_in(JOURNEY_STATES)})", name=op.f("ck_journey_steps_state_after")),
         sa.ForeignKeyConstraint(
-            ["journey_id"], ["journeys.id"],
-            name=op.f("fk_journey_steps_journey_id_journeys"), ondelete="CASCADE",
+            ["journey_id"],
+            ["journeys.id"],
+            name=op.f("fk_journey_steps_journey_id_journeys"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_steps")),
     )
@@ -110,8 +118,10 @@ def upgrade() -> None:
         sa.CheckConstraint(f"kind IN ({_in(FOLLOW_UP_KINDS)})", name=op.f("ck_journey_follow_ups_kind")),
         sa.CheckConstraint(f"status IN ({_in(FOLLOW_UP_STATUSES)})", name=op.f("ck_journey_follow_ups_status")),
         sa.ForeignKeyConstraint(
-            ["journey_id"], ["journeys.id"],
-            name=op.f("fk_journey_follow_ups_journey_id_journeys"), ondelete="CASCADE",
+            ["journey_id"],
+            ["journeys.id"],
+            name=op.f("fk_journey_follow_ups_journey_id_journeys"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_follow_ups")),
     )
@@ -127,8 +137,10 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.CheckConstraint("score BETWEEN 1 AND 5", name=op.f("ck_journey_csat_score")),
         sa.ForeignKeyConstraint(
-            ["journey_id"], ["journeys.id"],
-            name=op.f("fk_journey_csat_journey_id_journeys"), ondelete="CASCADE",
+            ["journey_id"],
+            ["journeys.id"],
+            name=op.f("fk_journey_csat_journey_id_journeys"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("journey_id", name=op.f("pk_journey_csat")),
     )

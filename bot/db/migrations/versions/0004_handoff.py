@@ -64,8 +64,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_chat_conversations_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_chat_conversations_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_chat_conversations")),
     )
@@ -106,8 +108,12 @@ def upgrade() -> None:
     )
     open_only = sa.text(f"status IN ({_in(OPEN_HANDOFF_STATUSES)})")
     op.create_index(
-        "uq_handoffs_conversation_id_open", "handoffs", ["conversation_id"], unique=True,
-        sqlite_where=open_only, postgresql_where=open_only,
+        "uq_handoffs_conversation_id_open",
+        "handoffs",
+        ["conversation_id"],
+        unique=True,
+        sqlite_where=open_only,
+        postgresql_where=open_only,
     )
     op.create_index("ix_handoffs_status_queue", "handoffs", ["status", "queue"])
     op.create_index("ix_handoffs_conversation_id", "handoffs", ["conversation_id"])

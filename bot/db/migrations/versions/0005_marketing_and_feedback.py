@@ -24,8 +24,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"],
-            name=op.f("fk_marketing_preferences_customer_id_customers"), ondelete="CASCADE",
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_marketing_preferences_customer_id_customers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_marketing_preferences")),
     )
