@@ -234,12 +234,16 @@ class ActionJourneyStart(JourneyAction):
     def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
         service = default_service()
         message, workflow = self._report(tracker)
-        result = service.report(
-            session, verified_customer(tracker), message, conversation_id=tracker.sender_id, workflow=workflow
+        customer = verified_customer(tracker)
+        result = (
+            service.report(session, customer, message, conversation_id=tracker.sender_id, workflow=workflow)
+            if customer is not None
+            else None
         )
         if result is None:  # the customer is not in the shop's database
             dispatcher.utter_message(response="utter_report_problem")
             return []
+        assert result.journey is not None, "a report that fits a workflow opens or continues a journey"
         if result.resumed:
             if tracker.latest_action_name in LATE_ORDER_FROM:  # "where is it?" gets its answer before the issue
                 _late_order_status(dispatcher, session, verified_customer(tracker), message.entities.get("order_id"))
@@ -314,6 +318,7 @@ class ActionJourneyReprompt(JourneyAction):
             return already_ended(dispatcher, tracker, service.title(journey.workflow), journey)
         result = service.prompt_again(session, customer, journey_id)
         if result.messages:
+            assert result.journey is not None, "an open journey asked again is still there"
             dispatcher.utter_message(response="utter_journey_back_to", title=service.title(result.journey.workflow))
             say(dispatcher, result.messages)
         return [journey_slot(result, service)]

@@ -53,7 +53,7 @@ def _say_problem(dispatcher: CollectingDispatcher, result: EditResult) -> str:
 
 
 def _answer_to_which(
-    session: Any, customer: str, number: str, text: str | None, problem: str
+    session: Any, customer: str | None, number: str, text: str | None, problem: str
 ) -> tuple[str, EditResult]:
     """The answer to "which one shall I add?" as a whole request, and what it would do: "the second one", "the
     cheapest" or "the anker one" after "add 2 chargers" is "add 2 <that charger>" (or fewer chargers to pick from)."""
@@ -179,6 +179,7 @@ class ActionChangeOrder(ShopAction):
         result = order_edits.edit_order(session, customer, number, text, recent=tracker.get_slot(LAST_CHANGED))
         decision = result.decision
         if result.changed:
+            assert result.order is not None, "a changed order is there to show"
             dispatcher.utter_message(
                 response="utter_order_changed",
                 change=_change_words(result),
@@ -221,6 +222,7 @@ def _change_words(result: EditResult) -> str:
     """What changed, in a few words: "added 1 × Anker Nano Charger", "removed Logitech MX Master 3S",
     "changed Apple iPhone 15 Case to 1"."""
     edit, name = result.edit, result.product_name
+    assert edit is not None, "only a change that was made is put in words"
     if edit.kind is EditKind.ADD:
         return f"added {edit.quantity} × {name}"
     if edit.quantity == 0:

@@ -224,6 +224,7 @@ class ActionChangeAddress(ShopAction):
             return events
         result = shop_orders.change_shipping_address(session, customer, number, address)
         if result.changed:
+            assert result.order is not None, "a changed order is there to show"
             dispatcher.utter_message(
                 response="utter_address_changed", order_id=number, address=result.order.shipping_address
             )
@@ -265,6 +266,7 @@ class ActionCancelOrderConfirm(ShopAction):
             return [SlotSet(AWAITING, None)]
         result = shop_orders.cancel_order(session, customer, number)
         if result.cancelled:
+            assert result.order is not None, "a cancelled order is there to show"
             dispatcher.utter_message(response="utter_cancel_done", order_id=number, total=fmt.money(result.order.total))
             return [SlotSet(AWAITING, None)]
         if result.order is None:

@@ -198,7 +198,8 @@ class ActionProductLookup(ShopAction):
             )
         if not found:
             dispatcher.utter_message(
-                response="utter_no_products", query=product or brand or catalog.CATEGORY_NAMES.get(category, "that")
+                response="utter_no_products",
+                query=product or brand or catalog.CATEGORY_NAMES.get(category or "", "that"),
             )
             return []
         events = [SlotSet("product", product), SlotSet("product_category", category), SlotSet("brand", brand)]

@@ -149,9 +149,11 @@ def create_app(
     r.add_post(f"/api/handoffs/{ID}/resolve", api.resolve)
     r.add_post(f"/api/handoffs/{ID}/hand-back", api.hand_back)
     r.add_static("/static/", pages.STATIC_DIR, name="static")
-    app.on_startup.append(_start)
-    app.on_shutdown.append(_disconnect)
-    app.on_cleanup.append(_stop)
+    # aiohttp 3.9's `Signal[Callable[[Application], ...]]` predates aiosignal 1.4 taking the callback's argument
+    # types instead, so mypy misreads these signals' element type; the callbacks are what aiohttp calls.
+    app.on_startup.append(_start)  # type: ignore[arg-type]
+    app.on_shutdown.append(_disconnect)  # type: ignore[arg-type]
+    app.on_cleanup.append(_stop)  # type: ignore[arg-type]
     return app
 
 

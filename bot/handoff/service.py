@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,7 +63,7 @@ class HandoffStart:
 
     def widget_notice(self) -> dict:
         """The `handoff` custom payload of docs/widget-protocol.md."""
-        notice = {"type": "handoff", "status": self.handoff.status, "queue": self.queue_name}
+        notice: dict[str, Any] = {"type": "handoff", "status": self.handoff.status, "queue": self.queue_name}
         if self.handoff.status == "waiting":
             notice["position"] = self.position
             if self.expected_wait_minutes is not None:

@@ -309,7 +309,9 @@ class JourneyService:
         """The open journey a new conversation offers to continue, or None: the newest one, once per issue in
         `welcome_back_hours` (every conversation starting with the same reminder is nagging)."""
         customer_id = customer_pk(session, customer)
-        journeys = store.open_journeys(session, customer_id) if customer_id is not None else []
+        if customer_id is None:
+            return None
+        journeys = store.open_journeys(session, customer_id)
         if not journeys:
             return None
         latest = journeys[0]

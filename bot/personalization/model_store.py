@@ -51,7 +51,7 @@ class ModelBundle:
     metrics: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._rules = None
+        self._rules: CatalogRules | None = None
         self._index_of_product = {int(pid): i for i, pid in enumerate(self.product_ids)}
         self._index_of_sku = {str(sku): i for i, sku in enumerate(self.catalog.item_ids)}
         self._row_of_user = {str(u): r for r, u in enumerate(self.user_ids)}

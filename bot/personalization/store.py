@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import (
     BehaviourEvent,
     CustomerDevice,
+    CustomerSegment,
     MarketingPreference,
     Order,
     OrderLine,
@@ -263,3 +264,24 @@ def recent_impressions(session: Session, customer_id: int, *, limit: int) -> lis
         .limit(limit)
     ).all()
     return [(name, strategy, at) for name, strategy, at in rows]
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """The next-best-action the segment refresh chose for a customer, and why."""
+
+    action: str  # retention_offer | upsell | none
+    reason: str
+
+
+def segment_label(session: Session, customer_id: int) -> str | None:
+    """The customer's behaviour cluster (a ranking feature); None until the segment refresh has run."""
+    return session.execute(
+        select(CustomerSegment.cluster_label).where(CustomerSegment.customer_id == customer_id)
+    ).scalar_one_or_none()
+
+
+def next_best_action(session: Session, customer_id: int) -> PlannedAction | None:
+    """None until the segment refresh has run for the customer."""
+    row = session.get(CustomerSegment, customer_id)
+    return PlannedAction(row.next_best_action, row.next_best_action_reason) if row is not None else None

@@ -50,7 +50,7 @@ def default_model_path() -> Path | str:
     return path
 
 
-def model_identity(source: Path | None = None) -> str:
+def model_identity(source: Path | str | None = None) -> str:
     """Names the sentiment model a Rasa model would be trained with (part of `bot.training.fingerprint`):
     `source`, else the one the environment names."""
     if source is None:

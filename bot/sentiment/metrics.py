@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.sentiment.labels import POLARITIES
 
 
-def classification_report(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, object]:
+def classification_report(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
     labels = list(POLARITIES)

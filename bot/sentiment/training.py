@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from bot.onnx_export import trace_to_onnx
 from bot.sentiment import data as sentiment_data
 from bot.sentiment.labels import POLARITIES
 from bot.sentiment.metrics import classification_report
@@ -137,7 +139,7 @@ def ensure_model(
     return target
 
 
-def _import_torch():  # type: ignore[no-untyped-def]
+def _import_torch() -> Any:
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - a pinned dependency
@@ -262,7 +264,7 @@ def train_and_export(
     # Held-out figures for each export, so the served variant is chosen on evidence.
     from bot.sentiment.model import OnnxSentimentModel
 
-    evaluation: dict[str, object] = {}
+    evaluation: dict[str, dict[str, Any]] = {}
     for variant, relative in files.items():
         served = OnnxSentimentModel(out, onnx_file=relative)
         predicted = [r.label for r in served.predict_batch([e.text for e in held_out])]
@@ -294,21 +296,19 @@ def train_and_export(
     return metadata
 
 
-def _export_onnx(torch, model, tokenizer, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _export_onnx(torch: Any, model: Any, tokenizer: Any, path: Path) -> None:
     sample = tokenizer(["export sample"], return_tensors="pt")
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-            str(path),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["logits"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "sequence"},
-                "attention_mask": {0: "batch", 1: "sequence"},
-                "token_type_ids": {0: "batch", 1: "sequence"},
-                "logits": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
+    trace_to_onnx(
+        torch,
+        model,
+        (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+        path,
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "token_type_ids": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch"},
+        },
+    )

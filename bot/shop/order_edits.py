@@ -265,7 +265,7 @@ def choice_meant(text: str | None, options: Sequence[ProductView]) -> ProductVie
 
 def edit_order(
     session: Session,
-    customer_external_id: str,
+    customer_external_id: str | None,
     order_number: str,
     text: str | None,
     now: datetime | None = None,
@@ -306,6 +306,7 @@ def edit_order(
         line = by_sku.get(product.sku)
         name, sku, quantity = product.name, product.sku, edit.quantity + (line.quantity if line else 0)
     else:
+        assert edit.sku is not None, "a removal or a new quantity names the order's line (read_edit sets it)"
         line = by_sku[edit.sku]
         name, sku, quantity = line.product.name, edit.sku, edit.quantity
     if quantity > MAX_ITEM_QUANTITY:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.cli import main
 from bot.db.models import Customer, Order
-from bot.db.session import make_engine, session_factory, session_scope
+from bot.db.session import DatabaseUnavailable, make_engine, session_factory, session_scope, unit_of_work
 
 
 def test_engine_is_cached_per_url(db_url):
@@ -74,3 +74,18 @@ def test_cli_rejects_bad_anchor(capsys):
     with pytest.raises(SystemExit):
         main(["seed", "--anchor", "01/11/2026", "--database-url", "sqlite://"])
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_unit_of_work_reports_a_database_failure_as_unavailable_and_keeps_nothing(db_url):
+    """Actions and channels answer "try again" on DatabaseUnavailable without knowing SQLAlchemy."""
+    with session_scope(db_url) as s:
+        s.add(Customer(external_id="CUST-UOW-1", name="Ada Lovelace", email="ada@example.com"))
+    with pytest.raises(DatabaseUnavailable):
+        with unit_of_work(db_url) as s:
+            s.execute(select(Customer).where(Customer.external_id == "CUST-UOW-1")).scalar_one().name = "Changed"
+            s.add(Customer(external_id="CUST-UOW-1", name="Twin", email="twin@example.com"))  # a duplicate id
+            s.flush()
+    with session_scope(db_url) as s:
+        rows = s.execute(select(Customer.name).where(Customer.external_id == "CUST-UOW-1")).scalars().all()
+        assert rows == ["Ada Lovelace"]
+        s.query(Customer).filter(Customer.external_id == "CUST-UOW-1").delete()

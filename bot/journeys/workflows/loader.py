@@ -43,6 +43,7 @@ from bot.journeys.workflows.schema import (
     Trigger,
     Workflow,
 )
+from bot.journeys.workflows.yaml_lines import LineLoader, LineMap, line_of
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_WORKFLOWS_DIR = ROOT / "workflows"
@@ -68,37 +69,6 @@ DEFAULT_VALUE_TYPES = {"order_id": "order_number", "amount": "money"}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
 
-class LineMap(dict):
-    """A YAML mapping that remembers its line, each key's line, and keys given twice."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.line: int | None = None
-        self.key_lines: dict[Any, int] = {}
-        self.duplicates: list[tuple[Any, int]] = []
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
-    loader.flatten_mapping(node)
-    mapping = LineMap()
-    mapping.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in mapping:
-            mapping.duplicates.append((key, line))
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[key] = line
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def parse_duration(text: Any) -> int | None:
     """ "2d", "6h", "1d12h", "30m" -> seconds; None when it is not a duration."""
     match = _DURATION.match(str(text).strip()) if text not in (None, "") else None
@@ -107,12 +77,6 @@ def parse_duration(text: Any) -> int | None:
     days, hours, minutes = (int(g or 0) for g in match.groups())
     seconds = days * 86400 + hours * 3600 + minutes * 60
     return seconds or None
-
-
-def _line(node: Any, key: Any = None) -> int | None:
-    if isinstance(node, LineMap):
-        return node.key_lines.get(key, node.line) if key is not None else node.line
-    return None
 
 
 class _StepError(Exception):
@@ -137,9 +101,9 @@ class _Reader:
     def text(node: LineMap, key: str, what: str = "a name") -> str:
         value = node[key]
         if isinstance(value, bool):
-            raise _StepError(f"'{key}' is read as {value} by YAML: put it in quotes", _line(node, key))
+            raise _StepError(f"'{key}' is read as {value} by YAML: put it in quotes", line_of(node, key))
         if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-            raise _StepError(f"'{key}' must be {what}", _line(node, key))
+            raise _StepError(f"'{key}' must be {what}", line_of(node, key))
         return str(value)
 
     def optional_text(self, node: LineMap, key: str, what: str = "a name") -> str | None:
@@ -148,7 +112,7 @@ class _Reader:
     @staticmethod
     def condition(node: LineMap, key: str):  # noqa: ANN205 - a Condition
         try:
-            return parse_condition(node[key], _line(node, key))
+            return parse_condition(node[key], line_of(node, key))
         except ConditionError as exc:
             raise _StepError(f"'{key}': {exc}", exc.line) from None
 
@@ -159,20 +123,20 @@ class _Reader:
             raise _StepError(
                 f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {where} "
                 f"(allowed: {', '.join(allowed)})",
-                _line(node, unknown[0]),
+                line_of(node, unknown[0]),
             )
 
     def retries(self, node: LineMap) -> int:
         value = node.get("retries", DEFAULT_RETRIES)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _StepError("'retries' must be a whole number, 0 or more", _line(node, "retries"))
+            raise _StepError("'retries' must be a whole number, 0 or more", line_of(node, "retries"))
         return value
 
     # --- steps --------------------------------------------------------------------------------------------------
 
     def expect(self, node: LineMap, has_next: bool) -> Expect:
         raw = node["expect"]
-        line = _line(node, "expect")
+        line = line_of(node, "expect")
         if not isinstance(raw, LineMap):
             raise _StepError("'expect' must be a mapping with intent, entity or buttons", line)
         forms = [k for k in (EXPECT_INTENT, EXPECT_ENTITY, EXPECT_BUTTONS) if k in raw]
@@ -181,7 +145,7 @@ class _Reader:
         form = forms[0]
         if form != EXPECT_ENTITY and has_next:
             raise _StepError(
-                f"'next' does not apply to expect {form}: each {form} names its next step", _line(node, "next")
+                f"'next' does not apply to expect {form}: each {form} names its next step", line_of(node, "next")
             )
         if form == EXPECT_INTENT:
             self.check_keys(raw, (EXPECT_INTENT,), "expect")
@@ -189,31 +153,31 @@ class _Reader:
             if not isinstance(intents, LineMap) or not intents:
                 raise _StepError(
                     "expect intent maps each intent to its next step, e.g. {affirm: a, deny: b}",
-                    _line(raw, EXPECT_INTENT),
+                    line_of(raw, EXPECT_INTENT),
                 )
             return Expect(EXPECT_INTENT, intents={str(i): self.text(intents, i, "a step id") for i in intents})
         if form == EXPECT_BUTTONS:
             self.check_keys(raw, (EXPECT_BUTTONS, "save_as"), "expect")
             items = raw[EXPECT_BUTTONS]
             if not isinstance(items, list) or not items:
-                raise _StepError("expect buttons is a list of {title, value, next}", _line(raw, EXPECT_BUTTONS))
+                raise _StepError("expect buttons is a list of {title, value, next}", line_of(raw, EXPECT_BUTTONS))
             buttons = []
             for item in items:
                 if not isinstance(item, LineMap):
-                    raise _StepError("each button is a mapping {title, value, next}", _line(raw, EXPECT_BUTTONS))
+                    raise _StepError("each button is a mapping {title, value, next}", line_of(raw, EXPECT_BUTTONS))
                 self.check_keys(item, BUTTON_KEYS, "button")
                 for key in ("title", "value", "next"):
                     if key not in item:
-                        raise _StepError(f"a button needs '{key}'", _line(item))
+                        raise _StepError(f"a button needs '{key}'", line_of(item))
                 confirms = item.get("confirms", False)
                 if not isinstance(confirms, bool):
-                    raise _StepError("'confirms' must be true or false", _line(item, "confirms"))
+                    raise _StepError("'confirms' must be true or false", line_of(item, "confirms"))
                 means = item.get("means")
                 if not isinstance(means, list) or not means or not all(isinstance(m, str) and m.strip() for m in means):
                     raise _StepError(
                         "a button needs 'means': the intents (or entity=value) that say the same when "
                         "typed, e.g. [want_refund] or [product_category=phones]",
-                        _line(item, "means") or _line(item),
+                        line_of(item, "means") or line_of(item),
                     )
                 buttons.append(
                     Button(
@@ -226,18 +190,20 @@ class _Reader:
                 )
             values = [b.value for b in buttons]
             if len(set(values)) != len(values):
-                raise _StepError("two buttons have the same value", _line(raw, EXPECT_BUTTONS))
+                raise _StepError("two buttons have the same value", line_of(raw, EXPECT_BUTTONS))
             return Expect(EXPECT_BUTTONS, buttons=tuple(buttons), save_as=self.optional_text(raw, "save_as"))
         self.check_keys(raw, ENTITY_KEYS, "expect")
         if not has_next:
-            raise _StepError("an ask expecting an entity needs 'next'", _line(node))
+            raise _StepError("an ask expecting an entity needs 'next'", line_of(node))
         entity = self.text(raw, "entity")
         value_type = str(raw.get("type") or DEFAULT_VALUE_TYPES.get(entity, "text"))
         if value_type not in VALUE_TYPES:
-            raise _StepError(f"unknown type '{value_type}' (known: {', '.join(VALUE_TYPES)})", _line(raw, "type"))
+            raise _StepError(f"unknown type '{value_type}' (known: {', '.join(VALUE_TYPES)})", line_of(raw, "type"))
         choices = self.optional_text(raw, "choices")
         if choices is not None and choices not in ORDER_CHOICES:
-            raise _StepError(f"unknown choices '{choices}' (known: {', '.join(ORDER_CHOICES)})", _line(raw, "choices"))
+            raise _StepError(
+                f"unknown choices '{choices}' (known: {', '.join(ORDER_CHOICES)})", line_of(raw, "choices")
+            )
         return Expect(
             EXPECT_ENTITY,
             entity=entity,
@@ -251,12 +217,12 @@ class _Reader:
     def step(self, step_id: str, node: LineMap, line: int | None) -> Step:
         kind = node.get("kind")
         if kind not in STEP_KINDS:
-            raise _StepError(f"unknown step kind {kind!r} (known: {', '.join(STEP_KINDS)})", _line(node, "kind"))
+            raise _StepError(f"unknown step kind {kind!r} (known: {', '.join(STEP_KINDS)})", line_of(node, "kind"))
         required, optional = STEP_KEYS[kind]
         self.check_keys(node, (*COMMON_STEP_KEYS, *required, *optional), f"a {kind} step")
         missing = [k for k in required if k not in node]
         if missing:
-            raise _StepError(f"a {kind} step needs {', '.join(missing)}", _line(node))
+            raise _StepError(f"a {kind} step needs {', '.join(missing)}", line_of(node))
         base: dict[str, Any] = {"id": step_id, "line": line}
         if kind == "ask":
             return AskStep(
@@ -293,26 +259,26 @@ class _Reader:
     def branch(self, base: dict, node: LineMap) -> BranchStep:
         raw = node["cases"]
         if not isinstance(raw, list) or not raw:
-            raise _StepError("'cases' is a list of {when, next}", _line(node, "cases"))
+            raise _StepError("'cases' is a list of {when, next}", line_of(node, "cases"))
         cases = []
         for item in raw:
             if not isinstance(item, LineMap):
-                raise _StepError("each case is a mapping {when, next}", _line(node, "cases"))
+                raise _StepError("each case is a mapping {when, next}", line_of(node, "cases"))
             self.check_keys(item, ("when", "next"), "a case")
             if "when" not in item or "next" not in item:
-                raise _StepError("a case needs 'when' and 'next'", _line(item))
+                raise _StepError("a case needs 'when' and 'next'", line_of(item))
             cases.append(Case(self.condition(item, "when"), self.text(item, "next", "a step id")))
         return BranchStep(**base, cases=tuple(cases), default=self.text(node, "default"))
 
     def operation(self, base: dict, node: LineMap) -> OperationStep:
         raw = node.get("params") or {}
         if not isinstance(raw, Mapping):
-            raise _StepError("'params' maps parameter names to values or {fact: ...}", _line(node, "params"))
+            raise _StepError("'params' maps parameter names to values or {fact: ...}", line_of(node, "params"))
         params = {}
         for name, value in raw.items():
             ref = parse_fact_ref(value)
             if ref is None and isinstance(value, Mapping):
-                raise _StepError(f"param '{name}': a value or {{fact: ...}}", _line(raw, name))
+                raise _StepError(f"param '{name}': a value or {{fact: ...}}", line_of(raw, name))
             params[str(name)] = ref if ref is not None else value
         return OperationStep(
             **base,
@@ -328,17 +294,17 @@ class _Reader:
         seconds = parse_duration(node["after"])
         if seconds is None:
             raise _StepError(
-                f"'after' must be a delay like 2d, 6h, 1d12h or 30m, not {node['after']!r}", _line(node, "after")
+                f"'after' must be a delay like 2d, 6h, 1d12h or 30m, not {node['after']!r}", line_of(node, "after")
             )
         if ("next" in node) == ("workflow" in node):
             raise _StepError(
                 "a follow_up needs either 'next' (where the journey continues) or 'workflow' "
                 "(the workflow it starts), not both",
-                _line(node),
+                line_of(node),
             )
         waiting = str(node.get("waiting", "company"))
         if waiting not in WAITING:
-            raise _StepError(f"'waiting' is one of {', '.join(WAITING)}", _line(node, "waiting"))
+            raise _StepError(f"'waiting' is one of {', '.join(WAITING)}", line_of(node, "waiting"))
         return FollowUpStep(
             **base,
             after=str(node["after"]),
@@ -356,18 +322,18 @@ class _Reader:
         raw = data["problem"]
         if not isinstance(raw, LineMap):
             raise _StepError(
-                "'problem' is a mapping: intents (and optionally keywords, entities, also)", _line(data, "problem")
+                "'problem' is a mapping: intents (and optionally keywords, entities, also)", line_of(data, "problem")
             )
         also_raw = raw.get("also") or []
         if not isinstance(also_raw, list) or not all(isinstance(a, LineMap) for a in also_raw):
             raise _StepError(
                 "problem 'also' is a list of other reports (intents, keywords, entities) that start it",
-                _line(raw, "also"),
+                line_of(raw, "also"),
             )
         also = []
         for other in also_raw:
             if "also" in other:
-                raise _StepError("an 'also' report has no 'also' of its own", _line(other, "also"))
+                raise _StepError("an 'also' report has no 'also' of its own", line_of(other, "also"))
             also.append(self._trigger(other))
         return replace(self._trigger(raw), also=tuple(also))
 
@@ -376,18 +342,18 @@ class _Reader:
         intents = raw.get("intents")
         if not isinstance(intents, list) or not intents or not all(isinstance(i, str) for i in intents):
             raise _StepError(
-                "problem 'intents' is a non-empty list of intent names", _line(raw, "intents") or _line(raw)
+                "problem 'intents' is a non-empty list of intent names", line_of(raw, "intents") or line_of(raw)
             )
         keywords = raw.get("keywords") or []
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-            raise _StepError("problem 'keywords' is a list of words or phrases", _line(raw, "keywords"))
+            raise _StepError("problem 'keywords' is a list of words or phrases", line_of(raw, "keywords"))
         unless = raw.get("unless") or []
         if not isinstance(unless, list) or not all(isinstance(k, str) for k in unless):
-            raise _StepError("problem 'unless' is a list of words or phrases", _line(raw, "unless"))
+            raise _StepError("problem 'unless' is a list of words or phrases", line_of(raw, "unless"))
         entities_raw = raw.get("entities") or {}
         if not isinstance(entities_raw, Mapping):
             raise _StepError(
-                "problem 'entities' maps an entity to the values that select this workflow", _line(raw, "entities")
+                "problem 'entities' maps an entity to the values that select this workflow", line_of(raw, "entities")
             )
         entities = {
             str(k): tuple(str(v) for v in (vals if isinstance(vals, list) else [vals]))
@@ -399,19 +365,21 @@ class _Reader:
 
     def workflow(self, data: Any, stem: str) -> Workflow | None:
         if not isinstance(data, LineMap):
-            self.problem(None, "a workflow file is a mapping with title, problem, start and steps", _line(data) or 1)
+            self.problem(None, "a workflow file is a mapping with title, problem, start and steps", line_of(data) or 1)
             return None
         for key, line in data.duplicates:
             self.problem(None, f"'{key}' is given twice", line)
         unknown = [str(k) for k in data if k not in (*TOP_REQUIRED, *TOP_OPTIONAL)]
         for key in unknown:
             self.problem(
-                None, f"unknown key '{key}' (allowed: {', '.join((*TOP_REQUIRED, *TOP_OPTIONAL))})", _line(data, key)
+                None, f"unknown key '{key}' (allowed: {', '.join((*TOP_REQUIRED, *TOP_OPTIONAL))})", line_of(data, key)
             )
         missing = [k for k in TOP_REQUIRED if k not in data]
         for key in missing:
             self.problem(
-                None, f"missing '{key}'" + (" (the step the workflow starts at)" if key == "start" else ""), _line(data)
+                None,
+                f"missing '{key}'" + (" (the step the workflow starts at)" if key == "start" else ""),
+                line_of(data),
             )
         trigger = Trigger(())
         if "problem" in data:
@@ -421,26 +389,26 @@ class _Reader:
                 self.problem(None, str(exc), exc.line)
         inputs = data.get("inputs") or []
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-            self.problem(None, "'inputs' is a list of context keys the caller may fill", _line(data, "inputs"))
+            self.problem(None, "'inputs' is a list of context keys the caller may fill", line_of(data, "inputs"))
             inputs = []
         steps: dict[str, Step] = {}
         broken: set[str] = set()
         raw_steps = data.get("steps")
         if "steps" in data and (not isinstance(raw_steps, LineMap) or not raw_steps):
-            self.problem(None, "'steps' maps step ids to steps", _line(data, "steps"))
+            self.problem(None, "'steps' maps step ids to steps", line_of(data, "steps"))
             raw_steps = LineMap()
         for key, line in getattr(raw_steps, "duplicates", []):
             self.problem(str(key), "step id given twice", line)
         for step_id, node in (raw_steps or {}).items():
             step_id = str(step_id)
             if not isinstance(node, LineMap):
-                self.problem(step_id, "a step is a mapping starting with 'kind'", _line(raw_steps, step_id))
+                self.problem(step_id, "a step is a mapping starting with 'kind'", line_of(raw_steps, step_id))
                 broken.add(step_id)
                 continue
             for key, line in node.duplicates:
                 self.problem(step_id, f"'{key}' is given twice", line)
             try:
-                steps[step_id] = self.step(step_id, node, _line(raw_steps, step_id))
+                steps[step_id] = self.step(step_id, node, line_of(raw_steps, step_id))
             except _StepError as exc:
                 self.problem(step_id, str(exc), exc.line)
                 broken.add(step_id)
@@ -468,7 +436,7 @@ def read_workflow_file(path: str | Path) -> tuple[Workflow | None, list[Problem]
     except OSError as exc:
         return None, [Problem(str(path), None, f"cannot read: {exc.strerror or exc}")]
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [

@@ -264,9 +264,11 @@ class _WorkflowCheck:
                             f"unknown fact '{fact}': '{key}' is not an input, an answer's save_as "
                             "or an operation's result in this workflow",
                         )
-                    elif field and keys[key] is not None and field.split(".")[0] not in keys[key]:
+                    elif (
+                        field and (result_fields := keys[key]) is not None and field.split(".")[0] not in result_fields
+                    ):
                         self.add(
-                            step, f"unknown fact '{fact}': the result '{key}' has {', '.join(sorted(keys[key] or ()))}"
+                            step, f"unknown fact '{fact}': the result '{key}' has {', '.join(sorted(result_fields))}"
                         )
                 elif namespace in needs and needs[namespace] not in keys:
                     self.add(step, f"fact '{fact}' needs context '{needs[namespace]}' (an input or an answer)")

@@ -105,7 +105,8 @@ class _EventRow:
 
 
 def _parse_event(record: _Record, now: datetime) -> tuple[_EventRow | None, Errors]:
-    values, errors = record.values, []
+    values = record.values
+    errors: Errors = []
     customer = _text(values, "customer_id", errors, required=True, max_chars=_CUSTOMER_ID_CHARS)
     kind = _text(values, "kind", errors, required=True)
     if kind is not None:
@@ -161,7 +162,8 @@ class _ConsentRow:
 
 
 def _parse_consent(record: _Record, now: datetime) -> tuple[_ConsentRow | None, Errors]:
-    values, errors = record.values, []
+    values = record.values
+    errors: Errors = []
     customer = _text(values, "customer_id", errors, required=True, max_chars=_CUSTOMER_ID_CHARS)
     granted_text = _text(values, "granted", errors, required=True)
     granted = None

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from bot.db.models import utcnow
 from bot.personalization.model_store import ModelBundle, publish
-from bot.personalization.recommenders import build_recommender
+from bot.personalization.recommenders import HybridRecommender
 from bot.personalization.shop_training_data import load_catalog, load_training_data
 
 # What the engine can serve: the hybrid for personalized traffic, and its popularity component for
@@ -55,7 +55,7 @@ def train(
     with threadpool_limits(1, "blas"):  # implicit's ALS is faster (and quiet) with single-threaded BLAS
         stages.set_postfix_str("fitting the hybrid")
         t0 = time.perf_counter()
-        hybrid = build_recommender("hybrid").fit(data)
+        hybrid = HybridRecommender().fit(data)
         fit_seconds = round(time.perf_counter() - t0, 2)
     stages.update()
     fitted = {"hybrid": hybrid, "popularity": hybrid.popularity}

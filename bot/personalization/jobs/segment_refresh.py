@@ -101,6 +101,7 @@ class CustomerSegmentView:
 
 def consented_mask(session: Session, activity: CustomerActivity) -> np.ndarray:
     """Which customers of a database-built activity consented to personalization."""
+    assert activity.db_ids is not None, "an activity built from the database knows its customers' ids"
     granted = np.fromiter(consented_customer_ids(session), dtype=np.int64)
     return np.isin(activity.db_ids, granted)
 
@@ -152,6 +153,7 @@ def refresh_segments(
     activity = load_activity(session, now)
     keep = consented_mask(session, activity)
     mine = activity.subset(keep)
+    assert activity.db_ids is not None and mine.db_ids is not None, "load_activity gives the customers' ids"
     step()
 
     rfm = rfm_scores(mine)
@@ -159,20 +161,23 @@ def refresh_segments(
     step()
 
     saved_to: str | None = None
+    model: ChurnModel | None
     if isinstance(churn_model, (str, Path)):
-        churn_model = joblib.load(churn_model)
+        model = joblib.load(churn_model)
     elif churn_model is None:
         try:
-            churn_model = train_churn_model(_builder(session, activity, keep), now, horizon_days, seed=seed)
+            model = train_churn_model(_builder(session, activity, keep), now, horizon_days, seed=seed)
         except NotEnoughCustomers:
-            churn_model = None
-        if churn_model is not None and model_path is not None:
+            model = None
+        if model is not None and model_path is not None:
             Path(model_path).parent.mkdir(parents=True, exist_ok=True)
-            joblib.dump(churn_model, model_path)
+            joblib.dump(model, model_path)
             saved_to = str(model_path)
+    else:
+        model = churn_model
     step()
 
-    risk = churn_model.predict_risk(mine) if churn_model is not None else np.zeros(mine.n_customers)
+    risk = model.predict_risk(mine) if model is not None else np.zeros(mine.n_customers)
     actions, reasons = next_best_actions(
         churn_risk=risk,
         recency_score=rfm.recency,
@@ -185,7 +190,7 @@ def refresh_segments(
     )
     step()
 
-    version = f"k{k}-{churn_model.version if churn_model is not None else 'no-churn-model'}"[:32]
+    version = f"k{k}-{model.version if model is not None else 'no-churn-model'}"[:32]
     refreshed_at = utcnow()
     neutral = {
         "recency_score": 1,
@@ -244,9 +249,9 @@ def refresh_segments(
         segments=dict(Counter(r["rfm_segment"] for r in rows)),
         clusters=dict(Counter(r["cluster_label"] for r in rows)),
         actions=dict(Counter(r["next_best_action"] for r in rows)),
-        churn_auc=churn_model.auc if churn_model is not None else None,
-        churn_base_rate=churn_model.base_rate if churn_model is not None else None,
-        churn_model=churn_model.kind if churn_model is not None else None,
+        churn_auc=model.auc if model is not None else None,
+        churn_base_rate=model.base_rate if model is not None else None,
+        churn_model=model.kind if model is not None else None,
         model_version=version,
         model_path=saved_to,
         seconds=round(time.perf_counter() - started, 2),

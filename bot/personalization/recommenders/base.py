@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class RequestContext:
 
     category: str | None = None
     brand: str | None = None
-    max_price: float | None = None
+    max_price: float | Decimal | None = None  # a budget, or a price (Decimal) from the catalogue
     focus_items: tuple[int, ...] = ()
     owned_families: frozenset[str] = frozenset()
     recent_device_items: tuple[int, ...] = ()

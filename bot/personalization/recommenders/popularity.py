@@ -68,4 +68,6 @@ class PopularityRecommender(Recommender):
 
     def score(self, history: UserHistory) -> np.ndarray:
         """The segment's list for a known segment, the global list otherwise; history items play no part."""
+        if history.segment is None:
+            return self.global_scores_.copy()
         return self.segment_scores_.get(history.segment, self.global_scores_).copy()

@@ -143,8 +143,12 @@ def catalog_rules(catalog: ItemCatalog | CatalogRules) -> CatalogRules:
     if entry is not None and entry[0]() is catalog:
         return entry[1]
     rules = CatalogRules.from_catalog(catalog)
+
+    def forget(_ref: weakref.ref[ItemCatalog]) -> None:
+        _rules_cache.pop(key, None)
+
     with _rules_lock:
-        _rules_cache[key] = (weakref.ref(catalog, lambda _ref, key=key: _rules_cache.pop(key, None)), rules)
+        _rules_cache[key] = (weakref.ref(catalog, forget), rules)
     return rules
 
 
@@ -212,7 +216,7 @@ def recommend_with(
     scores = recommender.score(history)
     allowed = rules.mask(context) & ~exclusion_mask(exclude, rules.n_items)
     picked = top_n(scores, n, allowed)
-    if is_popularity:
+    if isinstance(recommender, PopularityRecommender):
         reason = popularity_reason(recommender, history)
         return [ScoredItem(int(i), float(scores[i]), reason) for i in picked]
     explain_many = getattr(recommender, "explain_many", None)
