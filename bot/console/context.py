@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import Customer, CustomerSegment
 from bot.handoff import store
 from bot.handoff.store import HandoffView
 from bot.journeys import store as journeys
 from bot.personalization import store as personalization_store
+from bot.shop.customers import CustomerView, get_customer
 from bot.shop.orders import recent_orders
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,14 @@ def workflow_title(key: str) -> str:
     return workflow_titles().get(key) or key.replace("_", " ").capitalize()
 
 
-def _profile(session: Session, customer: Customer, handoff: HandoffView, now: datetime) -> Profile:
-    segment = session.get(CustomerSegment, customer.id)
+def _profile(
+    session: Session, customer_id: int, customer: CustomerView, handoff: HandoffView, now: datetime
+) -> Profile:
+    segment = personalization_store.segment_of(session, customer.external_id)
     action = segment.next_best_action if segment and segment.next_best_action != "none" else None
     spend = handoff.customer_value
     if spend is None:
-        spend = store.customer_spend(session, customer.id, now=now)
+        spend = store.customer_spend(session, customer_id, now=now)
     return Profile(
         external_id=customer.external_id,
         name=customer.name,
@@ -124,7 +126,7 @@ def customer_context(session: Session, handoff: HandoffView, *, now: datetime) -
     """The customer's context for `handoff` (empty for a visitor)."""
     if handoff.customer_id is None:
         return CustomerContext()
-    customer = session.get(Customer, handoff.customer_id)
+    customer = get_customer(session, handoff.customer_external_id)
     if customer is None:
         return CustomerContext()
     orders = tuple(
@@ -148,13 +150,13 @@ def customer_context(session: Session, handoff: HandoffView, *, now: datetime) -
             opened_at=j.opened_at,
             updated_at=j.updated_at,
         )
-        for j in journeys.open_journeys(session, customer.id)
+        for j in journeys.open_journeys(session, handoff.customer_id)
     )
     return CustomerContext(
-        profile=_profile(session, customer, handoff, now),
+        profile=_profile(session, handoff.customer_id, customer, handoff, now),
         orders=orders,
         journeys=open_journeys,
-        recommendations=_recommendations(session, customer.id),
+        recommendations=_recommendations(session, handoff.customer_id),
     )
 
 

@@ -464,21 +464,22 @@ class PersonalizationEngine:
             return Offer("none", "the customer has an open issue", withheld=WITHHELD_OPEN_ISSUE)
         if not store.has_consent(session, customer_id):
             return Offer("none", "no consent to personalization", withheld=WITHHELD_NO_CONSENT)
-        if not solicited:
-            blocked = self._promotion_blocked(session, customer_id, now)
-            if blocked:
-                return Offer("none", "suggestion limit reached", withheld=blocked)
-        planned = store.next_best_action(session, customer_id)
-        if planned is None or planned.action == "none":
-            return Offer("none", planned.reason if planned else "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER)
-        if planned.action == "upsell":
-            recommendations = self.recommend(
-                session, customer_external_id, n=3, solicited=True, channel=channel, now=now
+        if not solicited and (blocked := self._promotion_blocked(session, customer_id, now)):
+            return Offer("none", "suggestion limit reached", withheld=blocked)
+        planned = store.segment_of(session, customer_external_id)
+        if planned is None:
+            return Offer("none", "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER)
+        action, reason = planned.next_best_action, planned.next_best_action_reason
+        if action == "upsell":
+            upsell = self.recommend(session, customer_external_id, n=3, solicited=True, channel=channel, now=now)
+            return (
+                Offer("upsell", reason, upsell)
+                if upsell.items
+                else Offer("none", reason, withheld=WITHHELD_NOTHING_TO_OFFER)
             )
-            if not recommendations.items:
-                return Offer("none", planned.reason, withheld=WITHHELD_NOTHING_TO_OFFER)
-            return Offer("upsell", planned.reason, recommendations)
-        return Offer(planned.action, planned.reason)
+        if action == "none":
+            return Offer("none", reason, withheld=WITHHELD_NOTHING_TO_OFFER)
+        return Offer(action, reason)
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from bot.db.models import (
     RecommendationExclusion,
     utcnow,
 )
+from bot.shop.customers import customer_pk
 
 # Behaviour that says "I like this" (training signal and a request's history).
 POSITIVE_KINDS = ("view", "mention", "click", "rating", "purchase")
@@ -267,11 +268,21 @@ def recent_impressions(session: Session, customer_id: int, *, limit: int) -> lis
 
 
 @dataclass(frozen=True)
-class PlannedAction:
-    """The next-best-action the segment refresh chose for a customer, and why."""
+class CustomerSegmentView:
+    """One customer's stored segmentation, as the engine and the agent console read it."""
 
-    action: str  # retention_offer | upsell | none
-    reason: str
+    customer_external_id: str
+    recency_score: int
+    frequency_score: int
+    monetary_score: int
+    rfm_segment: str
+    cluster: int
+    cluster_label: str
+    churn_risk: float
+    next_best_action: str
+    next_best_action_reason: str
+    refreshed_at: datetime
+    model_version: str
 
 
 def segment_label(session: Session, customer_id: int) -> str | None:
@@ -281,7 +292,23 @@ def segment_label(session: Session, customer_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
-def next_best_action(session: Session, customer_id: int) -> PlannedAction | None:
-    """None until the segment refresh has run for the customer."""
-    row = session.get(CustomerSegment, customer_id)
-    return PlannedAction(row.next_best_action, row.next_best_action_reason) if row is not None else None
+def segment_of(session: Session, customer_external_id: str | None) -> CustomerSegmentView | None:
+    """The stored segmentation of one customer, or None when unknown or not refreshed yet."""
+    customer_id = customer_pk(session, customer_external_id)
+    row = session.get(CustomerSegment, customer_id) if customer_id is not None else None
+    if row is None:
+        return None
+    return CustomerSegmentView(
+        customer_external_id=str(customer_external_id),
+        recency_score=row.recency_score,
+        frequency_score=row.frequency_score,
+        monetary_score=row.monetary_score,
+        rfm_segment=row.rfm_segment,
+        cluster=row.cluster,
+        cluster_label=row.cluster_label,
+        churn_risk=row.churn_risk,
+        next_best_action=row.next_best_action,
+        next_best_action_reason=row.next_best_action_reason,
+        refreshed_at=row.refreshed_at,
+        model_version=row.model_version,
+    )

@@ -65,7 +65,7 @@ def customer_exists(session: Session, external_id: str) -> bool:
     return customer_pk(session, external_id) is not None
 
 
-def get_customer(session: Session, external_id: str) -> CustomerView | None:
+def get_customer(session: Session, external_id: str | None) -> CustomerView | None:
     """The customer's profile, or None for an unknown id."""
     pk = customer_pk(session, external_id)
     c = session.get(Customer, pk) if pk is not None else None

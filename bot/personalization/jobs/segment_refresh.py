@@ -1,5 +1,5 @@
 """The nightly segment refresh (`tandem recs segments`): RFM, clusters, churn risk and next-best-action for
-every customer, written to `customer_segments`; and `segment_of`, the engine's one-row read.
+every customer, written to `customer_segments` (one customer's row: `bot.personalization.store.segment_of`).
 
 Only customers who consented to personalization are segmented from behaviour, and only their behaviour
 shapes the quintiles, the clusters and the churn model. Everyone else gets a neutral row (scores 1,
@@ -38,7 +38,6 @@ from bot.personalization.jobs.next_best_action import (
 from bot.personalization.jobs.rfm import rfm_scores
 from bot.personalization.jobs.shop_activity import load_activity
 from bot.personalization.store import consented_customer_ids
-from bot.shop.customers import customer_pk
 
 NO_CONSENT_SEGMENT = "no_consent"
 NO_CONSENT_CLUSTER = -1
@@ -79,24 +78,6 @@ class RefreshSummary:
             f"  clusters: {counts(self.clusters)}\n"
             f"  next-best-action: {counts(self.actions)}"
         )
-
-
-@dataclass(frozen=True)
-class CustomerSegmentView:
-    """One customer's stored segmentation, as the engine and the agent console read it."""
-
-    customer_external_id: str
-    recency_score: int
-    frequency_score: int
-    monetary_score: int
-    rfm_segment: str
-    cluster: int
-    cluster_label: str
-    churn_risk: float
-    next_best_action: str
-    next_best_action_reason: str
-    refreshed_at: datetime
-    model_version: str
 
 
 def consented_mask(session: Session, activity: CustomerActivity) -> np.ndarray:
@@ -255,26 +236,4 @@ def refresh_segments(
         model_version=version,
         model_path=saved_to,
         seconds=round(time.perf_counter() - started, 2),
-    )
-
-
-def segment_of(session: Session, customer_external_id: str) -> CustomerSegmentView | None:
-    """The stored segmentation of one customer, or None when unknown or not refreshed yet."""
-    customer_id = customer_pk(session, customer_external_id)
-    row = session.get(CustomerSegment, customer_id) if customer_id is not None else None
-    if row is None:
-        return None
-    return CustomerSegmentView(
-        customer_external_id=customer_external_id,
-        recency_score=row.recency_score,
-        frequency_score=row.frequency_score,
-        monetary_score=row.monetary_score,
-        rfm_segment=row.rfm_segment,
-        cluster=row.cluster,
-        cluster_label=row.cluster_label,
-        churn_risk=row.churn_risk,
-        next_best_action=row.next_best_action,
-        next_best_action_reason=row.next_best_action_reason,
-        refreshed_at=row.refreshed_at,
-        model_version=row.model_version,
     )

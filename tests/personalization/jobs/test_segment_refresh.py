@@ -24,8 +24,9 @@ from bot.db.models import (
 )
 from bot.db.session import session_scope
 from bot.personalization.jobs.customer_activity import to_unix
-from bot.personalization.jobs.segment_refresh import NO_CONSENT_SEGMENT, RefreshSummary, refresh_segments, segment_of
+from bot.personalization.jobs.segment_refresh import NO_CONSENT_SEGMENT, RefreshSummary, refresh_segments
 from bot.personalization.jobs.shop_activity import load_activity
+from bot.personalization.store import segment_of
 from tests.conftest import seed_small_shop
 
 
