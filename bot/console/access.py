@@ -3,12 +3,15 @@ endpoint; the live feed applies the same rule (`AgentView.can_see`) to every pus
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from bot.console.agents import AgentView
 from bot.console.responses import ApiError
 from bot.handoff import store
 from bot.handoff.store import HandoffView
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def visible_handoff(session: Session, handoff_id: int, agent: AgentView) -> HandoffView:

@@ -10,10 +10,9 @@ Order matters for what the customer and the database may disagree on:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from bot.console import db
 from bot.console.access import visible_handoff
@@ -32,6 +31,9 @@ from bot.journeys.store import JourneyError
 from bot.rasa_api import RasaUnavailable
 from bot.text import storable
 from bot.web.errors import read_json_object
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 

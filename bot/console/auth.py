@@ -14,12 +14,12 @@ import secrets
 from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import agents, db
 from bot.console.keys import CLOCK, DATABASE_URL, SESSION_TOKEN, SIGNED_IN, THROTTLE
 from bot.console.pages import render
 from bot.console.responses import json_error, wants_json
+from bot.db.session import DatabaseUnavailable
 from bot.web.errors import read_form
 
 COOKIE = "tandem_console"
@@ -167,7 +167,7 @@ async def login_form(request: web.Request) -> web.Response:
         now = request.app[CLOCK]()
         try:
             signed = await db.run(request.app[DATABASE_URL], lambda s: agents.signed_in(s, token, now=now))
-        except SQLAlchemyError:  # the form itself does not need the database
+        except DatabaseUnavailable:  # the form itself does not need the database
             signed = None
         if signed is not None:
             raise web.HTTPFound(safe_next(request.query.get("next")))

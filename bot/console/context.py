@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.handoff import store
 from bot.handoff.store import HandoffView
@@ -22,6 +20,9 @@ from bot.journeys import store as journeys
 from bot.personalization import store as personalization_store
 from bot.shop.customers import CustomerView, get_customer
 from bot.shop.orders import recent_orders
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""Running the (blocking) SQL of the handoff store from aiohttp handlers, off the event loop."""
+"""Running the (blocking) SQL of the stores from aiohttp handlers, off the event loop.
+
+Any database failure arrives as `bot.db.session.DatabaseUnavailable`, so handlers and the error middleware
+answer "try again" without knowing SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,24 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.db.session import session_factory, session_scope
+from bot.db.session import DatabaseUnavailable, session_factory, unit_of_work
 
 T = TypeVar("T")
 
 
 def _scoped(url: str, work: Callable[[Session], T]) -> T:
-    with session_scope(url) as session:
+    with unit_of_work(url) as session:
         return work(session)
+
+
+def _unavailable_on_failure(work: Callable[[], T]) -> T:
+    try:
+        return work()
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
 
 
 async def run(url: str, work: Callable[[Session], T]) -> T:
@@ -41,11 +53,12 @@ class HeldTransaction:
 
     async def run(self, work: Callable[[Session], T]) -> T:
         assert self.session is not None
-        return await asyncio.to_thread(work, self.session)
+        session = self.session
+        return await asyncio.to_thread(_unavailable_on_failure, lambda: work(session))
 
     async def commit(self) -> None:
         assert self.session is not None
-        await asyncio.to_thread(self.session.commit)
+        await asyncio.to_thread(_unavailable_on_failure, self.session.commit)
         self._done = True
 
     async def rollback(self) -> None:

@@ -15,19 +15,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bot.console import db
 from bot.console.agents import AgentView
 from bot.console.delivery import Delivery
 from bot.console.present import handoff_json, iso
+from bot.db.session import DatabaseUnavailable
 from bot.handoff import store
 from bot.handoff.routing import HandoffRules
 from bot.handoff.store import HandoffView, MessageView
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ class Feed:
         try:
             start = await db.run(self.database_url, store.last_message_id)
             self.cursor = MessageCursor(start)
-        except SQLAlchemyError as exc:
+        except DatabaseUnavailable as exc:
             self._database_failed(exc)
         self._task = asyncio.create_task(self._run(), name="console-feed")
 
@@ -151,13 +153,13 @@ class Feed:
                 if self._database_down:
                     self._database_down = False
                     log.info("live feed: the database is back")
-            except SQLAlchemyError as exc:
+            except DatabaseUnavailable as exc:
                 self._database_failed(exc)
             except Exception:  # noqa: BLE001 - the feed must outlive any one bad poll
                 log.exception("live feed: poll failed")
             self._maybe_retry()
 
-    def _database_failed(self, exc: SQLAlchemyError) -> None:
+    def _database_failed(self, exc: DatabaseUnavailable) -> None:
         """Logged once per outage, with the database's own words (not migrated? `tandem db upgrade`)."""
         if not self._database_down:
             self._database_down = True
@@ -175,7 +177,7 @@ class Feed:
     async def _retry_deliveries(self) -> None:
         try:
             await self.delivery.retry_all()
-        except SQLAlchemyError as exc:
+        except DatabaseUnavailable as exc:
             self._database_failed(exc)
         except Exception:  # noqa: BLE001
             log.exception("redelivery failed")

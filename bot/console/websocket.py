@@ -10,17 +10,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bot.console import agents, db
 from bot.console.auth import same_origin
 from bot.console.feed import Client, Feed
 from bot.console.keys import CLOCK, DATABASE_URL, FEED, SESSION_TOKEN, SIGNED_IN
 from bot.console.responses import json_error
+from bot.db.session import DatabaseUnavailable
 from bot.handoff import store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +61,11 @@ async def _serve(client: Client, url: str, beat: Callable[[Session], agents.Sign
     ws = client.ws
     try:
         await db.run(url, beat)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         log.warning("websocket: could not mark %s present", client.agent.username)
     try:
         await feed.snapshot(client)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         await client.send({"type": "notice", "text": "The database is not reachable; the queue updates when it is."})
     next_beat = time.monotonic() + HEARTBEAT_SECONDS
     while not ws.closed:
@@ -72,7 +75,7 @@ async def _serve(client: Client, url: str, beat: Callable[[Session], agents.Sign
             next_beat = time.monotonic() + HEARTBEAT_SECONDS
             try:
                 still = await db.run(url, beat)
-            except SQLAlchemyError:
+            except DatabaseUnavailable:
                 continue  # keep the connection; the next heartbeat tries again
             if still is None:
                 await ws.close(code=SESSION_ENDED, message=b"session ended")

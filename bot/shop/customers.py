@@ -69,8 +69,10 @@ def get_customer(session: Session, external_id: str | None) -> CustomerView | No
     """The customer's profile, or None for an unknown id."""
     pk = customer_pk(session, external_id)
     c = session.get(Customer, pk) if pk is not None else None
-    if c is None:
-        return None
+    return customer_view(c) if c is not None else None
+
+
+def customer_view(c: Customer) -> CustomerView:
     return CustomerView(external_id=c.external_id, name=c.name, email=c.email, phone=c.phone, created_at=c.created_at)
 
 

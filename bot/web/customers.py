@@ -1,20 +1,25 @@
 """Who can sign in on the demo page, and what there is to ask the assistant about each of them.
 
 The demo page only needs a customer's external id, name and email, plus a few labels (an order on its way or
-late, an open problem, a device) so that whoever tries the demo knows what to ask. It talks to the shop's data
-through this small protocol instead of the ORM (`bot/db`): `SqlCustomerDirectory` reads the shop's tables with
-plain SQL, which keeps this module independent of the ORM models.
+late, an open problem, a device) so that whoever tries the demo knows what to ask. It talks to the shop through
+this small protocol (tests use an in-memory one); `SqlCustomerDirectory` asks the shop's and the journeys'
+stores, one query per kind of label.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sqlalchemy import bindparam, create_engine, text
+from bot.db.session import dispose_engine, unit_of_work
+from bot.journeys import store as journeys
+from bot.shop import customer_facts
+from bot.shop.customers import CustomerView, get_customer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_LIST_LIMIT = 100
 
@@ -39,11 +44,6 @@ class CustomerDirectory(Protocol):
 
     def get(self, external_id: str) -> DemoCustomer | None:
         """The customer with this external id, or None."""
-
-
-# Same values as bot.db.models (tests/web/test_shop_site.py checks they agree).
-OPEN_ORDER_STATUSES = ("placed", "processing", "shipped", "out_for_delivery")
-OPEN_JOURNEY_STATES = ("open", "waiting_for_customer", "waiting_for_company", "escalated")
 
 
 @dataclass(frozen=True)
@@ -78,63 +78,45 @@ def hints_for(facts: _Facts) -> tuple[tuple[str, ...], str | None]:
 
 
 class SqlCustomerDirectory:
-    """Reads `customers`, and for the hints `orders`, `journeys`, `customer_devices` and `products`."""
-
-    _LIST = text("SELECT id, external_id, name, email FROM customers ORDER BY external_id LIMIT :n")
-    _GET = text("SELECT id, external_id, name, email FROM customers WHERE external_id = :external_id")
-    _ORDERS = text(
-        "SELECT customer_id, order_number, status, estimated_delivery FROM orders"
-        " WHERE customer_id IN :ids AND status IN :statuses ORDER BY placed_at DESC"
-    ).bindparams(bindparam("ids", expanding=True), bindparam("statuses", expanding=True))
-    _JOURNEYS = text(
-        "SELECT customer_id, workflow FROM journeys WHERE customer_id IN :ids AND state IN :states"
-        " ORDER BY updated_at DESC"
-    ).bindparams(bindparam("ids", expanding=True), bindparam("states", expanding=True))
-    _DEVICES = text(
-        "SELECT d.customer_id, p.name FROM customer_devices d JOIN products p ON p.id = d.product_id"
-        " WHERE d.customer_id IN :ids ORDER BY d.acquired_at DESC"
-    ).bindparams(bindparam("ids", expanding=True))
+    """The shop's customers, and for the hints their open orders, open journeys and devices (through the stores)."""
 
     def __init__(self, database_url: str, today: date | None = None) -> None:
-        self._engine = create_engine(database_url, future=True, pool_pre_ping=True)
+        self.database_url = database_url
         self._today = today  # None: the real today (a fixed day for a shop seeded around another one)
 
     def list_demo_customers(self, limit: int) -> list[DemoCustomer]:
         n = max(1, min(int(limit), MAX_LIST_LIMIT))
-        with self._engine.connect() as conn:
-            rows = conn.execute(self._LIST, {"n": n}).all()
-            facts = self._facts(conn, [row[0] for row in rows])
-        return [_customer(row, facts.get(row[0], _Facts())) for row in rows]
+        with unit_of_work(self.database_url) as session:
+            customers = customer_facts.first_customers(session, n)
+            facts = self._facts(session, [c.external_id for c in customers])
+        return [_customer(c, facts.get(c.external_id, _Facts())) for c in customers]
 
     def get(self, external_id: str) -> DemoCustomer | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(self._GET, {"external_id": external_id}).first()
-            if row is None:
+        with unit_of_work(self.database_url) as session:
+            customer = get_customer(session, external_id)
+            if customer is None:
                 return None
-            facts = self._facts(conn, [row[0]])
-        return _customer(row, facts.get(row[0], _Facts()))
+            facts = self._facts(session, [customer.external_id])
+        return _customer(customer, facts.get(customer.external_id, _Facts()))
 
-    def _facts(self, conn, ids: list[int]) -> dict[int, _Facts]:  # noqa: ANN001
-        if not ids:
-            return {}
+    def _facts(self, session: Session, customers: list[str]) -> dict[str, _Facts]:
         today = self._today or date.today()
-        found: dict[int, dict[str, str]] = defaultdict(dict)
-        for customer_id, number, status, eta in conn.execute(
-            self._ORDERS, {"ids": ids, "statuses": list(OPEN_ORDER_STATUSES)}
-        ):
+        found: dict[str, dict[str, str]] = defaultdict(dict)
+        for customer, number, status, eta in customer_facts.open_orders_of(session, customers):
             if eta is not None and _as_date(eta) < today:
                 key = "late"
             else:
                 key = "on_its_way" if status in ("shipped", "out_for_delivery") else "not_shipped"
-            found[customer_id].setdefault(key, number)
-        for customer_id, workflow in conn.execute(self._JOURNEYS, {"ids": ids, "states": list(OPEN_JOURNEY_STATES)}):
-            found[customer_id].setdefault("problem", workflow)
-        for customer_id, name in conn.execute(self._DEVICES, {"ids": ids}):
-            found[customer_id].setdefault("device", name)
-        return {customer_id: _Facts(**values) for customer_id, values in found.items()}
+            found[customer].setdefault(key, number)
+        for customer, workflow in journeys.open_workflows_of(session, customers):
+            found[customer].setdefault("problem", workflow)
+        for customer, name in customer_facts.devices_of(session, customers):
+            found[customer].setdefault("device", name)
+        return {customer: _Facts(**values) for customer, values in found.items()}
 
     def dispose(self) -> None:
-        self._engine.dispose()
+        """Close the pooled connections (the shop page is stopping)."""
+        dispose_engine(self.database_url)
 
 
 def _as_date(value: object) -> date:
@@ -142,9 +124,12 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _customer(row: Iterable, facts: _Facts) -> DemoCustomer:
-    _, external_id, name, email = row
+def _customer(customer: CustomerView, facts: _Facts) -> DemoCustomer:
     hints, try_saying = hints_for(facts)
     return DemoCustomer(
-        external_id=str(external_id), name=str(name or ""), email=str(email or ""), hints=hints, try_saying=try_saying
+        external_id=customer.external_id,
+        name=customer.name or "",
+        email=customer.email or "",
+        hints=hints,
+        try_saying=try_saying,
     )

@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
-from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db.session import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def error_middleware(
             return answer(request, 400, NOT_UTF8, {})
         except RecursionError:
             return answer(request, 400, TOO_DEEP, {})
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             log.exception("database error on %s %s", request.method, request.path)
             return answer(request, 503, database_down, {})
         except Exception as exc:  # noqa: BLE001 - logged with its traceback; the client gets a sentence

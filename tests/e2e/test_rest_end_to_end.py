@@ -143,13 +143,14 @@ def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, pos
     finally:
         # Bring it back so that the rest of the module is unaffected.
         log_path = stack["workdir"] / "actions-restarted.log"
-        process = subprocess.Popen(
-            stack["actions_cmd"],
-            cwd=Path(__file__).resolve().parents[2],
-            env=stack["actions_env"],
-            stdout=log_path.open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        with log_path.open("w") as out:  # the child keeps its own copy of the file
+            process = subprocess.Popen(
+                stack["actions_cmd"],
+                cwd=Path(__file__).resolve().parents[2],
+                env=stack["actions_env"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         wait_until_up(stack["actions_health"], process, log_path)
         stack["actions"] = process
 

@@ -46,12 +46,13 @@ SUPERVISOR = textwrap.dedent(
 
 def _supervisor(tmp_path: Path, ports: list[int], name: str = "supervisor") -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"{name}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("w") as out:  # the child keeps its own copy of the file
+        process = subprocess.Popen(
+            [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     return process, log
 
 

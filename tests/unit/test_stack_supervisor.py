@@ -52,13 +52,14 @@ def _answers(port: int) -> bool:
 
 def _started_in_background(tmp_path: Path, ports: list[int]) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / "supervisor.log"
-    process = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `cmd &` does in a shell
-    )
+    with log.open("w") as out:  # the child keeps its own copy of the file
+        process = subprocess.Popen(
+            [sys.executable, "-c", SUPERVISOR, SERVER, str(tmp_path), *map(str, ports)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `cmd &` does in a shell
+        )
     deadline = time.monotonic() + 60
     while "RUNNING" not in log.read_text():
         assert process.poll() is None and time.monotonic() < deadline, log.read_text()

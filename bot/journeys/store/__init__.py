@@ -28,6 +28,7 @@ from bot.journeys.store.views import (
     get,
     journey_view,
     open_journeys,
+    open_workflows_of,
 )
 from bot.journeys.store.writes import (
     TEXT_LIMIT,
@@ -64,6 +65,7 @@ __all__ = [
     "mark_resolved",
     "open_journey",
     "open_journeys",
+    "open_workflows_of",
     "record_csat",
     "record_turn",
     "reopen_or_none",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,3 +154,16 @@ def customer_of(session: Session, journey_id: int, *, conversation_id: str) -> s
         .join(Journey, Journey.customer_id == Customer.id)
         .where(Journey.id == journey_id, Journey.last_conversation_id == conversation_id)
     ).scalar_one_or_none()
+
+
+def open_workflows_of(session: Session, external_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(customer, workflow) of their open journeys, most recently active first."""
+    if not external_ids:
+        return []
+    rows = session.execute(
+        select(Customer.external_id, Journey.workflow)
+        .join(Journey, Journey.customer_id == Customer.id)
+        .where(Customer.external_id.in_(list(external_ids)), Journey.state.in_(OPEN_STATES))
+        .order_by(Journey.updated_at.desc())
+    ).all()
+    return [(customer, workflow) for customer, workflow in rows]
