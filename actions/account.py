@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,12 +12,15 @@ from actions.base import ShopAction
 from actions.context import verified_customer
 from bot.shop import customers
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 
 class ActionGreet(ShopAction):
     def name(self) -> str:
         return "action_greet"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer_id = verified_customer(tracker)
         customer = customers.get_customer(session, customer_id) if customer_id else None
         if customer is None:
@@ -31,7 +34,7 @@ class ActionBillingOverview(ShopAction):
     def name(self) -> str:
         return "action_billing_overview"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer_id = verified_customer(tracker)
         if customer_id is None:
             dispatcher.utter_message(response="utter_sign_in_needed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -12,6 +12,9 @@ from actions.base import ShopAction
 from actions.context import verified_customer
 from bot.shop import catalog
 from bot.shop.feedback import FeedbackRejected, clean_feedback, record_feedback
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class ValidateFeedbackForm(FormValidationAction):
@@ -27,7 +30,7 @@ class ValidateFeedbackForm(FormValidationAction):
         return {"feedback_text": slot_value}
 
 
-def _reviewed_sku(session: Any, tracker: Tracker) -> str | None:
+def _reviewed_sku(session: Session, tracker: Tracker) -> str | None:
     """The product a review is about, when the customer named one ("a review of my Sony headphones")."""
     name = tracker.get_slot("product")
     if not name:
@@ -40,7 +43,7 @@ class ActionRecordFeedback(ShopAction):
     def name(self) -> str:
         return "action_record_feedback"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         text = tracker.get_slot("feedback_text")
         if not text:
             dispatcher.utter_message(response="utter_feedback_dropped")

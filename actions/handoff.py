@@ -9,7 +9,7 @@ gets back to them later instead (a follow-up), and the bot keeps helping meanwhi
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -30,6 +30,9 @@ from bot.handoff.service import (
     cancel_follow_up,
     start_handoff,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ def _journey_slot(tracker: Tracker) -> tuple[int | None, str | None]:
 def hand_off(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    session: Any,
+    session: Session,
     reason: str,
     *,
     customer: str | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,6 +11,9 @@ from actions.base import ShopAction
 from actions.context import latest_entity, previous_bot_action
 from actions.orders import ActionCancelOrderCheck, ActionDeliveryProblem, ActionOrderStatus
 from actions.products import ActionProductLookup
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # "sorry, I meant TD105880": an order number right after one of these answered about another order asks the
 # same again about this one (a cancellation is still only asked, never done, until the customer confirms).
@@ -24,7 +27,7 @@ class ActionHandleInform(ShopAction):
     def name(self) -> str:
         return "action_handle_inform"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         if latest_entity(tracker, "order_id"):
             repeated = REPEATED_FOR_ANOTHER_ORDER.get(previous_bot_action(tracker) or "")
             return (repeated or ActionOrderStatus)().handle(dispatcher, tracker, session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
@@ -31,6 +31,9 @@ from bot.journeys.ratings import read_rating
 from bot.journeys.service import JourneyService, Turn, default_service
 from bot.journeys.types import BotMessage, UserInput
 from bot.shop import orders as shop_orders
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +117,9 @@ def csat_prompt(buttons: list[dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def after_turn(dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+def after_turn(
+    dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Session
+) -> list[dict[str, Any]]:
     """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
     a person (a handoff) once it is escalated."""
     service = default_service()
@@ -164,7 +169,7 @@ class JourneyAction(Action, ABC):
     def name(self) -> str: ...
 
     @abstractmethod
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]: ...
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]: ...
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         for attempt in range(CONFLICT_RETRIES):
@@ -231,7 +236,7 @@ class ActionJourneyStart(JourneyAction):
             message = replace(message, entities={**message.entities, "order_id": discussed})
         return message, workflow
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         service = default_service()
         message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
@@ -264,7 +269,7 @@ class ActionJourneyStart(JourneyAction):
         return []
 
 
-def _late_order_status(dispatcher: CollectingDispatcher, session: Any, customer: str | None, number: Any) -> None:
+def _late_order_status(dispatcher: CollectingDispatcher, session: Session, customer: str | None, number: Any) -> None:
     """Where a late order stands, in plain facts: the open issue about it makes the promises."""
     order = shop_orders.get_customer_order(session, customer, str(number)) if customer and number else None
     if order is not None:
@@ -277,7 +282,7 @@ class ActionJourneyContinue(JourneyAction):
     def name(self) -> str:
         return "action_journey_continue"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         journey_id = as_id((tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         customer = verified_customer(tracker)
         if journey_id is None or customer is None:
@@ -296,12 +301,12 @@ class ActionJourneyReprompt(JourneyAction):
     def name(self) -> str:
         return "action_journey_reprompt"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         if tracker.get_slot(AWAITING) == SOLVED_CONFIRMATION:  # "not yet" to "is it sorted?": back to the issue
             return [SlotSet(AWAITING, None)] + self._back(dispatcher, tracker, session)
         return self._back(dispatcher, tracker, session)
 
-    def _back(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def _back(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
@@ -330,7 +335,7 @@ class ActionJourneyFollowUp(JourneyAction):
     def name(self) -> str:
         return "action_journey_follow_up"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
         follow_up_id = as_id(next(tracker.get_latest_entity_values("follow_up_id"), None))
         customer = _journey_customer(session, tracker, journey_id)
@@ -348,7 +353,7 @@ class ActionJourneyFollowUp(JourneyAction):
         return after_turn(dispatcher, result, tracker, session)
 
 
-def _journey_customer(session: Any, tracker: Tracker, journey_id: int | None) -> str | None:
+def _journey_customer(session: Session, tracker: Tracker, journey_id: int | None) -> str | None:
     """Whose journey a follow-up is for. Triggered intents carry no customer token: the journey's own
     customer is read from the store, and only for a journey that last talked in this very conversation."""
     if journey_id is None:
@@ -360,7 +365,7 @@ class ActionListJourneys(JourneyAction):
     def name(self) -> str:
         return "action_list_journeys"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -389,7 +394,7 @@ class ActionCloseJourney(JourneyAction):
     def name(self) -> str:
         return "action_close_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -437,7 +442,7 @@ class ActionRateJourney(JourneyAction):
     def name(self) -> str:
         return "action_rate_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         asked = payloads.offered_values(tracker.events, "rate_journey", "journey_id")
         tapped = next(tracker.get_latest_entity_values("score"), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -18,6 +18,9 @@ from bot.shop import order_edits
 from bot.shop import orders as shop_orders
 from bot.shop.catalog import products_named
 from bot.shop.order_edits import EditDecision, EditKind, EditResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def _say_problem(dispatcher: CollectingDispatcher, result: EditResult) -> str:
 
 
 def _answer_to_which(
-    session: Any, customer: str | None, number: str, text: str | None, problem: str
+    session: Session, customer: str | None, number: str, text: str | None, problem: str
 ) -> tuple[str, EditResult]:
     """The answer to "which one shall I add?" as a whole request, and what it would do: "the second one", "the
     cheapest" or "the anker one" after "add 2 chargers" is "add 2 <that charger>" (or fewer chargers to pick from)."""
@@ -77,11 +80,11 @@ class ActionChangeOrderCheck(OrderAction):
     def name(self) -> str:
         return "action_change_order_check"
 
-    def candidates(self, session: Any, customer: str) -> list[Any]:
+    def candidates(self, session: Session, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, order_edits.can_change_items)
 
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         allowed, decision = order_edits.can_change_items(order)
         if not allowed:
@@ -112,7 +115,7 @@ class ActionAskOrderChange(ShopAction):
     def name(self) -> str:
         return "action_ask_order_change"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         if tracker.get_slot(PROBLEM):
             return []
         customer = verified_customer(tracker)
@@ -168,7 +171,7 @@ class ActionChangeOrder(ShopAction):
     def name(self) -> str:
         return "action_change_order"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         text = tracker.get_slot(ORDER_CHANGE)

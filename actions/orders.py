@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -16,6 +16,9 @@ from actions.base import ShopAction, failed
 from actions.context import order_buttons, requested_order_number, verified_customer
 from bot.db.models import OPEN_ORDER_STATUSES
 from bot.shop import orders as shop_orders
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 AWAITING = "awaiting"
 # Too late to cancel, but the order can still be refused or returned: the bot says how when asked.
@@ -34,7 +37,7 @@ def _status_message(dispatcher: CollectingDispatcher, order: Any) -> None:
         dispatcher.utter_message(response=f"utter_order_{order.status}", **values)
 
 
-def open_orders_allowing(session: Any, customer: str, rule: Callable[[Any], tuple[bool, Any]]) -> list[Any]:
+def open_orders_allowing(session: Session, customer: str, rule: Callable[[Any], tuple[bool, Any]]) -> list[Any]:
     """The customer's open orders that a shop rule (`can_cancel`, `can_change_address`, ...) allows: at most five,
     to pick from."""
     return [o for o in shop_orders.open_orders(session, customer) if rule(o)[0]][:5]
@@ -46,15 +49,15 @@ class OrderAction(ShopAction):
     intent: str = "order_status"
     awaiting: str = "order_for_status"
 
-    def candidates(self, session: Any, customer: str) -> list[Any]:
+    def candidates(self, session: Session, customer: str) -> list[Any]:
         return shop_orders.recent_orders(session, customer, limit=5)
 
     @abstractmethod
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]: ...
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
@@ -95,7 +98,7 @@ class ActionOrderStatus(OrderAction):
         return "action_order_status"
 
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             # A late order is a problem, however the customer asked: the late-delivery journey takes it (one
@@ -116,7 +119,7 @@ class ActionDeliveryProblem(OrderAction):
     def name(self) -> str:
         return "action_delivery_problem"
 
-    def candidates(self, session: Any, customer: str) -> list[Any]:
+    def candidates(self, session: Session, customer: str) -> list[Any]:
         # A delivery problem is about an order on its way, or one that arrived in the last fortnight.
         recent = shop_orders.recent_orders(session, customer, limit=8)
         cutoff = dt.date.today() - dt.timedelta(days=14)
@@ -129,7 +132,7 @@ class ActionDeliveryProblem(OrderAction):
         return relevant[:5]
 
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         if order.is_late and order.status in OPEN_ORDER_STATUSES:
             return [FollowupAction(LATE_ORDER_HANDOVER)]  # one problem, one treatment: its journey
@@ -152,11 +155,11 @@ class ActionCancelOrderCheck(OrderAction):
     def name(self) -> str:
         return "action_cancel_order_check"
 
-    def candidates(self, session: Any, customer: str) -> list[Any]:
+    def candidates(self, session: Session, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, shop_orders.can_cancel)
 
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         allowed, reason = shop_orders.can_cancel(order)
         values = fmt.order_values(order)
@@ -179,11 +182,11 @@ class ActionChangeAddressCheck(OrderAction):
     def name(self) -> str:
         return "action_change_address_check"
 
-    def candidates(self, session: Any, customer: str) -> list[Any]:
+    def candidates(self, session: Session, customer: str) -> list[Any]:
         return open_orders_allowing(session, customer, shop_orders.can_change_address)
 
     def act_on(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str, order: Any
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
         if allowed:
@@ -214,7 +217,7 @@ class ActionChangeAddress(ShopAction):
     def name(self) -> str:
         return "action_change_address"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         address = tracker.get_slot("new_address")
@@ -258,7 +261,7 @@ class ActionCancelOrderConfirm(ShopAction):
     def name(self) -> str:
         return "action_cancel_order_confirm"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         if customer is None or not number or not _just_asked_to_confirm(tracker):
@@ -283,7 +286,7 @@ class ActionCancelOrderAbort(ShopAction):
     def name(self) -> str:
         return "action_cancel_order_abort"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_cancel_kept", order_id=tracker.get_slot("order_id") or "your order")
         return [SlotSet(AWAITING, None)]
 
@@ -294,7 +297,7 @@ class ActionReturnInfo(ShopAction):
     def name(self) -> str:
         return "action_return_info"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_return_policy")
@@ -314,7 +317,7 @@ class ActionRefundStatus(ShopAction):
     def name(self) -> str:
         return "action_refund_status"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")

@@ -7,7 +7,7 @@ the suggestion action too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -20,6 +20,9 @@ from bot.personalization.engine import default_engine
 from bot.settings import get_settings
 from bot.shop import catalog
 from bot.shop.customers import customer_devices
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # The devices whose accessories each accessory category holds (a phone's case, a laptop's bag).
 _ACCESSORY_DEVICES = {
@@ -57,7 +60,7 @@ SEARCH_REASON = "Matches what you asked for"  # the one reason true of every sea
 
 
 def accessories_answer(
-    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, max_price: Any = None
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, max_price: Any = None
 ) -> list[dict[str, Any]] | None:
     """Accessories of the asked type for the exact device named, or the customer's own device of the right
     kind; None when the message asks for no accessory of a device (the caller answers as usual)."""
@@ -81,7 +84,9 @@ def accessories_answer(
     )
 
 
-def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]] | None:
+def for_another_device(
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session
+) -> list[dict[str, Any]] | None:
     """ "For my iPhone 15 Pro" right after accessories were shown: the same request for that device (the same one
     again when it was theirs already). None when the message names a kind of product of its own, or no device
     model, or no accessories were just shown."""
@@ -95,7 +100,7 @@ def for_another_device(dispatcher: CollectingDispatcher, tracker: Tracker, sessi
     return show_accessories(dispatcher, session, {**request, "model": model, "own": _owns(session, tracker, model)})
 
 
-def _owns(session: Any, tracker: Tracker, model: str) -> bool:
+def _owns(session: Session, tracker: Tracker, model: str) -> bool:
     customer = verified_customer(tracker)
     if customer is None:
         return False
@@ -104,7 +109,7 @@ def _owns(session: Any, tracker: Tracker, model: str) -> bool:
 
 
 def goes_with_own_device(
-    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, max_price: Any = None
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, max_price: Any = None
 ) -> list[dict[str, Any]] | None:
     """ "Just got the Moto G84, what should I get with it?": accessories made for a device of the customer's own
     that the request names; None when it names none of theirs (the caller suggests as usual)."""
@@ -117,7 +122,7 @@ def goes_with_own_device(
 
 
 def show_accessories(
-    dispatcher: CollectingDispatcher, session: Any, request: dict[str, Any], max_price: Any = None
+    dispatcher: CollectingDispatcher, session: Session, request: dict[str, Any], max_price: Any = None
 ) -> list[dict[str, Any]]:
     """The accessories `request` asks for ({model, own, category, kind}), under `max_price` when given; the
     request is remembered for a follow-up ("anything cheaper?")."""
@@ -174,7 +179,7 @@ class ActionProductLookup(ShopAction):
     def name(self) -> str:
         return "action_product_lookup"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         product = latest_entity(tracker, "product") or latest_entity(tracker, "device")
         category = catalog.normalize_category(latest_entity(tracker, "product_category") or "")
         brand = latest_entity(tracker, "brand")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -37,6 +37,9 @@ from bot.personalization.engine import (
 from bot.settings import get_settings
 from bot.shop import catalog
 from bot.shop.customers import customer_plans
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SUGGESTIONS_INSTEAD = "suggestions_instead"  # `awaiting`: "no offer; suggest something instead?" asked
 
@@ -146,7 +149,7 @@ class ActionRecommendProducts(ShopAction):
     def name(self) -> str:
         return "action_recommend_products"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         category = catalog.normalize_category(
             latest_entity(tracker, "product_category") or tracker.get_slot("product_category") or ""
         )
@@ -166,7 +169,7 @@ class ActionRecommendProducts(ShopAction):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        session: Any,
+        session: Session,
         customer: str | None,
         category: str | None,
         brand: str | None,
@@ -211,7 +214,7 @@ _PENNY = Decimal("0.01")
 
 
 def _cheaper(
-    dispatcher: CollectingDispatcher, tracker: Tracker, session: Any, customer: str | None, category: str | None
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str | None, category: str | None
 ) -> list[dict[str, Any]] | None:
     """ "Anything cheaper?": about a plan, plans of its kind that cost less than the customer's own; else the last
     request again, under the cheapest price it showed. None when the message asks nothing cheaper."""
@@ -275,7 +278,7 @@ class ActionMoreLikeThis(ShopAction):
     def name(self) -> str:
         return "action_more_like_this"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         shown = (tracker.get_slot(LAST_RECOMMENDATIONS) or {}).get("skus") or []
         sku = latest_entity(tracker, "product_sku") or tracker.get_slot("product_sku") or (shown[0] if shown else None)
         if not sku:
@@ -298,7 +301,7 @@ class ActionRecommendationClicked(ShopAction):
     def name(self) -> str:
         return "action_recommendation_clicked"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         sku = latest_entity(tracker, "product_sku")
         product = catalog.get_product(session, sku) if sku else None
         if product is None:
@@ -330,7 +333,7 @@ class ActionNotInterested(ShopAction):
     def name(self) -> str:
         return "action_not_interested"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         sku = latest_entity(tracker, "product_sku")
         if sku and from_button(tracker) and sku not in offered_to_dismiss(tracker):
             # A "Not interested" button for a product nobody showed here is forged: it would skew the figures.
@@ -362,7 +365,7 @@ class ActionOffer(ShopAction):
     def name(self) -> str:
         return "action_offer"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_offers_sign_in")
@@ -390,7 +393,7 @@ class ActionUnsubscribe(ShopAction):
     def name(self) -> str:
         return "action_unsubscribe"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         if not default_engine().set_marketing(session, verified_customer(tracker), False, channel=_channel(tracker)):
             dispatcher.utter_message(response="utter_unsubscribe_sign_in")
             return []
@@ -404,7 +407,7 @@ class ActionPersonalizationConsent(ShopAction):
     def name(self) -> str:
         return "action_personalization_consent"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Any) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         granted = (tracker.latest_message or {}).get("intent", {}).get("name") == "personalization_opt_in"
         if not default_engine().set_consent(session, verified_customer(tracker), granted, channel=_channel(tracker)):
             dispatcher.utter_message(response="utter_consent_sign_in")
