@@ -29,6 +29,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SLOT_FAILURE = "flow_failure"
 SLOT_OFFER_REASON = "handoff_offer_reason"
-FALLBACK_INTENT = "nlu_fallback"
 
 
 def _event_dicts(events: Iterable[Event]) -> Iterable[dict[str, Any]]:
@@ -179,4 +179,4 @@ class SentimentPolicy(Policy):
         if tracker.get_slot(SLOT_FAILURE):
             return True
         latest_two = islice((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), 2)
-        return any(e.intent_name == FALLBACK_INTENT for e in latest_two)
+        return any(e.intent_name == DEFAULT_NLU_FALLBACK_INTENT_NAME for e in latest_two)
