@@ -27,13 +27,21 @@ def failed(reason: str) -> dict[str, Any]:
 
 
 class ShopAction(Action, ABC):
-    """Runs `handle` in a database session; a store that is down gets a clear answer, not silence.
+    """Runs `handle` in a unit of work, committed before the customer hears anything; the one base of Tandem's
+    actions that touch the database.
 
-    Handlers return `failed(reason)` among their events when they could not help; any other outcome
-    clears the failure.
+    A database that is down gets a clear answer, not silence, and nothing said inside `handle` is sent (it was
+    not stored). `retry_on` errors mean the state changed under the turn: it runs again on the fresh state, up
+    to `attempts` times. `refusals` are answered by `refused`. Handlers return `failed(reason)` among their
+    events when they could not help; any other outcome clears the failure, unless `reports_failure` is off.
 
     Abstract, so that rasa-sdk registers only the concrete actions.
     """
+
+    attempts: int = 1
+    retry_on: tuple[type[Exception], ...] = ()
+    refusals: tuple[type[Exception], ...] = ()
+    reports_failure: bool = True
 
     @abstractmethod
     def name(self) -> str: ...
@@ -41,16 +49,33 @@ class ShopAction(Action, ABC):
     @abstractmethod
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]: ...
 
+    def unavailable(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """The answer when the database failed or the turn kept losing races."""
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return [failed("service_unavailable")] if self.reports_failure else []
+
+    def refused(self, error: Exception, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """The answer to one of `refusals`."""
+        raise error
+
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        said = len(dispatcher.messages)
-        try:
-            with unit_of_work() as session:
-                events = self.handle(dispatcher, tracker, session)
-        except DatabaseUnavailable:
-            logger.exception("%s: the shop database failed", self.name())
-            del dispatcher.messages[said:]  # "Done: ..." was not stored, so it is not said
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return [failed("service_unavailable")]
-        if not any(e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events):
-            events.append(SlotSet(FAILURE_SLOT, None))
-        return events
+        for attempt in range(self.attempts):
+            attempt_dispatcher = CollectingDispatcher()  # "Done: ..." is said only once it is stored
+            try:
+                with unit_of_work() as session:
+                    events = self.handle(attempt_dispatcher, tracker, session)
+            except self.retry_on:
+                logger.info("%s: the state changed meanwhile, running the turn again (%d)", self.name(), attempt + 1)
+                continue
+            except self.refusals as error:
+                return self.refused(error, dispatcher, tracker)
+            except DatabaseUnavailable:
+                logger.exception("%s: the database failed", self.name())
+                return self.unavailable(dispatcher, tracker)
+            dispatcher.messages.extend(attempt_dispatcher.messages)
+            if self.reports_failure and not any(
+                e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events
+            ):
+                events.append(SlotSet(FAILURE_SLOT, None))
+            return events
+        return self.unavailable(dispatcher, tracker)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import ShopAction
 from actions.context import previous_bot_action, sentiment_trend, verified_customer
-from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.handoff.routing import default_rules
 from bot.handoff.service import (
     ACCOUNT_CLOSURE,
@@ -169,11 +169,13 @@ ONLY_A_PERSON = {
 }
 
 
-class ActionRequestHuman(Action):
+class ActionRequestHuman(ShopAction):
+    reports_failure = False
+
     def name(self) -> str:
         return "action_request_human"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         offered_for = tracker.get_slot("handoff_offer_reason")
         accepted_offer = offered_for and previous_bot_action(tracker) == "utter_offer_human"
         reason, preface = ASKED, None
@@ -181,30 +183,24 @@ class ActionRequestHuman(Action):
             reason = offered_for
         elif (tracker.latest_message or {}).get("intent", {}).get("name") in ONLY_A_PERSON:
             reason, preface = ONLY_A_PERSON[tracker.latest_message["intent"]["name"]]
-        try:
-            with unit_of_work() as session:
-                return hand_off(dispatcher, tracker, session, reason, preface=preface)
-        except DatabaseUnavailable:
-            # The queue cannot be reached: the customer still gets a way to a person.
-            logger.exception("action_request_human: the handoff store failed")
-            dispatcher.utter_message(response="utter_ask_human")
-            return [SlotSet("handoff_reason", ASKED), SlotSet("handoff_offer_reason", None)]
+        return hand_off(dispatcher, tracker, session, reason, preface=preface)
+
+    def unavailable(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        # The queue cannot be reached: the customer still gets a way to a person.
+        dispatcher.utter_message(response="utter_ask_human")
+        return [SlotSet("handoff_reason", ASKED), SlotSet("handoff_offer_reason", None)]
 
 
-class ActionContactHours(Action):
+class ActionContactHours(ShopAction):
     """ "When can I reach you?": the bot always, and whether a person is online now (or the follow-up promise)."""
+
+    reports_failure = False
 
     def name(self) -> str:
         return "action_contact_hours"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            with unit_of_work() as session:
-                now = availability(session)
-        except DatabaseUnavailable:
-            logger.exception("action_contact_hours: the handoff store failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+        now = availability(session)
         if now.agents_online:
             people = "one person" if now.agents_online == 1 else f"{now.agents_online} people"
             dispatcher.utter_message(
@@ -215,20 +211,16 @@ class ActionContactHours(Action):
         return []
 
 
-class ActionCancelHandoff(Action):
+class ActionCancelHandoff(ShopAction):
     """The customer no longer wants a person to get back to them."""
+
+    reports_failure = False
 
     def name(self) -> str:
         return "action_cancel_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            with unit_of_work() as session:
-                cancelled = cancel_follow_up(session, tracker.sender_id)
-        except DatabaseUnavailable:
-            logger.exception("action_cancel_handoff: the handoff store failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+        cancelled = cancel_follow_up(session, tracker.sender_id)
         if cancelled is None:
             dispatcher.utter_message(response="utter_handoff_nothing_to_cancel")
             return []

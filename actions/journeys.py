@@ -9,7 +9,7 @@ routes answers here while a journey waits for the customer.
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
 from actions.account import ActionBillingOverview
-from actions.base import FAILURE_SLOT, failed
+from actions.base import ShopAction, failed
 from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
@@ -159,40 +159,19 @@ def already_ended(
     return [SlotSet(JOURNEY_SLOT, None)] if current in (None, journey.id) else []
 
 
-class JourneyAction(Action, ABC):
-    """Runs a journey turn in a committed session, re-running it when another message of the same customer
-    changed the journey first; a database that is down gets a clear answer.
+class JourneyAction(ShopAction, ABC):
+    """A journey turn: run again when another message of the same customer changed the journey first; a journey
+    that is gone or ended is said so.
 
     Abstract, so that rasa-sdk registers only the concrete actions."""
 
-    @abstractmethod
-    def name(self) -> str: ...
+    attempts = CONFLICT_RETRIES
+    retry_on = (store.JourneyConflict,)
+    refusals = (store.JourneyNotFound, store.JourneyNotOpen)
 
-    @abstractmethod
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]: ...
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        for attempt in range(CONFLICT_RETRIES):
-            attempt_dispatcher = CollectingDispatcher()
-            try:
-                with unit_of_work() as session:
-                    events = self.turn(attempt_dispatcher, tracker, session)
-            except store.JourneyConflict:
-                logger.info("%s: journey changed meanwhile, re-running the turn (%d)", self.name(), attempt + 1)
-                continue
-            except (store.JourneyNotFound, store.JourneyNotOpen):
-                dispatcher.utter_message(response="utter_journey_not_found")
-                return [SlotSet(JOURNEY_SLOT, None)]
-            except DatabaseUnavailable:
-                logger.exception("%s: the journey store failed", self.name())
-                dispatcher.utter_message(response="utter_service_unavailable")
-                return [failed("service_unavailable")]
-            dispatcher.messages.extend(attempt_dispatcher.messages)
-            if not any(e.get("event") == "slot" and e.get("name") == FAILURE_SLOT for e in events):
-                events.append(SlotSet(FAILURE_SLOT, None))
-            return events
-        dispatcher.utter_message(response="utter_service_unavailable")
-        return [failed("service_unavailable")]
+    def refused(self, error: Exception, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_journey_not_found")
+        return [SlotSet(JOURNEY_SLOT, None)]
 
 
 # The actions that answered these reports before journeys existed: still the answer when no workflow fits.
@@ -236,7 +215,7 @@ class ActionJourneyStart(JourneyAction):
             message = replace(message, entities={**message.entities, "order_id": discussed})
         return message, workflow
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         service = default_service()
         message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
@@ -282,7 +261,7 @@ class ActionJourneyContinue(JourneyAction):
     def name(self) -> str:
         return "action_journey_continue"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         journey_id = as_id((tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         customer = verified_customer(tracker)
         if journey_id is None or customer is None:
@@ -301,7 +280,7 @@ class ActionJourneyReprompt(JourneyAction):
     def name(self) -> str:
         return "action_journey_reprompt"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         if tracker.get_slot(AWAITING) == SOLVED_CONFIRMATION:  # "not yet" to "is it sorted?": back to the issue
             return [SlotSet(AWAITING, None)] + self._back(dispatcher, tracker, session)
         return self._back(dispatcher, tracker, session)
@@ -335,7 +314,7 @@ class ActionJourneyFollowUp(JourneyAction):
     def name(self) -> str:
         return "action_journey_follow_up"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         journey_id = as_id(next(tracker.get_latest_entity_values("journey_id"), None))
         follow_up_id = as_id(next(tracker.get_latest_entity_values("follow_up_id"), None))
         customer = _journey_customer(session, tracker, journey_id)
@@ -365,7 +344,7 @@ class ActionListJourneys(JourneyAction):
     def name(self) -> str:
         return "action_list_journeys"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -394,7 +373,7 @@ class ActionCloseJourney(JourneyAction):
     def name(self) -> str:
         return "action_close_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_journeys_sign_in")
@@ -403,7 +382,7 @@ class ActionCloseJourney(JourneyAction):
         requested = next(tracker.get_latest_entity_values("journey_id"), None)
         if requested is not None and as_id(requested) is None:
             # An id that is not one (a tampered button): show the list rather than guess.
-            return ActionListJourneys().turn(dispatcher, tracker, session)
+            return ActionListJourneys().handle(dispatcher, tracker, session)
         journey_id = as_id(requested or (tracker.get_slot(JOURNEY_SLOT) or {}).get("id"))
         if journey_id is None:
             open_ones = service.open_journeys(session, customer)
@@ -411,7 +390,7 @@ class ActionCloseJourney(JourneyAction):
                 dispatcher.utter_message(response="utter_wf_glad_fixed")  # "it works now", with no issue open
                 return []
             if len(open_ones) != 1:
-                return ActionListJourneys().turn(dispatcher, tracker, session)
+                return ActionListJourneys().handle(dispatcher, tracker, session)
             journey_id = open_ones[0].id
         journey = service.journey(session, customer, journey_id)
         if not journey.is_open:
@@ -442,7 +421,7 @@ class ActionRateJourney(JourneyAction):
     def name(self) -> str:
         return "action_rate_journey"
 
-    def turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         asked = payloads.offered_values(tracker.events, "rate_journey", "journey_id")
         tapped = next(tracker.get_latest_entity_values("score"), None)
