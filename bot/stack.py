@@ -44,6 +44,10 @@ STABLE_SECONDS = 60.0  # up this long, a restarted process is healthy again: its
 WATCH_SECONDS = 0.5
 
 
+class StackError(RuntimeError):
+    """The assistant could not start (a port taken, another `tandem up`, a service that failed); says why."""
+
+
 @dataclass
 class Service:
     name: str
@@ -71,12 +75,12 @@ def wait_healthy(service: Service, timeout: float) -> None:
     if service.health_url is None:
         time.sleep(1.0)  # a worker: give it a moment to fail on bad configuration
         if service.process is not None and service.process.poll() is not None:
-            raise SystemExit(f"{service.name} exited with {service.process.returncode}; {log_tail(service)}")
+            raise StackError(f"{service.name} exited with {service.process.returncode}; {log_tail(service)}")
         return
     try:
         wait_for_http(service.health_url, service.process, timeout)
     except ServiceFailed as exc:
-        raise SystemExit(f"{service.name} failed: {exc}; {log_tail(service)}") from exc
+        raise StackError(f"{service.name} failed: {exc}; {log_tail(service)}") from exc
 
 
 def services(
@@ -388,7 +392,7 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
             ]
         )
     except (run_lock.AlreadyRunning, run_lock.PortBusy) as exc:
-        raise SystemExit(str(exc)) from None
+        raise StackError(str(exc)) from None
     try:
         return _prepare_and_run(settings, seed_customers, rasa_port, actions_port)
     finally:

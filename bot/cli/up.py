@@ -8,10 +8,12 @@ from bot.cli.common import EXIT_INTERRUPTED, CliError, set_handler
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from bot.stack import up
+    from bot.stack import StackError, up
 
     try:
         return up(seed_customers=args.customers, rasa_port=args.rasa_port, actions_port=args.actions_port)
+    except StackError as exc:
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:  # stopped while preparing: nothing was started yet
         raise CliError("stopped before the assistant started", code=EXIT_INTERRUPTED) from None
 
