@@ -11,14 +11,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.db.session import DatabaseUnavailable, unit_of_work
+from bot.sentiment.escalation import FAILURE_SLOT
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
-
-# The sentiment policy treats a set `flow_failure` as "the conversation is failing".
-FAILURE_SLOT = "flow_failure"
 
 
 def failed(reason: str) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import failed
 from actions.handoff import BOT_STUCK, hand_off
 from actions.journeys import user_input
 from bot.db.session import DatabaseUnavailable, unit_of_work
@@ -64,7 +65,7 @@ class ActionHandleFallback(Action):
             return [FollowupAction(SUGGESTIONS_HANDOVER)]
         # The misunderstood message should not steer the dialogue that follows; the failure is kept
         # (after the revert) so the sentiment policy knows the conversation is going badly.
-        events: list[dict[str, Any]] = [UserUtteranceReverted(), SlotSet("flow_failure", "not_understood")]
+        events: list[dict[str, Any]] = [UserUtteranceReverted(), failed("not_understood")]
         count = consecutive_fallbacks(tracker)
         stuck_after = default_rules().consecutive_fallbacks
         if count and count % stuck_after == 0:

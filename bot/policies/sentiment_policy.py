@@ -43,12 +43,11 @@ from bot.policies.turns import (
     load_terminal_actions,
     save_terminal_actions,
 )
-from bot.sentiment.escalation import EscalationRules, escalation_reason
+from bot.sentiment.escalation import FAILURE_SLOT, EscalationRules, escalation_reason
 from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE, message_sentiments
 
 logger = logging.getLogger(__name__)
 
-SLOT_FAILURE = "flow_failure"
 SLOT_OFFER_REASON = "handoff_offer_reason"
 
 
@@ -176,7 +175,7 @@ class SentimentPolicy(Policy):
     @staticmethod
     def _failing(tracker: DialogueStateTracker) -> bool:
         """An action reported a failure, or one of the last two messages was not understood."""
-        if tracker.get_slot(SLOT_FAILURE):
+        if tracker.get_slot(FAILURE_SLOT):
             return True
         latest_two = islice((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), 2)
         return any(e.intent_name == DEFAULT_NLU_FALLBACK_INTENT_NAME for e in latest_two)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from bot.sentiment.labels import NEGATIVE
 from bot.sentiment.trend import MessageSentiment
 
+# The slot that says the conversation is failing: actions set it when they could not help (actions.base.failed),
+# the fallback when it did not understand; the sentiment policy reads it.
+FAILURE_SLOT = "flow_failure"
+
 STREAK = "negative_streak"
 VERY_NEGATIVE_WHILE_FAILING = "very_negative_while_failing"
 
