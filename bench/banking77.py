@@ -23,7 +23,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_harness import ROOT, best_intent, quiet_rasa, train_and_parse  # noqa: E402
+from nlu_harness import ROOT, best_intent, quiet_rasa, train_and_parse
 
 DATA = ROOT.parent / "shared" / "data" / "banking77"
 

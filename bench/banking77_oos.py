@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from banking77 import DATA, read_split, write_nlu_yaml  # noqa: E402
-from nlu_harness import ROOT, project_pipeline, quiet_rasa, train_and_parse  # noqa: E402
+from banking77 import DATA, read_split, write_nlu_yaml
+from nlu_harness import ROOT, project_pipeline, quiet_rasa, train_and_parse
 
 HELD_OUT_SEED = 77
 HELD_OUT_COUNT = 10

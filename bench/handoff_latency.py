@@ -96,7 +96,7 @@ async def run_load(rasa_url: str, console_url: str, customers: list[str], agents
         sockets = [await client.ws() for client in consoles]
         arrivals: dict[str, asyncio.Future] = {}
 
-        async def listen(ws) -> None:  # noqa: ANN001 - aiohttp websocket
+        async def listen(ws) -> None:
             async for frame in ws:
                 data = json.loads(frame.data)
                 if data.get("type") == "message" and data["message"]["kind"] == "customer":

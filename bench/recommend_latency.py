@@ -26,18 +26,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+from threadpoolctl import threadpool_limits
 
-from bench.personalization.synthetic import generate_shop  # noqa: E402
-from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.models import BehaviourEvent, Customer, CustomerDevice, Product  # noqa: E402
-from bot.db.session import dispose_engine, session_scope  # noqa: E402
-from bot.personalization.config import PersonalizationConfig  # noqa: E402
-from bot.personalization.engine import PersonalizationEngine  # noqa: E402
-from bot.personalization.jobs.recommender_training import train  # noqa: E402
-from bot.personalization.model_store import ModelCache  # noqa: E402
+from bench.personalization.synthetic import generate_shop
+from bot.db.migrate import upgrade
+from bot.db.models import BehaviourEvent, Customer, CustomerDevice, Product
+from bot.db.session import dispose_engine, session_scope
+from bot.personalization.config import PersonalizationConfig
+from bot.personalization.engine import PersonalizationEngine
+from bot.personalization.jobs.recommender_training import train
+from bot.personalization.model_store import ModelCache
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVER = os.environ.get("TANDEM_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@/postgres")

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_harness import ROOT, best_intent, project_pipeline, quiet_rasa, train_and_parse  # noqa: E402
+from nlu_harness import ROOT, best_intent, project_pipeline, quiet_rasa, train_and_parse
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_harness import ROOT, best_intent, project_pipeline, quiet_rasa, train_and_parse  # noqa: E402
+from nlu_harness import ROOT, best_intent, project_pipeline, quiet_rasa, train_and_parse
 
 PARAPHRASES = ROOT / "bench" / "data" / "shop_paraphrases.yml"
 SENTIMENT = "bot.nlu.sentiment_analyzer.SentimentAnalyzer"

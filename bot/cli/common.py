@@ -67,5 +67,5 @@ def redact(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only used for display
+    except Exception:
         return "<database>"

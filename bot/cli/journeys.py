@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.cli.common import CliError, add_database_url, database_url, set_handler
 
 
-def _rasa_sender(args: argparse.Namespace):  # noqa: ANN202 - RasaHttpSender, imported lazily
+def _rasa_sender(args: argparse.Namespace):
     from bot.journeys.config import JourneyConfig
     from bot.journeys.scheduler import RasaHttpSender
     from bot.settings import get_settings
@@ -39,16 +39,12 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from bot.db.models import Customer
     from bot.db.session import session_scope
     from bot.journeys.store import customer_journeys, open_journeys
+    from bot.shop.customers import customer_pk
 
     with session_scope(database_url(args)) as session:
-        customer_id = session.execute(
-            select(Customer.id).where(Customer.external_id == args.customer)
-        ).scalar_one_or_none()
+        customer_id = customer_pk(session, args.customer)
         if customer_id is None:
             raise CliError(f"no customer {args.customer}")
         journeys = customer_journeys(session, customer_id) if args.all else open_journeys(session, customer_id)

@@ -87,7 +87,7 @@ def workflow_titles() -> dict[str, str]:
         from bot.journeys.workflows.loader import load_workflows
 
         return {key: wf.title for key, wf in load_workflows().items()}
-    except Exception:  # noqa: BLE001 - titles are cosmetic; keys are shown instead
+    except Exception:
         log.warning("could not read the workflows' titles", exc_info=True)
         return {}
 

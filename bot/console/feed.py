@@ -137,7 +137,7 @@ class Feed:
                 task.cancel()
                 try:
                     await task
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                except (asyncio.CancelledError, Exception):
                     pass
         await self.disconnect_all()
 
@@ -155,7 +155,7 @@ class Feed:
                     log.info("live feed: the database is back")
             except DatabaseUnavailable as exc:
                 self._database_failed(exc)
-            except Exception:  # noqa: BLE001 - the feed must outlive any one bad poll
+            except Exception:
                 log.exception("live feed: poll failed")
             self._maybe_retry()
 
@@ -179,7 +179,7 @@ class Feed:
             await self.delivery.retry_all()
         except DatabaseUnavailable as exc:
             self._database_failed(exc)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("redelivery failed")
 
     # --- clients ------------------------------------------------------------------------------------------------

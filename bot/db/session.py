@@ -49,7 +49,7 @@ def ensure_sqlite_dir(url: str | URL) -> None:
         path.expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     # SQLite ignores FOREIGN KEY clauses unless this is switched on for every connection.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

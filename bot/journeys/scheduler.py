@@ -157,7 +157,7 @@ class FollowUpScheduler:
                 report = self.tick()
                 if report.sent or report.failed or report.nudged or report.escalated or report.reclaimed:
                     log.info("follow-ups: %s", report)
-            except Exception:  # noqa: BLE001 - the database or Rasa may be down for a while: keep polling
+            except Exception:
                 log.exception("follow-up scheduler pass failed; next try in %s s", self.config.poll_seconds)
             stop_event.wait(self.config.poll_seconds)
 
@@ -342,7 +342,7 @@ class FollowUpScheduler:
             self.sender.send(follow_up)
         except SendError as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a broken sender must not stop the other deliveries
+        except Exception as exc:
             log.exception("sender failed on follow-up %s", follow_up.id)
             error = f"{type(exc).__name__}: {exc}"
         now = self.clock()

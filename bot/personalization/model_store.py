@@ -176,7 +176,7 @@ class ModelCache:
             try:
                 self._bundle = load(self._models_dir, version)
                 logger.info("personalization model %s loaded", version)
-            except Exception:  # noqa: BLE001 - a bad publish must not take serving down
+            except Exception:
                 logger.exception(
                     "personalization model %s failed to load; keeping %s",
                     version,

@@ -132,7 +132,7 @@ def order_meant(orders: Sequence[tuple[str, str]], text: str | None, discussed: 
     return scores[0][1]
 
 
-def _orders_of(customer_external_id: str):  # noqa: ANN202 - a Select
+def _orders_of(customer_external_id: str):
     return (
         select(Order)
         .join(Customer, Customer.id == Order.customer_id)

@@ -129,7 +129,7 @@ def error_middleware(
         except DatabaseUnavailable:
             log.exception("database error on %s %s", request.method, request.path)
             return answer(request, 503, database_down, {})
-        except Exception as exc:  # noqa: BLE001 - logged with its traceback; the client gets a sentence
+        except Exception as exc:
             if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
                 return answer(request, 404, _STATUS_MESSAGES[404], {})  # a static name longer than any file's
             log.exception("unexpected error on %s %s", request.method, request.path)

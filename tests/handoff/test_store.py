@@ -72,7 +72,7 @@ def test_two_messages_racing_to_open_a_handoff_open_one(fresh_shop_db):
         try:
             barrier.wait()
             ids.append(open_one(fresh_shop_db, conv).id)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=ask) for _ in range(4)]

@@ -28,7 +28,7 @@ def run_together(*workers: Callable[[threading.Barrier], object]) -> list[object
     def run(i: int) -> None:
         try:
             results[i] = workers[i](barrier)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+        except BaseException as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]

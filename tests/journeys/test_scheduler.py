@@ -75,7 +75,7 @@ class FakeRasa:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 url = urlsplit(self.path)
                 outer.requests.append({"path": url.path, "query": parse_qs(url.query), "json": json.loads(body)})
@@ -411,7 +411,7 @@ def test_two_schedulers_at_once_never_send_a_follow_up_twice(fresh_shop_db) -> N
             start.wait(timeout=10)
             while scheduler.run_once():
                 pass
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=drain, name=f"scheduler-{i}") for i in range(2)]

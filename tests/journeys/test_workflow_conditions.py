@@ -21,7 +21,7 @@ FACTS = {
 }
 
 
-def holds(raw) -> bool:  # noqa: ANN001
+def holds(raw) -> bool:
     return evaluate(parse_condition(raw), FACTS.get)
 
 

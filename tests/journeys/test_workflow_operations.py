@@ -33,7 +33,7 @@ def _free_orders(url: str, customer: str) -> list[str]:
         )
 
 
-def _run(name: str, session, customer: str, key: str, **params):  # noqa: ANN202
+def _run(name: str, session, customer: str, key: str, **params):
     return OPERATIONS.run(
         name, params, customer_id=customer, session=session, facts=ShopDbFacts(session, customer, now=NOW), key=key
     )

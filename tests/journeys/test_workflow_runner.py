@@ -292,7 +292,7 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
     registry = OperationRegistry()
 
     @registry.register("note_call", returns=("count",))
-    def note_call(call):  # noqa: ANN001, ANN202
+    def note_call(call):
         calls.append(call.key)
         return {"count": len(calls)}
 

@@ -110,7 +110,7 @@ class _Reader:
         return self.text(node, key, what) if node.get(key) is not None else None
 
     @staticmethod
-    def condition(node: LineMap, key: str):  # noqa: ANN205 - a Condition
+    def condition(node: LineMap, key: str):
         try:
             return parse_condition(node[key], line_of(node, key))
         except ConditionError as exc:
@@ -436,7 +436,7 @@ def read_workflow_file(path: str | Path) -> tuple[Workflow | None, list[Problem]
     except OSError as exc:
         return None, [Problem(str(path), None, f"cannot read: {exc.strerror or exc}")]
     try:
-        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [
