@@ -12,7 +12,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PID_FILE = "up.json"
@@ -28,11 +28,23 @@ class PortBusy(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ServiceRecord:
+    """One process `up` supervises, as `tandem status` reports it."""
+
+    name: str
+    pid: int | None
+    health_url: str | None  # None: a worker without HTTP; running is healthy
+    restarts: int = 0
+    log: str | None = None
+
+
+@dataclass(frozen=True)
 class Record:
     pid: int
     children: tuple[int, ...] = ()
     # When each process started (kernel clock ticks): a PID the system reused for another program is not ours.
     started: tuple[tuple[int, str], ...] = ()
+    services: tuple[ServiceRecord, ...] = ()
 
     def ours(self, pid: int) -> bool:
         recorded = dict(self.started).get(pid)
@@ -72,17 +84,19 @@ def read(state_dir: Path) -> Record | None:
     try:
         data = json.loads((state_dir / PID_FILE).read_text())
         started = tuple((int(p), str(t)) for p, t in (data.get("started") or {}).items())
-        return Record(int(data["pid"]), tuple(int(p) for p in data.get("children") or ()), started)
+        services = tuple(ServiceRecord(**service) for service in data.get("services") or ())
+        return Record(int(data["pid"]), tuple(int(p) for p in data.get("children") or ()), started, services)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def write(state_dir: Path, children: Iterable[int] = ()) -> None:
+def write(state_dir: Path, children: Iterable[int] = (), services: Iterable[ServiceRecord] = ()) -> None:
     path = state_dir / PID_FILE
     pids = sorted(set(children))
     started = {str(p): t for p in [os.getpid(), *pids] if (t := start_time(p)) is not None}
+    record = {"pid": os.getpid(), "children": pids, "started": started, "services": [asdict(s) for s in services]}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "children": pids, "started": started}))
+    tmp.write_text(json.dumps(record))
     tmp.replace(path)
 
 

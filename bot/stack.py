@@ -56,6 +56,7 @@ class Service:
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_deaths: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
+    restarts: int = 0  # times it was started again since `up` began
     restart_at: float | None = None  # when a dead process is due to start again
     log: Path | None = None  # its output (None: the terminal's); a terminal gets one line per service
 
@@ -219,9 +220,22 @@ def stop_on_signals() -> None:
 
 
 def record(service_list: list[Service], state_dir: Path | None) -> None:
-    """The children's PIDs, for `tandem down` (and the next `up`) to find."""
+    """The children, for `tandem down` (and the next `up`) to find and `tandem status` to report."""
     if state_dir is not None:
-        run_lock.write(state_dir, [s.process.pid for s in service_list if s.process is not None])
+        run_lock.write(
+            state_dir,
+            [s.process.pid for s in service_list if s.process is not None],
+            [
+                run_lock.ServiceRecord(
+                    name=s.name,
+                    pid=s.process.pid if s.process is not None and s.restart_at is None else None,
+                    health_url=s.health_url,
+                    restarts=s.restarts,
+                    log=str(s.log) if s.log is not None else None,
+                )
+                for s in service_list
+            ],
+        )
 
 
 def keep_running(service: Service, env: dict[str, str], now: float) -> bool:
@@ -230,6 +244,7 @@ def keep_running(service: Service, env: dict[str, str], now: float) -> bool:
     if service.restart_at is not None:
         if now >= service.restart_at:
             launch(service, env)
+            service.restarts += 1
             print(f"{service.name}: started again", file=sys.stderr, flush=True)
             return True
         return False

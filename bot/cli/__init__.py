@@ -26,7 +26,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bot.cli import agents, db, journeys, rasa, recs, seed, sentiment, up, workflows
+from bot.cli import agents, db, journeys, rasa, recs, seed, sentiment, status, up, workflows
 from bot.cli.common import CliError, Handler
 
 # In the order `tandem --help` lists them.
@@ -34,6 +34,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     db.register,
     seed.register,
     up.register,
+    status.register,
     rasa.register,
     sentiment.register,
     recs.register,
