@@ -2,8 +2,11 @@
 
 A reply is committed to the handoff log before Rasa is called, so a Rasa outage loses nothing: the reply
 stays "saved, not delivered yet" and the feed retries it. Each delivery sends *all* of the handoff's
-undelivered replies, oldest first, under a per-handoff lock, so replies never overtake each other and a
-retry and a new reply cannot send the same message twice (within one console process).
+undelivered replies, oldest first, under a per-handoff lock (in the process, and the handoff's row in the
+database while Rasa is called), so replies never overtake each other and neither a retry and a new reply nor
+two console processes send the same message twice. Several console processes need PostgreSQL (SQLite has no
+row locks). A process that dies after Rasa took the replies but before it recorded them sends them again on
+the next try: at least once, never lost.
 """
 
 from __future__ import annotations
@@ -49,18 +52,21 @@ class Delivery:
 
     async def deliver(self, handoff_id: int) -> list[int]:
         """Send the handoff's undelivered replies; the ids delivered. Raises RasaUnavailable (nothing sent)."""
-        async with self._lock(handoff_id):
+        async with self._lock(handoff_id), db.HeldTransaction(self.database_url) as tx:
 
             def pending(session: Session) -> tuple[store.HandoffView, list[store.MessageView]]:
-                return store.require(session, handoff_id), store.undelivered_agent_messages(session, handoff_id)
+                return store.lock_for_delivery(session, handoff_id), store.undelivered_agent_messages(
+                    session, handoff_id
+                )
 
-            handoff, messages = await db.run(self.database_url, pending)
+            handoff, messages = await tx.run(pending)
             if not messages:
                 return []
             await self.rasa.append(handoff.conversation_id, agent_events(messages))
             ids = [m.id for m in messages]
             now = self.clock()
-            await db.run(self.database_url, lambda session: store.mark_delivered(session, ids, now=now))
+            await tx.run(lambda session: store.mark_delivered(session, ids, now=now))
+            await tx.commit()
         if self.on_delivered is not None:
             await self.on_delivered(handoff_id, handoff.queue, ids, now)
         return ids

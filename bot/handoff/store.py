@@ -169,6 +169,13 @@ def require(session: Session, handoff_id: int) -> HandoffView:
     return view
 
 
+def lock_for_delivery(session: Session, handoff_id: int) -> HandoffView:
+    """The handoff, its row locked until the transaction ends (`SELECT ... FOR UPDATE` on PostgreSQL), so that of
+    several console processes one at a time sends its replies; the others then find them delivered."""
+    session.execute(select(Handoff.id).where(Handoff.id == handoff_id).with_for_update()).scalar_one_or_none()
+    return require(session, handoff_id)
+
+
 def active_for_conversation(session: Session, conversation_id: str) -> HandoffView | None:
     """The conversation's open handoff (waiting, assigned or follow-up), if any."""
     row = session.execute(
