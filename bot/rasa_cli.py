@@ -21,14 +21,19 @@ def _expect_action_responses() -> None:
 
 def main(argv: list[str]) -> int:
     """`python -m bot.rasa_cli train ...`, `... data validate`, `... run --model ... --enable-api ...`."""
+    arguments = list(argv)
+    settings = None
+    if arguments[:1] == ["run"]:
+        from bot.settings import settings_or_exit
+
+        # Both servers hold secrets (the API token; the key that verifies customers): the production profile's
+        # check runs before either starts, before Rasa is even imported.
+        settings = settings_or_exit()
     from rasa.__main__ import main as rasa_main
 
     _expect_action_responses()
-    arguments = list(argv)
-    if arguments[:1] == ["run"] and arguments[1:2] != ["actions"]:
-        from bot.settings import get_settings
-
-        arguments += ["--auth-token", get_settings().rasa_api_token]
+    if settings is not None and arguments[1:2] != ["actions"]:
+        arguments += ["--auth-token", settings.rasa_api_token]
     # Rasa's default domain is `domain.yml`; Tandem's is the `domain/` folder (one file per topic).
     if arguments[:1] in (["train"], ["data"], ["test"], ["interactive"]) and not any(
         a == "--domain" or a.startswith("--domain=") for a in arguments

@@ -22,6 +22,10 @@ os.environ.setdefault("TANDEM_STATE_DIR", str(_STATE))
 os.environ.setdefault("TANDEM_SECRET_KEY", "tests-only-secret-key-that-is-long-enough-for-hs256")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+# The servers the tests start take every message from 127.0.0.1 (fuzzing, load, many customers): no rate limits.
+# The limits' own tests (tests/unit/test_rate_limits.py, tests/console/test_login_limits.py) set theirs.
+for _limit in ("TANDEM_RATE_PER_CUSTOMER", "TANDEM_RATE_PER_ADDRESS", "TANDEM_RATE_LOGIN_PER_ADDRESS"):
+    os.environ.setdefault(_limit, "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the project is not installed into the virtualenv

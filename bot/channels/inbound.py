@@ -23,10 +23,18 @@ _SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 class ChannelError(Exception):
     """A message the channel refuses; `status` is the HTTP-style code the client sees."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, with 429 (too many messages)
+
+    def body(self) -> dict[str, Any]:
+        """The refusal as the client reads it: `{"error"}`, plus `retry_after` when there is one."""
+        body: dict[str, Any] = {"error": self.message}
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
 
 
 def check_sender(sender: Any, *, strict: bool = False) -> str:

@@ -7,7 +7,9 @@ docs/widget-protocol.md is the contract. Differences from Rasa's own `SocketIOIn
   was refused (empty, too long, bad token);
 - while a person has the conversation the message goes to the handoff log first (`bot.handoff.relay`);
 - a (re)connecting widget gets what it missed (`conversation_state`), read from Rasa's tracker store;
-- bot messages keep their metadata (`from: agent`, the agent's name) and custom payloads whole.
+- bot messages keep their metadata (`from: agent`, the agent's name) and custom payloads whole;
+- too many events from one address, or messages from one customer, are refused with status 429 and
+  `retry_after` seconds (`bot.channels.limits`).
 
 Several Rasa instances: set `redis_url` in credentials.yml so a message to a customer reaches whichever
 instance holds their socket (python-socketio's Redis manager).
@@ -31,6 +33,7 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels import admission
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
+from bot.channels.limits import ChannelLimits
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.handoff.store import HandoffView
 from bot.identity import METADATA_KEY
@@ -165,6 +168,7 @@ class TandemSocketInput(InputChannel):
         cors_allowed_origins: Any = (),
         redis_url: str | None = None,
         relay: HandoffRelay | None = None,
+        limits: ChannelLimits | None = None,
     ) -> None:
         self.socketio_path = socketio_path
         self.cors_allowed_origins = cors_allowed_origins
@@ -172,6 +176,7 @@ class TandemSocketInput(InputChannel):
         self.sio: AsyncServer | None = None
         self.app: Sanic | None = None
         self.relay = relay or default_relay()
+        self.limits = limits
 
     def get_output_channel(self) -> OutputChannel | None:
         """For Rasa's HTTP API (`output_channel=latest`): the agent console's messages and follow-ups."""
@@ -197,6 +202,7 @@ class TandemSocketInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = self._server()
         self.sio = sio
+        self.limits = self.limits or ChannelLimits.from_settings(get_settings())
         blueprint = _AppCapturingBlueprint(sio, self.socketio_path, self._set_app, "tandem_socket", __name__)
 
         @blueprint.route("/", methods=["GET"])
@@ -205,6 +211,7 @@ class TandemSocketInput(InputChannel):
 
         @sio.on("connect")
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            await sio.save_session(sid, {"address": self._address(environ)})
             return True
 
         # `data` is optional: a client may emit an event with no argument at all, and must still get an answer.
@@ -221,22 +228,35 @@ class TandemSocketInput(InputChannel):
     def _set_app(self, app: Sanic) -> None:
         self.app = app
 
+    def _address(self, environ: dict[str, Any]) -> str:
+        """The client's address from the socket's first request (engine.io's own REMOTE_ADDR is a constant)."""
+        assert self.limits is not None
+        request = environ.get("sanic.request")
+        peer = getattr(request, "ip", None) or environ.get("REMOTE_ADDR")
+        return self.limits.address_of(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+
+    async def _check_address(self, session: dict[str, Any]) -> None:
+        assert self.limits is not None
+        await self.limits.check_address(session.get("address") or "unknown")
+
     async def _session_request(self, sid: str, data: Any) -> None:
         assert self.sio is not None
         data = data if isinstance(data, dict) else {}
+        session = await self.sio.get_session(sid) or {}
         try:
+            await self._check_address(session)
             session_id = check_sender(data.get("session_id") or uuid.uuid4().hex, strict=True)
             token = data.get("customer_token")
             customer = verify(token) if token else None
             await admission.admit(self.relay.database_url, session_id, customer, CHANNEL)
         except ChannelError as exc:
-            await self.sio.emit("session_error", {"status": exc.status, "error": exc.message}, to=sid)
+            await self.sio.emit("session_error", {"status": exc.status, **exc.body()}, to=sid)
             return
-        previous = (await self.sio.get_session(sid) or {}).get("session_id")
+        previous = session.get("session_id")
         if previous and previous != session_id:
             await self.sio.leave_room(sid, previous)
         await self.sio.enter_room(sid, session_id)
-        await self.sio.save_session(sid, {"session_id": session_id, "customer": customer, "token": token})
+        await self.sio.save_session(sid, {**session, "session_id": session_id, "customer": customer, "token": token})
         await self.sio.emit("session_confirm", session_id, to=sid)
         await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
 
@@ -266,6 +286,7 @@ class TandemSocketInput(InputChannel):
         session = await self.sio.get_session(sid) or {}
         session_id = session.get("session_id")
         try:
+            await self._check_address(session)
             if not session_id:
                 raise ChannelError(400, "no conversation yet: send session_request first")
             if not isinstance(data, dict):
@@ -274,8 +295,10 @@ class TandemSocketInput(InputChannel):
                 raise ChannelError(400, "this socket is in another conversation: send session_request first")
             text = check_text(data.get("message"), get_settings().max_message_chars)
             metadata = self._metadata(session, data.get("metadata"))
+            assert self.limits is not None
+            await self.limits.check_customer(metadata.get("customer_id"), session_id)
         except ChannelError as exc:
-            return {"ok": False, "status": exc.status, "error": exc.message}
+            return {"ok": False, "status": exc.status, **exc.body()}
         output = TandemSocketOutput(self.sio)
         if not await admission.offered(self.app, session_id, text):
             await output.send_text_message(session_id, admission.NOT_OFFERED_TEXT)

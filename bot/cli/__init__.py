@@ -26,8 +26,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bot.cli import agents, db, journeys, rasa, recs, seed, sentiment, status, up, workflows
-from bot.cli.common import CliError, Handler
+from bot.cli import agents, audit, db, journeys, privacy, rasa, recs, seed, sentiment, status, up, workflows
+from bot.cli.common import EXIT_BAD_INPUT, CliError, Handler
+from bot.settings import ConfigError
 
 # In the order `tandem --help` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -41,6 +42,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     workflows.register,
     journeys.register,
     agents.register,
+    privacy.register,
+    audit.register,
 ]
 
 
@@ -61,3 +64,6 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"{args.command_name}: error: {exc}", file=sys.stderr)
         return exc.code
+    except ConfigError as exc:  # e.g. the production profile without its secrets
+        print(f"{args.command_name}: error: configuration: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

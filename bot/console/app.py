@@ -22,6 +22,7 @@ from bot.console.keys import (
     DATABASE_URL,
     DELIVERY,
     FEED,
+    LOGIN_LIMIT,
     OWNS_RASA,
     RASA,
     RULES,
@@ -30,13 +31,13 @@ from bot.console.keys import (
     THROTTLE,
 )
 from bot.console.responses import NO_STORE, json_error, wants_json
-from bot.console.throttle import LoginThrottle
+from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.console.websocket import websocket
 from bot.db.models import utcnow
 from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.rasa_api import RasaApi
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, settings_or_exit
 from bot.web import security
 from bot.web.errors import error_middleware, log_client_mistakes_as_warnings
 
@@ -100,6 +101,7 @@ async def _stop(app: web.Application) -> None:
     await app[FEED].stop()
     if app[OWNS_RASA]:
         await app[RASA].close()
+    await app[LOGIN_LIMIT].limiter.close()
 
 
 def create_app(
@@ -110,9 +112,11 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     rules: HandoffRules | None = None,
     throttle: LoginThrottle | None = None,
+    login_limit: LoginLimit | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> web.Application:
-    """The console. `rasa`, `clock`, `rules` and `throttle` default to the real ones (tests pass their own)."""
+    """The console. `rasa`, `clock`, `rules`, `throttle` and `login_limit` default to the real ones (tests pass
+    their own)."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors, auth.authenticate])
     url = database_url or settings.database_url
     clock = clock or utcnow
@@ -124,6 +128,7 @@ def create_app(
     app[RULES] = rules or default_rules()
     app[TEMPLATES] = pages.templates()
     app[THROTTLE] = throttle or LoginThrottle()
+    app[LOGIN_LIMIT] = login_limit or LoginLimit.from_settings(settings)
     delivery = Delivery(url, app[RASA], clock)
     feed = Feed(url, app[RULES], delivery, clock, poll_seconds=poll_seconds)
     delivery.on_delivered = feed.delivered
@@ -160,7 +165,7 @@ def create_app(
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_client_mistakes_as_warnings()
-    settings = get_settings()
+    settings = settings_or_exit()
     app = create_app(settings)
     log.info("agent console on http://%s:%s/", settings.console_host, settings.console_port)
     web.run_app(app, host=settings.console_host, port=settings.console_port, access_log=None, print=None)

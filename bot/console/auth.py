@@ -16,10 +16,11 @@ from urllib.parse import quote, unquote, urlsplit
 from aiohttp import web
 
 from bot.console import agents, db
-from bot.console.keys import CLOCK, DATABASE_URL, SESSION_TOKEN, SIGNED_IN, THROTTLE
+from bot.console.keys import CLOCK, DATABASE_URL, LOGIN_LIMIT, SESSION_TOKEN, SIGNED_IN, THROTTLE
 from bot.console.pages import render
 from bot.console.responses import json_error, wants_json
 from bot.db.session import DatabaseUnavailable
+from bot.ratelimit import retry_after
 from bot.web.errors import read_form
 
 COOKIE = "tandem_console"
@@ -174,7 +175,18 @@ async def login_form(request: web.Request) -> web.Response:
     return _login_page(request)
 
 
+def _too_many(request: web.Request, wait: float, error: str, username: str = "") -> web.Response:
+    """429 with `Retry-After`, on the login page so that a person reads why."""
+    response = _login_page(request, status=429, error=error, username=username)
+    response.headers["Retry-After"] = str(retry_after(wait))
+    return response
+
+
 async def login(request: web.Request) -> web.Response:
+    wait = await request.app[LOGIN_LIMIT].wait(request.remote, request.headers.get("X-Forwarded-For"))
+    if wait > 0:
+        seconds = retry_after(wait)
+        return _too_many(request, wait, f"Too many sign-in attempts from your address. Try again in {seconds} s.")
     form = await read_form(request)
     username = agents.normalize_username(str(form.get("username") or ""))[:64]
     password = str(form.get("password") or "")
@@ -189,12 +201,8 @@ async def login(request: web.Request) -> web.Response:
     wait = throttle.locked_for(username)
     if wait > 0:
         minutes = max(1, round(wait / 60))
-        return _login_page(
-            request,
-            status=429,
-            username=username,
-            error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-        )
+        error = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        return _too_many(request, wait, error, username)
     url = request.app[DATABASE_URL]
     agent = await db.run(url, lambda s: agents.authenticate(s, username, password))
     if agent is None:

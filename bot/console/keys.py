@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.console.delivery import Delivery
 from bot.console.feed import Feed
-from bot.console.throttle import LoginThrottle
+from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.handoff.routing import HandoffRules
 from bot.rasa_api import RasaApi
 from bot.settings import Settings
@@ -23,6 +23,7 @@ CLOCK = web.AppKey[Callable[[], datetime]]("clock")  # not a class: the type goe
 RULES = web.AppKey("rules", HandoffRules)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+LOGIN_LIMIT = web.AppKey("login_limit", LoginLimit)
 DELIVERY = web.AppKey("delivery", Delivery)
 FEED = web.AppKey("feed", Feed)
 

@@ -1,7 +1,10 @@
-"""A mild brake on password guessing: per username, a delay after each failure and a lock after many.
+"""Brakes on password guessing: per username, a delay after each failure and a lock after many; per client
+address, a rate limit on sign-in attempts (429 with `Retry-After`).
 
-In memory, per console process: enough to make guessing slow, without a table to clean. (A lock on a
-username also locks out its owner for a few minutes; that is the price, and an admin can see it in the log.)
+The username brake is in memory, per console process: enough to make guessing slow, without a table to clean.
+(A lock on a username also locks out its owner for a few minutes; that is the price, and an admin can see it
+in the log.) The address limit (`TANDEM_RATE_LOGIN_PER_ADDRESS` a minute) is shared through Redis when
+`TANDEM_REDIS_URL` is set, so several console processes count together (`bot.ratelimit`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bot.ratelimit import Limiter, Network, Rate, client_address, make_limiter, parse_networks
+from bot.settings import Settings
 
 
 @dataclass
@@ -49,3 +55,27 @@ class LoginThrottle:
         now = self.clock()
         for name in [n for n, e in self._failures.items() if e.locked_until <= now]:
             del self._failures[name]
+
+
+@dataclass
+class LoginLimit:
+    """Sign-in attempts per client address (X-Forwarded-For counts only from a trusted proxy)."""
+
+    limiter: Limiter
+    rate: Rate | None
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimit:
+        return cls(
+            make_limiter(settings.redis_url or None),
+            Rate.per_minute(settings.rate_login_per_address),
+            parse_networks(settings.trusted_proxies),
+        )
+
+    async def wait(self, peer: str | None, forwarded_for: str | None) -> float:
+        """Count one attempt: 0.0 when it may go on, else the seconds until the address may try again."""
+        if self.rate is None:
+            return 0.0
+        address = client_address(peer, forwarded_for, self.trusted_proxies)
+        return await self.limiter.take(f"console:login:{address}", self.rate)

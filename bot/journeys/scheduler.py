@@ -118,11 +118,22 @@ class RasaHttpSender:
 
 
 class FollowUpScheduler:
-    def __init__(self, url: str, sender: Sender, *, clock: Clock = utcnow, config: JourneyConfig | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        sender: Sender,
+        *,
+        clock: Clock = utcnow,
+        config: JourneyConfig | None = None,
+        housekeeping: Callable[[datetime], Any] | None = None,
+    ) -> None:
         self.url = url
         self.sender = sender
         self.clock = clock
         self.config = config or JourneyConfig.from_env()
+        # Called at the end of every pass with the pass's time (conversation retention: bot.privacy.retention,
+        # wired in by the CLI, a layer above); it keeps itself cheap, and its failure never stops the pass.
+        self.housekeeping = housekeeping
 
     def run_once(self) -> list[Sent]:
         """One pass: the follow-ups it delivered."""
@@ -147,6 +158,11 @@ class FollowUpScheduler:
                 report.released = self._release(token, [d.id for d in due[i:]])
                 break
             self._deliver(follow_up, token, report)
+        if self.housekeeping is not None:
+            try:
+                self.housekeeping(now)
+            except Exception:
+                log.exception("scheduler housekeeping failed")
         return report
 
     def run_forever(self, stop_event: threading.Event) -> None:

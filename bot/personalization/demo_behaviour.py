@@ -67,6 +67,7 @@ def seed_demo_behaviour(
     lines = session.execute(
         select(Order.customer_id, OrderLine.product_id, Order.placed_at)
         .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.customer_id.is_not(None))  # orders of erased customers belong to nobody
         .order_by(OrderLine.id)
     ).all()
     for customer_id, product_id, placed_at in lines:

@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 
 from bot.identity import MAX_CUSTOMER_ID_CHARS, is_customer_id, sign_customer
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, settings_or_exit
 from bot.web import security
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
 from bot.web.errors import error_middleware, log_client_mistakes_as_warnings, read_json_object
@@ -175,7 +175,7 @@ async def healthz(request: web.Request) -> web.Response:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_client_mistakes_as_warnings()
-    settings = get_settings()
+    settings = settings_or_exit()
     log.warning("demo shop: /api/session signs a token for any customer id; never expose it publicly")
     app = create_app(SqlCustomerDirectory(settings.database_url), settings)
     web.run_app(app, host=settings.web_host, port=settings.web_port)

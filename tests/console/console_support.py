@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from bot.console.agents import AgentView, create_agent
 from bot.console.app import create_app
 from bot.console.keys import FEED
-from bot.console.throttle import LoginThrottle
+from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.db.models import Customer, utcnow
 from bot.db.session import session_scope
 from bot.handoff import store
@@ -257,6 +257,7 @@ async def running_console(
     throttle: LoginThrottle | None = None,
     poll_seconds: float = 0.2,
     settings: Settings | None = None,
+    login_limit: LoginLimit | None = None,
 ) -> AsyncIterator[Console]:
     rasa = FakeRasa()
     rasa_server = TestServer(rasa.app())
@@ -268,6 +269,7 @@ async def running_console(
         database_url=database_url,
         clock=clock,
         throttle=throttle or LoginThrottle(delay_seconds=0.0),
+        login_limit=login_limit,
         poll_seconds=poll_seconds,
     )
     app[FEED].retry_seconds = 0.1

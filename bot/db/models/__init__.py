@@ -1,7 +1,7 @@
 """SQLAlchemy ORM models (see docs/architecture.md, "Shop data model"), one module per domain.
 
 `base` holds what every table shares (the declarative base and its naming convention, money, UTC time);
-`shop`, `personalization`, `journeys` and `handoff` hold their tables. Importing this package registers every
+`shop`, `personalization`, `journeys`, `handoff` and `privacy` hold their tables. Importing this package registers every
 table on `Base.metadata` (Alembic's env.py relies on that), and every name is importable from here.
 """
 
@@ -38,6 +38,7 @@ from bot.db.models.personalization import (
     PersonalizationConsent,
     RecommendationExclusion,
 )
+from bot.db.models.privacy import PrivacyErasure
 from bot.db.models.shop import (
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
@@ -89,6 +90,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "PersonalizationConsent",
+    "PrivacyErasure",
     "Product",
     "ProductCompatibility",
     "RecommendationExclusion",

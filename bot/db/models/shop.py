@@ -102,7 +102,8 @@ class Order(Base):
 
     id = Column(Integer, primary_key=True)
     order_number = Column(String(16), nullable=False, unique=True, index=True)
-    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    # NULL once the customer was erased: the order stays for the accounts, linked to nobody (docs/privacy.md).
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=True)
     status = Column(String(20), nullable=False, default="placed")
     placed_at = Column(DateTime, nullable=False, default=utcnow)
     shipped_at = Column(DateTime, nullable=True)

@@ -134,7 +134,11 @@ def _orders_query(as_of: datetime) -> Select:
         )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.placed_at <= as_of, or_(Order.status != "cancelled", Order.cancelled_at > as_of))
+        .where(
+            Order.customer_id.is_not(None),  # orders of erased customers belong to nobody
+            Order.placed_at <= as_of,
+            or_(Order.status != "cancelled", Order.cancelled_at > as_of),
+        )
         .group_by(Order.customer_id)
     )
 
