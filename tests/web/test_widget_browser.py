@@ -826,6 +826,22 @@ def test_expired_token_is_renewed_once_and_the_message_retried(session, stub, se
     expect(s.page.locator(".tandem-msg--failed")).to_have_count(0)
 
 
+def test_a_rate_limited_message_waits_and_goes_by_itself_in_order(session, stub):
+    """A 429 with retry_after: the customer is told, and the message (and the next one) are sent after the
+    wait without a tap, in order; the notice goes once they are through."""
+    s = session()
+    s.open_chat()
+    stub.acks.append({"ok": False, "status": 429, "error": "too many messages", "retry_after": 1})
+    s.send("first")
+    expect(s.page.locator(ERRORS)).to_have_text(re.compile("You're sending messages quickly"))
+    s.send("second")
+    s.expect_reply("You said: second")
+    texts = [m["message"] for m in wait_for(stub.uttered, 3)]
+    assert texts == ["first", "first", "second"]  # refused once, then through, in order
+    expect(s.page.locator(ERRORS)).to_have_count(0)
+    expect(s.page.locator(".tandem-msg--failed")).to_have_count(0)
+
+
 def test_token_rejected_again_after_renewal_asks_to_sign_in(session, stub):
     s = session()
     s.sign_in("CUST-00004")

@@ -36,6 +36,7 @@
   const PREFIX = "tandem:";
   const SOCKET_PATH = "/socket.io/";
   const ACK_TIMEOUT_MS = 15000; // a message not acknowledged by then is shown as failed
+  const MAX_RETRY_AFTER_S = 120; // a rate limit's wait the widget honours by itself (longer: the visitor retries)
   const STATE_WAIT_MS = 2000; // how long to wait for conversation_state before sending anyway
   const REPLY_WAIT_MS = 30000; // the typing indicator waits this long for the answer to a message
   const SERVER_TYPING_MAX_MS = 60000; // a typing "on" whose "off" got lost
@@ -72,6 +73,7 @@
     expired: "Your session has expired. Please sign in again to continue.",
     forbidden: "This conversation belongs to another customer. Please sign in again.",
     rejected: (detail) => "The assistant couldn't accept that message" + (detail ? ": " + detail : "."),
+    slowDown: (s) => "You're sending messages quickly, so I'll send this one in " + s + (s === 1 ? " second." : " seconds."),
     cut: (n) => "Your message was too long, so it was cut to " + n + " characters.",
     products: "Suggested products",
     open: "View details",
@@ -1242,6 +1244,22 @@
         if (!token) failEntry(entry, TEXT.expired);
         pump();
       });
+      return;
+    }
+    const wait = isObject(ack) && typeof ack.retry_after === "number" ? Math.ceil(ack.retry_after) : 0;
+    if (status === 429 && wait > 0 && wait <= MAX_RETRY_AFTER_S) {
+      // Rate limited: this message and the ones after it wait, then go by themselves, still in order.
+      const hold = { entry: entry, gen: state.gen };
+      state.inFlight = hold;
+      clearTimeout(info.timer);
+      info.timer = setTimeout(() => onDeadline(entry), wait * 1000 + ACK_TIMEOUT_MS);
+      if (info.error) info.error.remove();
+      info.error = showError(TEXT.slowDown(wait));
+      setTimeout(() => {
+        if (state.inFlight !== hold) return;
+        state.inFlight = null;
+        pump();
+      }, wait * 1000);
       return;
     }
     let text = TEXT.unreachable;
