@@ -13,7 +13,7 @@ from abc import ABC
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -24,7 +24,6 @@ from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
 from bot import payloads
-from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.identity import customer_from_metadata
 from bot.journeys import store
 from bot.journeys.ratings import read_rating
@@ -442,34 +441,29 @@ class ActionRateJourney(JourneyAction):
         return []
 
 
-class ActionSessionStart(Action):
+class ActionSessionStart(ShopAction):
     """A new conversation, on any channel: a signed-in customer with an open issue is offered to continue it
     (the journey lives in the database, not in the old conversation)."""
+
+    reports_failure = False
 
     def name(self) -> str:
         return "action_session_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = [SessionStarted()]
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = customer_from_metadata(tracker.get_slot("session_started_metadata"))
-        if customer is not None:
-            try:
-                with unit_of_work() as session:
-                    service = default_service()
-                    latest = service.welcome_back(session, customer)
-                    if latest is not None:
-                        dispatcher.utter_message(
-                            response="utter_journey_welcome_back",
-                            title=service.title(latest.workflow),
-                            buttons=[
-                                {"title": "Continue", "payload": f'/resume_issue{{"journey_id": {latest.id}}}'},
-                                {
-                                    "title": "It's sorted, close it",
-                                    "payload": f'/close_issue{{"journey_id": {latest.id}}}',
-                                },
-                            ],
-                        )
-            except DatabaseUnavailable:
-                logger.exception("session start: could not read open journeys")
-        events.append(ActionExecuted("action_listen"))
-        return events
+        latest = default_service().welcome_back(session, customer) if customer is not None else None
+        if latest is not None:
+            dispatcher.utter_message(
+                response="utter_journey_welcome_back",
+                title=default_service().title(latest.workflow),
+                buttons=[
+                    {"title": "Continue", "payload": f'/resume_issue{{"journey_id": {latest.id}}}'},
+                    {"title": "It's sorted, close it", "payload": f'/close_issue{{"journey_id": {latest.id}}}'},
+                ],
+            )
+        return [SessionStarted(), ActionExecuted("action_listen")]
+
+    def unavailable(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        # The conversation starts anyway; only the offer to continue an open issue is missing.
+        return [SessionStarted(), ActionExecuted("action_listen")]
