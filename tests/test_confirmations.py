@@ -18,7 +18,7 @@ from bot.journeys.workflows.schema import OperationStep
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIRMS = re.compile(
-    r"^(Done|All done)\b|\bI've (cancelled|closed|marked|passed|asked|booked|credited|sent|issued|refunded|emailed|"
+    r"^(Done|All done|Recorded)\b|\bI've (cancelled|closed|marked|passed|asked|booked|credited|sent|issued|refunded|emailed|"
     r"stopped|removed|noted|dropped|recorded|updated)|\bI'll (stop|drop|leave it)|\bThanks for (the|your) "
     r"(feedback|rating)|\bI won't\b|\bhas been (cancelled|refunded)",
     re.IGNORECASE,
@@ -46,6 +46,7 @@ TESTED = {
     "utter_order_changed": "tests/actions/test_order_edit_actions.py::test_the_change_is_stored_before_done_is_said",
     "utter_unsubscribed": "tests/actions/test_feedback_actions.py::test_unsubscribing_is_stored_against_the_account_before_it_is_confirmed",
     "utter_feedback_recorded": "tests/actions/test_feedback_actions.py::test_feedback_is_stored_word_for_word_before_the_thanks",
+    "utter_privacy_erasure_recorded": "tests/actions/test_privacy_actions.py::test_a_confirmed_deletion_is_recorded_for_a_person_with_its_reference",
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console import api, auth, pages
+from bot.console import api, auth, pages, privacy
 from bot.console.delivery import Delivery
 from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
@@ -24,6 +24,7 @@ from bot.console.keys import (
     FEED,
     LOGIN_LIMIT,
     OWNS_RASA,
+    PRIVACY,
     RASA,
     RULES,
     SETTINGS,
@@ -36,6 +37,7 @@ from bot.console.websocket import websocket
 from bot.db.models import utcnow
 from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
+from bot.privacy.config import DataLocations
 from bot.rasa_api import RasaApi
 from bot.settings import Settings, settings_or_exit
 from bot.web import security
@@ -114,9 +116,10 @@ def create_app(
     throttle: LoginThrottle | None = None,
     login_limit: LoginLimit | None = None,
     poll_seconds: float = POLL_SECONDS,
+    privacy_data: DataLocations | None = None,
 ) -> web.Application:
     """The console. `rasa`, `clock`, `rules`, `throttle` and `login_limit` default to the real ones (tests pass
-    their own)."""
+    their own); `privacy_data`, what an admin's erasure clears, defaults to the stores `settings` name."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors, auth.authenticate])
     url = database_url or settings.database_url
     clock = clock or utcnow
@@ -129,6 +132,12 @@ def create_app(
     app[TEMPLATES] = pages.templates()
     app[THROTTLE] = throttle or LoginThrottle()
     app[LOGIN_LIMIT] = login_limit or LoginLimit.from_settings(settings)
+    app[PRIVACY] = privacy_data or DataLocations(
+        database_url=url,
+        tracker_url=settings.tracker_db_url,
+        models_dir=settings.models_dir,
+        secret_key=settings.secret_key,
+    )
     delivery = Delivery(url, app[RASA], clock)
     feed = Feed(url, app[RULES], delivery, clock, poll_seconds=poll_seconds)
     delivery.on_delivered = feed.delivered
@@ -153,6 +162,10 @@ def create_app(
     r.add_post(f"/api/handoffs/{ID}/notes", api.note)
     r.add_post(f"/api/handoffs/{ID}/resolve", api.resolve)
     r.add_post(f"/api/handoffs/{ID}/hand-back", api.hand_back)
+    r.add_get("/privacy", privacy.page)
+    r.add_get("/api/privacy-requests", privacy.list_requests)
+    r.add_post(f"/api/privacy-requests/{ID}/erase", privacy.erase)
+    r.add_post(f"/api/privacy-requests/{ID}/cancel", privacy.cancel)
     r.add_static("/static/", pages.STATIC_DIR, name="static")
     # aiohttp 3.9's `Signal[Callable[[Application], ...]]` predates aiosignal 1.4 taking the callback's argument
     # types instead, so mypy misreads these signals' element type; the callbacks are what aiohttp calls.

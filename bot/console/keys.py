@@ -12,6 +12,7 @@ from bot.console.delivery import Delivery
 from bot.console.feed import Feed
 from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.handoff.routing import HandoffRules
+from bot.privacy.config import DataLocations
 from bot.rasa_api import RasaApi
 from bot.settings import Settings
 
@@ -26,6 +27,7 @@ THROTTLE = web.AppKey("throttle", LoginThrottle)
 LOGIN_LIMIT = web.AppKey("login_limit", LoginLimit)
 DELIVERY = web.AppKey("delivery", Delivery)
 FEED = web.AppKey("feed", Feed)
+PRIVACY = web.AppKey("privacy", DataLocations)  # the stores an erasure from the console clears
 
 # Per request, set by the authentication middleware.
 SIGNED_IN = "tandem_signed_in"

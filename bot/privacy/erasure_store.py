@@ -39,6 +39,7 @@ from bot.db.models import (
     RecommendationExclusion,
     utcnow,
 )
+from bot.privacy import requests as privacy_requests
 
 _CHUNK = 500
 ANONYMOUS_ORDER_PREFIX = "ANON-"
@@ -77,11 +78,15 @@ def _anonymous_order_number(session: Session) -> str:
             return candidate
 
 
-def erase_customer_rows(session: Session, customer_id: int, conversation_ids: Iterable[str]) -> dict[str, int]:
+def erase_customer_rows(
+    session: Session, customer_id: int, conversation_ids: Iterable[str], *, by: str = "erasure"
+) -> dict[str, int]:
     """Delete the customer and everything theirs; keep their orders for the accounts, anonymised and linked to
-    nobody; keep their handoffs' queue statistics, anonymised. Returns the rows affected per table."""
+    nobody; keep their handoffs' queue statistics, anonymised; mark their erasure requests done (`by`) and
+    unlink them, keeping the reference. Returns the rows affected per table."""
     convs = set(conversation_ids)
     n: dict[str, int] = {}
+    n["privacy_requests"] = privacy_requests.unlink_customer(session, customer_id, by=by)
     journeys = select(Journey.id).where(Journey.customer_id == customer_id).scalar_subquery()
     n["journey_steps"] = _count(_exec(session, delete(JourneyStep).where(JourneyStep.journey_id.in_(journeys))))
     n["journey_follow_ups"] = _count(

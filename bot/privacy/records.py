@@ -34,6 +34,7 @@ from bot.db.models import (
     Order,
     OrderLine,
     PersonalizationConsent,
+    PrivacyRequest,
     Product,
     RecommendationExclusion,
 )
@@ -201,5 +202,6 @@ def customer_records(session: Session, external_id: str) -> CustomerRecords | No
         "segment": _one(session, CustomerSegment, cid),
         "personalization_consent": _one(session, PersonalizationConsent, cid),
         "marketing_preference": _one(session, MarketingPreference, cid),
+        "privacy_requests": _by_customer(session, PrivacyRequest, cid),
     }
     return CustomerRecords(cid, customer.external_id, MappingProxyType(sections), tuple(sorted(conversation_ids)))

@@ -98,7 +98,7 @@ def erase_customer(external_id: str, *, by: str, via: str = "cli", where: DataLo
         removed["recommender model bundles"] = model_scrub.forget_customer(where.models_dir, external_id)
     with unit_of_work(where.database_url) as session:
         late = records.conversation_ids_of(session, customer_id) - conversations  # bound since the first read
-        removed.update(erasure_store.erase_customer_rows(session, customer_id, conversations | late))
+        removed.update(erasure_store.erase_customer_rows(session, customer_id, conversations | late, by=by))
         removed = {k: v for k, v in removed.items() if v}
         audit_id = erasure_store.record_erasure(session, subject, requested_by=by, via=via, removed=removed)
     if late and where.tracker_url:

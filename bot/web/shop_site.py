@@ -1,4 +1,5 @@
-"""The shop's demo page: a customer picker, the embedded chat widget and the token-signing endpoint.
+"""The shop's demo page: a customer picker, the embedded chat widget, the token-signing endpoint and the
+signed-in customer's download of their own data.
 
 Run it with `python -m bot.web.shop_site` (host and port from TANDEM_WEB_HOST / TANDEM_WEB_PORT).
 The Rasa server must allow this page's origin (`rasa run --cors "*"` or the page's origin), because the
@@ -8,7 +9,9 @@ widget talks to its socket.io channel directly from the browser.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,10 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from bot.identity import MAX_CUSTOMER_ID_CHARS, is_customer_id, sign_customer
+from bot.identity import MAX_CUSTOMER_ID_CHARS, InvalidToken, is_customer_id, sign_customer, verify_token
+from bot.privacy.config import DataLocations
+from bot.privacy.service import UnknownCustomer, request_export
+from bot.privacy.tracker_store import TrackerStoreUnavailable
 from bot.settings import Settings, get_settings, settings_or_exit
 from bot.web import security
 from bot.web.customers import CustomerDirectory, SqlCustomerDirectory
@@ -35,6 +41,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DIRECTORY_KEY = web.AppKey("customer_directory", CustomerDirectory)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+DATA_KEY = web.AppKey("data_locations", DataLocations)
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
@@ -48,11 +55,25 @@ def _answer(request: web.Request, status: int, message: str, extra: Mapping[str,
 errors = error_middleware(_answer, database_down="The customer database is not available right now.")
 
 
-def create_app(customer_directory: CustomerDirectory, settings: Settings | None = None) -> web.Application:
+def data_locations(settings: Settings) -> DataLocations:
+    """Where a customer's data is read from for their download: the stores these settings name."""
+    return DataLocations(
+        database_url=settings.database_url,
+        tracker_url=settings.tracker_db_url,
+        models_dir=settings.models_dir,
+        secret_key=settings.secret_key,
+    )
+
+
+def create_app(
+    customer_directory: CustomerDirectory, settings: Settings | None = None, *, data: DataLocations | None = None
+) -> web.Application:
+    """The demo shop; `data` (default: the stores `settings` name) is what `/api/my-data` exports from."""
     settings = settings or get_settings()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors])
     app[SETTINGS_KEY] = settings
     app[DIRECTORY_KEY] = customer_directory
+    app[DATA_KEY] = data or data_locations(settings)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -61,6 +82,7 @@ def create_app(customer_directory: CustomerDirectory, settings: Settings | None 
     app.router.add_get("/", index)
     app.router.add_post("/api/session", create_session)
     app.router.add_get("/api/config", config)
+    app.router.add_post("/api/my-data", my_data)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
@@ -160,6 +182,48 @@ async def create_session(request: web.Request) -> web.Response:
             "expires_in": settings.token_ttl_seconds,
         },
         headers={"Cache-Control": "no-store"},
+    )
+
+
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+TOKEN_REJECTED = "Your sign-in has expired or is not valid. Sign in again to download your data."
+
+
+def export_filename(external_id: str) -> str:
+    """`tandem-data-CUST-00042.json`; any character that could break the header or a file system becomes `_`."""
+    return f"tandem-data-{_UNSAFE_FILENAME_CHARS.sub('_', external_id).strip('._') or 'customer'}.json"
+
+
+async def my_data(request: web.Request) -> web.Response:
+    """The signed-in customer's own copy of their data, as a JSON file to save.
+
+    The token travels in the body (never the URL, where logs and history would keep it) and is the only source of
+    the customer id, so a visitor can only ever download the data of the customer their token was signed for.
+    """
+    settings = request.app[SETTINGS_KEY]
+    body = await read_json_object(request, example='{"token": "<the customer token>"}')
+    token = body.get("token")
+    if not isinstance(token, str) or not token.strip():
+        return json_error(400, '"token" is required and must be the customer token the shop signed.')
+    try:
+        external_id = verify_token(token.strip(), secret=settings.secret_key)
+    except InvalidToken:
+        return json_error(401, TOKEN_REJECTED)
+    try:
+        document = await asyncio.to_thread(request_export, external_id, request.app[DATA_KEY])
+    except UnknownCustomer:
+        return json_error(404, "We hold no data about this customer.")
+    except TrackerStoreUnavailable:
+        log.exception("export of %s: the conversation history could not be read", external_id)
+        return json_error(503, "Your conversation history is not available right now. Try again in a moment.")
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    return web.Response(
+        text=text,
+        content_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export_filename(external_id)}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -38,6 +38,7 @@ from bot.db.models import (
 )
 from bot.db.session import session_scope
 from bot.handoff.conversations import bind_conversation
+from bot.privacy import requests as privacy_requests
 from bot.privacy.config import DataLocations
 
 SECRET = "privacy-tests-secret"
@@ -107,7 +108,7 @@ class Person:
 
     @property
     def needles(self) -> list[str]:
-        return [self.external_id, self.name, self.email, *self.order_numbers]
+        return [self.external_id, self.name, self.email, *self.order_numbers, *self.conversations]
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ def _live_a_little(
         )
         session.add(PersonalizationConsent(customer_id=customer_id, granted=True, source="chat"))
         session.add(MarketingPreference(customer_id=customer_id, subscribed=False, source="chat"))
+        privacy_requests.record_request(session, customer_id, "export", chat, status="done", now=now)
+        privacy_requests.record_request(session, customer_id, "erasure", chat, now=now)
         external_id = customer.external_id
     tracker.save(chat, [f"hi, I'm {name}", f"where is {order}? write to {email}"], at=now)
     tracker.save(earlier, [f"my account is {external_id}"], at=now - timedelta(days=3))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
-from bot.db.models import Handoff, Order, OrderLine, PrivacyErasure
+from bot.db.models import Handoff, Order, OrderLine, PrivacyErasure, PrivacyRequest
 from bot.db.session import session_scope
 from bot.personalization import model_store
 from bot.privacy import service
@@ -34,6 +34,7 @@ SECTIONS = {
     "segment",
     "personalization_consent",
     "marketing_preference",
+    "privacy_requests",
 }
 
 
@@ -58,6 +59,7 @@ def test_the_export_holds_every_section_including_the_tracker_events(world: Worl
     assert doc["segment"]["rfm_segment"] == "loyal"
     assert doc["personalization_consent"]["granted"] is True
     assert doc["marketing_preference"]["subscribed"] is False
+    assert [(r["kind"], r["status"]) for r in doc["privacy_requests"]] == [("export", "done"), ("erasure", "pending")]
     json.dumps(doc)  # one JSON document, as the CLI writes it
     assert world.other.email not in json.dumps(doc)
 
@@ -87,6 +89,12 @@ def test_erasure_leaves_no_trace_in_any_table_of_either_store_and_keeps_the_orde
         handoff = session.execute(select(Handoff).where(Handoff.customer_id.is_(None))).scalar_one()
         assert handoff.customer_value == Decimal("120.00") and handoff.summary is None  # queue statistics stay
         audit = session.execute(select(PrivacyErasure)).scalar_one()
+        kept_requests = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.customer_id.is_(None)).order_by(PrivacyRequest.id)
+        ).scalars()
+        requests = [(r.kind, r.status, r.handled_by, r.conversation_id, r.reference[:5]) for r in kept_requests]
+    # the chat's erasure request is done by this erasure; the references stay, nothing links them to anyone
+    assert requests == [("export", "done", "customer", None, "PRIV-"), ("erasure", "done", "dpo@shop", None, "PRIV-")]
     assert audit.requested_by == "dpo@shop" and audit.via == "cli"
     assert audit.subject_hash == service.subject_hash(subject.external_id, SECRET)
     assert audit.removed["customers"] == 1

@@ -38,7 +38,7 @@ from bot.db.models.personalization import (
     PersonalizationConsent,
     RecommendationExclusion,
 )
-from bot.db.models.privacy import PrivacyErasure
+from bot.db.models.privacy import PRIVACY_REQUEST_KINDS, PRIVACY_REQUEST_STATUSES, PrivacyErasure, PrivacyRequest
 from bot.db.models.shop import (
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
@@ -70,6 +70,8 @@ __all__ = [
     "OPEN_ORDER_STATUSES",
     "ORDER_STATUSES",
     "PLAN_STATUSES",
+    "PRIVACY_REQUEST_KINDS",
+    "PRIVACY_REQUEST_STATUSES",
     "Agent",
     "AgentSession",
     "Base",
@@ -91,6 +93,7 @@ __all__ = [
     "OrderLine",
     "PersonalizationConsent",
     "PrivacyErasure",
+    "PrivacyRequest",
     "Product",
     "ProductCompatibility",
     "RecommendationExclusion",

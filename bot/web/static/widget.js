@@ -9,6 +9,9 @@
  *           data-token-endpoint="/api/session"          (optional: renews an expired customer token;
  *                                                        POST {"customer_id"} -> {"token"}; a real shop
  *                                                        answers for its logged-in customer only)
+ *           data-export-endpoint="/api/my-data"        (optional: the signed-in customer's download of their
+ *                                                        data, POST {"token"} -> a JSON file; by default
+ *                                                        "my-data" next to the token or config endpoint)
  *           data-max-chars="5000"                       (optional)
  *           data-socket-path="/socket.io/"              (optional: socket.io path under the Rasa URL)
  *           defer></script>
@@ -89,6 +92,13 @@
     assigned: (name) => "You're chatting with " + (name ? name + " (a person)" : "a person"),
     followUp: "Nobody is online right now; a person will get back to you here",
     ended: "You're back with the assistant",
+    download: "Download your data",
+    downloading: "Preparing your file…",
+    downloaded: (name) => "Saved " + name + " to your downloads.",
+    downloadSignIn: "Sign in to download your data.",
+    downloadUnavailable: "Downloads aren't available on this page.",
+    downloadFailed: (detail) => "Your data couldn't be downloaded" + (detail ? ": " + detail : ". Please try again."),
+    downloadExpired: "Your session has expired. Please sign in again to download your data.",
   };
 
   const config = readConfig(script);
@@ -127,6 +137,7 @@
   const CUSTOM_RENDERERS = {
     product_cards: renderProducts,
     csat: renderCsat,
+    data_export: renderDataExport,
     handoff: (custom) => {
       const handoff = cleanHandoff(custom);
       return handoff ? el("p", "tandem-notice", handoffText(handoff)) : null;
@@ -142,6 +153,7 @@
       rasaUrl: trimSlash(data.rasaUrl || ""),
       configEndpoint: data.configEndpoint || "",
       tokenEndpoint: data.tokenEndpoint || "",
+      exportEndpoint: data.exportEndpoint || "",
       maxChars: positiveInt(data.maxChars, 5000),
       title: data.title || TEXT.title,
       socketPath: data.socketPath || "",
@@ -669,6 +681,105 @@
     }
     if (answered) box.append(el("p", "tandem-csat__chosen", TEXT.csatChosen(csatLabel(answered))));
     return box;
+  }
+
+  /** A "Download your data" button (custom `{"type": "data_export"}`): the customer's own file, for their token. */
+  function renderDataExport() {
+    const box = el("div", "tandem-export");
+    const status = el("p", "tandem-export__status");
+    status.setAttribute("role", "status");
+    status.id = uid("tandem-export");
+    const start = button("tandem-export__button", TEXT.download, () => downloadData(start, status));
+    start.setAttribute("aria-describedby", status.id);
+    box.append(start, status);
+    return box;
+  }
+
+  /** Where the download comes from: data-export-endpoint, else "my-data" beside the token or config endpoint. */
+  function exportEndpoint() {
+    if (config.exportEndpoint) return config.exportEndpoint;
+    const base = config.tokenEndpoint || config.configEndpoint;
+    if (!base) return "";
+    try {
+      return new URL("my-data", new URL(base, window.location.href)).href;
+    } catch (err) {
+      return "";
+    }
+  }
+
+  function showExportStatus(node, text, failed) {
+    node.textContent = text;
+    node.classList.toggle("tandem-export__status--error", Boolean(failed));
+  }
+
+  /** POSTs the current token (in the body, never the URL); a 401 renews the token once and tries again. */
+  async function downloadData(start, status) {
+    const url = exportEndpoint();
+    if (!url) return showExportStatus(status, TEXT.downloadUnavailable, true);
+    if (!state.session) return showExportStatus(status, TEXT.downloadSignIn, true);
+    start.disabled = true;
+    showExportStatus(status, TEXT.downloading, false);
+    try {
+      let res = await fetchExport(url, state.session.token);
+      if (res.status === 401 && state.session && config.tokenEndpoint) {
+        const token = await renewToken(state.session.customer.external_id);
+        if (token) res = await fetchExport(url, token);
+      }
+      if (!res.ok) {
+        let detail = "";
+        try {
+          const data = await res.json();
+          detail = isObject(data) ? str(data.error) : "";
+        } catch (err) {
+          detail = "";
+        }
+        const text = res.status === 401 ? TEXT.downloadExpired : TEXT.downloadFailed(detail);
+        return showExportStatus(status, text, true);
+      }
+      const name = attachmentName(res.headers.get("Content-Disposition"));
+      saveFile(await res.blob(), name);
+      showExportStatus(status, TEXT.downloaded(name), false);
+    } catch (err) {
+      showExportStatus(status, TEXT.downloadFailed(""), true);
+    } finally {
+      start.disabled = false;
+    }
+  }
+
+  async function fetchExport(url, token) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      return await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ token: token }),
+        credentials: "same-origin",
+        cache: "no-store",
+        signal: controller.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's file name (plain characters only), or a default. */
+  function attachmentName(header) {
+    const match = /filename="([A-Za-z0-9._-]{1,120})"/.exec(str(header));
+    return match ? match[1] : "tandem-data.json";
+  }
+
+  /** Saves a Blob as a file: a temporary link with `download`, clicked, then let go. */
+  function saveFile(blob, name) {
+    const href = URL.createObjectURL(blob);
+    const link = el("a");
+    link.href = href;
+    link.download = name;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 30000);
   }
 
   /** "4 – Good", or "4" when the option has no other title. */
