@@ -7,25 +7,22 @@ first run, and what each caller is told when Rasa refuses or cannot be reached.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from bot import rasa_api
 from bot.rasa_api import RasaUnavailable
 from bot.sentiment_upgrade import UpgradeFailed, load_model
+from tests.support.background_server import BackgroundServer
 
 
 @contextmanager
 def rasa(status: int = 204) -> Iterator[tuple[str, list[dict]]]:
-    """A Rasa stand-in on its own event loop thread: PUT /model records what it was asked and answers `status`."""
-    import asyncio
-
+    """A Rasa stand-in in a thread of its own: PUT /model records what it was asked and answers `status`."""
     calls: list[dict] = []
 
     async def put_model(request: web.Request) -> web.Response:
@@ -34,18 +31,11 @@ def rasa(status: int = 204) -> Iterator[tuple[str, list[dict]]]:
 
     app = web.Application()
     app.router.add_put("/model", put_model)
-    loop = asyncio.new_event_loop()
-    server = TestServer(app, loop=loop)
-    loop.run_until_complete(server.start_server())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    server = BackgroundServer(app).start()
     try:
-        yield str(server.make_url("")).rstrip("/"), calls
+        yield server.url, calls
     finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+        server.stop()
 
 
 def test_the_model_is_replaced_with_the_token_and_the_file_named(tmp_path: Path):
