@@ -24,6 +24,9 @@ from bot.ratelimit import parse_networks
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("development", "production")
 MIN_SECRET_CHARS = 32
+# What the chat promises for an erasure ("within 30 days", domain/privacy.yml); tests/privacy/test_due_dates.py
+# keeps the two equal.
+DEFAULT_ERASURE_DUE_DAYS = 30
 
 
 class ConfigError(ValueError):
@@ -76,6 +79,7 @@ class Settings:
     asset_base_url: str = "http://localhost:8000/static/"  # product images in the widget's cards
     tracker_db_url: str = ""  # Rasa's SQL tracker store (`tracker_db_url()`); "" when none is configured
     conversation_retention_days: float | None = None  # conversations idle longer are purged; None: kept
+    erasure_due_days: int = DEFAULT_ERASURE_DUE_DAYS  # a privacy request is due this many days after it is made
     profile: str = "development"  # or "production": secrets must be given explicitly
     redis_url: str = ""  # shared rate-limit buckets across instances (empty: per process)
     rate_per_customer: int = 20  # messages a minute per customer (or anonymous conversation); 0: no limit
@@ -191,6 +195,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         trusted_proxies=proxies,
         tracker_db_url=tracker_db_url(env, state_dir),
         conversation_retention_days=retention_days(env),
+        erasure_due_days=erasure_due_days(env),
         **limits,
     )
 
@@ -235,6 +240,18 @@ def retention_days(env: Mapping[str, str]) -> float | None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     return days or None
+
+
+def erasure_due_days(env: Mapping[str, str]) -> int:
+    """`TANDEM_ERASURE_DUE_DAYS`: whole days an admin has to carry out a customer's privacy request (default 30,
+    what the chat promises; a larger number breaks that promise)."""
+    try:
+        days = env_number(env, "TANDEM_ERASURE_DUE_DAYS", DEFAULT_ERASURE_DUE_DAYS, positive=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if days != int(days):
+        raise ConfigError(f"TANDEM_ERASURE_DUE_DAYS must be a whole number of days, got {days:g}")
+    return int(days)
 
 
 @lru_cache(maxsize=1)

@@ -101,13 +101,17 @@ def _cmd_scheduler(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    from bot.privacy.retention import hook_from_settings
+    from bot.privacy.housekeeping import housekeeping_from_settings
 
     config = JourneyConfig.from_env()
-    retention = hook_from_settings(database_url(args))
-    scheduler = FollowUpScheduler(database_url(args), _rasa_sender(args), config=config, housekeeping=retention)
-    if retention is not None:
-        print(f"conversation retention: purging conversations idle for over {retention.retention} hourly", flush=True)
+    privacy = housekeeping_from_settings(database_url(args))
+    scheduler = FollowUpScheduler(database_url(args), _rasa_sender(args), config=config, housekeeping=privacy)
+    if privacy.retention is not None:
+        print(
+            f"conversation retention: purging conversations idle for over {privacy.retention.retention} hourly",
+            flush=True,
+        )
+    print("privacy requests: warning hourly about any past its due date", flush=True)
     print(f"follow-up scheduler: polling every {config.poll_seconds:g} s (Ctrl-C to stop)", flush=True)
     scheduler.run_forever(stop)
     print("follow-up scheduler stopped", flush=True)

@@ -3,9 +3,11 @@
     tandem privacy export CUSTOMER [--out FILE]     everything held about the customer, as one JSON file
     tandem privacy erase CUSTOMER [--by NAME]       erase them from every store (idempotent, audited)
     tandem privacy purge --older-than DAYS          purge conversations idle for longer (retention)
+    tandem privacy requests [--overdue]             customers' pending requests with their due dates
 
 Exit codes as every command's (bot/cli/__init__.py): 1 for an unknown customer or a store that failed, 2 for
-an output file that cannot be written or a bad number of days.
+an output file that cannot be written or a bad number of days; `requests` exits 1 while any request is overdue
+(for cron or a monitor).
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ import getpass
 import json
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.cli.common import EXIT_BAD_INPUT, CliError, add_database_url, database_url, models_dir, redact, set_handler
+from bot.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    CliError,
+    add_database_url,
+    database_url,
+    models_dir,
+    redact,
+    set_handler,
+)
+
+if TYPE_CHECKING:
+    from bot.privacy.requests import PrivacyRequestView
 
 
 def _where(args: argparse.Namespace):
@@ -121,6 +136,33 @@ def _cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _request_line(view: PrivacyRequestView, now: datetime) -> str:
+    from bot.privacy.deadlines import describe
+
+    flag = "OVERDUE" if view.is_overdue(now) else "due soon" if view.is_due_soon(now) else ""
+    asked = f"asked {view.requested_at:%Y-%m-%d %H:%M} UTC"
+    return "  ".join(part for part in (describe(view), asked, view.customer_external_id or "erased", flag) if part)
+
+
+def _cmd_requests(args: argparse.Namespace) -> int:
+    from bot.db.models import utcnow
+    from bot.db.session import DatabaseUnavailable, unit_of_work
+    from bot.privacy.requests import pending_requests
+
+    now = utcnow()
+    try:
+        with unit_of_work(database_url(args)) as session:
+            pending = pending_requests(session)
+    except DatabaseUnavailable as exc:
+        raise CliError(f"cannot read the requests ({redact(database_url(args))}): {exc}") from exc
+    overdue = [v for v in pending if v.is_overdue(now)]
+    shown = overdue if args.overdue else pending
+    for view in shown:
+        print(_request_line(view, now))
+    print(f"{len(pending)} pending, {len(overdue)} overdue")
+    return EXIT_FAILED if overdue else 0
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     add_database_url(parser)
     parser.add_argument(
@@ -132,7 +174,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("privacy", help="customers' data rights: export, erase, retention purge")
+    parser = subparsers.add_parser(
+        "privacy", help="customers' data rights: export, erase, retention purge, pending requests"
+    )
     commands = parser.add_subparsers(dest="privacy_command", metavar="SUBCOMMAND", required=True)
 
     export = commands.add_parser("export", help="everything held about a customer, as one JSON file")
@@ -151,3 +195,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     purge.add_argument("--older-than", metavar="DAYS", type=_days, required=True, help="idle for more days than this")
     _common(purge)
     set_handler(purge, _cmd_purge)
+
+    pending = commands.add_parser(
+        "requests", help="customers' pending requests, the oldest due first; exit 1 while any is overdue"
+    )
+    pending.add_argument("--overdue", action="store_true", help="list only the overdue ones")
+    add_database_url(pending)
+    set_handler(pending, _cmd_requests)

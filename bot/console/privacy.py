@@ -1,5 +1,6 @@
-"""The admins' queue of customers' privacy requests (docs/privacy.md): the pending ones listed, an erasure carried
-out from the console, a request cancelled. Admins only; agents get 403.
+"""The admins' queue of customers' privacy requests (docs/privacy.md): the pending ones listed, the oldest due
+first with the overdue and the due-soon flagged, an erasure carried out from the console, a request cancelled.
+Admins only; agents get 403.
 
 An erasure is done before it is acknowledged: `bot.privacy.service.erase_customer` commits the shop database's part
 (with the audit row and the request marked done) last, and only then does the admin get 200; if a store fails, the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -47,8 +49,8 @@ def _request_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
 
-def request_json(view: PrivacyRequestView) -> dict[str, Any]:
-    """A request as the page shows it (the customer is null once erased)."""
+def request_json(view: PrivacyRequestView, now: datetime) -> dict[str, Any]:
+    """A request as the page shows it at `now` (the customer is null once erased)."""
     return {
         "id": view.id,
         "reference": view.reference,
@@ -58,19 +60,22 @@ def request_json(view: PrivacyRequestView) -> dict[str, Any]:
         "customer_external_id": view.customer_external_id,
         "customer_name": view.customer_name,
         "requested_at": iso(view.requested_at),
+        "due_at": iso(view.due_at),
+        "overdue": view.is_overdue(now),
+        "due_soon": view.is_due_soon(now),
         "handled_at": iso(view.handled_at) if view.handled_at else None,
         "handled_by": view.handled_by,
     }
 
 
-def _pending(session: Session, request_id: int) -> PrivacyRequestView:
+def _pending(session: Session, request_id: int, now: datetime) -> PrivacyRequestView:
     """The request if it still waits: 404 when there is none, 409 when someone already handled it."""
     try:
         view = privacy_requests.get_request(session, request_id)
     except PrivacyRequestNotFound:
         raise ApiError(404, "There is no such privacy request.") from None
     if not view.is_pending:
-        raise ApiError(409, _closed_message(view), request=request_json(view))
+        raise ApiError(409, _closed_message(view), request=request_json(view, now))
     return view
 
 
@@ -83,34 +88,39 @@ async def _pending_list(request: web.Request) -> list[PrivacyRequestView]:
     return await db.run(request.app[DATABASE_URL], privacy_requests.pending_requests)
 
 
+def _queue_json(pending: list[PrivacyRequestView], now: datetime) -> dict[str, Any]:
+    """The pending requests at `now`, the oldest due first, and how many of them are overdue."""
+    return {
+        "requests": [request_json(v, now) for v in pending],
+        "overdue_count": sum(v.is_overdue(now) for v in pending),
+        "now": iso(now),
+    }
+
+
 async def page(request: web.Request) -> web.Response:
     """The pending requests; privacy.js draws them and handles Erase now / Cancel."""
     if not request[SIGNED_IN].agent.is_admin:
         return error_page(request, 403, ADMINS_ONLY)
-    pending = await _pending_list(request)
+    pending, now = await _pending_list(request), request.app[CLOCK]()
     return render(
         request,
         "privacy.html",
         title="Privacy requests",
-        page_data={
-            "agent": request[SIGNED_IN].agent.as_json(),
-            "requests": [request_json(v) for v in pending],
-            "now": iso(request.app[CLOCK]()),
-        },
+        page_data={"agent": request[SIGNED_IN].agent.as_json(), **_queue_json(pending, now)},
     )
 
 
 async def list_requests(request: web.Request) -> web.Response:
     _admin(request)
     pending = await _pending_list(request)
-    return json_ok({"requests": [request_json(v) for v in pending], "now": iso(request.app[CLOCK]())})
+    return json_ok(_queue_json(pending, request.app[CLOCK]()))
 
 
 async def erase(request: web.Request) -> web.Response:
     """Erase the customer of a pending erasure request from every store, then mark the request done."""
     admin, request_id, now = _admin(request), _request_id(request), request.app[CLOCK]()
     url = request.app[DATABASE_URL]
-    view = await db.run(url, lambda s: _pending(s, request_id))
+    view = await db.run(url, lambda s: _pending(s, request_id, now))
     if view.kind != "erasure":
         raise ApiError(409, f"Request {view.reference} asks for a copy of the data, not for its erasure.")
     report: ErasureReport | None = None
@@ -137,7 +147,7 @@ async def erase(request: web.Request) -> web.Response:
     log.info("privacy request %s: erasure by %s via the console", view.reference, admin.username)
     return json_ok(
         {
-            "request": request_json(done),
+            "request": request_json(done, now),
             "erased": bool(report and report.erased_now),
             "customer_external_id": view.customer_external_id,
             "removed": dict(report.removed) if report else {},
@@ -150,11 +160,11 @@ async def cancel(request: web.Request) -> web.Response:
     admin, request_id, now = _admin(request), _request_id(request), request.app[CLOCK]()
 
     def drop(session: Session) -> PrivacyRequestView:
-        _pending(session, request_id)
+        _pending(session, request_id, now)
         try:
             return privacy_requests.cancel(session, request_id, by=admin.username, now=now)
         except PrivacyRequestClosed:
             raise ApiError(409, _closed_message(privacy_requests.get_request(session, request_id))) from None
 
     cancelled = await db.run(request.app[DATABASE_URL], drop)
-    return json_ok({"request": request_json(cancelled)})
+    return json_ok({"request": request_json(cancelled, now)})

@@ -131,8 +131,9 @@ class FollowUpScheduler:
         self.sender = sender
         self.clock = clock
         self.config = config or JourneyConfig.from_env()
-        # Called at the end of every pass with the pass's time (conversation retention: bot.privacy.retention,
-        # wired in by the CLI, a layer above); it keeps itself cheap, and its failure never stops the pass.
+        # Called at the end of every pass with the pass's time (bot.privacy.housekeeping: the overdue privacy
+        # requests' warning and conversation retention, wired in by the CLI, a layer above); it keeps itself
+        # cheap, and its failure never stops the pass.
         self.housekeeping = housekeeping
 
     def run_once(self) -> list[Sent]:

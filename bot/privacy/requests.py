@@ -1,5 +1,9 @@
-"""Customers' privacy requests made in the chat (a copy, an erasure): recorded with a reference, queued for an
-admin in the console, marked done or cancelled.
+"""Customers' privacy requests made in the chat (a copy, an erasure): recorded with a reference and a due date,
+queued for an admin in the console (the oldest due first), marked done or cancelled.
+
+The due date is fixed when the request is recorded: `requested_at` + `TANDEM_ERASURE_DUE_DAYS` (default 30, what
+the chat promises). A pending request is overdue once its due date has passed, and due soon within `DUE_SOON`
+before it.
 
 Every function takes the caller's session and does not commit: the caller commits before it tells anyone.
 """
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +22,7 @@ from sqlalchemy.sql import Select
 from bot.db.models import PRIVACY_REQUEST_KINDS, PRIVACY_REQUEST_STATUSES, Customer, PrivacyRequest, utcnow
 
 REFERENCE_PREFIX = "PRIV-"
+DUE_SOON = timedelta(days=3)  # a pending request this close to its due date is flagged in the console
 _HANDLER_LIMIT = 100
 
 
@@ -46,12 +51,21 @@ class PrivacyRequestView:
     customer_name: str | None
     conversation_id: str | None
     requested_at: datetime
+    due_at: datetime
     handled_at: datetime | None
     handled_by: str | None
 
     @property
     def is_pending(self) -> bool:
         return self.status == "pending"
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Still pending after its due date: the promise to the customer is broken."""
+        return self.is_pending and now > self.due_at
+
+    def is_due_soon(self, now: datetime) -> bool:
+        """Pending, not yet overdue, and due within `DUE_SOON`."""
+        return self.is_pending and not self.is_overdue(now) and self.due_at - now <= DUE_SOON
 
 
 def _view(request: PrivacyRequest, customer: Customer | None) -> PrivacyRequestView:
@@ -65,9 +79,20 @@ def _view(request: PrivacyRequest, customer: Customer | None) -> PrivacyRequestV
         customer_name=customer.name if customer is not None else None,
         conversation_id=request.conversation_id,
         requested_at=request.requested_at,
+        due_at=request.due_at,
         handled_at=request.handled_at,
         handled_by=request.handled_by,
     )
+
+
+def due_date(requested_at: datetime, due_days: int | None = None) -> datetime:
+    """When a request made at `requested_at` must be carried out: `due_days` later (default: the configured
+    `TANDEM_ERASURE_DUE_DAYS`)."""
+    if due_days is None:
+        from bot.settings import get_settings
+
+        due_days = get_settings().erasure_due_days
+    return requested_at + timedelta(days=due_days)
 
 
 def _with_customer() -> Select:
@@ -105,8 +130,10 @@ def record_request(
     *,
     status: str = "pending",
     now: datetime | None = None,
+    due_days: int | None = None,
 ) -> PrivacyRequestView:
-    """Record a customer's request; a second pending request of the same kind returns the first one.
+    """Record a customer's request, due `due_days` later (default: the configured days); a second pending
+    request of the same kind returns the first one, with its own due date.
 
     `status="done"` records one carried out at once (a copy given in the chat)."""
     if kind not in PRIVACY_REQUEST_KINDS:
@@ -125,6 +152,7 @@ def record_request(
         conversation_id=conversation_id[:128] if conversation_id else None,
         reference=_new_reference(session),
         requested_at=now,
+        due_at=due_date(now, due_days),
         handled_at=None if status == "pending" else now,
         handled_by=None if status == "pending" else "customer",
     )
@@ -141,13 +169,13 @@ def record_request(
     return get_request(session, int(request.id))
 
 
-def pending_requests(session: Session) -> list[PrivacyRequestView]:
-    """The requests waiting for an admin, oldest first, with the customer's external id and name."""
-    rows = session.execute(
-        _with_customer()
-        .where(PrivacyRequest.status == "pending")
-        .order_by(PrivacyRequest.requested_at, PrivacyRequest.id)
-    ).all()
+def pending_requests(session: Session, *, overdue_at: datetime | None = None) -> list[PrivacyRequestView]:
+    """The requests waiting for an admin, the oldest due first, with the customer's external id and name; with
+    `overdue_at`, only those already overdue at that time."""
+    query = _with_customer().where(PrivacyRequest.status == "pending")
+    if overdue_at is not None:
+        query = query.where(PrivacyRequest.due_at < overdue_at)
+    rows = session.execute(query.order_by(PrivacyRequest.due_at, PrivacyRequest.requested_at, PrivacyRequest.id)).all()
     return [_view(request, customer) for request, customer in rows]
 
 

@@ -1,10 +1,12 @@
 """The admins' queue of privacy requests: an admin sees the pending erasure requests, erases the customer (gone
 from the shop database and the tracker store, the request done, the audit saying who and via the console) or
-cancels a request; agents get 403; CSRF as every console POST; a store that fails changes nothing."""
+cancels a request; agents get 403; CSRF as every console POST; a store that fails changes nothing; the queue is
+sorted by due date and flags the overdue and the due-soon."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,37 @@ async def test_a_tracker_store_that_is_down_changes_nothing_and_a_retry_finishes
         assert (await root.post(f"/api/privacy-requests/{asked.id}/erase")).status == 200
     assert not customer_exists(url, "CUST-00009")
     assert CONVERSATION not in tracker.senders()
+
+
+def ask_at(url: str, external_id: str, *, days_ago: float, due_days: int = 30) -> PrivacyRequestView:
+    """An erasure asked `days_ago` days ago, due `due_days` after it was asked."""
+    pk = customer_pk(url, external_id)
+    with session_scope(url) as session:
+        asked = utcnow() - timedelta(days=days_ago)
+        return privacy_requests.record_request(session, pk, "erasure", None, now=asked, due_days=due_days)
+
+
+async def test_the_queue_is_sorted_by_due_date_with_overdue_and_due_soon_flagged(fresh_shop_db, tmp_path):
+    url = fresh_shop_db
+    add_agent(url, "root", role="admin", queues=())
+    fresh = ask_at(url, "CUST-00012", days_ago=1)  # due in 29 days
+    soon = ask_at(url, "CUST-00013", days_ago=28)  # due in 2 days
+    late = ask_at(url, "CUST-00014", days_ago=33)  # 3 days overdue
+    async with running_console(url, settings=settings_for(url, tmp_path)) as console:
+        root = await console.agent("root")
+        listed = await (await root.get("/api/privacy-requests")).json()
+        assert [r["reference"] for r in listed["requests"]] == [late.reference, soon.reference, fresh.reference]
+        flags = [(r["overdue"], r["due_soon"]) for r in listed["requests"]]
+        assert flags == [(True, False), (False, True), (False, False)]
+        assert listed["overdue_count"] == 1
+        assert listed["requests"][0]["due_at"] == late.due_at.isoformat() + "Z"
+        page = await (await root.get("/privacy")).text()
+        assert '"overdue_count": 1' in page and 'id="overdue-summary" role="status" hidden' not in page
+
+        await root.post(f"/api/privacy-requests/{late.id}/cancel")
+        after = await (await root.get("/api/privacy-requests")).json()
+        assert after["overdue_count"] == 0 and [r["reference"] for r in after["requests"]] == [
+            soon.reference,
+            fresh.reference,
+        ]
+        assert 'id="overdue-summary" role="status" hidden' in await (await root.get("/privacy")).text()

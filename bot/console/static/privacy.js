@@ -1,11 +1,13 @@
-/* Privacy requests (admins only): the pending ones, "Erase now" after a confirm step, and "Cancel". Every name and
- * id is put into the page as text. */
+/* Privacy requests (admins only): the pending ones, the oldest due first with the overdue and the due-soon flagged
+ * (the server decides which), "Erase now" after a confirm step, and "Cancel". Every name and id is put into the page
+ * as text. */
 (function () {
   "use strict";
   const C = window.Console;
   const el = C.el;
   const data = C.pageData();
   let requests = data.requests || [];
+  let overdueCount = data.overdue_count || 0;
   let erasing = null; // the request the confirm dialog is about
   let returnFocus = null;
 
@@ -18,6 +20,16 @@
   function customerText(r) {
     if (!r.customer_external_id) return "an erased customer";
     return (r.customer_name || "Customer") + " (" + r.customer_external_id + ")";
+  }
+
+  function dueCell(r) {
+    const flag = r.overdue ? { label: "Overdue", tone: "overdue" }
+      : r.due_soon ? { label: "Due soon", tone: "due-soon" } : null;
+    return el("td", { className: "due" }, [
+      el("time", { datetime: r.due_at }, [C.dateTime(Date.parse(r.due_at))]),
+      flag ? " " : null,
+      flag ? el("span", { className: "badge badge--" + flag.tone }, [flag.label]) : null,
+    ]);
   }
 
   function row(r) {
@@ -36,7 +48,8 @@
     }, ["Cancel"]);
     cancel.addEventListener("click", function () { cancelRequest(r, cancel); });
     actions.append(cancel);
-    return el("tr", { "data-request-id": r.id, "data-reference": r.reference }, [
+    const tone = r.overdue ? "row--overdue" : r.due_soon ? "row--due-soon" : "";
+    return el("tr", { className: tone, "data-request-id": r.id, "data-reference": r.reference }, [
       el("td", {}, [el("span", { className: "reference" }, [r.reference])]),
       el("td", {}, [
         r.customer_name || (r.customer_external_id ? "Customer" : "Erased customer"),
@@ -44,6 +57,7 @@
       ]),
       el("td", {}, [r.kind_label || r.kind]),
       el("td", {}, [el("time", { datetime: r.requested_at }, [C.dateTime(Date.parse(r.requested_at))])]),
+      dueCell(r),
       actions,
     ]);
   }
@@ -52,6 +66,9 @@
     const body = document.getElementById("pending-rows");
     body.replaceChildren.apply(body, requests.map(row));
     document.getElementById("pending-count").textContent = String(requests.length);
+    document.getElementById("overdue-count").textContent = String(overdueCount);
+    document.getElementById("overdue-words").textContent = overdueCount === 1 ? "request is" : "requests are";
+    document.getElementById("overdue-summary").hidden = overdueCount === 0;
     document.getElementById("pending-table").hidden = requests.length === 0;
     document.getElementById("pending-empty").hidden = requests.length > 0;
   }
@@ -60,6 +77,7 @@
     const result = await C.api("GET", "/api/privacy-requests");
     if (result.ok) {
       requests = result.data.requests;
+      overdueCount = result.data.overdue_count || 0;
       render();
     } else {
       show("privacy-error", result.data.error);

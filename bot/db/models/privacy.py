@@ -36,7 +36,8 @@ class PrivacyRequest(Base):
     """A customer's request, made in the chat, for a copy of their data or its erasure.
 
     Erasing the customer marks their requests done and unlinks them (customer and conversation gone); the
-    reference stays, so "PRIV-123456" can still be answered with "done, on ...".
+    reference stays, so "PRIV-123456" can still be answered with "done, on ...". `due_at` is what the customer
+    was promised when they asked; changing the setting later does not move it.
     """
 
     __tablename__ = "privacy_requests"
@@ -61,5 +62,6 @@ class PrivacyRequest(Base):
     conversation_id = Column(String(128), nullable=True)
     reference = Column(String(16), nullable=False, unique=True)
     requested_at = Column(DateTime, nullable=False, default=utcnow)
+    due_at = Column(DateTime, nullable=False)  # requested_at + TANDEM_ERASURE_DUE_DAYS, fixed when recorded
     handled_at = Column(DateTime, nullable=True)
     handled_by = Column(String(100), nullable=True)  # the admin's name, or "customer" for a copy given at once
