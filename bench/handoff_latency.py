@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 RASA = str(Path(sys.executable).with_name("rasa"))
 POSTGRES = os.environ.get("TANDEM_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
-from bot.processes import free_port, wait_for_http  # noqa: E402
+from bot.processes import free_port, wait_until_answers  # noqa: E402
 
 PASSWORD = "bench-password-123"
 
@@ -255,9 +255,9 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.STDOUT,
             ),
         ]
-        wait_for_http(f"http://127.0.0.1:{actions_port}/health", timeout=300)
-        wait_for_http(f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/", timeout=300)
-        wait_for_http(f"http://127.0.0.1:{console_port}/healthz", timeout=60)
+        wait_until_answers(f"http://127.0.0.1:{actions_port}/health", timeout=300)
+        wait_until_answers(f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/", timeout=300)
+        wait_until_answers(f"http://127.0.0.1:{console_port}/healthz", timeout=60)
         customers = [f"CUST-{i:05d}" for i in range(1, args.conversations + 1)]
         result = asyncio.run(
             run_load(

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 RASA = str(Path(sys.executable).with_name("rasa"))
 
-from bot.processes import free_port, wait_for_http  # noqa: E402
+from bot.processes import free_port, wait_until_answers  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -140,8 +140,8 @@ def run_tandem(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
         ),
     ]
     try:
-        wait_for_http(f"http://127.0.0.1:{actions_port}/health", timeout=300)
-        wait_for_http(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", timeout=300)
+        wait_until_answers(f"http://127.0.0.1:{actions_port}/health", timeout=300)
+        wait_until_answers(f"http://127.0.0.1:{rasa_port}/webhooks/tandem/", timeout=300)
         rng = random.Random(1)
 
         def body(c: int, m: int) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def run_baseline(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
         [RASA, "run", "--port", str(port)], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300)
+        wait_until_answers(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300)
         texts = ["hi", "i am feeling sad", "yes", "great", "are you a bot?", "bye"]
         return asyncio.run(
             load(

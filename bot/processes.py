@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # Rasa, TensorFlow and transformers must never phone home or wait on the hub: the machine is offline.
@@ -42,15 +43,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 180) -> None:
-    """Return once `url` answers; fail early if `process` exits first."""
+def answers(url: str, timeout: float = 2.0, *, any_status: bool = False) -> bool:
+    """Whether `url` answers: http(s) with a 2xx (any status with `any_status`), tcp://host:port by accepting."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "tcp":
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=timeout):
+                return True
+        except OSError:
+            return False
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return any_status
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def wait_until_answers(url: str, process: subprocess.Popen | None = None, timeout: float = 180) -> None:
+    """Return once `url` answers (see `answers`); fail early if `process` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise ServiceFailed(f"{url}: the process exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            time.sleep(0.5)
+        if answers(url):
+            return
+        time.sleep(0.5)
     raise ServiceFailed(f"{url} did not answer within {timeout:.0f} s")

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot import rasa_api, run_lock
@@ -44,21 +44,21 @@ def load_model(rasa_url: str, token: str, model: Path, timeout: float = 600.0) -
 
 
 class SentimentUpgrade:
-    """One background job: build `recipe`, train the Rasa model with it, load that into Rasa, then `on_swapped`."""
+    """One background job: build `recipe`, train the Rasa model with it, load that into each Rasa, then `on_swapped`."""
 
     def __init__(
         self,
         settings: Settings,
         recipe: Recipe,
         env: dict[str, str],
-        rasa_url: str,
+        rasa_urls: Sequence[str],
         on_swapped: Callable[[Path], None],
         say: Callable[[str], None] = print,
     ) -> None:
         self.settings = settings
         self.recipe = recipe
         self.env = env
-        self.rasa_url = rasa_url
+        self.rasa_urls = tuple(rasa_urls)  # every instance serves the new model (the production profile runs two)
         self.on_swapped = on_swapped
         self.say = say
         self.build_log = settings.state_dir / "sentiment-build.log"
@@ -92,7 +92,8 @@ class SentimentUpgrade:
             )
             if self._stopping.is_set():
                 return
-            load_model(self.rasa_url, self.settings.rasa_api_token, model)
+            for rasa_url in self.rasa_urls:
+                load_model(rasa_url, self.settings.rasa_api_token, model)
             self.on_swapped(model)
             self.say(f"sentiment: the better model {describe(built)} serves now (Rasa model {model.name}, no restart)")
         except _Stopped:

@@ -13,12 +13,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot import run_lock
-from bot.processes import ServiceFailed, runtime_env, wait_for_http
+from bot.processes import ServiceFailed, runtime_env, wait_until_answers
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.training import RASA, train_if_changed
 
@@ -52,13 +52,15 @@ class StackError(RuntimeError):
 class Service:
     name: str
     command: list[str]
-    health_url: str | None  # None: a worker without HTTP; running is healthy
+    health_url: str | None  # http(s)://... answers 2xx, tcp://host:port accepts; None: a worker, running is healthy
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_deaths: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
     restarts: int = 0  # times it was started again since `up` began
     restart_at: float | None = None  # when a dead process is due to start again
     log: Path | None = None  # its output (None: the terminal's); a terminal gets one line per service
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
+    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
 
 
 def log_tail(service: Service, lines: int = 20) -> str:
@@ -79,9 +81,47 @@ def wait_healthy(service: Service, timeout: float) -> None:
             raise StackError(f"{service.name} exited with {service.process.returncode}; {log_tail(service)}")
         return
     try:
-        wait_for_http(service.health_url, service.process, timeout)
+        wait_until_answers(service.health_url, service.process, timeout)
     except ServiceFailed as exc:
         raise StackError(f"{service.name} failed: {exc}; {log_tail(service)}") from exc
+
+
+def action_server(name: str, port: int) -> Service:
+    return Service(
+        name, [RASA, "run", "actions", "--actions", "actions", "--port", str(port)], f"http://127.0.0.1:{port}/health"
+    )
+
+
+def rasa_server(name: str, model: Path, port: int, endpoints: str, credentials: str) -> Service:
+    # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
+    # bot.rasa_cli adds it inside the process, so it is not in the process list.
+    command = [PYTHON, "-m", "bot.rasa_cli", "run", "--model", str(model), "--enable-api", "--cors", "*"]
+    command += ["--port", str(port), "--credentials", credentials, "--endpoints", endpoints]
+    return Service(name, command, f"http://127.0.0.1:{port}/webhooks/tandem_socket/")
+
+
+def web_apps(settings: Settings, rasa_url: str) -> list[Service]:
+    """The shop page, the agent console, and the scheduler that sends due journey follow-ups through `rasa_url`."""
+    return [
+        Service(
+            "shop page", [PYTHON, "-m", "bot.web.shop_site"], f"http://{settings.web_host}:{settings.web_port}/healthz"
+        ),
+        Service(
+            "agent console",
+            [PYTHON, "-m", "bot.console"],
+            f"http://{settings.console_host}:{settings.console_port}/healthz",
+        ),
+        Service(
+            "follow-up scheduler", [PYTHON, "-m", "bot.cli", "journeys", "scheduler", "--rasa-url", rasa_url], None
+        ),
+    ]
+
+
+def log_to_files(service_list: list[Service], logs: Path) -> list[Service]:
+    """Their output (hundreds of lines of dependencies' warnings and request logs) goes to a file each."""
+    for service in service_list:
+        service.log = logs / (service.name.replace(" ", "-") + ".log")
+    return service_list
 
 
 def services(
@@ -93,56 +133,11 @@ def services(
     credentials: str = "credentials.yml",
 ) -> list[Service]:
     service_list = [
-        Service(
-            "action server",
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            f"http://127.0.0.1:{actions_port}/health",
-        ),
-        Service(
-            "rasa",
-            # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
-            # bot.rasa_cli adds it inside the process, so it is not in the process list.
-            [
-                PYTHON,
-                "-m",
-                "bot.rasa_cli",
-                "run",
-                "--model",
-                str(model),
-                "--enable-api",
-                "--cors",
-                "*",
-                "--port",
-                str(rasa_port),
-                "--credentials",
-                credentials,
-                "--endpoints",
-                endpoints,
-            ],
-            f"http://127.0.0.1:{rasa_port}/webhooks/tandem_socket/",
-        ),
-        Service(
-            "shop page",
-            [PYTHON, "-m", "bot.web.shop_site"],
-            f"http://{settings.web_host}:{settings.web_port}/healthz",
-        ),
-        Service(
-            "agent console",
-            [PYTHON, "-m", "bot.console"],
-            f"http://{settings.console_host}:{settings.console_port}/healthz",
-        ),
-        # Sends due journey follow-ups into customers' conversations through Rasa's HTTP API.
-        Service(
-            "follow-up scheduler",
-            [PYTHON, "-m", "bot.cli", "journeys", "scheduler", "--rasa-url", f"http://127.0.0.1:{rasa_port}"],
-            None,
-        ),
+        action_server("action server", actions_port),
+        rasa_server("rasa", model, rasa_port, endpoints, credentials),
+        *web_apps(settings, f"http://127.0.0.1:{rasa_port}"),
     ]
-    # Their output (hundreds of lines of dependencies' warnings and request logs) goes to a file each.
-    logs = settings.state_dir / "logs"
-    for service in service_list:
-        service.log = logs / (service.name.replace(" ", "-") + ".log")
-    return service_list
+    return log_to_files(service_list, settings.state_dir / "logs")
 
 
 def use_model(rasa: Service, model: Path) -> None:
@@ -161,7 +156,8 @@ def launch(service: Service, env: dict[str, str]) -> None:
         service.process = subprocess.Popen(
             service.command,
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**env, **service.env},
+            user=service.user,
             start_new_session=True,
             preexec_fn=run_lock.die_with_parent,
             stdout=output,
@@ -177,16 +173,18 @@ def launch(service: Service, env: dict[str, str]) -> None:
 def start(
     service_list: list[Service], env: dict[str, str], timeout: float = 300.0, state_dir: Path | None = None
 ) -> None:
-    logs = sorted({str(service.log.parent) for service in service_list if service.log is not None})
+    """Start those not started yet (the production profile starts its databases first), and wait for each."""
+    new = [service for service in service_list if service.process is None]
+    logs = sorted({str(service.log.parent) for service in new if service.log is not None})
     print(
-        f"starting {', '.join(service.name for service in service_list)}"
+        f"starting {', '.join(service.name for service in new)}"
         + (f" (their output goes to {', '.join(logs)})" if logs else ""),
         flush=True,
     )
-    for service in service_list:
+    for service in new:
         launch(service, env)
     record(service_list, state_dir)
-    for service in service_list:
+    for service in new:
         wait_healthy(service, timeout)
         print(f"{service.name} is up ({service.health_url or 'running'})", flush=True)
 
@@ -414,13 +412,15 @@ def up(seed_customers: int = 1000, rasa_port: int = 5005, actions_port: int = 50
         run_lock.release(settings.state_dir)
 
 
-def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, actions_port: int) -> int:
+def prepare(settings: Settings, env: dict[str, str], seed_customers: int) -> tuple[Path, SentimentChoice]:
+    """The database migrated and seeded, the demo's personalization, a console admin, and the Rasa model."""
+    from sqlalchemy.engine import make_url
+
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
     from bot.shop.seed import ShopAlreadySeeded, seed_shop
 
-    env = child_env(settings)
-    print(f"database: {settings.database_url}", flush=True)
+    print(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}", flush=True)
     upgrade(settings.database_url)
     try:
         with session_scope(settings.database_url) as session:
@@ -436,6 +436,27 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     model = train_if_changed(
         settings.models_dir, env=env, log=settings.state_dir / "train.log", sentiment_model=sentiment.serving
     )
+    return model, sentiment
+
+
+def sentiment_upgrade(
+    settings: Settings, sentiment: SentimentChoice, env: dict[str, str], rasas: Sequence[Service], urls: Sequence[str]
+) -> list[Background]:
+    """The better sentiment model, built once the assistant is up and loaded into every Rasa (`rasas` at `urls`)."""
+    if sentiment.better is None:
+        return []
+    from bot.sentiment_upgrade import SentimentUpgrade
+
+    def swapped(model: Path) -> None:
+        for rasa in rasas:
+            use_model(rasa, model)
+
+    return [SentimentUpgrade(settings, sentiment.better, env, urls, on_swapped=swapped)]
+
+
+def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, actions_port: int) -> int:
+    env = child_env(settings)
+    model, sentiment = prepare(settings, env, seed_customers)
     # endpoints.yml reads these; without them Rasa would miss the chosen actions port, or fail to open
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
@@ -444,20 +465,7 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
-    background: list[Background] = []
-    if sentiment.better is not None:
-        from bot.sentiment_upgrade import SentimentUpgrade
-
-        rasa = next(service for service in service_list if service.name == "rasa")
-        background.append(
-            SentimentUpgrade(
-                settings,
-                sentiment.better,
-                env,
-                env["TANDEM_RASA_URL"],
-                on_swapped=lambda swapped: use_model(rasa, swapped),
-            )
-        )
+    rasa = [service for service in service_list if service.name == "rasa"]
     return supervise(
         service_list,
         env,
@@ -465,5 +473,5 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
         f"http://{settings.console_host}:{settings.console_port}/ (create one with `./tandem agents create`). "
         f"Ctrl-C (or `./tandem down`) stops everything.\n",
         state_dir=settings.state_dir,
-        background=background,
+        background=sentiment_upgrade(settings, sentiment, env, rasa, [env["TANDEM_RASA_URL"]]),
     )

@@ -7,12 +7,11 @@ terminal, also while `up` runs in the background, and says plainly when nothing 
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot import run_lock
+from bot.processes import answers
 
 PROBE_TIMEOUT = 2.0
 
@@ -42,14 +41,9 @@ class StackStatus:
 
 
 def _answers(url: str) -> float | None:
-    """Milliseconds to an HTTP answer (any status: the process is serving), None when there is none."""
+    """Milliseconds to an answer (any HTTP status: the process is serving), None when there is none."""
     started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT):
-            pass
-    except urllib.error.HTTPError:
-        pass  # it answered, if not with 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+    if not answers(url, PROBE_TIMEOUT, any_status=True):
         return None
     return (time.perf_counter() - started) * 1000
 

@@ -8,6 +8,7 @@ message of the same customer (`JourneyConflict`) is re-run on the fresh state by
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,11 +23,14 @@ from bot.journeys.config import JourneyConfig
 from bot.journeys.types import FALLBACK_INTENT, BotMessage, StepResult, UserInput
 from bot.journeys.workflows import load_workflows
 from bot.journeys.workflows.runner import WorkflowRunner
+from bot.journeys.workflows.schema import Step, UnknownStep
 from bot.journeys.workflows.shop_facts import ShopDbFacts
 from bot.journeys.workflows.triggers import KEYWORD_MATCH, match_score, match_workflow
 from bot.shop.catalog import device_named_in
 from bot.shop.customers import customer_pk
 from bot.shop.orders import normalize_order_number
+
+log = logging.getLogger(__name__)
 
 # A message the NLU could not settle (Rasa's FallbackClassifier) may still be a report: one of its first guesses,
 # this confident, with the words of a workflow's problem (`report_behind_fallback`).
@@ -255,8 +259,8 @@ class JourneyService:
             return Turn((), journey)
         if follow.kind == "nudge":
             return self._prompt_again(session, journey, customer, nudge=True)
-        if getattr(self.runner.workflow(journey.workflow).step(journey.current_step), "kind", None) != "follow_up":
-            return Turn((), journey)  # the journey moved on from the step that scheduled it
+        if getattr(self._step(journey), "kind", None) != "follow_up":
+            return Turn((), journey)  # the journey moved on from the step that scheduled it, or the step is gone
         result = self.runner.resume(
             journey.workflow, journey.current_step, journey.context, customer, session, journey_id=str(journey.id)
         )
@@ -289,14 +293,10 @@ class JourneyService:
         resumed: bool = False,
         nudge: bool = False,
     ) -> Turn:
-        if journey.current_step is None:
-            return Turn((), journey, resumed=resumed)
-        step = self.runner.workflow(journey.workflow).step(journey.current_step)
-        if getattr(step, "kind", None) not in ("ask", "instruct"):
+        step = self._step(journey)
+        if step is None or getattr(step, "kind", None) not in ("ask", "instruct"):
             return Turn((), journey, resumed=resumed)  # waiting for the company: nothing to ask
-        result: StepResult = self.runner.prompt(
-            journey.workflow, journey.current_step, journey.context, customer, session
-        )
+        result: StepResult = self.runner.prompt(journey.workflow, step.id, journey.context, customer, session)
         return Turn(result.messages, journey, resumed=resumed)
 
     # --- the customer's view ----------------------------------------------------------------------------------
@@ -351,6 +351,22 @@ class JourneyService:
         try:
             return self.runner.accepts(workflow, step).to_slot()
         except KeyError:  # a workflow or step that is gone since (UnknownStep): no answers to route
+            return None
+
+    def _step(self, journey: store.JourneyView) -> Step | None:
+        """The step the journey waits at; None when it waits nowhere, or when an edit of the workflow removed the
+        step or the workflow since the journey was saved (nothing to resume there; the journey stays as it is)."""
+        if journey.current_step is None:
+            return None
+        try:
+            return self.runner.workflow(journey.workflow).step(journey.current_step)
+        except UnknownStep:
+            log.warning(
+                "journey %s waits at %s/%s, which the workflows no longer have",
+                journey.id,
+                journey.workflow,
+                journey.current_step,
+            )
             return None
 
     def _own(self, session: Session, customer: str, journey_id: int) -> store.JourneyView:

@@ -8,7 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from bot.processes import free_port, wait_for_http
+from bot.processes import free_port, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def test_the_module_serves_the_console_on_the_configured_port(tmp_path):
             [sys.executable, "-m", "bot.console"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
+        wait_until_answers(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
             assert page.status == 200 and b"Sign in" in page.read()
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.processes import ServiceFailed, free_port, wait_for_http
+from bot.processes import ServiceFailed, free_port, wait_until_answers
 from tests.support.rasa_model import RASA, ROOT
 
 __all__ = ["action_server_command", "free_port", "rasa_server_command", "running", "wait_until_up", "write_endpoints"]
@@ -15,7 +15,7 @@ __all__ = ["action_server_command", "free_port", "rasa_server_command", "running
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     try:
-        wait_for_http(url, process, timeout)
+        wait_until_answers(url, process, timeout)
     except ServiceFailed as exc:
         raise RuntimeError(f"{exc}:\n{log.read_text()[-3000:]}") from exc
 

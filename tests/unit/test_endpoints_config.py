@@ -17,6 +17,10 @@ ENV = {
     "TANDEM_TRACKER_DB_PASSWORD": "secret",
     "TANDEM_REDIS_HOST": "redis.internal",
     "TANDEM_REDIS_PORT": "6379",
+    "TANDEM_BROKER_HOST": "rabbitmq.internal",
+    "TANDEM_BROKER_PORT": "5672",
+    "TANDEM_BROKER_USER": "tandem",
+    "TANDEM_BROKER_PASSWORD": "broker-secret",
 }
 
 
@@ -46,3 +50,14 @@ def test_production_trackers_and_locks_use_the_configured_servers() -> None:
     locks = read_endpoint_config(str(ROOT / "config/endpoints.production.yml"), "lock_store")
     assert (trackers.url, trackers.kwargs["password"]) == ("db.internal", "secret")
     assert locks.url == "redis.internal"
+
+
+def test_production_publishes_every_event_to_rabbitmq() -> None:
+    broker = read_endpoint_config(str(ROOT / "config/endpoints.production.yml"), "event_broker")
+    assert broker.type == "pika" and broker.url == "rabbitmq.internal"
+    assert (broker.kwargs["port"], broker.kwargs["username"], broker.kwargs["password"]) == (
+        "5672",
+        "tandem",
+        "broker-secret",
+    )
+    assert broker.kwargs["queues"] == ["tandem_events"]

@@ -1088,6 +1088,12 @@
     return libPromise;
   }
 
+  function routeId() {
+    const bytes = new Uint8Array(8);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   function connect() {
     if (state.socket) return Promise.resolve();
     if (state.connecting) return state.connecting;
@@ -1103,6 +1109,9 @@
           // Tandem's channel serves long-polling only (docs/widget-protocol.md): asking for a websocket upgrade
           // would only earn a refused request on every load.
           transports: ["polling"],
+          // Names this connection for a load balancer: every request of one engine.io session must reach the
+          // Rasa instance that holds it (the production profile's nginx hashes on it; docs/deploy.md).
+          query: { tandem_route: routeId() },
           reconnection: true,
           reconnectionDelay: 1000,
           reconnectionDelayMax: 5000,
