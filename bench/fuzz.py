@@ -1,9 +1,12 @@
 """The long fuzz: 10,000 seeded hostile requests against the real stack (Rasa with both channels, the action server,
 the shop page, the agent console, PostgreSQL), as `tests/e2e/test_fuzz.py` runs 600 of them in CI.
 
-It runs that very test with more requests, so the stack is started exactly as the tests start it. It prints
-the requests tried per endpoint and the statuses they got, and fails on any answer >= 500, a request that hangs
-or loses its connection, a traceback in any server's log, or a server that stops answering.
+The surfaces (tests/support/fuzz.py): the REST channel, engine.io's HTTP transport and socket.io events, the
+shop page's API, the agent console's HTTP API and its websocket (`/ws`), and Rasa's HTTP API behind its token as
+production runs it (no token, a wrong one, the right one). It runs that very test with more requests, so the
+stack is started exactly as the tests start it. It prints the requests tried per endpoint and the statuses they
+got, and fails on any answer >= 500, a request without valid credentials that is not refused with 401 or 403, a
+request that hangs or loses its connection, a traceback in any server's log, or a server that stops answering.
 
     python bench/fuzz.py [--requests 10000] [--seed 12]
 """

@@ -1,5 +1,6 @@
 """Rasa's own command line as Tandem runs it: `run` takes the HTTP API token from the settings (never from the
-command line, where `ps` shows it to every user), and no command warns about responses that only actions send."""
+command line, where `ps` shows it to every user) and stores every conversation or fails the message (never
+one process's memory), and no command warns about responses that only actions send."""
 
 from __future__ import annotations
 
@@ -19,6 +20,28 @@ def _expect_action_responses() -> None:
     )
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store could not be read or written; the message fails, and its sender retries it."""
+
+
+def persist_or_fail() -> None:
+    """Rasa wraps every tracker store in `FailSafeTrackerStore`: on a database error it keeps the conversation in
+    this one process's memory (on a read, it even starts the conversation afresh) while the channel acknowledges
+    the message, so the message never reaches the database and other instances never see it. Tandem acknowledges
+    only what is stored: the error goes on to the channel, which answers 503, and the widget sends it again."""
+    from rasa.core import agent
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    class PersistOrFail(FailSafeTrackerStore):
+        def on_tracker_store_error(self, error: Exception) -> None:
+            raise TrackerStoreUnavailable(f"the tracker store failed: {error}") from error
+
+        def on_tracker_store_retrieve_error(self, error: Exception) -> None:
+            raise TrackerStoreUnavailable(f"the tracker store could not be read: {error}") from error
+
+    agent.FailSafeTrackerStore = PersistOrFail
+
+
 def main(argv: list[str]) -> int:
     """`python -m bot.rasa_cli train ...`, `... data validate`, `... run --model ... --enable-api ...`."""
     arguments = list(argv)
@@ -32,6 +55,8 @@ def main(argv: list[str]) -> int:
     from rasa.__main__ import main as rasa_main
 
     _expect_action_responses()
+    if arguments[:1] == ["run"]:
+        persist_or_fail()
     if settings is not None and arguments[1:2] != ["actions"]:
         arguments += ["--auth-token", settings.rasa_api_token]
     # Rasa's default domain is `domain.yml`; Tandem's is the `domain/` folder (one file per topic).

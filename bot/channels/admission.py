@@ -56,6 +56,17 @@ async def conversation_events(app: Any, conversation_id: str) -> list[dict[str, 
     return [e.as_dict() for e in tracker.events] if tracker else []
 
 
+async def already_stored(app: Any, conversation_id: str, message_id: str) -> bool:
+    """Whether the conversation holds a customer message with this client id (a retry whose first try was stored
+    but whose acknowledgement was lost). A tracker store that cannot be read says no: the message goes through."""
+    try:
+        events = await conversation_events(app, conversation_id)
+    except Exception:
+        logger.exception("could not read conversation %s to check message %s", conversation_id, message_id)
+        return False
+    return any(e.get("event") == "user" and e.get("message_id") == message_id for e in reversed(events))
+
+
 async def offered(app: Any, conversation_id: str, text: str) -> bool:
     """Whether `text` may reach Rasa: ordinary text always; a payload with values only if the bot offered it.
 

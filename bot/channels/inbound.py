@@ -62,6 +62,19 @@ def check_text(text: Any, max_chars: int) -> str:
     return text
 
 
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_message_id(value: Any) -> str | None:
+    """The client's id for one message, which its retries repeat: a retry of a message already stored is not
+    stored (or answered) twice."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not MESSAGE_ID.fullmatch(value):
+        raise ChannelError(400, "'message_id' must be 1 to 64 letters, digits, '-' or '_'")
+    return value
+
+
 def verified_metadata(raw_metadata: Any) -> dict[str, Any]:
     """Metadata for Rasa: the verified customer id and its token, or nothing for an anonymous visitor."""
     raw_metadata = raw_metadata or {}

@@ -20,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import admission
+from bot.channels.accept import ChannelBlueprint
 from bot.channels.inbound import (
     NO_ANSWER_TEXT,
     ChannelError,
@@ -67,7 +68,7 @@ class TandemInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         module = inspect.getmodule(self)
-        webhook = Blueprint("tandem_webhook", module.__name__ if module else None)
+        webhook = ChannelBlueprint("tandem_webhook", module.__name__ if module else None)
         limits = self.limits = self.limits or ChannelLimits.from_settings(get_settings())
 
         @webhook.route("/", methods=["GET"])

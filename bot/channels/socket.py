@@ -32,7 +32,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels import admission
-from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_sender, check_text, verify
+from bot.channels.accept import ChannelBlueprint
+from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_message_id, check_sender, check_text, verify
 from bot.channels.limits import ChannelLimits
 from bot.handoff.relay import HandoffRelay, default_relay
 from bot.handoff.store import HandoffView
@@ -130,7 +131,7 @@ class TandemSocketOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-class _AppCapturingBlueprint(Blueprint):
+class _AppCapturingBlueprint(ChannelBlueprint):
     """Attaches the socket.io server to Rasa's Sanic app and remembers the app (for its tracker store)."""
 
     def __init__(self, sio: AsyncServer, socketio_path: str, on_app: Callable[[Sanic], None], *args: Any) -> None:
@@ -294,6 +295,7 @@ class TandemSocketInput(InputChannel):
             if data.get("session_id") not in (None, session_id):
                 raise ChannelError(400, "this socket is in another conversation: send session_request first")
             text = check_text(data.get("message"), get_settings().max_message_chars)
+            message_id = check_message_id(data.get("message_id"))
             metadata = self._metadata(session, data.get("metadata"))
             assert self.limits is not None
             await self.limits.check_customer(metadata.get("customer_id"), session_id)
@@ -303,12 +305,16 @@ class TandemSocketInput(InputChannel):
         if not await admission.offered(self.app, session_id, text):
             await output.send_text_message(session_id, admission.NOT_OFFERED_TEXT)
             return {"ok": True, "refused": "not_offered"}
+        if message_id is not None and await admission.already_stored(self.app, session_id, message_id):
+            return {"ok": True, "duplicate": True}  # stored and answered the first time; its ack was lost
 
         handoff = await self.relay.take_customer_message(session_id, text)
         if handoff is None:
             await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
         try:
-            await on_new_message(UserMessage(text, output, session_id, input_channel=CHANNEL, metadata=metadata))
+            await on_new_message(
+                UserMessage(text, output, session_id, input_channel=CHANNEL, message_id=message_id, metadata=metadata)
+            )
         except Exception:
             logger.exception("socket: message from %s failed", session_id)
             await output.send_text_message(session_id, NO_ANSWER_TEXT)

@@ -38,7 +38,8 @@ def _two_customers_with_orders(url: str) -> list[tuple[str, str]]:
 
 
 def _tracker_texts(stack: dict[str, Any], conversation: str) -> list[str]:
-    with urllib.request.urlopen(f"{stack['rasa_base']}/conversations/{conversation}/tracker", timeout=30) as reply:
+    url = f"{stack['rasa_base']}/conversations/{conversation}/tracker?token={stack['rasa_token']}"
+    with urllib.request.urlopen(url, timeout=30) as reply:
         events = json.loads(reply.read())["events"]
     return [e.get("text") or "" for e in events if e.get("event") in ("user", "bot")]
 

@@ -1,6 +1,7 @@
 """A seeded fuzz of the running stack (short form; `bench/fuzz.py` runs 10,000 requests): the REST and socket.io
-channels, the shop's API and the agent console's API answer hostile input with 4xx, never a 500, no traceback in
-any server's log, and everything still answers afterwards."""
+channels, the shop's API, the agent console's API and websocket, and Rasa's HTTP API (behind its token, as in
+production) answer hostile input with 4xx, never a 500, refuse what lacks credentials with 401 or 403, leave no
+traceback in any server's log, and everything still answers afterwards."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def test_hostile_requests_get_clear_answers_and_leave_the_stack_running(stack, s
         console_username=username,
         console_password=PASSWORD,
         customers=customers,
+        rasa_token=stack["rasa_token"],
         handoff_ids=handoffs,
         conversation_ids=[f"fuzz-{i}" for i in range(3)],
     )

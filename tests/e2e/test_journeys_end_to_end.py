@@ -138,7 +138,9 @@ def test_a_due_follow_up_reaches_the_conversation_through_rasa(stack, postgres_s
     assert pending is not None, "the late-delivery journey never scheduled a follow-up"
 
     later = pending.due_at + timedelta(minutes=1)
-    scheduler = FollowUpScheduler(postgres_shop, RasaHttpSender(stack["rasa_base"]), clock=lambda: later)
+    scheduler = FollowUpScheduler(
+        postgres_shop, RasaHttpSender(stack["rasa_base"], stack["rasa_token"]), clock=lambda: later
+    )
     sent = scheduler.run_once()
     assert pending.id in {s.follow_up_id for s in sent}
     with session_scope(postgres_shop) as session:

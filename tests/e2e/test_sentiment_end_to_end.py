@@ -43,10 +43,12 @@ def negative_variants(response: str) -> set:
 
 
 def test_model_parse_shows_each_messages_sentiment(stack):
-    parsed = get_json(f"{stack['rasa_base']}/model/parse", {"text": UNHAPPY[1]})
+    parsed = get_json(f"{stack['rasa_base']}/model/parse?token={stack['rasa_token']}", {"text": UNHAPPY[1]})
     assert parsed["sentiment"]["label"] == "negative"
     assert parsed["sentiment"]["score"] < -0.3
-    happy = get_json(f"{stack['rasa_base']}/model/parse", {"text": "thank you so much, that was great!"})
+    happy = get_json(
+        f"{stack['rasa_base']}/model/parse?token={stack['rasa_token']}", {"text": "thank you so much, that was great!"}
+    )
     assert happy["sentiment"]["label"] == "positive"
 
 
@@ -71,7 +73,7 @@ def test_unhappy_customers_get_empathy_then_the_offer_of_a_person(stack, postgre
     assert handoff.reason == "negative_streak" and handoff.status in ("waiting", "follow_up")
     assert handoff.sentiment < -0.3
 
-    tracker = get_json(f"{stack['rasa_base']}/conversations/{sender}/tracker")
+    tracker = get_json(f"{stack['rasa_base']}/conversations/{sender}/tracker?token={stack['rasa_token']}")
     assert tracker["slots"]["handoff_reason"] == "negative_streak"
     assert tracker["slots"]["sentiment_trend"]["negative_streak"] == 3
     assert tracker["slots"]["sentiment_trend"]["worst"] < -0.3

@@ -121,7 +121,7 @@ def test_a_reconnecting_widget_gets_what_it_missed(stack, postgres_shop):
         seen = await client.next_message()
         await client.close()
         # While the page is closed, a person writes (as the console does, through Rasa's API).
-        api = RasaApi(stack["rasa_base"])
+        api = RasaApi(stack["rasa_base"], stack["rasa_token"])
         try:
             await api.append(session_id, [agent_events.agent_message("Hi, I'm Alice from the team.", "Alice")])
         finally:
@@ -152,7 +152,7 @@ def test_during_a_handoff_the_bot_is_quiet_and_every_message_is_kept_until_it_is
 
     async def chat():
         client = WidgetClient(stack["rasa_base"], token=sign_customer(customer))
-        api = RasaApi(stack["rasa_base"])
+        api = RasaApi(stack["rasa_base"], stack["rasa_token"])
         try:
             session_id = await client.connect()
             await client.send("I want to talk to a person")

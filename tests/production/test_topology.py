@@ -14,19 +14,17 @@ import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import JourneyFollowUp
+from bot.db.models import Customer, Handoff, JourneyFollowUp
 from bot.db.session import session_scope
 from bot.handoff.agent_events import agent_message
 from bot.identity import sign_customer
-from bot.journeys.types import FollowUpRequest
 from bot.rasa_api import RasaApi
-from tests.journeys.test_store import customer_id, open_one, step_result
+from tests.support.chaos import journey_with_a_follow_up_due_now
 from tests.support.production import Production
 from tests.support.rasa_model import ROOT
 from tests.support.widget_client import WidgetClient
@@ -56,20 +54,6 @@ def http(url: str, *, data: Any = None, headers: dict[str, str] | None = None) -
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def journey_with_a_follow_up_due_now(url: str, customer: str, conversation_id: str) -> None:
-    """A late delivery waiting for the company, its follow-up due now (as two days after the promise)."""
-    result = step_result(
-        "waiting_for_company",
-        "wait_slightly_late",
-        ("start", "wait_slightly_late"),
-        workflow="late_delivery",
-        follow_ups=(FollowUpRequest(0, response="utter_wf_follow_up_hello"),),
-    )
-    with session_scope(url) as session:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        open_one(session, customer_id(session, customer), now=now, conversation_id=conversation_id, result=result)
 
 
 def test_one_command_starts_every_process_and_status_reports_each(production: Production):
@@ -119,7 +103,7 @@ def test_a_customer_on_one_instance_gets_what_the_other_instance_sends_and_the_s
                 await other.close()
             replies = [await widget.next_message(lambda m: "from instance 2" in m.get("text", "")) for _ in range(5)]
             # A follow-up due now: the scheduler sends it through nginx, to whichever instance; it reaches the socket.
-            journey_with_a_follow_up_due_now(production.database_url, customer, widget.session_id)
+            journey_with_a_follow_up_due_now(production.database_url, customer, widget.session_id, "late")
             follow_up = await widget.next_message(lambda m: m.get("from") == "bot", timeout=60)
             await asyncio.sleep(3)  # anything sent twice would have arrived by now
             return [m["text"] for m in replies], [follow_up, *widget.drain()]
@@ -176,3 +160,59 @@ def test_every_event_reaches_rabbitmq(production: Production):
         == 200
     )
     assert asyncio.run(queued()) > 0
+
+
+def test_in_a_browser_a_customer_reaches_an_agent_through_the_one_address(production: Production, tmp_path):
+    """The widget on the public address, the console on console.localhost: the handoff story through nginx."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from bot.console.agents import create_agent
+    from bot.handoff.routing import default_rules
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    username, password, customer = "prodagent", "a-long-enough-password", "CUST-00007"
+    with session_scope(production.database_url) as session:
+        create_agent(session, username, "Pat Example", password, role="admin", known_queues=default_rules().queue_keys)
+    port = production.ports.public
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        agent = browser.new_context().new_page()
+        agent.goto(f"http://console.localhost:{port}/")
+        agent.get_by_label("Username").fill(username)
+        agent.get_by_label("Password").fill(password)
+        agent.get_by_role("button", name="Sign in").click()
+        expect(agent.locator("#live-status")).to_have_text("Live", timeout=15_000)
+
+        widget = browser.new_context().new_page()
+        widget.goto(f"http://localhost:{port}/")
+        widget.wait_for_function("() => window.TandemWidget !== undefined")
+        widget.select_option("#demo-customer", customer)
+        widget.get_by_role("button", name="Sign in").click()
+        widget.locator(".tandem-launcher").click()
+        log = widget.get_by_role("log")
+        widget.fill("#tandem-input", "I want to talk to a person please")
+        widget.keyboard.press("Enter")
+        expect(log).to_contain_text("in the queue", timeout=30_000)
+
+        with session_scope(production.database_url) as session:
+            handoff_id = session.execute(
+                select(Handoff.id)
+                .join(Customer, Customer.id == Handoff.customer_id)
+                .where(Customer.external_id == customer)
+                .order_by(Handoff.id.desc())
+            ).scalar()
+        row = agent.locator(f'#queue-rows tr[data-handoff-id="{handoff_id}"]')
+        expect(row).to_be_visible(timeout=15_000)
+        row.locator("button", has_text="Claim").click()
+        expect(agent.locator("#status-badge")).to_contain_text("you", timeout=15_000)
+        for i in range(3):  # through nginx to either Rasa instance; the socket lives on one of them
+            agent.locator("#composer-text").fill(f"Hello from Pat, message {i}")
+            agent.locator("#composer-text").press("Control+Enter")
+        replies = widget.locator(".tandem-msg--agent")
+        expect(replies).to_have_count(3, timeout=20_000)
+        expect(replies.last).to_contain_text("Hello from Pat, message 2")
+        widget.fill("#tandem-input", "thanks, my parcel is late")
+        widget.keyboard.press("Enter")
+        expect(agent.locator("#timeline .msg--customer").last).to_contain_text("my parcel is late", timeout=15_000)
+        widget.screenshot(path=str(tmp_path / "widget-through-nginx.png"))
+        browser.close()

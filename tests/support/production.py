@@ -121,7 +121,10 @@ def production_profile(
             except subprocess.TimeoutExpired:
                 process.kill()
         _stop_leftovers(root)
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("TANDEM_KEEP_PRODUCTION_STATE"):
+            print(f"the profile's state folder (logs/ has every process's output): {root}", flush=True)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _stop_leftovers(root: Path) -> None:

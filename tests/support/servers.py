@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,8 +41,12 @@ def action_server_command(port: int) -> list[str]:
 
 
 def rasa_server_command(model: Path, port: int, endpoints: Path) -> list[str]:
+    """Rasa as production runs it: `bot.rasa_cli` adds `--auth-token` from the settings of the environment the
+    process is given, so its HTTP API takes `?token=<that Settings.rasa_api_token>` and refuses anything else."""
     return [
-        RASA,
+        sys.executable,
+        "-m",
+        "bot.rasa_cli",
         "run",
         "--model",
         str(model),

@@ -11,6 +11,7 @@ from typing import Any
 from bot.db.session import session_scope
 from bot.personalization.demo_behaviour import seed_demo_behaviour
 from bot.personalization.jobs.recommender_training import train as train_recommenders
+from bot.settings import load_settings
 from bot.shop.seed import seed_shop
 from tests.support.rasa_model import rasa_env, trained_model
 from tests.support.servers import action_server_command, free_port, rasa_server_command, running, write_endpoints
@@ -30,7 +31,8 @@ def tandem_stack(database_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
     """Rasa (REST and socket channels, HTTP API) and the action server on free ports, on `database_url`.
 
     Yields what tests need to talk to it; a test may replace `state["actions"]` (a restarted action server),
-    and whichever is current is stopped at the end.
+    and whichever is current is stopped at the end. Rasa's HTTP API takes a token, as in production:
+    `state["rasa_token"]`, from the settings of `state["env"]` (which a console started on that env shares).
     """
     model = trained_model()
     actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
@@ -63,6 +65,7 @@ def tandem_stack(database_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
             state = {
                 "url": f"http://127.0.0.1:{rasa_port}/webhooks/tandem/webhook",
                 "rasa_base": f"http://127.0.0.1:{rasa_port}",
+                "rasa_token": load_settings(env).rasa_api_token,
                 "console_port": console_port,
                 "actions": actions,
                 "actions_cmd": actions_cmd,

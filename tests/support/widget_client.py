@@ -69,12 +69,15 @@ class WidgetClient:
         await asyncio.wait_for(self._state_seen.wait(), timeout)
         return None if self.session_error else self.session_id
 
-    async def send(self, text: Any, *, timeout: float = 60, token: str | None = None) -> dict[str, Any]:
-        """Send a message; the server's acknowledgement."""
+    async def send(
+        self, text: Any, *, timeout: float = 60, token: str | None = None, message_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send a message (with the widget's `message_id`, which its retries repeat); the server's acknowledgement."""
         metadata = {"customer_token": token or self.token} if (token or self.token) else {}
-        return await self.sio.call(
-            "user_uttered", {"session_id": self.session_id, "message": text, "metadata": metadata}, timeout=timeout
-        )
+        data = {"session_id": self.session_id, "message": text, "metadata": metadata}
+        if message_id is not None:
+            data["message_id"] = message_id
+        return await self.sio.call("user_uttered", data, timeout=timeout)
 
     async def next_message(self, where: Callable[[Message], bool] = lambda m: True, timeout: float = 30) -> Message:
         """The next bot or agent message that matches `where` (others are skipped)."""

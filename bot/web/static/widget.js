@@ -1088,12 +1088,6 @@
     return libPromise;
   }
 
-  function routeId() {
-    const bytes = new Uint8Array(8);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
   function connect() {
     if (state.socket) return Promise.resolve();
     if (state.connecting) return state.connecting;
@@ -1111,7 +1105,7 @@
           transports: ["polling"],
           // Names this connection for a load balancer: every request of one engine.io session must reach the
           // Rasa instance that holds it (the production profile's nginx hashes on it; docs/deploy.md).
-          query: { tandem_route: routeId() },
+          query: { tandem_route: randomId() },
           reconnection: true,
           reconnectionDelay: 1000,
           reconnectionDelayMax: 5000,
@@ -1331,6 +1325,9 @@
     const data = {
       session_id: state.sessionId,
       message: entry.payload || entry.text,
+      // The same id on every try: a retry of a message that was stored (its acknowledgement lost) is not
+      // stored or answered twice.
+      message_id: entry.id,
       metadata: token ? { customer_token: token } : {},
     };
     socket.emit("user_uttered", data, (ack) => onAck(attempt, ack));
