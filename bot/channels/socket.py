@@ -146,6 +146,39 @@ class _AppCapturingBlueprint(ChannelBlueprint):
         super().register(app, options)
 
 
+class DeliveryFailed(ConnectionError):
+    """A message for a customer could not be handed to the other instances (Redis is away)."""
+
+
+class DeliveringRedisManager(AsyncRedisManager):
+    """python-socketio's Redis manager logs and drops a message it cannot publish (Redis restarting), and Rasa then
+    stores a bot message nobody received. This one raises instead: Rasa answers an error and stores nothing, and
+    the sender tries again (the console redelivers an agent's reply, the scheduler a follow-up, the widget its
+    message)."""
+
+    connected: bool
+
+    async def _publish(self, data: Any) -> Any:
+        for attempt in (1, 2):  # a dropped connection is made again once
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return await self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:
+                self.connected = False
+                if attempt == 2:
+                    raise DeliveryFailed(f"could not publish to Redis: {exc}") from exc
+        return None
+
+
+async def _best_effort(delivery: Awaitable[Any]) -> None:
+    """A notice the widget can do without, or asks for again (typing, an apology, a session's confirmation)."""
+    try:
+        await delivery
+    except DeliveryFailed as exc:
+        logger.warning("socket: a notice was not delivered: %s", exc)
+
+
 class TandemSocketInput(InputChannel):
     """`bot.channels.socket.TandemSocketInput` in credentials.yml (keys: socketio_path, redis_url). Which pages
     may connect is `rasa run --cors`."""
@@ -184,7 +217,7 @@ class TandemSocketInput(InputChannel):
         return TandemSocketOutput(self.sio) if self.sio is not None else None
 
     def _server(self) -> AsyncServer:
-        manager = AsyncRedisManager(self.redis_url) if self.redis_url else None
+        manager = DeliveringRedisManager(self.redis_url) if self.redis_url else None
         max_chars = get_settings().max_message_chars
         return AsyncServer(
             async_mode="sanic",
@@ -251,15 +284,16 @@ class TandemSocketInput(InputChannel):
             customer = verify(token) if token else None
             await admission.admit(self.relay.database_url, session_id, customer, CHANNEL)
         except ChannelError as exc:
-            await self.sio.emit("session_error", {"status": exc.status, **exc.body()}, to=sid)
+            await _best_effort(self.sio.emit("session_error", {"status": exc.status, **exc.body()}, to=sid))
             return
         previous = session.get("session_id")
         if previous and previous != session_id:
             await self.sio.leave_room(sid, previous)
         await self.sio.enter_room(sid, session_id)
         await self.sio.save_session(sid, {**session, "session_id": session_id, "customer": customer, "token": token})
-        await self.sio.emit("session_confirm", session_id, to=sid)
-        await self.sio.emit("conversation_state", await self._state(session_id, customer, data.get("since")), to=sid)
+        state = await self._state(session_id, customer, data.get("since"))
+        await _best_effort(self.sio.emit("session_confirm", session_id, to=sid))  # unanswered, the widget asks again
+        await _best_effort(self.sio.emit("conversation_state", state, to=sid))
 
     async def _state(self, session_id: str, customer: str | None, since: Any) -> dict[str, Any]:
         since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else None
@@ -310,23 +344,23 @@ class TandemSocketInput(InputChannel):
 
         handoff = await self.relay.take_customer_message(session_id, text)
         if handoff is None:
-            await self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id)
+            await _best_effort(self.sio.emit("typing", {"on": True, "from": "bot"}, room=session_id))
         try:
             await on_new_message(
                 UserMessage(text, output, session_id, input_channel=CHANNEL, message_id=message_id, metadata=metadata)
             )
         except Exception:
             logger.exception("socket: message from %s failed", session_id)
-            await output.send_text_message(session_id, NO_ANSWER_TEXT)
+            await _best_effort(output.send_text_message(session_id, NO_ANSWER_TEXT))
             return {"ok": False, "status": 503, "error": "the assistant could not take the message; try again"}
         finally:
             if handoff is None:
-                await self.sio.emit("typing", {"on": False, "from": "bot"}, room=session_id)
+                await _best_effort(self.sio.emit("typing", {"on": False, "from": "bot"}, room=session_id))
         if handoff is None and output.sent == 0:
             # Rasa swallows action-server failures and answers nothing; the customer must still hear back
             # (unless a person has the conversation, when the bot is meant to be quiet).
             if not await asyncio.to_thread(self._paused, session_id):
-                await output.send_text_message(session_id, NO_ANSWER_TEXT)
+                await _best_effort(output.send_text_message(session_id, NO_ANSWER_TEXT))
         return {"ok": True}
 
     def _paused(self, session_id: str) -> bool:

@@ -95,11 +95,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             dense = message.get_dense_features(TEXT)[1]
             sparse_rows.append(sp.csr_matrix(sparse.features) if sparse is not None else None)
             dense_rows.append(np.asarray(dense.features).reshape(1, -1) if dense is not None else None)
-        blocks = []
+        dense_block = sparse_block = None
         if any(r is not None for r in dense_rows):
             width = next(r.shape[1] for r in dense_rows if r is not None)
             dense = np.vstack([r if r is not None else np.zeros((1, width)) for r in dense_rows])
-            blocks.append(sp.csr_matrix(normalize(dense)))
+            dense_block = sp.csr_matrix(normalize(dense))
         weight = float(self.config["sparse_weight"])
         if weight > 0 and any(r is not None for r in sparse_rows):
             width = next(r.shape[1] for r in sparse_rows if r is not None)
@@ -109,7 +109,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             if self.config["sparse_idf"]:
                 sparse = self._tf_idf(sparse)
             # Counts grow with message length; normalising keeps long messages comparable.
-            blocks.append(normalize(sparse) * weight)
+            sparse_block = normalize(sparse) * weight
+        blocks = [block for block in (dense_block, sparse_block) if block is not None]
+        if len(blocks) == 1 and self.coef is not None and blocks[0].shape[1] < self.coef.shape[1]:
+            # A message without a token (only spaces, say) gets no features of one kind: zeros at the trained width.
+            zeros = sp.csr_matrix((len(messages), self.coef.shape[1] - blocks[0].shape[1]))
+            blocks = [blocks[0], zeros] if dense_block is not None else [zeros, blocks[0]]
         if not blocks:
             raise InvalidConfigException("LinearIntentClassifier needs sentence features: add a featurizer before it.")
         return sp.hstack(blocks).tocsr()

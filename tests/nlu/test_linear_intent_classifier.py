@@ -61,6 +61,29 @@ def test_it_learns_the_intents_and_ranks_them(storage, idf):
     assert abs(sum(r["confidence"] for r in parsed.get("intent_ranking")) - 1.0) < 1e-5
 
 
+@pytest.mark.parametrize("idf", [False, True])
+def test_a_message_without_tokens_gets_an_intent_not_an_error(storage, idf):
+    """Only spaces: the sentence encoder still gives a vector, the n-gram featurizer nothing at all."""
+    model = classifier(storage, sparse_idf=idf)
+    model.train(training_data())
+    blank = Message(data={TEXT: "   "})
+    blank.add_features(
+        Features(np.array([[0.9, 0.2]], dtype=np.float32), "sentence", TEXT, "SentenceEncoderFeaturizer")
+    )
+    [parsed] = model.process([blank])
+    assert parsed.get("intent")["name"] == "order_status"  # the dense features alone decide
+
+
+def test_a_message_without_a_sentence_vector_gets_an_intent_not_an_error(storage):
+    """Only spaces, the other way round: n-gram features (all zero) but no sentence vector."""
+    model = classifier(storage)
+    model.train(training_data())
+    blank = Message(data={TEXT: "   "})
+    blank.add_features(Features(sp.coo_matrix((1, VOCABULARY)), "sentence", TEXT, "CountVectorsFeaturizer"))
+    [parsed] = model.process([blank])
+    assert parsed.get("intent")["name"] in {"order_status", "refund", "greet"}
+
+
 def test_tf_idf_weighs_an_ngram_every_message_has_least(storage):
     model = classifier(storage, sparse_idf=True)
     model.train(training_data())

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import run_lock
-from bot.db.models import Customer, Handoff, HandoffMessage, JourneyFollowUp, Order
+from bot.db.models import Customer, Handoff, HandoffMessage, JourneyFollowUp, JourneyStep, Order
 from bot.db.session import session_scope
 from bot.domain_files import load_domain
 from bot.identity import sign_customer
@@ -112,7 +112,10 @@ class ChaosReport:
     agent_received: Counter[str] = field(default_factory=Counter)  # text -> times the customer got it
     follow_ups: dict[int, str] = field(default_factory=dict)  # id -> customer conversation
     follow_up_status: dict[int, str] = field(default_factory=dict)
-    follow_up_triggered: Counter[int] = field(default_factory=Counter)  # id -> journey_follow_up events
+    # id -> follow-up turns its journey recorded. (Rasa's trigger event may be stored twice: when Rasa answers the
+    # scheduler an error after it stored the turn, say Redis gone before the lock was released, the scheduler
+    # sends it again; the journey has moved on by then, so the second trigger says and records nothing.)
+    follow_up_turns: Counter[int] = field(default_factory=Counter)
     follow_up_received: Counter[str] = field(default_factory=Counter)  # conversation -> greetings received
 
     def problems(self) -> list[str]:
@@ -131,9 +134,9 @@ class ChaosReport:
                 )
         per_conversation = Counter(self.follow_ups.values())
         for follow_up_id in self.follow_ups:
-            status, triggered = self.follow_up_status.get(follow_up_id), self.follow_up_triggered[follow_up_id]
-            if status != "sent" or triggered != 1:
-                found.append(f"follow-up {follow_up_id}: {status}, triggered {triggered}x")
+            status, turns = self.follow_up_status.get(follow_up_id), self.follow_up_turns[follow_up_id]
+            if status != "sent" or turns != 1:
+                found.append(f"follow-up {follow_up_id}: {status}, {turns} turns recorded")
         for conversation, expected in per_conversation.items():
             if self.follow_up_received[conversation] != expected:
                 found.append(
@@ -164,7 +167,7 @@ class ChaosReport:
         delivered_once = sum(1 for t in self.agent_replies if self.agent_received[t] == 1 and self.agent_stored[t] == 1)
         lines.append(f"agent replies: {len(self.agent_replies)} accepted, {delivered_once} stored and delivered once")
         sent_once = sum(
-            1 for i in self.follow_ups if self.follow_up_status.get(i) == "sent" and self.follow_up_triggered[i] == 1
+            1 for i in self.follow_ups if self.follow_up_status.get(i) == "sent" and self.follow_up_turns[i] == 1
         )
         lines.append(f"follow-ups: {len(self.follow_ups)} due, {sent_once} sent and delivered once")
         return "\n".join(lines)
@@ -495,6 +498,18 @@ async def _settle_follow_ups(url: str, report: ChaosReport, timeout: float) -> N
         await asyncio.sleep(2.0)
 
 
+def _follow_up_turns(url: str, ids: list[int]) -> dict[int, int]:
+    """Follow-up id -> follow-up turns recorded in its journey (each chaos follow-up has a journey of its own)."""
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(JourneyFollowUp.id, func.count(JourneyStep.id))
+            .join(JourneyStep, JourneyStep.journey_id == JourneyFollowUp.journey_id)
+            .where(JourneyFollowUp.id.in_(ids), JourneyStep.intent == journeys.FOLLOW_UP_INTENT)
+            .group_by(JourneyFollowUp.id)
+        ).all()
+    return dict(rows)
+
+
 def _follow_up_status(url: str, ids: list[int]) -> dict[int, str]:
     with session_scope(url) as session:
         return dict(
@@ -514,9 +529,6 @@ async def _check(
                 if event.get("event") == "user":
                     last_user = event.get("message_id")
                     report.stored[last_user or ""] += 1
-                    for entity in (event.get("parse_data") or {}).get("entities") or []:
-                        if entity.get("entity") == "follow_up_id":
-                            report.follow_up_triggered[int(entity["value"])] += 1
                 elif event.get("event") == "bot" and last_user is not None:
                     report.answered.add(last_user)
     finally:
