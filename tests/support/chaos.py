@@ -536,6 +536,9 @@ async def _check(
     report.follow_up_status = await asyncio.to_thread(
         _follow_up_status, production.database_url, list(report.follow_ups)
     )
+    report.follow_up_turns.update(
+        await asyncio.to_thread(_follow_up_turns, production.database_url, list(report.follow_ups))
+    )
     greeting = _pattern(FOLLOW_UP_RESPONSE)
     for customer in waiting:
         report.follow_up_received[customer.conversation] = sum(
