@@ -1,7 +1,8 @@
 """`tandem up`: prepare the database and model, then run Rasa, the actions, the shop page and the agent console.
 
-One supervisor for a laptop or a demo; in production each process runs under the platform's own
-supervisor with the same commands and environment variables.
+One supervisor for a laptop, a demo, and the production profile on one machine (`bot/production` builds on
+it); on a container platform each process runs under the platform's own supervisor with the same commands and
+environment variables (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -86,17 +87,19 @@ def wait_healthy(service: Service, timeout: float) -> None:
         raise StackError(f"{service.name} failed: {exc}; {log_tail(service)}") from exc
 
 
-def action_server(name: str, port: int) -> Service:
-    return Service(
-        name, [RASA, "run", "actions", "--actions", "actions", "--port", str(port)], f"http://127.0.0.1:{port}/health"
-    )
+def action_server(name: str, port: int, host: str = "0.0.0.0") -> Service:
+    # rasa-sdk takes the address to bind only from SANIC_HOST.
+    command = [RASA, "run", "actions", "--actions", "actions", "--port", str(port)]
+    return Service(name, command, f"http://127.0.0.1:{port}/health", env={"SANIC_HOST": host})
 
 
-def rasa_server(name: str, model: Path, port: int, endpoints: str, credentials: str) -> Service:
+def rasa_server(
+    name: str, model: Path, port: int, endpoints: str, credentials: str, interface: str = "0.0.0.0"
+) -> Service:
     # The HTTP API takes a token: the agent console and the follow-up scheduler add to conversations.
     # bot.rasa_cli adds it inside the process, so it is not in the process list.
     command = [PYTHON, "-m", "bot.rasa_cli", "run", "--model", str(model), "--enable-api", "--cors", "*"]
-    command += ["--port", str(port), "--credentials", credentials, "--endpoints", endpoints]
+    command += ["--interface", interface, "--port", str(port), "--credentials", credentials, "--endpoints", endpoints]
     return Service(name, command, f"http://127.0.0.1:{port}/webhooks/tandem_socket/")
 
 

@@ -33,6 +33,7 @@ from bot.stack import (
 
 ENDPOINTS = "config/endpoints.production.yml"
 CREDENTIALS = "config/credentials.production.yml"
+LOOPBACK = "127.0.0.1"
 
 
 def production_settings(extra: dict[str, str] | None = None) -> Settings:
@@ -60,17 +61,20 @@ def profile_env(layout: Layout, addresses: backing.Addresses) -> dict[str, str]:
         "TANDEM_RASA_PUBLIC_URL": layout.public_url,
         "TANDEM_TRUSTED_PROXIES": "127.0.0.1",  # nginx: the customer's address is in X-Forwarded-For
         # Behind nginx, on the loopback interface only.
-        "TANDEM_WEB_HOST": "127.0.0.1",
+        "TANDEM_WEB_HOST": LOOPBACK,
         "TANDEM_WEB_PORT": str(layout.ports.shop),
-        "TANDEM_CONSOLE_HOST": "127.0.0.1",
+        "TANDEM_CONSOLE_HOST": LOOPBACK,
         "TANDEM_CONSOLE_PORT": str(layout.ports.console),
     }
 
 
 def app_services(settings: Settings, layout: Layout, model: Path) -> list[Service]:
     ports = layout.ports
-    actions = [action_server(f"action server {i + 1}", port) for i, port in enumerate(ports.actions)]
-    rasas = [rasa_server(f"rasa {i + 1}", model, port, ENDPOINTS, CREDENTIALS) for i, port in enumerate(ports.rasa)]
+    # Behind nginx, like the shop page and the console: only nginx's address is reachable from outside.
+    actions = [action_server(f"action server {i + 1}", port, LOOPBACK) for i, port in enumerate(ports.actions)]
+    rasas = [
+        rasa_server(f"rasa {i + 1}", model, port, ENDPOINTS, CREDENTIALS, LOOPBACK) for i, port in enumerate(ports.rasa)
+    ]
     binary = nginx.ensure_nginx()
     config = nginx.render(layout)
     nginx.check(binary, config)
@@ -93,7 +97,7 @@ def up_production(
     try:
         run_lock.claim(state_dir)
         host = {ports.public: listen_host}
-        run_lock.check_ports([(name, host.get(port, "127.0.0.1"), port) for name, port in ports.named()])
+        run_lock.check_ports([(name, host.get(port, LOOPBACK), port) for name, port in ports.named()])
     except (run_lock.AlreadyRunning, run_lock.PortBusy) as exc:
         raise StackError(str(exc)) from None
     try:

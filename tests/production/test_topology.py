@@ -83,6 +83,30 @@ def test_nginx_is_the_one_public_address(production: Production):
     assert http(public + "/login")[0] == 404  # not the shop page's
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses that listen on `port` (`ss`: every TCP socket in the LISTEN state)."""
+    lines = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout.splitlines()
+    local = [line.split()[3] for line in lines if len(line.split()) > 3]
+    return {address.rsplit(":", 1)[0] for address in local if address.rsplit(":", 1)[1] == str(port)}
+
+
+def test_only_nginx_listens_beyond_the_loopback_interface(production: Production):
+    ports = production.ports
+    behind = {
+        "the actions' balancer": ports.actions_balancer,
+        "the shop page": ports.shop,
+        "the console": ports.console,
+    }
+    behind |= {"postgresql": ports.postgres, "redis": ports.redis, "rabbitmq": ports.rabbitmq}
+    behind |= {f"rasa {i + 1}": port for i, port in enumerate(ports.rasa)}
+    behind |= {f"action server {i + 1}": port for i, port in enumerate(ports.actions)}
+    for name, port in behind.items():
+        addresses = listening_addresses(port)
+        assert addresses, f"nothing listens on {name}'s port {port}"
+        assert addresses <= {"127.0.0.1", "[::1]"}, f"{name} listens on {addresses}, not only on the loopback"
+    assert listening_addresses(ports.public)  # nginx: the one address customers and agents reach
+
+
 def test_a_customer_on_one_instance_gets_what_the_other_instance_sends_and_the_schedulers_follow_up(
     production: Production,
 ):
