@@ -1,8 +1,9 @@
 """SQLAlchemy ORM models (see docs/architecture.md, "Shop data model"), one module per domain.
 
 `base` holds what every table shares (the declarative base and its naming convention, money, UTC time);
-`shop`, `personalization`, `journeys`, `handoff` and `privacy` hold their tables. Importing this package registers every
-table on `Base.metadata` (Alembic's env.py relies on that), and every name is importable from here.
+`shop`, `personalization`, `journeys`, `handoff`, `privacy` and `insights` hold their tables. Importing this
+package registers every table on `Base.metadata` (Alembic's env.py relies on that), and every name is importable
+from here.
 """
 
 from bot.db.models.base import EVENT_ID, MONEY, NAMING_CONVENTION, Base, utcnow
@@ -17,6 +18,7 @@ from bot.db.models.handoff import (
     Handoff,
     HandoffMessage,
 )
+from bot.db.models.insights import InsightConversation, InsightEventSeen, InsightOffset, InsightTurn
 from bot.db.models.journeys import (
     FOLLOW_UP_KINDS,
     FOLLOW_UP_STATUSES,
@@ -84,6 +86,10 @@ __all__ = [
     "Feedback",
     "Handoff",
     "HandoffMessage",
+    "InsightConversation",
+    "InsightEventSeen",
+    "InsightOffset",
+    "InsightTurn",
     "Journey",
     "JourneyCsat",
     "JourneyFollowUp",

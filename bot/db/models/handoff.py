@@ -9,7 +9,7 @@ from sqlalchemy.orm import relationship
 
 from bot.db.models.base import EVENT_ID, MONEY, Base, one_of, utcnow
 
-AGENT_ROLES = ("agent", "admin")
+AGENT_ROLES = ("agent", "admin", "cx")  # cx: the customer-experience team (insights), no queue
 # waiting: in a queue for a person; assigned: a person has it; follow_up: nobody was online, a person gets back
 # later; handed_back: the person gave the conversation back to the bot; resolved: the person closed the problem;
 # cancelled: the customer no longer wanted a person.

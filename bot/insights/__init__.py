@@ -1,0 +1,1 @@
+"""Insights: what the assistant achieves, measured from every event Rasa publishes (docs/insights.md)."""
