@@ -16,6 +16,8 @@ from sanic.exceptions import InvalidHeader
 from sanic.headers import AcceptContainer
 from sanic.request import Request
 
+from bot.channels import api_requests
+
 
 async def ignore_malformed_accept(request: Request) -> None:
     """Request middleware (it runs before error pages too): an Accept header Sanic cannot parse counts as none."""
@@ -31,8 +33,10 @@ def register(app: Sanic) -> None:
 
 
 class ChannelBlueprint(Blueprint):
-    """A channel's blueprint: joining Rasa's app, it registers `ignore_malformed_accept` there."""
+    """A channel's blueprint: joining Rasa's app, it registers `ignore_malformed_accept` there, and the checks of
+    the bodies of requests to Rasa's HTTP API (`bot.channels.api_requests`)."""
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
         register(app)
+        api_requests.register(app)
         super().register(app, options)

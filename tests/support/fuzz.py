@@ -379,23 +379,15 @@ def _console(h: Hostile, s: Surfaces) -> Request:
 
 # --- Rasa's HTTP API (`rasa run --enable-api --auth-token`, as production runs it) -------------------------------
 #
-# Without a valid token anything goes: Rasa checks the token before it reads the request. With the token, the fuzz
-# sends hostile values in the shapes that Rasa 3.6.21 checks, because its own handlers answer these with a 500
-# (mostly with a traceback), which is Rasa's to fix and not something Tandem's code takes part in:
-#   - a JSON body that is not an object, or none, where a handler reads fields of one (trigger_intent, execute,
-#     messages, /model/parse, PUT /model: AttributeError);
-#   - JSON nested about a thousand deep where Rasa validates events (RecursionError in jsonschema);
-#   - POST .../tracker/events from which no event comes out (e.g. `[]`): Rasa raises its own 400 inside a `try`
-#     that answers 500; a "user" event without parse_data or an "action" event without a name; PUT
-#     .../tracker/events with one event object instead of a list;
-#   - /execute with a name that is not a registered action, or a confidence that is not a number; an "action"
-#     event naming one, which Rasa stores and then fails to predict on (/model/predict, /predict);
-#   - /trigger_intent with entities in a list whose items are not objects;
-#   - /messages with a text that is not a string, or parse_data without an intent;
-#   - /model/parse with a body that is not JSON or a text that is not a string (Rasa answers its own 400, or
-#     Sanic's, with a 500 from an outer `try`), a list, or no text;
-#   - lone surrogates in a text: Rasa stores them in events and messages, then fails to write the conversation's
-#     story (/story: UnicodeEncodeError), and writes a /model/test/intents test set as strict UTF-8.
+# Without a valid token anything goes: Rasa checks the token before it reads the request. With the token, half
+# the requests are well formed ("typed": the fields Rasa needs, in the types it needs, naming the domain's intents
+# and actions, texts without lone surrogates), so that they reach the bot's own code; the other half are as
+# hostile as those without it: bodies that are not JSON or not objects, JSON nested deep, events lists from which
+# no event comes, events without the fields Rasa needs or naming no action of the domain, texts and values of any
+# type, lone surrogates. Rasa 3.6.21's handlers answer many of those with a 500; bot/channels/api_requests.py
+# checks those bodies first and answers 400. Still never sent with the token: a request that would unload the
+# model (DELETE /model), load one from a path that exists, or train on anything but data that Rasa's schema
+# refuses (below).
 # (One the fuzz found that was Tandem's own is fixed: LinearIntentClassifier failed on a message without a single
 # token, empty or only whitespace, which the channels refuse but Rasa's API passes on; such texts are sent.)
 
@@ -450,12 +442,12 @@ def _conversation(h: Hostile, s: Surfaces) -> str:
 
 
 def _clean(text: str) -> str:
-    """`text` with its lone surrogates replaced (Rasa stores them and then fails on them, above)."""
+    """`text` with its lone surrogates replaced (Rasa's API refuses them: bot/channels/api_requests.py)."""
     return _SURROGATES.sub("\ufffd", text)
 
 
 def _utterance(h: Hostile, typed: bool) -> str:
-    """Hostile text for the NLU; `typed`, without the lone surrogates Rasa cannot write out (above)."""
+    """Hostile text for the NLU; `typed`, without the lone surrogates that Rasa's API refuses (above)."""
     text = h.text()
     return _clean(text) if typed else text
 
@@ -499,7 +491,7 @@ def _events(h: Hostile, typed: bool) -> bytes:
 
 
 def _json_or_garbage(h: Hostile, typed: bool, body: dict[str, Any]) -> bytes:
-    """`body`, or now and then what a broken client sends instead (with the token, only what is not JSON)."""
+    """`body`, or now and then what a broken client sends instead (`typed`, only what is not JSON)."""
     if h.chance(0.15):
         return _not_json(h) if typed else h.raw_body()
     return _json_bytes(body if typed or h.chance(0.9) else h.value())
@@ -578,7 +570,7 @@ def _conversation_call(h: Hostile, conversation: str, typed: bool) -> _Call:
     return _Call("POST", f"{conversation}/messages", _json_or_garbage(h, typed, body), content_type=_JSON)
 
 
-def _model_call(h: Hostile, typed: bool) -> _Call:
+def _model_call(h: Hostile, typed: bool, valid: bool) -> _Call:
     """A call on the served model: parse, predict, test; never one that could load, unload or train a model."""
     r = h.rng.random()
     if r < 0.5:
@@ -590,19 +582,23 @@ def _model_call(h: Hostile, typed: bool) -> _Call:
         return _Call("POST", "/model/predict", _events(h, typed), content_type=_JSON)
     if r < 0.77:
         test_set, content_type = _nlu_test_data(h, typed)
+        if not typed and h.chance(0.2):
+            test_set = h.raw_body()
         return _Call("POST", "/model/test/intents", test_set, content_type=content_type)
     if r < 0.88:
         # A path that does not exist, so nothing loads; never a model server or remote storage (Rasa would fetch).
         body = {"model_file": f"/nonexistent/fuzz-{h.hex_id()}/{h.text()[:100]}"}
-        return _Call("PUT", "/model", _json_bytes(body) if typed or h.chance(0.8) else _not_json(h), content_type=_JSON)
-    if r < 0.96 or typed:
-        # YAML whose top level is a list, which Rasa's training-data schema refuses, so nothing trains.
-        data = f"- {json.dumps(h.text()[:500])}\n".encode()
+        data = _json_bytes(body) if typed or h.chance(0.7) else h.rng.choice([_not_json(h), _json_bytes(h.value())])
+        return _Call("PUT", "/model", data, content_type=_JSON)
+    if r < 0.96 or valid:
+        # YAML whose top level is a list, which Rasa's training-data schema refuses, so nothing trains; or what is
+        # not YAML at all (nor UTF-8).
+        data = f"- {json.dumps(h.text()[:500])}\n".encode() if typed or h.chance(0.7) else _not_json(h)
         return _Call("POST", "/model/train", data, content_type="application/x-yaml")
     return _Call("DELETE", "/model")  # never with the token: it would unload the model
 
 
-def _rasa_call(h: Hostile, s: Surfaces, typed: bool) -> _Call:
+def _rasa_call(h: Hostile, s: Surfaces, typed: bool, valid: bool) -> _Call:
     r = h.rng.random()
     if r < 0.04:
         return _Call("GET", h.rng.choice(["/", "/version"]), open=True)
@@ -613,7 +609,7 @@ def _rasa_call(h: Hostile, s: Surfaces, typed: bool) -> _Call:
     if r < 0.65:
         return _conversation_call(h, f"/conversations/{_conversation(h, s)}", typed)
     if r < 0.97:
-        return _model_call(h, typed)
+        return _model_call(h, typed, valid)
     paths = ["/status", "/domain", f"/conversations/{_conversation(h, s)}/tracker", "/model/parse"]
     method = h.rng.choice(["PATCH", "DELETE", "PUT", "OPTIONS"])
     return _Call(method, h.rng.choice(paths), target="rasa API * (a method the path does not take)", open=True)
@@ -626,7 +622,7 @@ _ACCEPT = ["application/json", "application/x-yml", "text/yaml", "*/*", "x", "*"
 
 def _rasa_api(h: Hostile, s: Surfaces) -> Request:
     valid, params, headers = _rasa_auth(h, s)
-    call = _rasa_call(h, s, typed=valid)
+    call = _rasa_call(h, s, typed=valid and h.chance(0.5), valid=valid)
     params.update(call.params)
     if h.chance(0.1):
         key = h.text()[:20]
