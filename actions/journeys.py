@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import formatting as fmt
@@ -23,6 +23,7 @@ from actions.base import ShopAction, failed
 from actions.context import verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
+from actions.surveys import ACTION_ANSWER_SURVEY, JOURNEY_RESOLVED, ask_survey, offered_surveys
 from bot import payloads
 from bot.identity import customer_from_metadata
 from bot.journeys import store
@@ -95,45 +96,26 @@ def journey_slot(turn: Turn, service: JourneyService) -> dict[str, Any]:
     )
 
 
-CSAT_TITLES = {5: "Very good", 4: "Good", 3: "Okay", 2: "Poor", 1: "Very poor"}
-
-
-def csat_buttons(journey_id: int) -> list[dict[str, str]]:
-    return [
-        {"title": "⭐" * score, "payload": f'/rate_journey{{"score": {score}, "journey_id": {journey_id}}}'}
-        for score in (5, 4, 3, 2, 1)
-    ]
-
-
-def csat_prompt(buttons: list[dict[str, str]]) -> dict[str, Any]:
-    """The widget's rating prompt (docs/widget-protocol.md); other channels show the buttons."""
-    return {
-        "type": "csat",
-        "question": "How happy are you with how we handled it?",
-        "options": [
-            {"score": 5 - i, "title": CSAT_TITLES[5 - i], "payload": b["payload"]} for i, b in enumerate(buttons)
-        ],
-    }
-
-
 def after_turn(
     dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker, session: Session
 ) -> list[dict[str, Any]]:
-    """Events that follow from where the journey ended up: the satisfaction question once it is resolved,
-    a person (a handoff) once it is escalated."""
+    """Events that follow from where the journey ended up: a survey once it is resolved (the satisfaction question,
+    unless the caps of config/surveys.yml say the customer was asked enough), a person (a handoff) once it is
+    escalated."""
     service = default_service()
     events = [journey_slot(turn, service)]
     journey = turn.journey
     if journey is None:
         return events
+    # Follow-ups are triggered without the customer's token: the journey's own customer is used.
+    customer = (
+        verified_customer(tracker) or store.customer_of(session, journey.id, conversation_id=tracker.sender_id)
+        if journey.state in ("resolved", "escalated")
+        else None
+    )
     if journey.state == "resolved":
-        buttons = csat_buttons(journey.id)
-        dispatcher.utter_message(response="utter_csat_question", buttons=buttons, json_message=csat_prompt(buttons))
+        ask_survey(dispatcher, tracker, session, JOURNEY_RESOLVED, customer=customer, journey=journey)
     elif journey.state == "escalated":
-        # Follow-ups are triggered without the customer's token: the journey's own customer is used.
-        customer = verified_customer(tracker) or store.customer_of(
-            session, journey.id, conversation_id=tracker.sender_id
-        )
         events += hand_off(
             dispatcher,
             tracker,
@@ -402,8 +384,7 @@ class ActionCloseJourney(JourneyAction):
         if message.intent == SOLVED_INTENT or confirmed:  # "it's sorted now": fixed, not withdrawn
             closed = service.solved(session, customer, journey_id)
             dispatcher.utter_message(response="utter_journey_solved", title=service.title(closed.workflow))
-            buttons = csat_buttons(closed.id)
-            dispatcher.utter_message(response="utter_csat_question", buttons=buttons, json_message=csat_prompt(buttons))
+            ask_survey(dispatcher, tracker, session, JOURNEY_RESOLVED, customer=customer, journey=closed)
         else:
             closed = service.close(session, customer, journey_id)
             dispatcher.utter_message(response="utter_journey_closed", title=service.title(closed.workflow))
@@ -423,6 +404,8 @@ class ActionRateJourney(JourneyAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
         customer = verified_customer(tracker)
         asked = payloads.offered_values(tracker.events, "rate_journey", "journey_id")
+        if not asked and offered_surveys(tracker):  # "9/10" to the effort or recommend question: its answer
+            return [FollowupAction(ACTION_ANSWER_SURVEY)]
         tapped = next(tracker.get_latest_entity_values("score"), None)
         score = as_id(tapped) if tapped is not None else read_rating((tracker.latest_message or {}).get("text"))
         requested = next(tracker.get_latest_entity_values("journey_id"), None)

@@ -13,6 +13,7 @@ from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import verified_customer
 from actions.orders import AWAITING, OrderAction, open_orders_allowing
+from actions.surveys import REQUEST_DONE, ask_survey
 from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.shop import order_edits
 from bot.shop import orders as shop_orders
@@ -190,6 +191,7 @@ class ActionChangeOrder(ShopAction):
                 previous_total=fmt.money(result.previous_total),
                 **fmt.order_values(result.order),
             )
+            ask_survey(dispatcher, tracker, session, REQUEST_DONE, customer=customer)
             return events + [SlotSet(LAST_CHANGED, result.sku)]
         if decision is EditDecision.NOT_FOUND:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import formatting as fmt
 from actions.base import ShopAction, failed
 from actions.context import order_buttons, requested_order_number, verified_customer
+from actions.surveys import REQUEST_DONE, ask_survey
 from bot.db.models import OPEN_ORDER_STATUSES
 from bot.shop import orders as shop_orders
 
@@ -231,6 +232,7 @@ class ActionChangeAddress(ShopAction):
             dispatcher.utter_message(
                 response="utter_address_changed", order_id=number, address=result.order.shipping_address
             )
+            ask_survey(dispatcher, tracker, session, REQUEST_DONE, customer=customer)
             return events
         if result.order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)
@@ -271,6 +273,7 @@ class ActionCancelOrderConfirm(ShopAction):
         if result.cancelled:
             assert result.order is not None, "a cancelled order is there to show"
             dispatcher.utter_message(response="utter_cancel_done", order_id=number, total=fmt.money(result.order.total))
+            ask_survey(dispatcher, tracker, session, REQUEST_DONE, customer=customer)
             return [SlotSet(AWAITING, None)]
         if result.order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_id=number)

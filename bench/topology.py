@@ -522,7 +522,7 @@ async def soak_load(production: Production, args: argparse.Namespace) -> dict[st
 
 
 async def events_queued(production: Production) -> int | None:
-    """Tracker events waiting in RabbitMQ's `tandem_events` queue (the profile runs no consumer of its own)."""
+    """Tracker events waiting in RabbitMQ's `tandem_events` queue: how far the insights consumer lags behind."""
     import aio_pika
 
     try:

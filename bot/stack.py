@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot import run_lock
+from bot.insights.config import EVENTS_DB_FILE
 from bot.processes import ServiceFailed, runtime_env, wait_until_answers
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.training import RASA, train_if_changed
@@ -120,6 +121,13 @@ def web_apps(settings: Settings, rasa_url: str) -> list[Service]:
     ]
 
 
+def insights_consumer(source: str | None = None) -> Service:
+    """Rasa's published events into the analytics tables (bot/insights/consumer.py); `source` None: the
+    environment's (TANDEM_INSIGHTS_SOURCE, else Rasa's SQL event broker of endpoints.yml)."""
+    command = [PYTHON, "-m", "bot.cli", "insights", "consume"]
+    return Service("insights consumer", command + (["--source", source] if source else []), None)
+
+
 def log_to_files(service_list: list[Service], logs: Path) -> list[Service]:
     """Their output (hundreds of lines of dependencies' warnings and request logs) goes to a file each."""
     for service in service_list:
@@ -139,6 +147,7 @@ def services(
         action_server("action server", actions_port),
         rasa_server("rasa", model, rasa_port, endpoints, credentials),
         *web_apps(settings, f"http://127.0.0.1:{rasa_port}"),
+        insights_consumer(),
     ]
     return log_to_files(service_list, settings.state_dir / "logs")
 
@@ -464,6 +473,7 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     # a tracker database outside the state folder and keep conversations only in memory.
     env.setdefault("TANDEM_ACTION_ENDPOINT_URL", f"http://127.0.0.1:{actions_port}/webhook")
     env.setdefault("TANDEM_TRACKER_DB", str(settings.state_dir / "rasa_tracker.db"))
+    env.setdefault("TANDEM_EVENTS_DB", str(settings.state_dir / EVENTS_DB_FILE))  # its SQL event broker
     env.setdefault("TANDEM_RASA_URL", f"http://127.0.0.1:{rasa_port}")
     endpoints = os.environ.get("TANDEM_ENDPOINTS", "endpoints.yml")
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")

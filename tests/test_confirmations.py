@@ -34,6 +34,7 @@ TESTED = {
     "utter_journey_solved": "tests/actions/test_journey_actions.py::test_its_sorted_resolves_the_issue_by_the_customer_and_asks_for_a_rating",
     "utter_journey_closed": "tests/actions/test_journey_actions.py::test_customers_list_and_close_only_their_own_issues",
     "utter_csat_thanks": "tests/actions/test_journey_actions.py::test_answers_move_the_journey_and_a_confirmed_fix_resolves_it_and_asks_for_a_rating",
+    "utter_survey_thanks": "tests/actions/test_survey_actions.py::test_a_cancellation_is_followed_by_the_recommend_question_and_a_tapped_answer_is_stored",
     "utter_consent_granted": "tests/actions/test_recommendation_actions.py::test_a_customer_turns_personalization_off_and_on_in_the_chat",
     "utter_consent_withdrawn": "tests/actions/test_recommendation_actions.py::test_a_customer_turns_personalization_off_and_on_in_the_chat",
     "utter_wf_device_repair_declined": "tests/journeys/test_workflow_paths.py::test_device_wont_turn_on",

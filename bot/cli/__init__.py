@@ -26,7 +26,21 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bot.cli import agents, audit, db, journeys, privacy, rasa, recs, seed, sentiment, status, up, workflows
+from bot.cli import (
+    agents,
+    audit,
+    db,
+    insights,
+    journeys,
+    privacy,
+    rasa,
+    recs,
+    seed,
+    sentiment,
+    status,
+    up,
+    workflows,
+)
 from bot.cli.common import EXIT_BAD_INPUT, CliError, Handler
 from bot.settings import ConfigError
 
@@ -41,6 +55,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     recs.register,
     workflows.register,
     journeys.register,
+    insights.register,
     agents.register,
     privacy.register,
     audit.register,

@@ -1,6 +1,7 @@
 """`tandem agents ...`: who may sign in to the agent console.
 
     tandem agents create USERNAME --name "Alice Smith" --role agent --queues billing,delivery [--password-stdin]
+    tandem agents create USERNAME --name "Cara Lee" --role cx     (the insights dashboard only)
     tandem agents list
     tandem agents set-password USERNAME [--password-stdin]
     tandem agents deactivate USERNAME
@@ -54,7 +55,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
             )
     except (AgentError, PasswordPolicyError, HandoffConfigError) as exc:
         raise CliError(str(exc)) from exc
-    scope = "every queue" if agent.is_admin else ", ".join(agent.queues)
+    scope = "every queue" if agent.is_admin else ", ".join(agent.queues) if agent.works_queues else "the insights"
     print(f"Created {agent.role} {agent.username} ({agent.display_name}): {scope}.")
     return 0
 
@@ -136,7 +137,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = sub.add_parser("create", help="add an agent or admin")
     create.add_argument("username", help="the sign-in name (letters, digits, . _ - @)")
     create.add_argument("--name", required=True, help='the name customers see, e.g. "Alice Smith"')
-    create.add_argument("--role", choices=("agent", "admin"), default="agent", help="admins see every queue")
+    create.add_argument(
+        "--role",
+        choices=("agent", "admin", "cx"),
+        default="agent",
+        help="admins see every queue and the insights; cx (the customer-experience team) sees only the insights",
+    )
     create.add_argument(
         "--queues", default="", help="comma-separated queue keys of config/handoff.yml, e.g. billing,delivery"
     )

@@ -45,6 +45,20 @@ class AgentView:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def works_queues(self) -> bool:
+        """Agents and admins take conversations; the CX team (`cx`) reads the insights and takes none."""
+        return self.role in ("agent", "admin")
+
+    @property
+    def sees_insights(self) -> bool:
+        return self.role in ("admin", "cx")
+
+    @property
+    def home(self) -> str:
+        """Where the console opens for them: the queue, or the insights for the CX team."""
+        return "/" if self.works_queues else "/insights"
+
     def can_see(self, queue: str) -> bool:
         """Agents work their queues; admins work every queue."""
         return self.is_admin or queue in self.queues
@@ -147,6 +161,8 @@ def create_agent(
     keys = check_queues(queues, known_queues)
     if role == "agent" and not keys:
         raise AgentError("an agent needs at least one queue (--queues billing,delivery); admins see every queue")
+    if role == "cx" and keys:
+        raise AgentError("a cx user reads the insights and works no queue; leave out --queues")
     check_policy(password)
     if session.execute(select(Agent.id).where(Agent.username == name)).first() is not None:
         raise AgentError(f"there is already an agent {name!r}")

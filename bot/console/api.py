@@ -20,6 +20,7 @@ from bot.console.agents import AgentView
 from bot.console.context import context_json, customer_context
 from bot.console.delivery import agent_events
 from bot.console.keys import CLOCK, DATABASE_URL, DELIVERY, FEED, RASA, RULES, SETTINGS, SIGNED_IN
+from bot.console.pages import NO_QUEUES
 from bot.console.present import handoff_json, iso
 from bot.console.responses import ApiError, json_ok
 from bot.console.timeline import merge, sentiment_points, transcript
@@ -44,7 +45,11 @@ RASA_DOWN = "Rasa is unreachable; nothing changed, try again."
 
 
 def _agent(request: web.Request) -> AgentView:
-    return request[SIGNED_IN].agent
+    """The signed-in agent, if they work queues: the CX team (`cx`) gets 403 from every handoff endpoint."""
+    agent = request[SIGNED_IN].agent
+    if not agent.works_queues:
+        raise ApiError(403, NO_QUEUES)
+    return agent
 
 
 def _handoff_id(request: web.Request) -> int:

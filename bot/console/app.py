@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console import api, auth, pages, privacy
+from bot.console import api, auth, insights, pages, privacy
 from bot.console.delivery import Delivery
 from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
@@ -166,6 +166,8 @@ def create_app(
     r.add_get("/api/privacy-requests", privacy.list_requests)
     r.add_post(f"/api/privacy-requests/{ID}/erase", privacy.erase)
     r.add_post(f"/api/privacy-requests/{ID}/cancel", privacy.cancel)
+    r.add_get("/insights", insights.page)
+    r.add_get(r"/insights/{slug:[a-z][a-z-]{0,40}}.csv", insights.csv_download)
     r.add_static("/static/", pages.STATIC_DIR, name="static")
     # aiohttp 3.9's `Signal[Callable[[Application], ...]]` predates aiosignal 1.4 taking the callback's argument
     # types instead, so mypy misreads these signals' element type; the callbacks are what aiohttp calls.

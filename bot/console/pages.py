@@ -21,6 +21,7 @@ from bot.console.responses import NO_STORE
 CONSOLE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = CONSOLE_DIR / "templates"
 STATIC_DIR = CONSOLE_DIR / "static"
+NO_QUEUES = "Your role reads the insights and works no queue of conversations."
 
 
 def _when(moment: datetime | None) -> str:
@@ -76,13 +77,19 @@ def _page_data(request: web.Request, **extra: Any) -> dict[str, Any]:
 
 
 async def index(request: web.Request) -> web.Response:
-    """The live queue; filled and kept current by queue.js over the websocket."""
+    """The live queue; filled and kept current by queue.js over the websocket. The CX team, who take no
+    conversations, land on the insights instead (signing in goes to "/")."""
+    agent = request[SIGNED_IN].agent
+    if not agent.works_queues:
+        raise web.HTTPFound(agent.home)
     return render(request, "queue.html", title="Queue", page_data=_page_data(request))
 
 
 async def handoff_page(request: web.Request) -> web.Response:
     """One conversation: what the database knows is on the page; the timeline and chart load after."""
     agent = request[SIGNED_IN].agent
+    if not agent.works_queues:
+        return error_page(request, 403, NO_QUEUES)
     handoff_id = int(request.match_info["id"])
     now = request.app[CLOCK]()
 

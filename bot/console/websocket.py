@@ -35,6 +35,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request, request.headers.get("Origin")):
         return json_error(403, "The live connection is only open to the console's own pages.")
     signed = request[SIGNED_IN]
+    if not signed.agent.works_queues:  # the live queue is for those who take conversations
+        return json_error(403, "The live queue is for agents and admins.")
     token = request[SESSION_TOKEN]
     url, clock, feed = request.app[DATABASE_URL], request.app[CLOCK], request.app[FEED]
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)

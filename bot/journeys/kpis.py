@@ -11,12 +11,14 @@ Definitions (over the journeys opened in the period):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from bot.db.models import Journey, JourneyCsat, JourneyFollowUp, JourneyStep
 
@@ -72,8 +74,11 @@ def _row(workflow: str, mask: np.ndarray, cols: dict[str, np.ndarray]) -> KpiRow
     )
 
 
-def journey_kpis(session: Session, *, since: datetime, until: datetime) -> list[KpiRow]:
-    """One row per workflow (by name), then the overall row; empty when no journey was opened in the period."""
+def journey_kpis(
+    session: Session, *, since: datetime, until: datetime, where: Sequence[ColumnElement[bool]] = ()
+) -> list[KpiRow]:
+    """One row per workflow (by name), then the overall row; empty when no journey was opened in the period.
+    `where` narrows the journeys further (the insights dashboard's channel, segment and workflow filters)."""
     conversations = (
         select(func.count(distinct(JourneyStep.conversation_id)))
         .where(JourneyStep.journey_id == Journey.id)
@@ -97,7 +102,7 @@ def journey_kpis(session: Session, *, since: datetime, until: datetime) -> list[
             JourneyCsat.score,
         )
         .outerjoin(JourneyCsat, JourneyCsat.journey_id == Journey.id)
-        .where(Journey.opened_at >= since, Journey.opened_at < until)
+        .where(Journey.opened_at >= since, Journey.opened_at < until, *where)
     ).all()
     if not rows:
         return []

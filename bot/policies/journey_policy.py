@@ -9,6 +9,11 @@ turn `action_journey_reprompt` asks the journey's question again. An answer is w
 one of `answer_intents`, which the runner then judges (and asks again when it does not fit). The bot
 listens after every journey action. In every other case it abstains, so the rest of the ensemble decides.
 
+Surveys are routed the same way: a typed answer right after the bot asked one ("4", "pretty good" to the
+satisfaction question; "7", "very easy", "9/10", "probably not" to the effort or recommend one, read by
+`bot.surveys.answers`) goes to that survey's action whatever the NLU made of it; a question or anything else is
+left to the rest, and the survey's buttons still work afterwards.
+
 Two priorities, so that it never fights SentimentPolicy (7): answers are taken with `priority` (8, above
 everything, as SentimentPolicy predicts no action right after a message); the end-of-turn predictions
 (listening after a journey action, the reprompt) use `turn_end_priority` (6): above RulePolicy (4), so they
@@ -54,6 +59,7 @@ from bot.policies.turns import (
     load_terminal_actions,
     save_terminal_actions,
 )
+from bot.surveys.answers import read_answer
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,10 @@ ACTION_JOURNEY_CONTINUE = "action_journey_continue"
 ACTION_JOURNEY_REPROMPT = "action_journey_reprompt"
 ACTION_RATE_JOURNEY = "action_rate_journey"
 SURVEY_INTENT = "rate_journey"  # the survey's buttons: `/rate_journey{"score": 4, "journey_id": 7}`
+ACTION_ANSWER_SURVEY = "action_answer_survey"
+# The CES and NPS surveys' buttons: `/answer_survey{"survey_id": 12, "survey_kind": "ces", "score": 6}`.
+ANSWER_SURVEY_INTENT = "answer_survey"
+SURVEY_INTENTS = frozenset({SURVEY_INTENT, ANSWER_SURVEY_INTENT})
 # The journey actions: each ends the bot's turn (it asks or tells something), and no story covers them.
 JOURNEY_ACTIONS = frozenset(
     {
@@ -73,6 +83,7 @@ JOURNEY_ACTIONS = frozenset(
         "action_list_journeys",
         "action_close_journey",
         ACTION_RATE_JOURNEY,
+        ACTION_ANSWER_SURVEY,  # not a journey's, but it ends the turn the same way and no story covers a typed answer
     }
 )
 _LIST_OPTIONS = ("answer_intents", "no_reprompt_intents", "no_reprompt_after", "other_question_slots")
@@ -96,6 +107,7 @@ class JourneyPolicy(Policy):
                 "close_issue",
                 "resume_issue",
                 "rate_journey",
+                "answer_survey",
                 "journey_follow_up",
                 "report_problem",
                 "delivery_problem",
@@ -175,8 +187,9 @@ class JourneyPolicy(Policy):
         latest_action = tracker.latest_action_name
         if latest_action in JOURNEY_ACTIONS:
             return self._predict(domain, ACTION_LISTEN_NAME, self.turn_end_priority)
-        if latest_action == ACTION_LISTEN_NAME and self._rates_survey(tracker):
-            return self._predict(domain, ACTION_RATE_JOURNEY, self.priority)
+        survey_action = self._survey_answered(tracker) if latest_action == ACTION_LISTEN_NAME else None
+        if survey_action is not None:
+            return self._predict(domain, survey_action, self.priority)
         # Inside a form the answers are the form's, and so is the next question.
         if not waiting_for_customer(tracker) or tracker.active_loop_name:
             return self._abstain(domain)
@@ -194,15 +207,25 @@ class JourneyPolicy(Policy):
             return self._predict(domain, ACTION_JOURNEY_REPROMPT, self.turn_end_priority)
         return self._abstain(domain)
 
-    def _rates_survey(self, tracker: DialogueStateTracker) -> bool:
-        """A typed rating ("4", "four stars", "pretty good") right after the bot asked for one."""
+    def _survey_answered(self, tracker: DialogueStateTracker) -> str | None:
+        """The survey action that takes a typed answer to the survey the bot asked right before: a rating ("4",
+        "four stars", "pretty good") or an effort or recommend score ("7", "very easy", "9/10"), or words the NLU
+        took for an answer to some survey. None for anything else, and for a tapped button (it goes by its rule)."""
         turn = latest_turn(tracker)
         if turn is None or not isinstance(latest_turn_start(tracker), UserUttered):
-            return False
-        if turn.message.intent_name == SURVEY_INTENT or read_rating(turn.message.text) is None:
-            return False  # a tapped star goes by its rule
+            return None
+        text, intent = turn.message.text, turn.message.intent_name
+        if payloads.is_payload(text):
+            return None
         asked = payloads.offered([e.as_dict() for e in turn.answered if isinstance(e, BotUttered)])
-        return any(p.intent == SURVEY_INTENT for p in asked)
+        for offer in asked:
+            if offer.intent == SURVEY_INTENT and (intent in SURVEY_INTENTS or read_rating(text) is not None):
+                return ACTION_RATE_JOURNEY
+            if offer.intent == ANSWER_SURVEY_INTENT and (
+                intent in SURVEY_INTENTS or read_answer(offer.value("survey_kind") or "", text) is not None
+            ):
+                return ACTION_ANSWER_SURVEY
+        return None
 
     def _answers_journey(self, turn: Turn, accepts: Accepts | None) -> bool:
         """What the step takes, or an answer intent; unless the bot asked its own question (an offer of a

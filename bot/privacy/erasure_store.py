@@ -28,6 +28,8 @@ from bot.db.models import (
     Feedback,
     Handoff,
     HandoffMessage,
+    InsightConversation,
+    InsightTurn,
     Journey,
     JourneyCsat,
     JourneyFollowUp,
@@ -37,9 +39,11 @@ from bot.db.models import (
     PersonalizationConsent,
     PrivacyErasure,
     RecommendationExclusion,
+    SurveyAsk,
     utcnow,
 )
 from bot.privacy import requests as privacy_requests
+from bot.privacy.records import insight_conversation_ids
 
 _CHUNK = 500
 ANONYMOUS_ORDER_PREFIX = "ANON-"
@@ -87,6 +91,7 @@ def erase_customer_rows(
     convs = set(conversation_ids)
     n: dict[str, int] = {}
     n["privacy_requests"] = privacy_requests.unlink_customer(session, customer_id, by=by)
+    n["survey_asks"] = _count(_exec(session, delete(SurveyAsk).where(SurveyAsk.customer_id == customer_id)))
     journeys = select(Journey.id).where(Journey.customer_id == customer_id).scalar_subquery()
     n["journey_steps"] = _count(_exec(session, delete(JourneyStep).where(JourneyStep.journey_id.in_(journeys))))
     n["journey_follow_ups"] = _count(
@@ -121,6 +126,16 @@ def erase_customer_rows(
             .values(status="cancelled", closed_at=now),
         )
     n["handoffs"] = len(handoff_ids)
+
+    insights = insight_conversation_ids(session, customer_id, convs)  # their words and moods, as analytics counted
+    for start in range(0, len(insights), _CHUNK):
+        chunk = insights[start : start + _CHUNK]
+        n["insight_turns"] = n.get("insight_turns", 0) + _count(
+            _exec(session, delete(InsightTurn).where(InsightTurn.conversation_id.in_(chunk)))
+        )
+        n["insight_conversations"] = n.get("insight_conversations", 0) + _count(
+            _exec(session, delete(InsightConversation).where(InsightConversation.id.in_(chunk)))
+        )
 
     feedback_filter = [Feedback.customer_id == customer_id] + [Feedback.conversation_id.in_(c) for c in _chunks(convs)]
     n["feedback"] = _count(_exec(session, delete(Feedback).where(or_(*feedback_filter))))
@@ -195,7 +210,8 @@ def idle_bound_conversations(session: Session, before: datetime) -> list[str]:
 
 def purge_conversation_rows(session: Session, conversation_ids: Iterable[str]) -> dict[str, int]:
     """Forget expired conversations: who owned them, and what was said in their closed handoffs (open ones are
-    still being worked on). Handoff rows stay for the queue's statistics."""
+    still being worked on) and to the bot (the analytics' copy of each message). Handoff rows and the analytics'
+    counts stay for the statistics."""
     n = {"chat_conversations": 0, "handoff_messages": 0}
     closed = [s for s in HANDOFF_STATUSES if s not in OPEN_HANDOFF_STATUSES]
     for chunk in _chunks(conversation_ids):
@@ -209,5 +225,14 @@ def purge_conversation_rows(session: Session, conversation_ids: Iterable[str]) -
         _exec(
             session,
             update(Handoff).where(Handoff.conversation_id.in_(chunk), Handoff.status.in_(closed)).values(summary=None),
+        )
+        insights = select(InsightConversation.id).where(InsightConversation.sender_id.in_(chunk))
+        _exec(
+            session,
+            update(InsightTurn).where(InsightTurn.conversation_id.in_(insights.scalar_subquery())).values(text=None),
+        )
+        _exec(
+            session,
+            update(InsightConversation).where(InsightConversation.sender_id.in_(chunk)).values(customer_id=None),
         )
     return n

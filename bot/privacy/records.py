@@ -26,6 +26,8 @@ from bot.db.models import (
     Feedback,
     Handoff,
     HandoffMessage,
+    InsightConversation,
+    InsightTurn,
     Journey,
     JourneyCsat,
     JourneyFollowUp,
@@ -37,6 +39,7 @@ from bot.db.models import (
     PrivacyRequest,
     Product,
     RecommendationExclusion,
+    SurveyAsk,
 )
 
 
@@ -72,8 +75,8 @@ def find_customer(session: Session, external_id: str) -> Customer | None:
 
 
 def conversation_ids_of(session: Session, customer_id: int) -> set[str]:
-    """Conversations that are the customer's: bound to them, or recorded on their journeys, handoffs and
-    feedback; never one bound to someone else."""
+    """Conversations that are the customer's: bound to them, or recorded on their journeys, handoffs, feedback and
+    surveys; never one bound to someone else."""
     steps = select(JourneyStep.conversation_id).join(Journey, Journey.id == JourneyStep.journey_id)
     queries = [
         select(ChatConversation.conversation_id).where(ChatConversation.customer_id == customer_id),
@@ -81,6 +84,8 @@ def conversation_ids_of(session: Session, customer_id: int) -> set[str]:
         steps.where(Journey.customer_id == customer_id),
         select(Handoff.conversation_id).where(Handoff.customer_id == customer_id),
         select(Feedback.conversation_id).where(Feedback.customer_id == customer_id),
+        select(SurveyAsk.conversation_id).where(SurveyAsk.customer_id == customer_id),
+        select(InsightConversation.sender_id).where(InsightConversation.customer_id == customer_id),
     ]
     ids = {cid for q in queries for cid in session.execute(q).scalars() if cid}
     others = session.execute(
@@ -156,6 +161,33 @@ def _handoffs(session: Session, customer_id: int, conversation_ids: set[str]) ->
     return out
 
 
+def insight_conversation_ids(session: Session, customer_id: int, conversation_ids: Iterable[str]) -> list[int]:
+    """The analytics' conversations that are the customer's: attributed to them, or of their conversations."""
+    ids = sorted(set(conversation_ids))
+    found = set(
+        session.execute(select(InsightConversation.id).where(InsightConversation.customer_id == customer_id)).scalars()
+    )
+    for start in range(0, len(ids), 500):
+        found.update(
+            session.execute(
+                select(InsightConversation.id).where(InsightConversation.sender_id.in_(ids[start : start + 500]))
+            ).scalars()
+        )
+    return sorted(found)
+
+
+def _insights(session: Session, customer_id: int, conversation_ids: set[str]) -> list[dict[str, Any]]:
+    """What the analytics counted of the customer's conversations, each with its messages (bot/insights)."""
+    out = []
+    for conversation_id in insight_conversation_ids(session, customer_id, conversation_ids):
+        conversation = session.get(InsightConversation, conversation_id)
+        turns = session.execute(
+            select(InsightTurn).where(InsightTurn.conversation_id == conversation_id).order_by(InsightTurn.at)
+        ).scalars()
+        out.append({**row(conversation), "turns": _rows(turns)})
+    return out
+
+
 def _by_customer(session: Session, model: Any, customer_id: int, *where: Any) -> list[dict[str, Any]]:
     order = model.id if hasattr(model, "id") else model.customer_id
     return _rows(
@@ -189,6 +221,7 @@ def customer_records(session: Session, external_id: str) -> CustomerRecords | No
         "conversations": [bound.get(c, {"conversation_id": c}) for c in sorted(conversation_ids)],
         "journeys": _journeys(session, cid),
         "handoffs": _handoffs(session, cid, conversation_ids),
+        "insights": _insights(session, cid, conversation_ids),
         "behaviour_events": _by_customer(session, BehaviourEvent, cid, BehaviourEvent.kind != "impression"),
         "recommendation_impressions": _by_customer(session, BehaviourEvent, cid, BehaviourEvent.kind == "impression"),
         "recommendation_exclusions": _by_customer(session, RecommendationExclusion, cid),
@@ -199,6 +232,7 @@ def customer_records(session: Session, external_id: str) -> CustomerRecords | No
                 .order_by(Feedback.id)
             ).scalars()
         ),
+        "surveys": _by_customer(session, SurveyAsk, cid),
         "segment": _one(session, CustomerSegment, cid),
         "personalization_consent": _one(session, PersonalizationConsent, cid),
         "marketing_preference": _one(session, MarketingPreference, cid),

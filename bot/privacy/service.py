@@ -94,6 +94,8 @@ def erase_customer(external_id: str, *, by: str, via: str = "cli", where: DataLo
     removed: dict[str, int] = {}
     if where.tracker_url:
         removed["tracker events"] = tracker_store.delete_conversations(where.tracker_url, sorted(conversations))
+    if where.events_url:  # not yet counted by the insights consumer, which would count them back in
+        removed["event broker events"] = tracker_store.delete_broker_events(where.events_url, sorted(conversations))
     if where.models_dir is not None:
         removed["recommender model bundles"] = model_scrub.forget_customer(where.models_dir, external_id)
     with unit_of_work(where.database_url) as session:

@@ -2,7 +2,8 @@
 
 Rasa's `SQLTrackerStore` keeps one row per event: `sender_id` (the conversation), `type_name`, `timestamp`
 (Unix seconds), `intent_name`, `action_name` and `data` (the event as JSON). The table below mirrors the
-columns read here; a database where Rasa never ran (no `events` table) simply holds no conversations.
+columns read here (`bot.db.rasa_tables`, shared with the insights backfill); a database where Rasa never ran (no
+`events` table) simply holds no conversations.
 """
 
 from __future__ import annotations
@@ -12,24 +13,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db.session import make_engine, sqlite_file
-
-_metadata = MetaData()
-events = Table(
-    "events",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
+from bot.db.rasa_tables import absent, delete_broker_conversations, has_events
+from bot.db.rasa_tables import tracker_events as events
+from bot.db.session import make_engine
 
 _CHUNK = 500  # ids per IN (...): far below every backend's limit on bound parameters
 
@@ -61,13 +51,12 @@ def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
 
 
 def _has_events(conn: Connection) -> bool:
-    return inspect(conn).has_table("events")
+    return has_events(conn)
 
 
 def _absent(url: str) -> bool:
     """A SQLite tracker file that does not exist yet (Rasa never ran): nothing to read, and not created here."""
-    path = sqlite_file(url)
-    return path is not None and not path.exists()
+    return absent(url)
 
 
 def conversation_events(url: str, conversation_ids: Iterable[str]) -> dict[str, list[TrackerEvent]]:
@@ -106,6 +95,15 @@ def delete_conversations(url: str, conversation_ids: Sequence[str]) -> int:
     except SQLAlchemyError as exc:
         raise TrackerStoreUnavailable(str(exc)) from exc
     return removed
+
+
+def delete_broker_events(url: str, conversation_ids: Sequence[str]) -> int:
+    """Delete these conversations' events from Rasa's SQL event broker table (those the insights consumer has not
+    counted and deleted yet); how many went."""
+    try:
+        return delete_broker_conversations(url, sorted(set(conversation_ids)))
+    except SQLAlchemyError as exc:
+        raise TrackerStoreUnavailable(str(exc)) from exc
 
 
 def conversations_idle_since(url: str, before: float) -> tuple[list[str], set[str]]:

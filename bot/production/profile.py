@@ -1,8 +1,9 @@
 """`tandem up --production`: the whole topology on one machine, under the same supervisor as `tandem up`.
 
 Start order: PostgreSQL, Redis and RabbitMQ; then the database is migrated and seeded and the model trained as on
-a laptop; then the action servers, the Rasa instances, the web apps and the scheduler, and nginx in front. Every
-process is restarted with back-off when it dies; `tandem status` reports each one.
+a laptop; then the action servers, the Rasa instances, the web apps, the scheduler and the insights consumer (from
+RabbitMQ), and nginx in front. Every process is restarted with back-off when it dies; `tandem status` reports each
+one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.stack import (
     StackError,
     action_server,
     child_env,
+    insights_consumer,
     log_to_file,
     log_to_files,
     prepare,
@@ -82,6 +84,7 @@ def app_services(settings: Settings, layout: Layout, model: Path) -> list[Servic
         *actions,
         *rasas,
         *web_apps(settings, layout.internal_url),
+        insights_consumer("rabbitmq"),  # the queue every Rasa publishes to (config/endpoints.production.yml)
         nginx.nginx_service(binary, config, ports.public),
     ]
 

@@ -505,7 +505,7 @@ def test_a_rating_for_a_journey_that_is_not_resolved_changes_nothing(writable_sh
     _, events = _report(customer)
     journey_id = _slot(events, JOURNEY_SLOT)["id"]
     # Even a survey that was shown (say, replayed into the conversation) needs a resolved journey.
-    from actions.journeys import csat_buttons
+    from actions.surveys import csat_buttons
 
     shown = [{"event": "bot", "text": "rate", "data": {"buttons": csat_buttons(journey_id)}}]
     assert _rate(customer, journey_id, shown) == ["utter_journey_not_found"]

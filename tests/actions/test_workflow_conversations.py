@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 import actions.journeys as journey_actions
 from actions.journeys import JOURNEY_SLOT, ActionJourneyContinue, ActionJourneyFollowUp, ActionJourneyStart
-from bot.db.models import Handoff, Journey, JourneyCsat, JourneyFollowUp, JourneyStep
+from bot.db.models import Handoff, Journey, JourneyCsat, JourneyFollowUp, JourneyStep, SurveyAsk
 from bot.db.session import dispose_engine, session_scope, sqlite_file
 from bot.handoff.routing import default_rules
 from bot.journeys.config import JourneyConfig
@@ -172,7 +172,7 @@ def shop_for(
     for url in fresh:
         dispose_engine(url)
     with session_scope(small_shop) as session:
-        for table in (JourneyCsat, JourneyFollowUp, JourneyStep, Journey):
+        for table in (SurveyAsk, JourneyCsat, JourneyFollowUp, JourneyStep, Journey):  # each path: a first survey too
             session.execute(delete(table))
 
 

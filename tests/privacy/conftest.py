@@ -34,6 +34,7 @@ from bot.db.models import (
     Order,
     PersonalizationConsent,
     RecommendationExclusion,
+    SurveyAsk,
     utcnow,
 )
 from bot.db.session import session_scope
@@ -176,6 +177,30 @@ def _live_a_little(
         )
         session.add(JourneyFollowUp(journey_id=journey.id, kind="follow_up", due_at=now, status="sent"))
         session.add(JourneyCsat(journey_id=journey.id, score=4, comment=f"thanks, {name}"))
+        session.add(  # the CSAT's ask, and a recommend question answered in the bound conversation
+            SurveyAsk(
+                kind="csat",
+                customer_id=customer_id,
+                conversation_id=earlier,
+                journey_id=journey.id,
+                workflow=journey.workflow,
+                moment="journey_resolved",
+                channel="tandem",
+                asked_at=now,
+            )
+        )
+        session.add(
+            SurveyAsk(
+                kind="nps",
+                customer_id=customer_id,
+                conversation_id=chat,
+                moment="request_done",
+                channel="tandem",
+                asked_at=now,
+                score=9,
+                answered_at=now,
+            )
+        )
         handoff = Handoff(
             conversation_id=chat,
             channel="tandem",
@@ -233,6 +258,16 @@ def _live_a_little(
     return Person(external_id, name, email, numbers, (chat, earlier))
 
 
+def count_insights(url: str, tracker: TrackerStore, people: Iterable[Person]) -> None:
+    """The insights consumer's rows for their conversations (what they wrote, as the analytics keep it), made from
+    the tracker's events by the consumer's own code."""
+    from bot.db.rasa_tables import tracker_conversation
+    from bot.insights.store import ingest_batch
+
+    events = [(c, e.event) for p in people for c in p.conversations for e in tracker_conversation(tracker.url, c)]
+    ingest_batch(url, events, dedupe=True)
+
+
 @pytest.fixture
 def world(fresh_shop_db: str, tracker: TrackerStore, tmp_path: Path) -> World:
     now = utcnow()
@@ -241,6 +276,7 @@ def world(fresh_shop_db: str, tracker: TrackerStore, tmp_path: Path) -> World:
         fresh_shop_db, tracker, first, "Philippa Quenneville", "philippa.q@privacy.example", now=now
     )
     other = _live_a_little(fresh_shop_db, tracker, second, "Ottoline Bramwell", "ottoline.b@privacy.example", now=now)
+    count_insights(fresh_shop_db, tracker, [subject, other])
     where = DataLocations(fresh_shop_db, tracker.url, tmp_path / "models", SECRET)
     return World(fresh_shop_db, tracker, where, subject, other)
 

@@ -27,10 +27,12 @@ SECTIONS = {
     "conversations",
     "journeys",
     "handoffs",
+    "insights",
     "behaviour_events",
     "recommendation_impressions",
     "recommendation_exclusions",
     "feedback",
+    "surveys",
     "segment",
     "personalization_consent",
     "marketing_preference",
@@ -53,9 +55,14 @@ def test_the_export_holds_every_section_including_the_tracker_events(world: Worl
     journey = doc["journeys"][0]
     assert journey["steps"] and journey["follow_ups"] and journey["csat"]["score"] == 4
     assert [m["kind"] for m in doc["handoffs"][0]["messages"]] == ["customer", "agent", "note"]
+    counted = {c["sender_id"]: [t["text"] for t in c["turns"]] for c in doc["insights"]}  # the analytics' copy
+    assert set(counted) == set(world.subject.conversations)
+    assert f"hi, I'm {world.subject.name}" in counted[world.subject.conversations[0]]
     assert [e["kind"] for e in doc["behaviour_events"]] == ["view"]
     assert [e["kind"] for e in doc["recommendation_impressions"]] == ["impression"]
     assert doc["feedback"][0]["text"].endswith(world.subject.email)
+    surveys = [(s["kind"], s["score"], s["conversation_id"]) for s in doc["surveys"]]
+    assert surveys == [("csat", None, world.subject.conversations[1]), ("nps", 9, world.subject.conversations[0])]
     assert doc["segment"]["rfm_segment"] == "loyal"
     assert doc["personalization_consent"]["granted"] is True
     assert doc["marketing_preference"]["subscribed"] is False

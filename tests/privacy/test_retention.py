@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.db.models import ChatConversation, Handoff, HandoffMessage, utcnow
+from bot.db.models import ChatConversation, Handoff, HandoffMessage, InsightConversation, InsightTurn, utcnow
+from bot.db.rasa_tables import tracker_conversation
 from bot.db.session import session_scope
 from bot.handoff.conversations import bind_conversation
+from bot.insights.store import ingest
 from bot.journeys.scheduler import FollowUpScheduler
 from bot.privacy.retention import PurgeReport, RetentionHook, purge_idle_conversations
 from tests.privacy.conftest import World, _conversation
@@ -49,6 +51,9 @@ def aged(world: World) -> dict[str, str]:
     world.tracker.save(old_open, ["still waiting"], at=now - timedelta(days=35))
     world.tracker.save(revived, ["long ago"], at=now - timedelta(days=60))
     world.tracker.save(revived, ["long ago", "and again yesterday"], at=now - timedelta(days=1))
+    with session_scope(world.url) as session:  # the insights backfill's counts of them (before its partition)
+        for conv in (old, revived):
+            ingest(session, [(conv, e.event) for e in tracker_conversation(world.tracker.url, conv)], live=False)
     return {
         "old": old,
         "old_open": old_open,
@@ -72,6 +77,20 @@ def test_only_conversations_idle_past_the_retention_are_purged(world: World, age
     assert _messages(world.url, int(aged["closed_handoff"])) == 0
     assert _messages(world.url, int(aged["open_handoff"])) == 1  # a person is still on it
     assert purge_idle_conversations(timedelta(days=30), world.where) == PurgeReport()  # nothing more to do
+    assert _insight_texts(world.url, aged["old"]) == [None]  # the analytics keep the count, not the words
+    assert "and again yesterday" in _insight_texts(world.url, aged["revived"])
+
+
+def _insight_texts(url: str, conversation_id: str) -> list[str | None]:
+    with session_scope(url) as session:
+        return list(
+            session.execute(
+                select(InsightTurn.text)
+                .join(InsightConversation, InsightConversation.id == InsightTurn.conversation_id)
+                .where(InsightConversation.sender_id == conversation_id)
+                .order_by(InsightTurn.at)
+            ).scalars()
+        )
 
 
 def test_the_cli_purges_and_refuses_a_bad_number_of_days(world: World, aged: dict[str, str], capsys):

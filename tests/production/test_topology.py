@@ -42,6 +42,7 @@ PROCESSES = (
     "shop page",
     "agent console",
     "follow-up scheduler",
+    "insights consumer",
     "nginx",
 )
 

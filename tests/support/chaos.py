@@ -2,10 +2,11 @@
 
 Customers chat through nginx as the widget does (a `message_id` per message, resent with the same id until it
 is acknowledged), one asks for a person and an agent answers through the console, journeys' follow-ups fall
-due, while in turn `kill -9` hits a Rasa instance, an action server, the console, the scheduler, nginx, Redis,
-PostgreSQL and RabbitMQ (the profile's supervisor starts each again). Afterwards what the clients recorded is
-checked against the stores: every acknowledged message stored once and answered, every agent reply and
-follow-up stored and delivered once; and each fault's recovery time. `tests/production/test_chaos.py` runs a
+due, while in turn `kill -9` hits a Rasa instance, an action server, the console, the scheduler, the insights
+consumer, nginx, Redis, PostgreSQL and RabbitMQ (the profile's supervisor starts each again). Afterwards what the
+clients recorded is checked against the stores: every acknowledged message stored once and answered, every agent
+reply and follow-up stored and delivered once, every customer message counted once by the insights consumer; and
+each fault's recovery time. `tests/production/test_chaos.py` runs a
 short form in CI, `bench/chaos.py` the whole one.
 """
 
@@ -26,10 +27,11 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot import run_lock
-from bot.db.models import Customer, Handoff, HandoffMessage, JourneyFollowUp, JourneyStep, Order
+from bot.db.models import Customer, Handoff, HandoffMessage, InsightConversation, JourneyFollowUp, JourneyStep, Order
 from bot.db.session import session_scope
 from bot.domain_files import load_domain
 from bot.identity import sign_customer
+from bot.insights.events import EXTERNAL_MESSAGE_PREFIX
 from bot.journeys import store as journeys
 from bot.journeys.types import BotMessage, FollowUpRequest, StepResult, UserInput
 from bot.processes import answers
@@ -42,6 +44,7 @@ ALL_FAULTS = (
     "action server 1",
     "agent console",
     "follow-up scheduler",
+    "insights consumer",
     "nginx",
     "redis",
     "postgresql",
@@ -117,6 +120,9 @@ class ChaosReport:
     # sends it again; the journey has moved on by then, so the second trigger says and records nothing.)
     follow_up_turns: Counter[int] = field(default_factory=Counter)
     follow_up_received: Counter[str] = field(default_factory=Counter)  # conversation -> greetings received
+    # conversation -> the customer's messages in its tracker, and those the insights consumer counted (from RabbitMQ)
+    customer_turns: Counter[str] = field(default_factory=Counter)
+    insight_turns: Counter[str] = field(default_factory=Counter)
 
     def problems(self) -> list[str]:
         found = []
@@ -141,6 +147,12 @@ class ChaosReport:
             if self.follow_up_received[conversation] != expected:
                 found.append(
                     f"{conversation}: {expected} follow-ups sent, {self.follow_up_received[conversation]} received"
+                )
+        for conversation, stored in self.customer_turns.items():
+            if self.insight_turns[conversation] != stored:
+                found.append(
+                    f"{conversation}: {stored} customer messages stored, {self.insight_turns[conversation]} counted "
+                    "by the insights consumer"
                 )
         found += [
             f"{w.fault}: no recovery within {RECOVERY_TIMEOUT:.0f} s" for w in self.windows if w.recovery_s is None
@@ -498,6 +510,27 @@ async def _settle_follow_ups(url: str, report: ChaosReport, timeout: float) -> N
         await asyncio.sleep(2.0)
 
 
+async def _settle_insights(url: str, report: ChaosReport, timeout: float) -> None:
+    """Wait for the insights consumer to count every stored customer message (it may still be catching up on
+    RabbitMQ's queue after its own restart or the broker's)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report.insight_turns = Counter(await asyncio.to_thread(_insight_turns, url, list(report.customer_turns)))
+        if all(report.insight_turns[c] >= n for c, n in report.customer_turns.items()) or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(2.0)
+
+
+def _insight_turns(url: str, conversations: list[str]) -> dict[str, int]:
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(InsightConversation.sender_id, func.sum(InsightConversation.user_turns))
+            .where(InsightConversation.sender_id.in_(conversations))
+            .group_by(InsightConversation.sender_id)
+        ).all()
+    return {sender: int(turns or 0) for sender, turns in rows}
+
+
 def _follow_up_turns(url: str, ids: list[int]) -> dict[int, int]:
     """Follow-up id -> follow-up turns recorded in its journey (each chaos follow-up has a journey of its own)."""
     with session_scope(url) as session:
@@ -529,10 +562,13 @@ async def _check(
                 if event.get("event") == "user":
                     last_user = event.get("message_id")
                     report.stored[last_user or ""] += 1
+                    if not (event.get("text") or "").startswith(EXTERNAL_MESSAGE_PREFIX):  # not a follow-up's trigger
+                        report.customer_turns[customer.conversation] += 1
                 elif event.get("event") == "bot" and last_user is not None:
                     report.answered.add(last_user)
     finally:
         await api.close()
+    await _settle_insights(production.database_url, report, timeout=90)
     report.follow_up_status = await asyncio.to_thread(
         _follow_up_status, production.database_url, list(report.follow_ups)
     )

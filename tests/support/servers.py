@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,11 @@ from tests.support.rasa_model import RASA, ROOT
 __all__ = ["action_server_command", "free_port", "rasa_server_command", "running", "wait_until_up", "write_endpoints"]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+# How long a server may take to answer after its start; a machine busy with other test runs may need longer.
+START_TIMEOUT = float(os.environ.get("TANDEM_TEST_START_TIMEOUT") or 180)
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
     try:
         wait_until_answers(url, process, timeout)
     except ServiceFailed as exc:
@@ -62,10 +67,13 @@ def rasa_server_command(model: Path, port: int, endpoints: Path) -> list[str]:
     ]
 
 
-def write_endpoints(path: Path, actions_port: int, tracker_db: Path) -> Path:
+def write_endpoints(path: Path, actions_port: int, tracker_db: Path, events_db: Path | None = None) -> Path:
+    """endpoints.yml's settings at test addresses; with `events_db`, Rasa also publishes every event to its SQL event
+    broker there, as endpoints.yml has it (a test of the insights consumer)."""
+    broker = f"event_broker:\n  type: SQL\n  dialect: sqlite\n  db: {events_db}\n" if events_db else ""
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n"
-        "lock_store:\n  type: in_memory\n"
+        "lock_store:\n  type: in_memory\n" + broker
     )
     return path

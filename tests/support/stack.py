@@ -27,12 +27,13 @@ def seed_test_shop(url: str, customers: int = 50) -> None:
 
 
 @contextmanager
-def tandem_stack(database_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
+def tandem_stack(database_url: str, workdir: Path, *, events_db: Path | None = None) -> Iterator[dict[str, Any]]:
     """Rasa (REST and socket channels, HTTP API) and the action server on free ports, on `database_url`.
 
     Yields what tests need to talk to it; a test may replace `state["actions"]` (a restarted action server),
     and whichever is current is stopped at the end. Rasa's HTTP API takes a token, as in production:
     `state["rasa_token"]`, from the settings of `state["env"]` (which a console started on that env shares).
+    With `events_db`, Rasa publishes every event to its SQL event broker in that file (endpoints.yml's default).
     """
     model = trained_model()
     actions_port, rasa_port, console_port = free_port(), free_port(), free_port()
@@ -46,7 +47,7 @@ def tandem_stack(database_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
             "TANDEM_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         }
     )
-    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db")
+    endpoints = write_endpoints(workdir / "endpoints.yml", actions_port, workdir / "tracker.db", events_db)
     actions_cmd = action_server_command(actions_port)
     # The action server serves a personalization model trained on this shop (not a developer's models/).
     models_dir = workdir / "models"

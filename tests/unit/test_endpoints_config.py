@@ -10,6 +10,7 @@ from tests.support.rasa_model import ROOT
 ENV = {
     "TANDEM_ACTION_ENDPOINT_URL": "http://actions.internal:5055/webhook",
     "TANDEM_TRACKER_DB": "/var/lib/tandem/trackers.db",
+    "TANDEM_EVENTS_DB": "/var/lib/tandem/events.db",
     "TANDEM_TRACKER_DB_HOST": "db.internal",
     "TANDEM_TRACKER_DB_PORT": "5432",
     "TANDEM_TRACKER_DB_NAME": "rasa",
@@ -43,6 +44,23 @@ def test_the_domain_goes_only_to_the_actions_that_read_it(path: str) -> None:
 
 def test_the_embedded_tracker_database_lives_where_the_environment_says() -> None:
     assert read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store").kwargs["db"] == ENV["TANDEM_TRACKER_DB"]
+
+
+def test_the_embedded_event_broker_is_rasas_sql_broker_in_a_file_of_its_own() -> None:
+    """Both Rasa's tracker store and its SQL event broker name their table `events`: two files, never one."""
+    broker = read_endpoint_config(str(ROOT / "endpoints.yml"), "event_broker")
+    assert broker.type == "SQL" and broker.kwargs["dialect"] == "sqlite"
+    assert broker.kwargs["db"] == ENV["TANDEM_EVENTS_DB"] != ENV["TANDEM_TRACKER_DB"]
+
+
+def test_the_consumer_reads_the_queue_and_database_rasa_writes() -> None:
+    from bot.insights.config import InsightsConfig
+
+    config = InsightsConfig.from_env(ENV, ROOT)
+    production = read_endpoint_config(str(ROOT / "config/endpoints.production.yml"), "event_broker")
+    assert [config.queue] == production.kwargs["queues"]
+    assert config.events_db_url == f"sqlite:///{ENV['TANDEM_EVENTS_DB']}"
+    assert config.amqp_url == "amqp://tandem:broker-secret@rabbitmq.internal:5672/"
 
 
 def test_production_trackers_and_locks_use_the_configured_servers() -> None:

@@ -597,6 +597,52 @@ def test_csat_prompt_works_by_keyboard_and_is_disabled_once_answered(session, st
     expect(page.locator(".tandem-csat__option:enabled")).to_have_count(0)
 
 
+def test_the_recommend_question_shows_its_0_to_10_scale_once_and_sends_the_score(session, stub):
+    """The effort and recommend questions (actions/surveys.py) are rating prompts on their own scale; the plain
+    buttons Rasa sends beside them for other channels are not shown twice."""
+    s = session()
+    s.open_chat()
+    question = "How likely are you to recommend us to a friend or colleague?"
+    options = [
+        {
+            "score": score,
+            "title": {0: "Not at all likely", 10: "Extremely likely"}.get(score, ""),
+            "payload": f'/answer_survey{{"survey_id": 3, "survey_kind": "nps", "score": {score}}}',
+        }
+        for score in range(11)
+    ]
+    nps = {"type": "survey", "kind": "nps", "question": question, "lowest": 0, "highest": 10, "options": options}
+    buttons = [{"title": str(o["score"]), "payload": o["payload"]} for o in options]
+    text = f"Glad that's done! One quick question. {question} Tap a number from 0 to 10, or just tell me."
+    stub.replies.append([("bot_uttered", {"text": text, "buttons": buttons, "custom": nps})])
+    s.send("yes cancel it")
+
+    group = s.page.get_by_role("group", name=question)
+    expect(group).to_be_visible()
+    scores = group.get_by_role("button")
+    expect(scores.locator(".tandem-csat__score")).to_have_text([str(n) for n in range(11)])
+    expect(scores.first).to_have_accessible_name("0 – Not at all likely")
+    expect(scores.last).to_have_accessible_name("10 – Extremely likely")
+    expect(s.page.locator(QUICK_REPLIES)).to_have_count(0)  # the prompt's own buttons replace them
+    expect(s.page.locator(".tandem-csat__question")).to_have_count(0)  # asked once, in the bubble
+
+    scores.nth(9).click()
+    assert wait_for(stub.uttered, 2)[1]["message"] == options[9]["payload"]
+    for i in range(11):
+        expect(scores.nth(i)).to_be_disabled()
+    expect(scores.nth(9)).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_survey_prompt_with_a_broken_scale_offers_only_the_usual_one_to_five(session, stub):
+    s = session()
+    s.open_chat()
+    options = [{"score": n, "title": "", "payload": f'/x{{"score": {n}}}'} for n in (0, 3, 7)]
+    broken = {"type": "survey", "question": "How easy was it?", "lowest": 7, "highest": 1, "options": options}
+    stub.replies.append([("bot_uttered", {"custom": broken})])
+    s.send("done")
+    expect(s.page.get_by_role("group", name="How easy was it?").get_by_role("button")).to_have_count(1)  # the 3
+
+
 def test_an_agent_message_is_marked_as_from_a_person_even_when_the_page_is_idle(session, stub):
     s = session()
     session_id = start_conversation(s, stub)

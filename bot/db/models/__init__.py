@@ -1,9 +1,9 @@
 """SQLAlchemy ORM models (see docs/architecture.md, "Shop data model"), one module per domain.
 
 `base` holds what every table shares (the declarative base and its naming convention, money, UTC time);
-`shop`, `personalization`, `journeys`, `handoff`, `privacy` and `insights` hold their tables. Importing this
-package registers every table on `Base.metadata` (Alembic's env.py relies on that), and every name is importable
-from here.
+`shop`, `personalization`, `journeys`, `handoff`, `privacy`, `insights` and `surveys` hold their tables.
+Importing this package registers every table on `Base.metadata` (Alembic's env.py relies on that), and every name
+is importable from here.
 """
 
 from bot.db.models.base import EVENT_ID, MONEY, NAMING_CONVENTION, Base, utcnow
@@ -53,6 +53,7 @@ from bot.db.models.shop import (
     Product,
     ProductCompatibility,
 )
+from bot.db.models.surveys import SURVEY_KINDS, SURVEY_SCALES, SurveyAsk
 
 __all__ = [
     "AGENT_ROLES",
@@ -74,6 +75,8 @@ __all__ = [
     "PLAN_STATUSES",
     "PRIVACY_REQUEST_KINDS",
     "PRIVACY_REQUEST_STATUSES",
+    "SURVEY_KINDS",
+    "SURVEY_SCALES",
     "Agent",
     "AgentSession",
     "Base",
@@ -103,5 +106,6 @@ __all__ = [
     "Product",
     "ProductCompatibility",
     "RecommendationExclusion",
+    "SurveyAsk",
     "utcnow",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text
 
 from bot.db.models.base import EVENT_ID, Base, utcnow
+from bot.db.models.journeys import JourneyStep
 
 
 class InsightConversation(Base):
@@ -35,16 +36,24 @@ class InsightConversation(Base):
     turned_negative_at = Column(DateTime, nullable=True)  # first message at or below the negative threshold
 
 
+# What the dashboard reads of a turn besides its moment and intent (the columns ix_insight_turns_at_intent carries).
+TURN_FIGURES = ("answered_at", "sentiment", "sentiment_label", "fallback", "confidence", "conversation_id")
+
+
 class InsightTurn(Base):
     """One customer message with what the NLU made of it and what answered it."""
 
     __tablename__ = "insight_turns"
-    __table_args__ = (Index("ix_insight_turns_at_intent", "at", "intent"),)
+    __table_args__ = (
+        # The dashboard's message panels read a range of time (bot/insights/scope.py, `scoped_turns`); on PostgreSQL
+        # the index carries what they read, so a period is an index-only scan.
+        Index("ix_insight_turns_at_intent", "at", "intent", postgresql_include=list(TURN_FIGURES)),
+        # A conversation's turns in order: its latest one (the dashboard: how a negative conversation ended).
+        Index("ix_insight_turns_conversation_id_at", "conversation_id", "at"),
+    )
 
     id = Column(EVENT_ID, primary_key=True, autoincrement=True)
-    conversation_id = Column(
-        EVENT_ID, ForeignKey("insight_conversations.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    conversation_id = Column(EVENT_ID, ForeignKey("insight_conversations.id", ondelete="CASCADE"), nullable=False)
     at = Column(DateTime, nullable=False)
     text = Column(Text, nullable=True)  # for the clusters of unknown questions; erased with the customer
     intent = Column(String(64), nullable=True)
@@ -79,3 +88,8 @@ class InsightOffset(Base):
     source = Column(String(255), primary_key=True)
     position = Column(EVENT_ID, nullable=False, default=0)
     updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+# The dashboard's workflow filter asks, per conversation, whether it went through a journey of that workflow: journey
+# steps name the conversation's Rasa sender id and their moment (bot/insights/scope.py, `went_through`).
+Index("ix_journey_steps_conversation_id_at", JourneyStep.conversation_id, JourneyStep.at)

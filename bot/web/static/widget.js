@@ -137,6 +137,7 @@
   const CUSTOM_RENDERERS = {
     product_cards: renderProducts,
     csat: renderCsat,
+    survey: renderCsat, // the effort (1-7) and recommend (0-10) questions: the same prompt on their own scale
     data_export: renderDataExport,
     handoff: (custom) => {
       const handoff = cleanHandoff(custom);
@@ -299,7 +300,12 @@
   function coveredPayloads(custom) {
     const payloads = new Set();
     if (!isObject(custom)) return payloads;
-    const items = custom.type === "product_cards" ? custom.products : custom.type === "csat" ? custom.options : null;
+    const items =
+      custom.type === "product_cards"
+        ? custom.products
+        : custom.type === "csat" || custom.type === "survey"
+          ? custom.options
+          : null;
     if (!Array.isArray(items)) return payloads;
     for (const item of items) {
       if (!isObject(item)) continue;
@@ -368,11 +374,19 @@
       }));
   }
 
-  function cleanCsatOptions(options) {
+  /** The scores a rating prompt may offer: 1 to 5 for CSAT; a survey's own `lowest`..`highest` within 0 to 10. */
+  function scaleOf(custom) {
+    const low = custom.lowest;
+    const high = custom.highest;
+    const valid = Number.isInteger(low) && Number.isInteger(high) && low >= 0 && low < high && high <= 10;
+    return custom.type === "survey" && valid ? [low, high] : [1, 5];
+  }
+
+  function cleanCsatOptions(options, scale) {
     if (!Array.isArray(options)) return [];
     const seen = new Set();
     return options
-      .filter((o) => isObject(o) && Number.isInteger(o.score) && o.score >= 1 && o.score <= 5 &&
+      .filter((o) => isObject(o) && Number.isInteger(o.score) && o.score >= scale[0] && o.score <= scale[1] &&
         typeof o.payload === "string" && o.payload.trim() && !seen.has(o.score) && seen.add(o.score))
       .map((o) => ({ score: o.score, title: str(o.title).trim(), payload: o.payload }))
       .sort((a, b) => a.score - b.score);
@@ -641,7 +655,7 @@
   }
 
   function renderCsat(custom, entry) {
-    const options = cleanCsatOptions(custom.options);
+    const options = cleanCsatOptions(custom.options, scaleOf(custom));
     if (!options.length) return null;
     const box = el("div", "tandem-csat");
     const asked = str(custom.question).trim() || TEXT.csat;

@@ -88,8 +88,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_insight_turns")),
     )
-    op.create_index(op.f("ix_insight_turns_conversation_id"), "insight_turns", ["conversation_id"])
-    op.create_index("ix_insight_turns_at_intent", "insight_turns", ["at", "intent"])
+    op.create_index("ix_insight_turns_conversation_id_at", "insight_turns", ["conversation_id", "at"])
+    op.create_index(
+        "ix_insight_turns_at_intent",
+        "insight_turns",
+        ["at", "intent"],
+        postgresql_include=["answered_at", "sentiment", "sentiment_label", "fallback", "confidence", "conversation_id"],
+    )
     op.create_table(
         "insight_events_seen",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -104,12 +109,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_insight_offsets")),
     )
+    op.create_index("ix_journey_steps_conversation_id_at", "journey_steps", ["conversation_id", "at"])
     _roles(ROLES_AFTER)
 
 
 def downgrade() -> None:
     op.execute(sa.text("UPDATE agents SET role = 'agent' WHERE role = 'cx'"))
     _roles(ROLES_BEFORE)
+    op.drop_index("ix_journey_steps_conversation_id_at", table_name="journey_steps")
     op.drop_table("insight_offsets")
     op.drop_table("insight_events_seen")
     op.drop_table("insight_turns")
