@@ -237,8 +237,9 @@ def test_signed_in_message_carries_a_verifiable_token_and_buttons_send_their_pay
     assert request["session_id"] is None and request["since"] is None  # a new conversation
     assert verify_token(request["customer_token"], secret=TEST_SECRET) == "CUST-00003"
     [first] = wait_for(stub.uttered, 1)
-    assert set(first) == {"session_id", "message", "metadata"}
+    assert set(first) == {"session_id", "message", "metadata", "message_id"}
     assert first["message"] == "Where is my order TD104233?"
+    assert isinstance(first["message_id"], str) and first["message_id"]  # a retry resends it: stored once
     assert isinstance(first["session_id"], str) and len(first["session_id"]) >= 16
     assert verify_token(first["metadata"]["customer_token"], secret=TEST_SECRET) == "CUST-00003"
 
@@ -250,6 +251,7 @@ def test_signed_in_message_carries_a_verifiable_token_and_buttons_send_their_pay
     second = wait_for(stub.uttered, 2)[1]
     assert second["message"] == "/order_status"
     assert second["session_id"] == first["session_id"]
+    assert second["message_id"] != first["message_id"]  # a new message, not a retry
     assert s.texts(USER_BUBBLES) == ["Where is my order TD104233?", "Track my order"]
     expect(buttons).to_have_count(2)  # only the newest reply keeps its quick replies
     expect(s.page.locator("#tandem-input")).to_be_focused()
@@ -970,7 +972,9 @@ def test_unreachable_assistant_shows_failed_messages_with_retry(session, stub):
     failed.last.get_by_role("button", name="Retry").click()
     s.expect_reply("You said: hello?")
     expect(failed).to_have_count(2)
-    assert stub.uttered[-1] == {"session_id": session_id, "message": "hello?", "metadata": {}}
+    retried = dict(stub.uttered[-1])
+    assert isinstance(retried.pop("message_id"), str)  # the channel stores a retry of a stored message only once
+    assert retried == {"session_id": session_id, "message": "hello?", "metadata": {}}
 
 
 def test_reconnects_after_a_restart_and_sends_what_was_typed_meanwhile(session, stub):
