@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.onnx_export import trace_to_onnx
+from bot import text_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -107,32 +107,11 @@ def onnx_export_path(model_path: Path, cache_dir: Path) -> Path:
 
 
 def export_onnx(model_path: Path, target: Path) -> Path:
-    """The encoder's last hidden state as an ONNX graph (PyTorch exports it once; about 15 s). Written to a
-    temporary name and renamed, so a reader never sees half a file and two exporters never collide."""
+    """The encoder's ONNX export (bot/text_encoder.py: the one exporter, shared with the insights' clustering)."""
     try:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError as exc:  # pragma: no cover - torch is a pinned dependency
+        return text_encoder.export_onnx(model_path, target)
+    except text_encoder.EncoderUnavailable as exc:  # pragma: no cover - torch is a pinned dependency
         raise InvalidConfigException("SentenceEncoderFeaturizer: `runtime: onnx` needs PyTorch to export") from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    model = AutoModel.from_pretrained(str(model_path)).eval()
-    sample = AutoTokenizer.from_pretrained(str(model_path))(["export sample"], return_tensors="pt")
-    trace_to_onnx(
-        torch,
-        model,
-        (sample["input_ids"], sample["attention_mask"]),
-        staging,
-        input_names=["input_ids", "attention_mask"],
-        output_names=["last_hidden_state"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "sequence"},
-            "last_hidden_state": {0: "batch", 1: "sequence"},
-        },
-    )
-    os.replace(staging, target)
-    return target
 
 
 class OnnxSentenceEncoder:
