@@ -26,6 +26,7 @@ NOT_OFFERED_TEXT = (
     "Tell me in your own words what you need and I'll help."
 )
 DATABASE_DOWN = "the assistant is not available right now; try again in a moment"
+LOCK_POLL_SECONDS = 0.2  # how often a history read waits for a turn in progress to finish
 
 
 def _bind(database_url: str, conversation_id: str, customer: str | None, channel: str) -> None:
@@ -54,6 +55,20 @@ async def conversation_events(app: Any, conversation_id: str) -> list[dict[str, 
         return []
     tracker = await tracker_store.retrieve_full_tracker(conversation_id)
     return [e.as_dict() for e in tracker.events] if tracker else []
+
+
+async def settled_events(app: Any, conversation_id: str) -> list[dict[str, Any]]:
+    """The conversation's events once no turn is in progress (Rasa's lock store, as a turn holds it).
+
+    A turn, or an agent's reply appended through Rasa's API, sends its messages before it stores them: a widget
+    that joins the conversation's room in between gets them neither live nor from a history read before the store.
+    Raises what the lock store or the tracker store raise (Redis or the database away)."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    lock_store = getattr(agent, "lock_store", None)
+    if lock_store is None:
+        return await conversation_events(app, conversation_id)
+    async with lock_store.lock(conversation_id, wait_time_in_seconds=LOCK_POLL_SECONDS):
+        return await conversation_events(app, conversation_id)
 
 
 async def already_stored(app: Any, conversation_id: str, message_id: str) -> bool:

@@ -6,7 +6,8 @@ docs/widget-protocol.md is the contract. Differences from Rasa's own `SocketIOIn
 - `user_uttered` is answered with an acknowledgement once the message is stored, or with the reason it
   was refused (empty, too long, bad token);
 - while a person has the conversation the message goes to the handoff log first (`bot.handoff.relay`);
-- a (re)connecting widget gets what it missed (`conversation_state`), read from Rasa's tracker store;
+- a (re)connecting widget gets what it missed (`conversation_state`), read from Rasa's tracker store once no
+  turn is in progress; after a lost Redis subscription the instance asks its widgets to `resync`;
 - bot messages keep their metadata (`from: agent`, the agent's name) and custom payloads whole;
 - too many events from one address, or messages from one customer, are refused with status 429 and
   `retry_after` seconds (`bot.channels.limits`).
@@ -21,7 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -29,7 +30,7 @@ from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncManager, AsyncRedisManager, AsyncServer
 
 from bot.channels import admission
 from bot.channels.accept import ChannelBlueprint
@@ -45,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "tandem_socket"
 HISTORY_LIMIT = 200
+HISTORY_UNAVAILABLE = "the conversation cannot be loaded right now"
+HISTORY_RETRY_SECONDS = 2
+RESYNC_EVENT = "resync"  # the server lost messages it may have sent: ask for history since the newest shown
+LISTEN_RETRY_FIRST_SECONDS = 0.5
+LISTEN_RETRY_MAX_SECONDS = 5.0
 BOT_EVENT = "bot_uttered"
 _MESSAGE_KEYS = ("text", "image", "custom", "buttons")
 
@@ -151,12 +157,46 @@ class DeliveryFailed(ConnectionError):
 
 
 class DeliveringRedisManager(AsyncRedisManager):
-    """python-socketio's Redis manager logs and drops a message it cannot publish (Redis restarting), and Rasa then
-    stores a bot message nobody received. This one raises instead: Rasa answers an error and stores nothing, and
-    the sender tries again (the console redelivers an agent's reply, the scheduler a follow-up, the widget its
-    message)."""
+    """python-socketio's Redis manager, made to lose nothing while Redis restarts.
+
+    - It logs and drops a message it cannot publish, and Rasa then stores a bot message nobody received. This one
+      raises instead: Rasa answers an error and stores nothing, and the sender tries again (the console redelivers
+      an agent's reply, the scheduler a follow-up, the widget its message).
+    - Every message, even one for a socket of this instance, reaches the sockets through the instance's Redis
+      subscription. Once Redis is back, a message may be published before the subscription is made again, and
+      nobody hears it. So when the subscription comes back after a loss, the instance tells its sockets to
+      `resync`: each widget asks for what it missed (`session_request` with `since`), read from the tracker store.
+    """
 
     connected: bool
+    pubsub: Any
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[dict[str, Any]]:
+        delay = LISTEN_RETRY_FIRST_SECONDS
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                if lost:
+                    logger.warning("socket: Redis subscription back; asking this instance's widgets to resync")
+                    await self._resync_local_sockets()
+                    lost = False
+                delay = LISTEN_RETRY_FIRST_SECONDS
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                lost = True
+                logger.warning("socket: Redis subscription lost (%s); trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LISTEN_RETRY_MAX_SECONDS)
+
+    async def _resync_local_sockets(self) -> None:
+        """To the sockets of this instance only (the base manager's emit does not go through Redis)."""
+        try:
+            await AsyncManager.emit(self, RESYNC_EVENT, {}, namespace="/")
+        except Exception:
+            logger.exception("socket: could not ask the widgets to resync")
 
     async def _publish(self, data: Any) -> Any:
         for attempt in (1, 2):  # a dropped connection is made again once
@@ -291,7 +331,11 @@ class TandemSocketInput(InputChannel):
             await self.sio.leave_room(sid, previous)
         await self.sio.enter_room(sid, session_id)
         await self.sio.save_session(sid, {**session, "session_id": session_id, "customer": customer, "token": token})
-        state = await self._state(session_id, customer, data.get("since"))
+        try:
+            state = await self._state(session_id, customer, data.get("since"))
+        except ChannelError as exc:  # the history cannot be read: the widget asks again rather than show a gap
+            await _best_effort(self.sio.emit("session_error", {"status": exc.status, **exc.body()}, to=sid))
+            return
         await _best_effort(self.sio.emit("session_confirm", session_id, to=sid))  # unanswered, the widget asks again
         await _best_effort(self.sio.emit("conversation_state", state, to=sid))
 
@@ -304,9 +348,10 @@ class TandemSocketInput(InputChannel):
         except Exception:
             logger.exception("socket: could not read the handoff of %s", session_id)
         try:
-            messages = history(await admission.conversation_events(self.app, session_id), since)
-        except Exception:
+            messages = history(await admission.settled_events(self.app, session_id), since)
+        except Exception as exc:
             logger.exception("socket: could not read the history of %s", session_id)
+            raise ChannelError(503, HISTORY_UNAVAILABLE, retry_after=HISTORY_RETRY_SECONDS) from exc
         return {
             "session_id": session_id,
             "customer_id": customer,

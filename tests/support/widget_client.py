@@ -29,6 +29,10 @@ class WidgetClient:
         self.typing: list[dict[str, Any]] = []
         self._confirmed = asyncio.Event()
         self._state_seen = asyncio.Event()
+        self.newest: float | None = None  # the newest message's timestamp, as the widget's `since`
+        self.resyncs = 0  # `resync` events heard (the server lost messages it may have sent)
+        self._resyncing = False
+        self._tasks: set[asyncio.Task] = set()
 
         @self.sio.on("session_confirm")
         async def _confirm(session_id: str) -> None:
@@ -40,21 +44,56 @@ class WidgetClient:
             self.session_error = data
             self._confirmed.set()
             self._state_seen.set()
+            if self._resyncing and data.get("status") == 503:  # as the widget does: ask again a little later
+                self._later(float(data.get("retry_after") or 2), self._request_session())
 
         @self.sio.on("conversation_state")
         async def _state(data: dict[str, Any]) -> None:
             self.state = data
+            self._seen(data.get("messages") or [])
             self._state_seen.set()
+            if self._resyncing:  # what the live messages lost, handed on like them
+                self._resyncing = False
+                for message in data.get("messages") or []:
+                    if message.get("from") != "customer":
+                        await _bot(message)
 
         @self.sio.on("bot_uttered")
         async def _bot(message: Message) -> None:
             message = dict(message, received_at=time.perf_counter())
+            self._seen([message])
             self.received.append(message)
             await self.inbox.put(message)
+
+        @self.sio.on("resync")
+        async def _resync(*_: Any) -> None:
+            self.resyncs += 1
+            self._resyncing = True
+            await self._request_session()
 
         @self.sio.on("typing")
         async def _typing(data: dict[str, Any]) -> None:
             self.typing.append(data)
+
+    def _seen(self, messages: list[Message]) -> None:
+        for message in messages:
+            timestamp = message.get("timestamp")
+            if isinstance(timestamp, (int, float)) and (self.newest is None or timestamp > self.newest):
+                self.newest = float(timestamp)
+
+    async def _request_session(self) -> None:
+        await self.sio.emit(
+            "session_request", {"session_id": self.session_id, "customer_token": self.token, "since": self.newest}
+        )
+
+    def _later(self, seconds: float, coro: Any) -> None:
+        async def run() -> None:
+            await asyncio.sleep(seconds)
+            await coro
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def connect(self, *, since: float | None = None, timeout: float = 15) -> str | None:
         """Connect and join the conversation; the session id, or None when refused (see `session_error`)."""
@@ -63,6 +102,8 @@ class WidgetClient:
         self._confirmed.clear()
         self._state_seen.clear()
         self.session_error = None
+        if since is not None:
+            self._seen([{"timestamp": since}])
         await self.sio.emit(
             "session_request", {"session_id": self.session_id, "customer_token": self.token, "since": since}
         )
@@ -104,6 +145,8 @@ class WidgetClient:
     async def close(self) -> None:
         """Leave like a closed tab: the server hears the close packet, nobody waits for the pending long-poll
         (Sanic's engine.io driver answers it only at the next ping, 25 s later)."""
+        for task in list(self._tasks):
+            task.cancel()
         if self.sio.connected:
             eio = self.sio.eio
             await eio.disconnect(abort=True)

@@ -1177,6 +1177,8 @@
     on("session_error", onSessionError);
     on("conversation_state", onConversationState);
     on("bot_uttered", (message) => receive(message, true));
+    // The server may have sent messages this socket never got (its Redis subscription was lost): ask for them.
+    on("resync", () => requestSession());
     on("typing", (data) => {
       if (!isObject(data)) return;
       setServerTyping(data.on === true ? { from: data.from === "agent" ? "agent" : "bot" } : null);
@@ -1207,6 +1209,7 @@
     const sessionId = id || state.sessionId;
     if (!sessionId) return;
     adoptSessionId(sessionId);
+    setConnectionStatus(null);
     state.confirmed = true;
     state.renewTried = false;
     state.refused = null;
@@ -1247,6 +1250,14 @@
       state.forbiddenReset = true; // this id is not the customer's: start a new conversation, once
       forgetConversation();
       requestSession();
+      return;
+    }
+    if (status === 503) {
+      // The conversation could not be loaded right now: ask again rather than show it with a gap.
+      const gen = state.gen;
+      const wait = isObject(data) && typeof data.retry_after === "number" ? data.retry_after : 2;
+      setConnectionStatus(TEXT.reconnecting);
+      setTimeout(() => gen === state.gen && requestSession(), Math.min(Math.max(wait, 1), 30) * 1000);
       return;
     }
     if (status === 401) refuseSession(state.session ? TEXT.expired : TEXT.rejected(detail));
