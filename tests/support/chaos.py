@@ -113,6 +113,7 @@ class ChaosReport:
     agent_replies: list[str] = field(default_factory=list)  # texts the console accepted
     agent_stored: Counter[str] = field(default_factory=Counter)  # text -> handoff messages with it
     agent_received: Counter[str] = field(default_factory=Counter)  # text -> times the customer got it
+    agent_undelivered: set[str] = field(default_factory=set)  # texts the console never handed to Rasa
     follow_ups: dict[int, str] = field(default_factory=dict)  # id -> customer conversation
     follow_up_status: dict[int, str] = field(default_factory=dict)
     # id -> follow-up turns its journey recorded. (Rasa's trigger event may be stored twice: when Rasa answers the
@@ -137,6 +138,7 @@ class ChaosReport:
             if self.agent_stored[text] != 1 or self.agent_received[text] != 1:
                 found.append(
                     f"agent reply {text!r}: stored {self.agent_stored[text]}x, received {self.agent_received[text]}x"
+                    + (" (never handed to Rasa)" if text in self.agent_undelivered else "")
                 )
         per_conversation = Counter(self.follow_ups.values())
         for follow_up_id in self.follow_ups:
@@ -470,6 +472,7 @@ async def run_chaos(production: Production, plan: Plan, agent_password: str, age
         stop.set()
         await asyncio.wait(tasks, timeout=ACK_TIMEOUT * 3)
         await _settle_follow_ups(url, report, timeout=90)
+        await _settle_agent_replies(url, asking.conversation, timeout=60)
         for customer in [*chatting, *waiting, asking]:  # a reload: whatever was missed live arrives now
             await customer.drop()
             try:
@@ -508,6 +511,28 @@ async def _settle_follow_ups(url: str, report: ChaosReport, timeout: float) -> N
         if all(status in ("sent", "failed", "cancelled") for status in report.follow_up_status.values()):
             return
         await asyncio.sleep(2.0)
+
+
+async def _settle_agent_replies(url: str, conversation: str, timeout: float) -> None:
+    """Wait for the console to hand Rasa every stored agent reply (it retries every few seconds after a fault)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not await asyncio.to_thread(_undelivered_replies, url, conversation):
+            return
+        await asyncio.sleep(2.0)
+
+
+def _undelivered_replies(url: str, conversation: str) -> int:
+    with session_scope(url) as session:
+        return session.execute(
+            select(func.count(HandoffMessage.id))
+            .join(Handoff, Handoff.id == HandoffMessage.handoff_id)
+            .where(
+                Handoff.conversation_id == conversation,
+                HandoffMessage.kind == "agent",
+                HandoffMessage.delivered_at.is_(None),
+            )
+        ).scalar_one()
 
 
 async def _settle_insights(url: str, report: ChaosReport, timeout: float) -> None:
@@ -586,9 +611,10 @@ async def _check(
     handoff_id = await asyncio.to_thread(_handoff_of, production.database_url, asking.conversation)
     if handoff_id is not None:
         with session_scope(production.database_url) as session:
-            texts = session.execute(
-                select(HandoffMessage.text).where(
+            rows = session.execute(
+                select(HandoffMessage.text, HandoffMessage.delivered_at).where(
                     HandoffMessage.handoff_id == handoff_id, HandoffMessage.kind == "agent"
                 )
-            ).scalars()
-            report.agent_stored.update(texts)
+            ).all()
+            report.agent_stored.update(text for text, _ in rows)
+            report.agent_undelivered.update(text for text, delivered_at in rows if delivered_at is None)

@@ -100,7 +100,8 @@ class SocketRasaStub:
     else `echo`, after `delay` seconds. `acks` and `session_errors` are answers to give first instead of
     accepting; `ack_delay` acknowledges late, `hold_acks` never; `ignore_since` sends the whole history on
     every session_request.
-    `push` sends messages to a conversation at any time; `stop` and `start` restart it on the same port.
+    `push` sends messages to a conversation at any time (a `lost` step stores one without sending it); `stop` and
+    `start` restart it on the same port.
     """
 
     max_message_chars = 5000
@@ -262,6 +263,8 @@ class SocketRasaStub:
             elif kind == "bot_uttered":
                 message = self._record(session_id, {"from": "bot", **data}) if isinstance(data, dict) else data
                 await self.sio.emit("bot_uttered", message, room=session_id)
+            elif kind == "lost":  # stored, but its live message never reached the socket (Redis restarting)
+                self._record(session_id, {"from": "bot", **data})
             elif kind == "handoff":
                 if isinstance(data, dict):
                     self.handoffs[session_id] = data

@@ -470,6 +470,34 @@ def test_html_in_any_field_is_shown_as_text_and_never_runs(session, stub):
     assert wait_for(stub.uttered, 3)[2]["message"] == "/html_button"
 
 
+def test_after_a_resync_the_widget_shows_the_message_it_missed_once(session, stub):
+    """An instance whose Redis subscription came back asks its widgets to resync: what they missed live comes from
+    the history, and nothing they already show appears twice."""
+    s = session()
+    session_id = start_conversation(s, stub)
+    requests, shown = len(stub.session_requests), s.page.locator(BOT_BUBBLES).count()
+    stub.push(session_id, [("lost", {"text": "Your replacement ships tomorrow."}), ("resync", {})])
+    expect(s.page.locator(BOT_BUBBLES).last).to_contain_text("Your replacement ships tomorrow.")
+    wait_for(stub.session_requests, requests + 1)
+    expect(s.page.locator(BOT_BUBBLES)).to_have_count(shown + 1)  # the missed message, and nothing twice
+    s.send("thanks")
+    s.expect_reply("You said: thanks")
+
+
+def test_a_conversation_that_cannot_be_loaded_right_now_is_asked_for_again(session, stub):
+    """A 503 session_error (the tracker store is away) is not a refusal: the widget asks again after retry_after,
+    then works, and shows no error."""
+    s = session()
+    stub.session_errors.append(
+        {"status": 503, "error": "the conversation cannot be loaded right now", "retry_after": 1}
+    )
+    s.open_chat()
+    wait_for(stub.session_requests, 2, timeout=10)
+    s.send("hello again")
+    s.expect_reply("You said: hello again")
+    expect(s.page.locator(ERRORS)).to_have_count(0)
+
+
 def test_malformed_server_messages_are_ignored_without_breaking_the_page(session, stub):
     s = session()
     session_id = start_conversation(s, stub)
