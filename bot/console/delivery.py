@@ -5,8 +5,9 @@ stays "saved, not delivered yet" and the feed retries it. Each delivery sends *a
 undelivered replies, oldest first, under a per-handoff lock (in the process, and the handoff's row in the
 database while Rasa is called), so replies never overtake each other and neither a retry and a new reply nor
 two console processes send the same message twice. Several console processes need PostgreSQL (SQLite has no
-row locks). A process that dies after Rasa took the replies but before it recorded them sends them again on
-the next try: at least once, never lost.
+row locks). A process may die after Rasa took the replies but before it recorded them: each event carries its
+reply's id, and a retry first looks in the conversation for the ones already there, and records them instead of
+sending them again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.console import db
 from bot.handoff import store
-from bot.handoff.agent_events import agent_message
+from bot.handoff.agent_events import agent_message, sent_reply_ids
 from bot.rasa_api import RasaApi, RasaUnavailable
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ Delivered = Callable[[int, str, list[int], datetime], Awaitable[None]]
 
 
 def agent_events(messages: list[store.MessageView]) -> list[dict]:
-    return [agent_message(m.text, m.author or "Support agent") for m in messages]
+    return [agent_message(m.text, m.author or "Support agent", reply_id=m.id) for m in messages]
 
 
 class Delivery:
@@ -50,8 +51,10 @@ class Delivery:
             self._locks = {k: v for k, v in self._locks.items() if v.locked()}
         return self._locks.setdefault(handoff_id, asyncio.Lock())
 
-    async def deliver(self, handoff_id: int) -> list[int]:
-        """Send the handoff's undelivered replies; the ids delivered. Raises RasaUnavailable (nothing sent)."""
+    async def deliver(self, handoff_id: int, *, retry: bool = False) -> list[int]:
+        """Send the handoff's undelivered replies; the ids delivered. Raises RasaUnavailable (nothing sent).
+
+        `retry`: an earlier try may have handed some of them to Rasa before it could record that."""
         async with self._lock(handoff_id), db.HeldTransaction(self.database_url) as tx:
 
             def pending(session: Session) -> tuple[store.HandoffView, list[store.MessageView]]:
@@ -62,7 +65,10 @@ class Delivery:
             handoff, messages = await tx.run(pending)
             if not messages:
                 return []
-            await self.rasa.append(handoff.conversation_id, agent_events(messages))
+            sent = sent_reply_ids(await self.rasa.events(handoff.conversation_id)) if retry else set()
+            unsent = [m for m in messages if m.id not in sent]
+            if unsent:
+                await self.rasa.append(handoff.conversation_id, agent_events(unsent))
             ids = [m.id for m in messages]
             now = self.clock()
             await tx.run(lambda session: store.mark_delivered(session, ids, now=now))
@@ -76,7 +82,7 @@ class Delivery:
         delivered = 0
         for handoff_id in await db.run(self.database_url, store.handoffs_awaiting_delivery):
             try:
-                delivered += len(await self.deliver(handoff_id))
+                delivered += len(await self.deliver(handoff_id, retry=True))
             except RasaUnavailable as exc:
                 log.info("replies still waiting for Rasa: %s", exc)
                 break

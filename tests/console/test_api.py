@@ -134,7 +134,11 @@ async def test_a_reply_is_stored_before_rasa_and_delivered_in_order_once_rasa_is
             {
                 "event": "bot",
                 "text": "Hello, I'm looking into it.",
-                "metadata": {"from": "agent", "agent_name": "Alice Smith"},
+                "metadata": {
+                    "from": "agent",
+                    "agent_name": "Alice Smith",
+                    "reply_id": messages(console_db, h.id)[-1].id,
+                },
             }
         ]
         assert messages(console_db, h.id)[-1].delivered_at is not None

@@ -124,12 +124,12 @@ def test_an_agent_works_a_handoff_and_customer_html_stays_text(browser, stack):
         expect(mine).to_contain_text("Sorry about that")
         expect(mine.locator(".delivery")).to_have_text("Delivered")
         expect(page.locator("#composer-text")).to_have_value("")
+        assert [m.kind for m in messages(url, h.id)] == ["customer", "customer", "agent"]
         assert {
             "event": "bot",
             "text": "Sorry about that, I'm refunding the second charge now.",
-            "metadata": {"from": "agent", "agent_name": "Alice Smith"},
+            "metadata": {"from": "agent", "agent_name": "Alice Smith", "reply_id": messages(url, h.id)[-1].id},
         } in rasa.events_for("c-browser")
-        assert [m.kind for m in messages(url, h.id)] == ["customer", "customer", "agent"]
         expect(page.locator("#claim-button")).to_be_hidden()
         page.screenshot(path=str(SCREENSHOT))
         assert dialogs == []
