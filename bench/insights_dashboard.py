@@ -3,12 +3,14 @@
 A throwaway PostgreSQL database gets the demo shop (its customers and products), then 90 days of generated
 analytics rows, bulk-loaded with COPY: conversations and their turns (about 8 % fallbacks, a pool of repeated
 questions the bot does not know), journeys with their steps and CSAT, handoffs with their messages, customer
-segments, and recommendation impressions, clicks, dismissals and purchases. Each panel of bot.insights.dashboard
-(the period and the previous one, as the console computes them) then runs `--runs` times per scenario after one
-warm-up; the table shows the median and the 95th percentile. The unknown-questions panel's first (cold) run embeds
-its texts; the warm runs find them in the process's cache, as a running console does.
+segments, and recommendation impressions, clicks, dismissals and purchases. The daily rollup of the messages is then
+built as the running insights consumer builds it (bot.insights.rollup.refresh; the days are over). Each panel of
+bot.insights.dashboard (the period and the previous one, as the console computes them) then runs `--runs` times per
+scenario after one warm-up; the table shows the median and the 95th percentile. The unknown-questions panel's first
+(cold) run embeds its texts; the warm runs find them in the process's cache, as a running console does.
 
     python bench/insights_dashboard.py [--conversations 100000] [--turns 1000000] [--runs 10] [--keep]
+    python bench/insights_dashboard.py --url <the URL a --keep run printed>   # again on the same data
 """
 
 from __future__ import annotations
@@ -656,6 +658,7 @@ def main() -> None:
 
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
+    from bot.insights.rollup import mark_all_stale, refresh
     from bot.insights.scope import Filters
     from bot.shop.seed import seed_shop
 
@@ -672,12 +675,22 @@ def main() -> None:
             t0 = time.perf_counter()
             counts = generate(url, args.conversations, args.turns)
             print(f"generated in {time.perf_counter() - t0:.0f} s: {counts}", flush=True)
-        week = Filters(END - timedelta(days=7), END)
+            with session_scope(url) as session:  # COPY wrote the messages: no writer marked their days
+                mark_all_stale(session)
+        upgrade(url)  # a database a --keep run left: its schema may be older (0012 marks its days stale)
+        t0 = time.perf_counter()
+        built, _ = refresh(url)  # what the running insights consumer does for each day that is over
+        if built:
+            print(f"rolled up {built} days in {time.perf_counter() - t0:.1f} s", flush=True)
+        week, month = Filters(END - timedelta(days=7), END), Filters(END - timedelta(days=30), END)
         scenarios = {
             "7 days vs the 7 before": week,
-            "30 days vs the 30 before": Filters(END - timedelta(days=30), END),
+            "30 days vs the 30 before": month,
             "7 days, channel + segment": Filters(week.since, week.until, channel="socketio", segment="at_risk"),
             "7 days, workflow": Filters(week.since, week.until, workflow="late_delivery"),
+            "30 days, channel": Filters(month.since, month.until, channel="socketio"),
+            "30 days, channel + segment": Filters(month.since, month.until, channel="socketio", segment="at_risk"),
+            "30 days, workflow": Filters(month.since, month.until, workflow="late_delivery"),
         }
         results = time_panels(url, scenarios, args.runs)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from bot.insights.period import filters_from
     from bot.insights.report import REPORT_TABLES, format_report
     from bot.insights.scope import FilterError
-    from bot.insights.tables import TABLES, all_tables
+    from bot.insights.tables.catalogue import TABLES, all_tables
 
     try:
         f = filters_from(

@@ -25,11 +25,13 @@ from bot.console.pages import error_page, render
 from bot.console.responses import NO_STORE
 from bot.insights import unknown
 from bot.insights.dashboard import PANELS
-from bot.insights.panels import filter_options
+from bot.insights.panels.options import filter_options
 from bot.insights.period import filters_from, last_days
 from bot.insights.scope import FilterError, Filters
 from bot.insights.stats import Interval
-from bot.insights.tables import HIGHER, TABLES, Table, all_tables, format_value
+from bot.insights.tables.catalogue import TABLES, all_tables
+from bot.insights.tables.summary import HIGHER
+from bot.insights.tables.table import Table, format_value
 
 INSIGHTS_ONLY = "The insights are for the customer-experience team and admins."
 PRESETS = (7, 30, 90)

@@ -5,13 +5,15 @@ Two sources, one per way Rasa publishes (bot/insights/config.py says which):
   committed with each batch's rows; rows counted are then deleted there (they hold what customers wrote);
 - `rabbitmq`: the durable queue of Rasa's Pika broker (config/endpoints.production.yml), a batch at a time
   (prefetch), acknowledged only after its rows are committed; a redelivery is recognised by the events' keys.
-A stop (SIGTERM, Ctrl-C) lets the batch in hand finish. A database or broker that is away is waited for with
+Between batches it rebuilds the daily rollup's days that are over (bot/insights/rollup.py). A stop (SIGTERM,
+Ctrl-C) lets the batch in hand finish. A database or broker that is away is waited for with
 back-off; nothing of a batch is stored until all of it is, so nothing is lost or counted twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -27,14 +29,20 @@ from bot.db import rasa_tables
 from bot.db.models import utcnow
 from bot.db.session import DatabaseUnavailable
 from bot.insights.config import InsightsConfig
+from bot.insights.events import interpret
+from bot.insights.rollup import refresh
 from bot.insights.store import EMPTY, BatchResult, SourcedEvent, ingest_batch, prune_seen_keys, read_offset
+from bot.text import storable
 
 log = logging.getLogger(__name__)
 
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between tries while a database or the broker is away
 PROGRESS_SECONDS = 10.0  # at most one progress line this often
 PRUNE_SECONDS = 3600.0
+BROKER_TIMEOUT_SECONDS = 15.0  # connecting to RabbitMQ, and then opening a channel and the queue's consumer
 BATCH_WAIT_SECONDS = 0.2  # how long a RabbitMQ batch waits for more messages once it has one
+ROLLUP_SECONDS = 60.0  # how often the daily rollup's stale days are looked for
+ROLLUP_DAYS = 7  # days rebuilt per pass, between batches
 
 
 @dataclass
@@ -80,6 +88,24 @@ class Backoff:
         self.failures = 0
 
 
+class RollupSchedule:
+    """When the consumer rebuilds the daily rollup's stale days that are over (bot/insights/rollup.py): every
+    ROLLUP_SECONDS, and again at once while days are left (the first run after an upgrade catches up)."""
+
+    def __init__(self) -> None:
+        self.due = 0.0
+
+    def run(self, database_url: str) -> None:
+        if time.monotonic() < self.due:
+            return
+        try:
+            _, left = refresh(database_url, limit=ROLLUP_DAYS)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:  # the next batch waits for the database
+            log.warning("insights: could not roll up the days that are over yet: %s", _reason(exc))
+            left = 0
+        self.due = time.monotonic() + (0.0 if left else ROLLUP_SECONDS)
+
+
 def sql_source_name(events_db_url: str) -> str:
     """The offset's name: the broker database, without its password."""
     return f"sql-broker:{make_url(events_db_url).render_as_string(hide_password=True)}"[:255]
@@ -98,8 +124,10 @@ def consume_sql(
     source = sql_source_name(config.events_db_url)
     progress = Progress("sql")
     backoff = Backoff()
+    rollup = RollupSchedule()
     position: int | None = None
     while not stop.is_set():
+        rollup.run(database_url)
         try:
             if position is None:
                 position = read_offset(database_url, source)
@@ -150,15 +178,27 @@ def _reason(exc: BaseException) -> str:
 
 
 def _sourced(body: bytes) -> SourcedEvent | None:
-    import json
-
+    """The event a message carries; None, logged, for a message that is not a Rasa event Tandem can read: it is
+    acknowledged with its batch, so it is never delivered again (a message that failed every time would otherwise
+    come back for ever). What it says is not logged: it may be a customer's words."""
+    reason = ""
     try:
         event = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(event, dict) or not event.get("sender_id"):
-        return None
-    return str(event["sender_id"]), event
+    except ValueError:  # not JSON, or not text at all
+        reason = "is not JSON"
+    else:
+        if not isinstance(event, dict) or not event.get("sender_id"):
+            reason = "is not an event of a conversation (no sender_id)"
+        else:
+            sender = storable(str(event["sender_id"]))
+            try:
+                interpret(event, sender)
+            except Exception as exc:  # any field of an unexpected type: this message, not the batch
+                reason = f"is an event Tandem cannot read ({type(exc).__name__})"
+            else:
+                return sender, event
+    log.warning("insights: a RabbitMQ message of %d bytes %s; acknowledged without counting it", len(body), reason)
+    return None
 
 
 async def _rabbitmq(
@@ -170,15 +210,20 @@ async def _rabbitmq(
 ) -> Progress:
     import aio_pika
     from aiormq.exceptions import AMQPError, ChannelInvalidStateError
+    from yarl import URL
 
     # A broker that went away surfaces as any of these, depending on when.
     broker_away = (OSError, TimeoutError, AMQPError, ChannelInvalidStateError, ConnectionError)
     progress = Progress("rabbitmq")
     backoff = Backoff()
+    rollup = RollupSchedule()
     pruned_at = 0.0
     while not stop.is_set():
         try:
-            connection = await aio_pika.connect(config.amqp_url, timeout=10)
+            # aio_pika's own timeout leaves its last step unbounded: a broker still starting may answer nothing.
+            # The name goes in the URL: aio_pika ignores `client_properties` beside a URL.
+            named = URL(config.amqp_url).update_query(name=connection_name(config))
+            connection = await asyncio.wait_for(aio_pika.connect(named, timeout=10), BROKER_TIMEOUT_SECONDS)
         except broker_away as exc:
             delay = backoff.next()
             log.warning("insights: RabbitMQ: %s; trying again in %.0f s", _reason(exc), delay)
@@ -186,17 +231,18 @@ async def _rabbitmq(
             continue
         try:
             async with connection:
-                channel = await connection.channel()
-                await channel.set_qos(prefetch_count=config.batch_size)
-                # The same declaration as Rasa's (durable): whichever starts first creates it.
-                queue = await channel.declare_queue(config.queue, durable=True)
-                log.info("insights: consuming RabbitMQ queue %s (%d waiting)", config.queue, _waiting(queue))
                 inbox: asyncio.Queue[Any] = asyncio.Queue()
-                tag = await queue.consume(inbox.put, no_ack=False)
+                channel, queue, tag = await asyncio.wait_for(
+                    _subscribe(connection, config, inbox), BROKER_TIMEOUT_SECONDS
+                )
+                log.info("insights: consuming RabbitMQ queue %s (%d waiting)", config.queue, _waiting(queue))
                 while not stop.is_set():
+                    if connection.is_closed or channel.is_closed:  # nothing would ever be delivered again
+                        raise ConnectionError("RabbitMQ closed the connection (restarted?)")
                     if time.monotonic() - pruned_at >= PRUNE_SECONDS:
                         await _prune(database_url, config)
                         pruned_at = time.monotonic()
+                    await asyncio.to_thread(rollup.run, database_url)
                     batch = await _collect(inbox, config, stop)
                     if not batch:
                         if once:
@@ -222,6 +268,20 @@ async def _rabbitmq(
             await asyncio.to_thread(stop.wait, delay)
     progress.maybe_log(force=True)
     return progress
+
+
+def connection_name(config: InsightsConfig) -> str:
+    """How RabbitMQ lists the consumer's connection (rabbitmqctl, the management page)."""
+    return f"tandem insights consumer ({config.queue})"
+
+
+async def _subscribe(connection: Any, config: InsightsConfig, inbox: asyncio.Queue[Any]) -> tuple[Any, Any, str]:
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=config.batch_size)
+    # The same declaration as Rasa's (durable): whichever starts first creates it.
+    queue = await channel.declare_queue(config.queue, durable=True)
+    tag = await queue.consume(inbox.put, no_ack=False)
+    return channel, queue, tag
 
 
 def _waiting(queue: Any) -> int:

@@ -9,19 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.insights import panels, recommendations, surveys, unknown
-from bot.insights.panels import (
-    Containment,
-    Engagement,
-    Fallbacks,
-    Funnel,
-    Handoffs,
-    Intents,
-    Journeys,
-    ResponseTimes,
-    Sentiment,
-    Volume,
-)
+from bot.insights import recommendations, surveys, unknown
+from bot.insights.panels import conversations, customers, messages, workflows
+from bot.insights.panels.conversations import Containment, Fallbacks, Handoffs, Volume
+from bot.insights.panels.customers import Engagement
+from bot.insights.panels.messages import Intents, ResponseTimes, Sentiment
+from bot.insights.panels.workflows import Funnel, Journeys
 from bot.insights.recommendations import Recommendations
 from bot.insights.scope import Compared, Filters
 from bot.insights.surveys import Surveys
@@ -31,18 +24,18 @@ PanelFunction = Callable[[Session, Filters], Any]
 
 # In the order the page and the report show them.
 PANELS: dict[str, PanelFunction] = {
-    "volume": panels.volume,
-    "containment": panels.containment,
-    "fallbacks": panels.fallbacks,
-    "handoffs": panels.handoffs,
-    "response_times": panels.response_times,
-    "sentiment": panels.sentiment,
-    "journeys": panels.journeys,
-    "funnel": panels.funnel,
+    "volume": conversations.volume,
+    "containment": conversations.containment,
+    "fallbacks": conversations.fallbacks,
+    "handoffs": conversations.handoffs,
+    "response_times": messages.response_times,
+    "sentiment": messages.sentiment,
+    "journeys": workflows.journeys,
+    "funnel": workflows.funnel,
     "surveys": surveys.surveys,
-    "engagement": panels.engagement,
+    "engagement": customers.engagement,
     "recommendations": recommendations.recommendations,
-    "intents": panels.intents,
+    "intents": messages.intents,
     "unknown_questions": unknown.unknown_questions,
 }
 

@@ -20,6 +20,7 @@ from bot.handoff.agent_events import AGENT
 from bot.journeys.types import FALLBACK_INTENT
 from bot.sentiment.labels import POLARITIES
 from bot.sentiment.trend import SLOT_LABEL, SLOT_SCORE
+from bot.text import storable
 
 # Rasa's names, copied (no Rasa import here): `rasa.shared.core.constants`.
 ACTION_LISTEN = "action_listen"
@@ -110,7 +111,10 @@ def event_time(event: Mapping[str, Any]) -> datetime | None:
     timestamp = event.get("timestamp")
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
         return None
-    return datetime.fromtimestamp(float(timestamp), UTC).replace(tzinfo=None)
+    try:
+        return datetime.fromtimestamp(float(timestamp), UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):  # not a moment a datetime can hold (NaN, year 10000 and on)
+        return None
 
 
 def event_key(sender_id: str, event: Mapping[str, Any]) -> str:
@@ -127,14 +131,23 @@ def _float(value: Any) -> float | None:
     return float(value)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """What a field of a broker's JSON holds when it should be an object (anything else reads as empty)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _short(value: Any, limit: int) -> str | None:
-    return str(value)[:limit] if value not in (None, "") else None
+    return storable(str(value))[:limit] if value not in (None, "") else None
 
 
 def _customer_message(sender_id: str, at: datetime, event: Mapping[str, Any]) -> CustomerMessage:
-    parse = event.get("parse_data") or {}
-    intent = parse.get("intent") or {}
-    ranking = [r for r in parse.get("intent_ranking") or [] if isinstance(r, Mapping)]
+    parse = _mapping(event.get("parse_data"))
+    intent = _mapping(parse.get("intent"))
+    ranking = [r for r in _list(parse.get("intent_ranking")) if isinstance(r, Mapping)]
     confidence = _float(intent.get("confidence"))
     margin = None
     if confidence is not None:
@@ -142,9 +155,9 @@ def _customer_message(sender_id: str, at: datetime, event: Mapping[str, Any]) ->
         runner_up = max((c for c in others if c is not None), default=0.0)
         margin = round(confidence - runner_up, 6)
     entities = tuple(
-        sorted({str(e["entity"]) for e in parse.get("entities") or [] if isinstance(e, Mapping) and e.get("entity")})
+        sorted({str(e["entity"]) for e in _list(parse.get("entities")) if isinstance(e, Mapping) and e.get("entity")})
     )
-    sentiment = parse.get("sentiment") or {}
+    sentiment = _mapping(parse.get("sentiment"))
     label = sentiment.get("label") if sentiment.get("label") in POLARITIES else None
     language = parse.get("language") or {}
     metadata = event.get("metadata") or {}
@@ -152,7 +165,7 @@ def _customer_message(sender_id: str, at: datetime, event: Mapping[str, Any]) ->
     return CustomerMessage(
         sender_id=sender_id,
         at=at,
-        text=event.get("text"),
+        text=storable(text) if isinstance(text := event.get("text"), str) else None,
         intent=_short(name, 64),
         confidence=confidence,
         margin=margin,
@@ -192,8 +205,8 @@ def interpret(event: Mapping[str, Any], sender_id: str | None = None) -> Update 
         return ActionRun(
             sender,
             at,
-            str(name)[:64],
-            _POLICY_PREFIX.sub("", str(policy))[:128] if policy else None,
+            _short(name, 64) or "",
+            _short(_POLICY_PREFIX.sub("", str(policy)), 128) if policy else None,
             name == CORE_FALLBACK_ACTION,
         )
     if kind == "bot":

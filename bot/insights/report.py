@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from bot.insights.scope import Filters
-from bot.insights.tables import Table
+from bot.insights.tables.table import Table
 
 # What the terminal shows, in order (the page and the CSV downloads have every table).
 REPORT_TABLES = (

@@ -17,12 +17,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import Float, and_, cast, exists, func, select, text
+from sqlalchemy import Float, and_, case, exists, func, literal, select, text
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from bot.db.models import CustomerSegment, Handoff, InsightConversation, InsightTurn, Journey, JourneyStep
+from bot.sentiment.labels import NEGATIVE
 
 T = TypeVar("T")
 
@@ -100,19 +101,21 @@ def as_date(value: Any) -> date:
 
 def seconds_between(session: Session, start: Any, end: Any) -> Any:
     """`end - start` in seconds, in SQL (to the millisecond on SQLite, whose Julian days carry about 10 µs of noise)."""
-    if dialect(session) == "postgresql":  # as a double: EXTRACT's numeric sorts several times slower
-        return cast(func.extract("epoch", end - start), Float)
+    if dialect(session) == "postgresql":  # date_part's double: EXTRACT's numeric takes several times longer
+        return func.date_part("epoch", end - start, type_=Float)
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
 
 @dataclass(frozen=True)
 class Spread:
     """How long something took: how many, the median and the 90th percentile (seconds; linear interpolation,
-    PostgreSQL's percentile_cont and numpy's default alike)."""
+    PostgreSQL's percentile_cont and numpy's default alike). `approximate`: the percentiles come from a histogram
+    (bot.insights.histogram: within 1 %), the count is exact."""
 
     count: int
     median: float | None
     p90: float | None
+    approximate: bool = False
 
 
 SORT_MEMORY = "64MB"  # PostgreSQL's work_mem for the percentiles' sort (its default, 4 MB, spills 75,000 values)
@@ -216,12 +219,35 @@ def conversation_scope(f: Filters) -> ColumnElement[bool]:
 def scoped_turns(query: Select, f: Filters) -> Select:
     """`query` (over `insight_turns`) narrowed to the customer messages written in the period, of conversations
     the filters keep. By the message's own moment, so that a range of the turns' time index is read; the
-    conversations are joined only when a filter needs them."""
+    conversations are joined only when a filter needs them, and only those that ran in the period are looked at
+    (one starts before its messages, and its latest event comes at or after them)."""
     query = query.where(InsightTurn.at >= f.since, InsightTurn.at < f.until)
     filters = conversation_filters(f)
     if filters:
-        query = query.join(InsightConversation, InsightConversation.id == InsightTurn.conversation_id).where(*filters)
+        ran = (InsightConversation.started_at < f.until, InsightConversation.last_event_at >= f.since)
+        query = query.join(InsightConversation, InsightConversation.id == InsightTurn.conversation_id)
+        query = query.where(*ran, *filters)
     return query
+
+
+NEGATIVE_OUTCOMES = ("handed_off", "recovered", "abandoned")
+
+
+def negative_outcome() -> ColumnElement[str]:
+    """How a conversation that turned negative ended: handed to a person, or else by its last message's mood
+    (still negative: abandoned; otherwise recovered)."""
+    last_label = (
+        select(InsightTurn.sentiment_label)
+        .where(InsightTurn.conversation_id == InsightConversation.id)
+        .order_by(InsightTurn.at.desc(), InsightTurn.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case(
+        (InsightConversation.handed_off_at.is_not(None), literal("handed_off")),
+        (func.coalesce(last_label, "") == NEGATIVE, literal("abandoned")),
+        else_=literal("recovered"),
+    )
 
 
 def journey_scope(f: Filters, moment: Any = None) -> list[ColumnElement[bool]]:

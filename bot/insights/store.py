@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -37,6 +37,7 @@ from bot.insights.events import (
     event_time,
     interpret,
 )
+from bot.insights.rollup import mark_stale
 from bot.sentiment.labels import NEGATIVE
 from bot.shop.customers import customer_pk
 
@@ -141,6 +142,7 @@ class _Tables:
         self._current: dict[str, InsightConversation] = {}  # sender -> its latest conversation seen in this batch
         self._latest_turn: dict[int, InsightTurn | None] = {}
         self._customers: dict[str, int | None] = {}
+        self.touched: set[date] = set()  # days whose messages or conversations this batch changed (the rollup's)
 
     def conversation(self, sender_id: str, at: datetime, *, create: bool) -> InsightConversation | None:
         """The sender's conversation an event at `at` belongs to: the latest one started at or before it. With
@@ -200,6 +202,7 @@ class _Tables:
 
     def add_turn(self, conversation: InsightConversation, turn: InsightTurn) -> None:
         self.session.add(turn)
+        self.touched.add(turn.at.date())
         latest = self.latest_turn(conversation)
         if latest is None or latest.at <= turn.at:
             self._latest_turn[conversation.id] = turn
@@ -208,6 +211,10 @@ class _Tables:
         if external_id not in self._customers:
             self._customers[external_id] = customer_pk(self.session, external_id)
         return self._customers[external_id]
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _note_sentiment(conversation: InsightConversation, turn: InsightTurn, is_latest: bool) -> None:
@@ -236,6 +243,7 @@ def _apply(tables: _Tables, update: Update) -> None:
     if conversation is None:
         return
     _touch(conversation, update.at)
+    tables.touched.add(conversation.started_at.date())  # how it ended, in the rollup of the day it started
     if isinstance(update, CustomerMessage):
         turn = InsightTurn(
             conversation_id=conversation.id,
@@ -254,7 +262,8 @@ def _apply(tables: _Tables, update: Update) -> None:
         conversation.user_turns += 1
         conversation.fallbacks += int(update.fallback)
         if conversation.channel is None and update.channel:
-            conversation.channel = update.channel
+            conversation.channel = update.channel  # the rollup counts its earlier messages under this channel now
+            tables.touched.update(_days(conversation.started_at.date(), update.at.date()))
         if conversation.customer_id is None and update.customer:
             conversation.customer_id = tables.customer(update.customer)
         _note_sentiment(conversation, turn, tables.latest_turn(conversation) is turn)
@@ -275,6 +284,7 @@ def _apply(tables: _Tables, update: Update) -> None:
     answered = tables.latest_turn(conversation)
     if answered is None or answered.at > update.at:
         return
+    tables.touched.add(answered.at.date())
     _answer(conversation, answered, update)
 
 
@@ -334,6 +344,7 @@ def ingest(session: Session, events: Sequence[SourcedEvent], *, live: bool = Tru
             _apply(tables, update)
             counted += 1
     session.flush()
+    mark_stale(session, tables.touched)
     return BatchResult(len(events), counted, duplicates, skipped)
 
 

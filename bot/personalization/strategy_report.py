@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.db.models import BehaviourEvent, Order, OrderLine
@@ -35,71 +35,65 @@ class StrategyFigures:
         return self.conversions / self.impressions if self.impressions else 0.0
 
 
+NO_STRATEGY = "unknown"
+NO_REQUEST = "(none)"  # an impression or click without a request id: they match each other, as in Python
+
+
 def strategy_report(
     session: Session, *, since: datetime, until: datetime, conversion_days: float = 14.0
 ) -> list[StrategyFigures]:
-    """Figures per strategy for impressions shown in [since, until)."""
-    impressions = session.execute(
+    """Figures per strategy for impressions shown in [since, until).
+
+    Counted in SQL (a month holds tens of thousands of impressions); only the impressions of a product its customer
+    bought in the window come back, to check each purchase's moment against the impression's."""
+    B = BehaviourEvent
+    shown = (B.kind == "impression", B.occurred_at >= since, B.occurred_at < until)
+    strategy = func.coalesce(B.strategy, NO_STRATEGY)
+    request = func.coalesce(B.request_id, NO_REQUEST)
+    clicks = select(B.customer_id, B.product_id, request).where(B.kind == "click", B.occurred_at >= since)
+    clicked = tuple_(B.customer_id, B.product_id, request).in_(clicks)
+    counted = session.execute(
         select(
-            BehaviourEvent.customer_id,
-            BehaviourEvent.product_id,
-            BehaviourEvent.strategy,
-            BehaviourEvent.request_id,
-            BehaviourEvent.occurred_at,
-        ).where(
-            BehaviourEvent.kind == "impression",
-            BehaviourEvent.occurred_at >= since,
-            BehaviourEvent.occurred_at < until,
+            strategy,
+            func.count(distinct(B.customer_id)),
+            func.count(distinct(request)),
+            func.count(),
+            func.coalesce(func.sum(case((clicked, 1), else_=0)), 0),
         )
+        .where(*shown)
+        .group_by(strategy)
     ).all()
-    if not impressions:
+    if not counted:
         return []
-    customers = {row.customer_id for row in impressions}
-    clicked = {
-        (c, p, r)
-        for c, p, r in session.execute(
-            select(BehaviourEvent.customer_id, BehaviourEvent.product_id, BehaviourEvent.request_id).where(
-                BehaviourEvent.kind == "click", BehaviourEvent.occurred_at >= since
-            )
-        )
-        if c in customers
-    }
     horizon = until + timedelta(days=conversion_days)
+    ordered = (Order.placed_at >= since, Order.placed_at < horizon, Order.status != "cancelled")
+    purchased = (B.kind == "purchase", B.occurred_at >= since, B.occurred_at < horizon)
+    lines = select(Order.customer_id, OrderLine.product_id).join(Order, Order.id == OrderLine.order_id)
     bought: dict[tuple[int, int], list[datetime]] = defaultdict(list)
     for c, p, t in session.execute(
-        select(Order.customer_id, OrderLine.product_id, Order.placed_at)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.placed_at >= since, Order.placed_at < horizon, Order.status != "cancelled")
+        lines.add_columns(Order.placed_at)
+        .where(*ordered)
+        .union_all(select(B.customer_id, B.product_id, B.occurred_at).where(*purchased))
     ):
-        if c in customers:
-            bought[(c, p)].append(t)
-    for c, p, t in session.execute(
-        select(BehaviourEvent.customer_id, BehaviourEvent.product_id, BehaviourEvent.occurred_at).where(
-            BehaviourEvent.kind == "purchase",
-            BehaviourEvent.occurred_at >= since,
-            BehaviourEvent.occurred_at < horizon,
-        )
-    ):
-        if c in customers:
-            bought[(c, p)].append(t)
+        bought[(c, p)].append(t)
     for times in bought.values():
         times.sort()
-
+    pairs = lines.where(*ordered).union(select(B.customer_id, B.product_id).where(*purchased))
+    candidates = session.execute(
+        select(strategy, B.customer_id, B.product_id, B.occurred_at).where(
+            *shown, tuple_(B.customer_id, B.product_id).in_(pairs)
+        )
+    )
     window = timedelta(days=conversion_days)
-    per: dict[str, dict] = defaultdict(lambda: {"customers": set(), "requests": set(), "imp": 0, "clk": 0, "conv": 0})
-    for c, p, strategy, request, shown in impressions:
-        figures = per[strategy or "unknown"]
-        figures["customers"].add(c)
-        figures["requests"].add(request)
-        figures["imp"] += 1
-        figures["clk"] += (c, p, request) in clicked
+    conversions: dict[str, int] = defaultdict(int)
+    for name, c, p, at in candidates:
         times = bought.get((c, p), [])
-        k = bisect.bisect_left(times, shown)
-        figures["conv"] += k < len(times) and times[k] <= shown + window
+        k = bisect.bisect_left(times, at)
+        conversions[name] += k < len(times) and times[k] <= at + window
     return sorted(
         (
-            StrategyFigures(name, len(f["customers"]), len(f["requests"]), f["imp"], f["clk"], f["conv"])
-            for name, f in per.items()
+            StrategyFigures(name, int(customers), int(requests), int(n), int(clicks), conversions[name])
+            for name, customers, requests, n, clicks in counted
         ),
         key=lambda f: f.strategy,
     )

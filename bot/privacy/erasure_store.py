@@ -42,6 +42,7 @@ from bot.db.models import (
     SurveyAsk,
     utcnow,
 )
+from bot.insights.rollup import mark_conversations_stale
 from bot.privacy import requests as privacy_requests
 from bot.privacy.records import insight_conversation_ids
 
@@ -130,6 +131,7 @@ def erase_customer_rows(
     insights = insight_conversation_ids(session, customer_id, convs)  # their words and moods, as analytics counted
     for start in range(0, len(insights), _CHUNK):
         chunk = insights[start : start + _CHUNK]
+        mark_conversations_stale(session, chunk)  # the daily rollup counted them: those days are counted again
         n["insight_turns"] = n.get("insight_turns", 0) + _count(
             _exec(session, delete(InsightTurn).where(InsightTurn.conversation_id.in_(chunk)))
         )

@@ -5,6 +5,7 @@ fails between the commit and the acknowledgement, when the process is killed, or
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -286,6 +287,62 @@ def test_a_crash_between_commit_and_ack_is_redelivered_and_not_counted_twice(fre
     assert progress.totals.duplicates == committed[1].events  # the batch that was stored but not acknowledged
     assert progress.totals.events == len(_bodies()) - committed[0].events
     assert tables(fresh_shop_db) == expected(pk)
+
+
+async def _publish_raw(queue: str, bodies: list[bytes]) -> None:
+    """Messages as anything else might put them on the queue: straight to it, through the default exchange."""
+    import aio_pika
+
+    connection = await aio_pika.connect(AMQP)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(queue, durable=True)
+        for body in bodies:
+            message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await channel.default_exchange.publish(message, routing_key=queue)
+
+
+async def _waiting(queue: str) -> int:
+    import aio_pika
+
+    connection = await aio_pika.connect(AMQP)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, durable=True, passive=True)
+        return int(declared.declaration_result.message_count)
+
+
+UNREADABLE = [  # each says "zebra": what a message says must not reach the log (it may be a customer's words)
+    b"zebra, not JSON at all",
+    b"\xff\xfe zebra, not even text",
+    b'["zebra", 2, 3]',
+    json.dumps({"event": "user", "text": "zebra without a sender", "timestamp": 1.79e9}).encode(),
+]
+
+
+def test_a_message_that_is_not_an_event_is_logged_and_acknowledged_not_redelivered(fresh_shop_db, rabbit, caplog):
+    queue, exchange = rabbit
+    pk, external = _customer(fresh_shop_db)
+    odd_but_readable = [  # a NUL in the text (PostgreSQL refuses it), fields of the wrong type, a time out of range
+        {"sender_id": "c9", "event": "user", "timestamp": 1.79e9, "text": "pay\u0000pal?", "parse_data": "x"},
+        {"sender_id": "c9", "event": "bot", "timestamp": 1e300, "text": "when?"},
+    ]
+    asyncio.run(_publish_raw(queue, UNREADABLE + [json.dumps(e).encode() for e in odd_but_readable]))
+    asyncio.run(_publish_with_rasa(queue, exchange, _bodies(external)))
+    with caplog.at_level("WARNING", logger="bot.insights.consumer"):
+        progress = consume_rabbitmq(fresh_shop_db, rabbit_config(queue, batch=4), threading.Event(), once=True)
+    total = len(UNREADABLE) + len(odd_but_readable) + len(_bodies())
+    assert progress.totals.events == total and progress.totals.duplicates == 0
+    unreadable = [r for r in caplog.records if "acknowledged without counting it" in r.getMessage()]
+    assert len(unreadable) == len(UNREADABLE)
+    assert "zebra" not in caplog.text
+    assert asyncio.run(_waiting(queue)) == 0  # every message acknowledged: none comes back
+    again = consume_rabbitmq(fresh_shop_db, rabbit_config(queue), threading.Event(), once=True)
+    assert again.totals.events == 0
+    counted = tables(fresh_shop_db)
+    assert [c for c in counted if c["sender_id"] != "c9"] == expected(pk)
+    (odd,) = [c for c in counted if c["sender_id"] == "c9"]
+    assert [t["text"] for t in odd["turns"]] == ["paypal?"]
 
 
 def test_an_absent_broker_is_retried_until_stopped(db_factory, monkeypatch):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.db.dialect import dialect_insert
 from bot.db.models import BehaviourEvent, Customer, PersonalizationConsent, Product
 from bot.personalization.importer.readers import _Record
 from bot.personalization.importer.report import Errors, ImportReport, _quote, _truncate
@@ -27,20 +27,12 @@ MAX_BATCH_SIZE = 10_000  # one IN (...) parameter per row: stay far below SQLite
 
 _EVENTS = BehaviourEvent.__table__
 _CONSENTS = PersonalizationConsent.__table__
-_DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
 class _Pending:
     record: _Record
     values: dict[str, Any]  # the table row
-
-
-def _dialect_insert(session: Session, table: Any) -> Any:
-    name = session.get_bind().dialect.name
-    if name not in _DIALECT_INSERTS:
-        raise NotImplementedError(f"imports support SQLite and PostgreSQL, not {name}")
-    return _DIALECT_INSERTS[name](table)
 
 
 def _rows_written(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> int:
@@ -136,7 +128,7 @@ def _write_events(session: Session, rows: list[_EventRow], source: str, report: 
                     "external_id": row.external_id,
                 },
             )
-    stmt = _dialect_insert(session, _EVENTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
+    stmt = dialect_insert(session, _EVENTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
     _write_isolating_failures(session, stmt, list(fresh.values()), report)
 
 
@@ -165,7 +157,7 @@ def _write_consents(session: Session, rows: list[_ConsentRow], source: str, repo
         )
         for pk, row in newest.items()
     ]
-    insert = _dialect_insert(session, _CONSENTS)
+    insert = dialect_insert(session, _CONSENTS)
     stmt = insert.on_conflict_do_update(  # only a newer answer replaces the stored one
         index_elements=["customer_id"],
         set_={
