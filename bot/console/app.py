@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console import api, auth, insights, pages, privacy
+from bot.console import api, auth, insights, pages, privacy, review
 from bot.console.delivery import Delivery
 from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
@@ -26,6 +26,7 @@ from bot.console.keys import (
     OWNS_RASA,
     PRIVACY,
     RASA,
+    REVIEW_DATA,
     RULES,
     SETTINGS,
     TEMPLATES,
@@ -39,6 +40,7 @@ from bot.handoff.relay import WAKE_PATH, WAKE_PURPOSE
 from bot.handoff.routing import HandoffRules, default_rules
 from bot.privacy.config import DataLocations
 from bot.rasa_api import RasaApi
+from bot.review.service import TrainingData
 from bot.settings import Settings, settings_or_exit
 from bot.web import security
 from bot.web.errors import error_middleware, log_client_mistakes_as_warnings
@@ -117,9 +119,11 @@ def create_app(
     login_limit: LoginLimit | None = None,
     poll_seconds: float = POLL_SECONDS,
     privacy_data: DataLocations | None = None,
+    review_data: TrainingData | None = None,
 ) -> web.Application:
     """The console. `rasa`, `clock`, `rules`, `throttle` and `login_limit` default to the real ones (tests pass
-    their own); `privacy_data`, what an admin's erasure clears, defaults to the stores `settings` name."""
+    their own); `privacy_data`, what an admin's erasure clears, defaults to the stores `settings` name;
+    `review_data`, where the NLU inbox writes accepted examples, to the project's data/nlu and domain."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors, auth.authenticate])
     url = database_url or settings.database_url
     clock = clock or utcnow
@@ -138,6 +142,7 @@ def create_app(
         models_dir=settings.models_dir,
         secret_key=settings.secret_key,
     )
+    app[REVIEW_DATA] = review_data or TrainingData()
     delivery = Delivery(url, app[RASA], clock)
     feed = Feed(url, app[RULES], delivery, clock, poll_seconds=poll_seconds)
     delivery.on_delivered = feed.delivered
@@ -168,6 +173,10 @@ def create_app(
     r.add_post(f"/api/privacy-requests/{ID}/cancel", privacy.cancel)
     r.add_get("/insights", insights.page)
     r.add_get(r"/insights/{slug:[a-z][a-z-]{0,40}}.csv", insights.csv_download)
+    r.add_get("/review/inbox", review.page)
+    r.add_get("/api/review/inbox", review.inbox_json)
+    r.add_post(f"/api/review/messages/{ID}/annotate", review.annotate)
+    r.add_post("/api/review/groups/annotate", review.annotate_group)
     r.add_static("/static/", pages.STATIC_DIR, name="static")
     # aiohttp 3.9's `Signal[Callable[[Application], ...]]` predates aiosignal 1.4 taking the callback's argument
     # types instead, so mypy misreads these signals' element type; the callbacks are what aiohttp calls.

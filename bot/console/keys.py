@@ -14,6 +14,7 @@ from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.handoff.routing import HandoffRules
 from bot.privacy.config import DataLocations
 from bot.rasa_api import RasaApi
+from bot.review.service import TrainingData
 from bot.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -28,6 +29,7 @@ LOGIN_LIMIT = web.AppKey("login_limit", LoginLimit)
 DELIVERY = web.AppKey("delivery", Delivery)
 FEED = web.AppKey("feed", Feed)
 PRIVACY = web.AppKey("privacy", DataLocations)  # the stores an erasure from the console clears
+REVIEW_DATA = web.AppKey("review_data", TrainingData)  # where the NLU inbox writes accepted examples
 
 # Per request, set by the authentication middleware.
 SIGNED_IN = "tandem_signed_in"

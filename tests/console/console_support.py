@@ -31,6 +31,7 @@ from bot.db.session import session_scope
 from bot.handoff import store
 from bot.handoff.routing import default_rules
 from bot.rasa_api import RasaApi
+from bot.review.service import TrainingData
 from bot.settings import Settings
 from tests.support.background_server import BackgroundServer
 
@@ -258,6 +259,7 @@ async def running_console(
     poll_seconds: float = 0.2,
     settings: Settings | None = None,
     login_limit: LoginLimit | None = None,
+    review_data: TrainingData | None = None,
 ) -> AsyncIterator[Console]:
     rasa = FakeRasa()
     rasa_server = TestServer(rasa.app())
@@ -271,6 +273,7 @@ async def running_console(
         throttle=throttle or LoginThrottle(delay_seconds=0.0),
         login_limit=login_limit,
         poll_seconds=poll_seconds,
+        review_data=review_data,
     )
     app[FEED].retry_seconds = 0.1
     server = TestServer(app)

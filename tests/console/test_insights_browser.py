@@ -62,7 +62,9 @@ def test_a_cx_user_reads_filters_and_downloads_the_insights(browser, insights_co
         _sign_in(page, insights_console, "cara")
         expect(page).to_have_url(insights_console + "/insights")
         expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
-        expect(page.get_by_role("navigation", name="Console").get_by_role("link")).to_have_text(["Insights"])
+        expect(page.get_by_role("navigation", name="Console").get_by_role("link")).to_have_text(
+            ["Insights", "NLU inbox"]
+        )
         expect(_tile(page, "Conversations")).to_have_text("5")
         expect(_tile(page, "Containment (no person needed)")).to_have_text("60.0%")
 
