@@ -1,9 +1,10 @@
 """Tandem's one client for Rasa's HTTP API (`rasa run --enable-api`): the lane that does not go through a channel.
 
 The console appends an agent's messages to a conversation and reads its transcript, the follow-up scheduler
-triggers an intent in it, and the sentiment upgrade replaces the served model. Outside a laptop Rasa runs with
-`--auth-token` (TANDEM_RASA_TOKEN; `tandem up` derives one from the secret key). Synchronous callers (the
-scheduler's and the upgrade's threads) use `call`, which runs one request on a short-lived client.
+triggers an intent in it, and a model publish (bot.model_release; the sentiment upgrade's too) asks which model
+serves and replaces it. Outside a laptop Rasa runs with `--auth-token` (TANDEM_RASA_TOKEN; `tandem up` derives one
+from the secret key). Synchronous callers (the scheduler's threads, a publish) use `call`, which runs one request on
+a short-lived client.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ class RasaApi:
             "POST", self._url(conversation_id, "trigger_intent"), self._params(output_channel="latest"), body
         )
         return list(reply.get("messages") or []) if isinstance(reply, dict) else []
+
+    async def status(self) -> dict[str, Any]:
+        """What the server serves (`GET /status`): `model_file` (the model's file name), `model_id`."""
+        body = await self._request("GET", f"{self.base_url}/status", self._params(), None)
+        if not isinstance(body, dict):
+            raise RasaUnavailable(f"Rasa at {self.base_url} answered /status without a status")
+        return body
 
     async def replace_model(self, model: Path, *, timeout: float = 600.0) -> None:
         """Serve `model` from now on (`PUT /model`): Rasa loads it before it answers; messages in flight finish on

@@ -43,7 +43,7 @@ def persist_or_fail() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bot.rasa_cli train ...`, `... data validate`, `... run --model ... --enable-api ...`."""
+    """`python -m bot.rasa_cli train ...`, `... data validate`, `... test core|nlu ...`, `... run --model ...`."""
     arguments = list(argv)
     settings = None
     if arguments[:1] == ["run"]:
@@ -59,9 +59,12 @@ def main(argv: list[str]) -> int:
         persist_or_fail()
     if settings is not None and arguments[1:2] != ["actions"]:
         arguments += ["--auth-token", settings.rasa_api_token]
-    # Rasa's default domain is `domain.yml`; Tandem's is the `domain/` folder (one file per topic).
-    if arguments[:1] in (["train"], ["data"], ["test"], ["interactive"]) and not any(
-        a == "--domain" or a.startswith("--domain=") for a in arguments
+    # Rasa's default domain is `domain.yml`; Tandem's is the `domain/` folder (one file per topic). `test core`
+    # takes the domain from the model and refuses the option.
+    if (
+        arguments[:1] in (["train"], ["data"], ["test"], ["interactive"])
+        and arguments[:2] != ["test", "core"]
+        and not any(a == "--domain" or a.startswith("--domain=") or a == "-d" for a in arguments)
     ):
         arguments += ["--domain", "domain"]
     sys.argv = ["rasa", *arguments]

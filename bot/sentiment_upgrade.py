@@ -1,9 +1,10 @@
 """Builds the better sentiment model behind a running assistant, then swaps it in without a restart.
 
 A first `tandem up` serves a quick build (`bot.sentiment.training.INTERIM`) so that the assistant answers within
-minutes. This builds the recipe asked for at low CPU priority, trains the Rasa model with it, and loads that
-model into the running Rasa server through `PUT /model`, Rasa's own way to replace a model live: messages in
-flight finish on the old one, the next ones get the new one.
+minutes. This builds the recipe asked for at low CPU priority, trains the Rasa model with it, and publishes that
+model as `tandem model publish` does (bot.model_release): every running Rasa server loads it through `PUT /model`,
+Rasa's own way to replace a model live (messages in flight finish on the old one, the next ones get the new one),
+and the registry records it, so a rollback can go back to the quick one.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import rasa_api, run_lock
-from bot.rasa_api import RasaUnavailable
+from bot import run_lock
+from bot.model_release.service import publish_trained
 from bot.sentiment.model import describe
 from bot.sentiment.progress import ProgressFile
 from bot.sentiment.training import Recipe, model_dir
@@ -33,14 +34,6 @@ class UpgradeFailed(RuntimeError):
 
 class _Stopped(Exception):
     pass
-
-
-def load_model(rasa_url: str, token: str, model: Path, timeout: float = 600.0) -> None:
-    """Makes the Rasa server at `rasa_url` serve `model` (it loads it before it answers)."""
-    try:
-        rasa_api.call(rasa_url, token, timeout, lambda api: api.replace_model(model, timeout=timeout))
-    except RasaUnavailable as exc:
-        raise UpgradeFailed(f"Rasa did not load the model ({exc})") from exc
 
 
 class SentimentUpgrade:
@@ -92,8 +85,10 @@ class SentimentUpgrade:
             )
             if self._stopping.is_set():
                 return
-            for rasa_url in self.rasa_urls:
-                load_model(rasa_url, self.settings.rasa_api_token, model)
+            # Published as `tandem model publish` does (one server after the other, recorded for a rollback).
+            publish_trained(
+                self.settings.models_dir, model, self.rasa_urls, self.settings.rasa_api_token, by="sentiment upgrade"
+            )
             self.on_swapped(model)
             self.say(f"sentiment: the better model {describe(built)} serves now (Rasa model {model.name}, no restart)")
         except _Stopped:

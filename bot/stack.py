@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -63,6 +63,8 @@ class Service:
     log: Path | None = None  # its output (None: the terminal's); a terminal gets one line per service
     env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
     user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
+    # A Rasa server: the model to (re)start it with, asked at each start (a publish may have changed it since).
+    model_source: Callable[[], Path | None] | None = None
 
 
 def log_tail(service: Service, lines: int = 20) -> str:
@@ -157,9 +159,20 @@ def use_model(rasa: Service, model: Path) -> None:
     rasa.command[rasa.command.index("--model") + 1] = str(model)
 
 
+def serve_published(rasas: Sequence[Service], models_dir: Path) -> None:
+    """Each of these Rasa servers starts (and starts again after a crash) with the published model, which
+    `tandem model publish` and `rollback` change while `up` runs (bot.model_release)."""
+    from bot.model_release.service import published_model
+
+    for rasa in rasas:
+        rasa.model_source = lambda: published_model(models_dir)
+
+
 def launch(service: Service, env: dict[str, str]) -> None:
     # Its own process group (a Ctrl-C in the terminal reaches `up` alone, which stops the children in order),
     # and it dies with `up` even when `up` is killed outright.
+    if service.model_source is not None and (model := service.model_source()) is not None:
+        use_model(service, model)
     output = None
     if service.log is not None:
         service.log.parent.mkdir(parents=True, exist_ok=True)
@@ -448,6 +461,10 @@ def prepare(settings: Settings, env: dict[str, str], seed_customers: int) -> tup
     model = train_if_changed(
         settings.models_dir, env=env, log=settings.state_dir / "train.log", sentiment_model=sentiment.serving
     )
+    from bot.model_release.service import model_at_start
+
+    # The published model serves; a model of data the registry has not seen yet is published as it starts.
+    model = model_at_start(settings.models_dir, model, by="tandem up", sentiment_model=sentiment.serving)
     return model, sentiment
 
 
@@ -479,6 +496,7 @@ def _prepare_and_run(settings: Settings, seed_customers: int, rasa_port: int, ac
     credentials = os.environ.get("TANDEM_CREDENTIALS", "credentials.yml")
     service_list = services(settings, model, endpoints, rasa_port, actions_port, credentials)
     rasa = [service for service in service_list if service.name == "rasa"]
+    serve_published(rasa, settings.models_dir)
     return supervise(
         service_list,
         env,

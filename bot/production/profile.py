@@ -26,6 +26,7 @@ from bot.stack import (
     prepare,
     rasa_server,
     sentiment_upgrade,
+    serve_published,
     start,
     stop,
     stop_on_signals,
@@ -125,6 +126,7 @@ def _run(layout: Layout, seed_customers: int) -> int:
         stop(services)
         raise
     rasas = [service for service in apps if service.name.startswith("rasa ")]
+    serve_published(rasas, settings.models_dir)
     rasa_urls = [f"http://127.0.0.1:{port}" for port in layout.ports.rasa]
     return supervise(
         services + apps,

@@ -1,7 +1,7 @@
 """SQLAlchemy ORM models (see docs/architecture.md, "Shop data model"), one module per domain.
 
 `base` holds what every table shares (the declarative base and its naming convention, money, UTC time);
-`shop`, `personalization`, `journeys`, `handoff`, `privacy`, `insights` and `surveys` hold their tables.
+`shop`, `personalization`, `journeys`, `handoff`, `privacy`, `insights`, `surveys` and `review` hold their tables.
 Importing this package registers every table on `Base.metadata` (Alembic's env.py relies on that), and every name
 is importable from here.
 """
@@ -18,7 +18,17 @@ from bot.db.models.handoff import (
     Handoff,
     HandoffMessage,
 )
-from bot.db.models.insights import InsightConversation, InsightEventSeen, InsightOffset, InsightTurn
+from bot.db.models.insights import (
+    InsightConversation,
+    InsightDay,
+    InsightDayAnswer,
+    InsightDayIntent,
+    InsightDayMood,
+    InsightDayOutcome,
+    InsightEventSeen,
+    InsightOffset,
+    InsightTurn,
+)
 from bot.db.models.journeys import (
     FOLLOW_UP_KINDS,
     FOLLOW_UP_STATUSES,
@@ -41,6 +51,7 @@ from bot.db.models.personalization import (
     RecommendationExclusion,
 )
 from bot.db.models.privacy import PRIVACY_REQUEST_KINDS, PRIVACY_REQUEST_STATUSES, PrivacyErasure, PrivacyRequest
+from bot.db.models.review import ANNOTATION_ACTIONS, ReviewAnnotation, ReviewAudit, ReviewMessage
 from bot.db.models.shop import (
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
@@ -57,6 +68,7 @@ from bot.db.models.surveys import SURVEY_KINDS, SURVEY_SCALES, SurveyAsk
 
 __all__ = [
     "AGENT_ROLES",
+    "ANNOTATION_ACTIONS",
     "BEHAVIOUR_KINDS",
     "EVENT_ID",
     "FEEDBACK_TOPICS",
@@ -90,6 +102,11 @@ __all__ = [
     "Handoff",
     "HandoffMessage",
     "InsightConversation",
+    "InsightDay",
+    "InsightDayAnswer",
+    "InsightDayIntent",
+    "InsightDayMood",
+    "InsightDayOutcome",
     "InsightEventSeen",
     "InsightOffset",
     "InsightTurn",
@@ -106,6 +123,9 @@ __all__ = [
     "Product",
     "ProductCompatibility",
     "RecommendationExclusion",
+    "ReviewAnnotation",
+    "ReviewAudit",
+    "ReviewMessage",
     "SurveyAsk",
     "utcnow",
 ]
