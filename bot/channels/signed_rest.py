@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import admission
+from bot.channels import admission, no_answer
 from bot.channels.accept import ChannelBlueprint
 from bot.channels.inbound import (
     NO_ANSWER_TEXT,
@@ -106,7 +106,8 @@ class TandemInput(InputChannel):
                 return response.json([])  # a person answers, through the console
             if not collector.messages:
                 # Rasa swallows action-server failures and answers nothing; the customer must still hear back.
-                return response.json([{"recipient_id": sender, "text": NO_ANSWER_TEXT}])
+                apology = await no_answer.record_apology(request.app, sender)
+                return response.json([{"recipient_id": sender, "text": apology["text"]}])
             return response.json(collector.messages)
 
         return webhook

@@ -32,7 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncManager, AsyncRedisManager, AsyncServer
 
-from bot.channels import admission
+from bot.channels import admission, no_answer
 from bot.channels.accept import ChannelBlueprint
 from bot.channels.inbound import NO_ANSWER_TEXT, ChannelError, check_message_id, check_sender, check_text, verify
 from bot.channels.limits import ChannelLimits
@@ -405,7 +405,9 @@ class TandemSocketInput(InputChannel):
             # Rasa swallows action-server failures and answers nothing; the customer must still hear back
             # (unless a person has the conversation, when the bot is meant to be quiet).
             if not await asyncio.to_thread(self._paused, session_id):
-                await _best_effort(output.send_text_message(session_id, NO_ANSWER_TEXT))
+                await _best_effort(
+                    output.send_response(session_id, await no_answer.record_apology(self.app, session_id))
+                )
         return {"ok": True}
 
     def _paused(self, session_id: str) -> bool:

@@ -151,3 +151,42 @@ def tracker_conversation(url: str, sender_id: str) -> list[RasaEvent]:
             .order_by(tracker_events.c.id)
         ).all()
     return [e for e in (_parse(*row) for row in rows) if e is not None]
+
+
+@dataclass(frozen=True)
+class TrackerRow:
+    """One row of the tracker store in table order: its id, its time (Unix seconds) and its event (None: unreadable)."""
+
+    id: int
+    timestamp: float | None
+    event: RasaEvent | None
+
+
+def tracker_rows_after(url: str, after_id: int, limit: int) -> list[TrackerRow]:
+    """The tracker store's next rows after `after_id`, across conversations, oldest first."""
+    if absent(url):
+        return []
+    with make_engine(url).connect() as conn:
+        if not has_events(conn):
+            return []
+        rows = conn.execute(
+            select(tracker_events.c.id, tracker_events.c.sender_id, tracker_events.c.data, tracker_events.c.timestamp)
+            .where(tracker_events.c.id > after_id)
+            .order_by(tracker_events.c.id)
+            .limit(limit)
+        ).all()
+    return [TrackerRow(row_id, ts, _parse(row_id, sender, data)) for row_id, sender, data, ts in rows]
+
+
+def tracker_position_at(url: str, since: float) -> int:
+    """The id just before the tracker store's first row at or after `since` (Unix seconds): where a reader that
+    wants the rows from then on starts. The newest id when none is that recent; 0 for an empty store."""
+    if absent(url):
+        return 0
+    with make_engine(url).connect() as conn:
+        if not has_events(conn):
+            return 0
+        first = conn.execute(select(func.min(tracker_events.c.id)).where(tracker_events.c.timestamp >= since)).scalar()
+        if first is not None:
+            return int(first) - 1
+        return int(conn.execute(select(func.coalesce(func.max(tracker_events.c.id), 0))).scalar_one())

@@ -7,7 +7,9 @@
 - `TANDEM_BROKER_HOST`, `_PORT`, `_USER`, `_PASSWORD`: RabbitMQ, as config/endpoints.production.yml reads them;
   `TANDEM_INSIGHTS_QUEUE`: the queue Rasa publishes to there.
 - `TANDEM_INSIGHTS_BATCH` (events per transaction), `TANDEM_INSIGHTS_POLL_SECONDS` (how often an idle SQL source
-  looks again), `TANDEM_INSIGHTS_SEEN_DAYS` (how long the keys of RabbitMQ's events are kept against redelivery).
+  looks again), `TANDEM_INSIGHTS_SEEN_DAYS` (how long the keys of RabbitMQ's events are kept against redelivery),
+  `TANDEM_INSIGHTS_RECONCILE_SECONDS` (how often the RabbitMQ consumer counts what Rasa stored in its tracker store
+  but never published, bot.insights.reconcile; 0: never). The tracker store is the one `bot.settings` names.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.settings import ConfigError, env_number
+from bot.settings import ConfigError, env_number, tracker_db_url
 
 SOURCES = ("sql", "rabbitmq")
 EVENTS_DB_FILE = "rasa_events.db"  # beside rasa_tracker.db: both hold a table named `events`
@@ -34,6 +36,8 @@ class InsightsConfig:
     batch_size: int = 500
     poll_seconds: float = 1.0
     seen_days: float = 7.0
+    tracker_db_url: str = ""  # Rasa's tracker store, for bot.insights.reconcile ("": not compared)
+    reconcile_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, state_dir: Path | None = None) -> InsightsConfig:
@@ -49,6 +53,7 @@ class InsightsConfig:
             batch = max(1, int(env_number(env, "TANDEM_INSIGHTS_BATCH", 500, positive=True)))
             poll = env_number(env, "TANDEM_INSIGHTS_POLL_SECONDS", 1.0, positive=True)
             seen_days = env_number(env, "TANDEM_INSIGHTS_SEEN_DAYS", 7.0, positive=True)
+            reconcile = env_number(env, "TANDEM_INSIGHTS_RECONCILE_SECONDS", 60.0)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         return cls(
@@ -59,6 +64,8 @@ class InsightsConfig:
             batch_size=batch,
             poll_seconds=poll,
             seen_days=seen_days,
+            tracker_db_url=tracker_db_url(env, state_dir),
+            reconcile_seconds=reconcile,
         )
 
 

@@ -5,7 +5,8 @@ Two sources, one per way Rasa publishes (bot/insights/config.py says which):
   committed with each batch's rows; rows counted are then deleted there (they hold what customers wrote);
 - `rabbitmq`: the durable queue of Rasa's Pika broker (config/endpoints.production.yml), a batch at a time
   (prefetch), acknowledged only after its rows are committed; a redelivery is recognised by the events' keys.
-Between batches it rebuilds the daily rollup's days that are over (bot/insights/rollup.py). A stop (SIGTERM,
+Between batches it rebuilds the daily rollup's days that are over (bot/insights/rollup.py) and, on RabbitMQ, counts
+what Rasa stored in its tracker store but never published (bot/insights/reconcile.py). A stop (SIGTERM,
 Ctrl-C) lets the batch in hand finish. A database or broker that is away is waited for with
 back-off; nothing of a batch is stored until all of it is, so nothing is lost or counted twice.
 """
@@ -30,6 +31,7 @@ from bot.db.models import utcnow
 from bot.db.session import DatabaseUnavailable
 from bot.insights.config import InsightsConfig
 from bot.insights.events import interpret
+from bot.insights.reconcile import ReconcileSchedule, ReconcileSettings
 from bot.insights.rollup import refresh
 from bot.insights.store import EMPTY, BatchResult, SourcedEvent, ingest_batch, prune_seen_keys, read_offset
 from bot.text import storable
@@ -217,6 +219,7 @@ async def _rabbitmq(
     progress = Progress("rabbitmq")
     backoff = Backoff()
     rollup = RollupSchedule()
+    reconciler = ReconcileSchedule(config.tracker_db_url, ReconcileSettings(every_seconds=config.reconcile_seconds))
     pruned_at = 0.0
     while not stop.is_set():
         try:
@@ -243,9 +246,12 @@ async def _rabbitmq(
                         await _prune(database_url, config)
                         pruned_at = time.monotonic()
                     await asyncio.to_thread(rollup.run, database_url)
+                    if inbox.empty():  # caught up with the queue: what it never got is in the tracker store only
+                        await asyncio.to_thread(reconciler.run, database_url)
                     batch = await _collect(inbox, config, stop)
                     if not batch:
                         if once:
+                            await asyncio.to_thread(lambda: reconciler.run(database_url, now=True))
                             stop.set()
                         continue
                     events = [e for e in (_sourced(m.body) for m in batch) if e is not None]

@@ -140,6 +140,13 @@ def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, pos
         )
         assert status == 200
         assert "try again" in texts(reply).lower()
+        # The apology is in the conversation, after the message it answers: a reload, an agent, the insights see it.
+        url = f"{stack['rasa_base']}/conversations/e2e-down/tracker?token={stack['rasa_token']}"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            events = json.loads(answer.read())["events"]
+        said = [(e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")]
+        assert said[-2][0] == "user" and order.order_number in said[-2][1]
+        assert said[-1] == ("bot", texts(reply))
     finally:
         # Bring it back so that the rest of the module is unaffected.
         log_path = stack["workdir"] / "actions-restarted.log"
