@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import DatabaseFactory
-from tests.support.servers import free_port, running
+from tests.support.servers import free_port, running, wait_until_up
 from tests.support.stack import seed_test_shop, tandem_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,3 +66,24 @@ def console(stack) -> Iterator[str]:
         stack["workdir"] / "console.log",
     ):
         yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def actions_down(stack: dict[str, Any]) -> Iterator[None]:
+    """The stack's action server stopped for the block, then started again so the rest of the package is unaffected."""
+    stack["actions"].terminate()
+    stack["actions"].wait(timeout=20)
+    try:
+        yield
+    finally:
+        log_path = stack["workdir"] / "actions-restarted.log"
+        with log_path.open("a") as out:  # the child keeps its own copy of the file
+            process = subprocess.Popen(
+                stack["actions_cmd"],
+                cwd=Path(__file__).resolve().parents[2],
+                env=stack["actions_env"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_up(stack["actions_health"], process, log_path)
+        stack["actions"] = process

@@ -6,11 +6,9 @@ Real processes, the trained project model, a seeded shop; nothing is mocked.
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from sqlalchemy import select
 from bot.db.models import Customer, MarketingPreference, Order
 from bot.db.session import session_scope
 from bot.identity import sign_customer
-from tests.support.servers import wait_until_up
+from tests.e2e.conftest import actions_down
 
 pytestmark = pytest.mark.slow
 
@@ -132,34 +130,19 @@ def test_two_messages_of_one_conversation_at_once_both_get_answers(stack, postgr
 
 def test_when_the_action_server_is_down_the_customer_still_hears_back(stack, postgres_shop):
     customer, order = an_order(postgres_shop, "delivered")
-    stack["actions"].terminate()
-    stack["actions"].wait(timeout=20)
-    try:
+    with actions_down(stack):
         status, reply = say(
             stack["url"], "e2e-down", f"where is my order {order.order_number}", sign_customer(customer)
         )
-        assert status == 200
-        assert "try again" in texts(reply).lower()
-        # The apology is in the conversation, after the message it answers: a reload, an agent, the insights see it.
-        url = f"{stack['rasa_base']}/conversations/e2e-down/tracker?token={stack['rasa_token']}"
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            events = json.loads(answer.read())["events"]
-        said = [(e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")]
-        assert said[-2][0] == "user" and order.order_number in said[-2][1]
-        assert said[-1] == ("bot", texts(reply))
-    finally:
-        # Bring it back so that the rest of the module is unaffected.
-        log_path = stack["workdir"] / "actions-restarted.log"
-        with log_path.open("w") as out:  # the child keeps its own copy of the file
-            process = subprocess.Popen(
-                stack["actions_cmd"],
-                cwd=Path(__file__).resolve().parents[2],
-                env=stack["actions_env"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until_up(stack["actions_health"], process, log_path)
-        stack["actions"] = process
+    assert status == 200
+    assert "try again" in texts(reply).lower()
+    # The apology is in the conversation, after the message it answers: a reload, an agent, the insights see it.
+    url = f"{stack['rasa_base']}/conversations/e2e-down/tracker?token={stack['rasa_token']}"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        events = json.loads(answer.read())["events"]
+    said = [(e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")]
+    assert said[-2][0] == "user" and order.order_number in said[-2][1]
+    assert said[-1] == ("bot", texts(reply))
 
 
 def test_a_customer_types_a_new_address_and_asks_about_the_shop_and_it_is_all_real(stack, postgres_shop):

@@ -17,6 +17,7 @@ from bot.db.session import session_scope
 from bot.handoff import agent_events, store
 from bot.identity import sign_customer
 from bot.rasa_api import RasaApi
+from tests.e2e.conftest import actions_down
 from tests.support.widget_client import WidgetClient
 
 pytestmark = pytest.mark.slow
@@ -136,6 +137,36 @@ def test_a_reconnecting_widget_gets_what_it_missed(stack, postgres_shop):
             assert all(m["timestamp"] > seen["timestamp"] for m in missed)
         finally:
             await again.close()
+
+    run(chat())
+
+
+def test_an_unanswered_turn_gets_an_apology_that_a_reload_shows_once(stack, postgres_shop):
+    """The action server is down: Rasa stores the message and answers nothing. The widget gets the apology live,
+    and it is in the conversation, so a reload shows it, and a reconnect since it does not repeat it."""
+    customer, order = _customer_with_order(postgres_shop, skip=7)
+    token = sign_customer(customer)
+
+    async def chat():
+        client = WidgetClient(stack["rasa_base"], token=token)
+        session_id = await client.connect()
+        try:
+            with actions_down(stack):
+                assert await client.send(f"where is my order {order}") == {"ok": True}
+                apology = await client.next_message(lambda m: "try again" in (m.get("text") or ""))
+        finally:
+            await client.close()
+        reload = WidgetClient(stack["rasa_base"], token=token, session_id=session_id)
+        later = WidgetClient(stack["rasa_base"], token=token, session_id=session_id)
+        try:
+            assert await reload.connect() == session_id
+            shown = [(m["from"], m["text"]) for m in reload.state["messages"]]
+            assert shown[-2:] == [("customer", f"where is my order {order}"), ("bot", apology["text"])]
+            assert await later.connect(since=apology["timestamp"]) == session_id
+            assert later.state["messages"] == []
+        finally:
+            await reload.close()
+            await later.close()
 
     run(chat())
 

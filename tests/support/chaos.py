@@ -593,7 +593,7 @@ async def _check(
                     report.answered.add(last_user)
     finally:
         await api.close()
-    await _settle_insights(production.database_url, report, timeout=90)
+    await _settle_insights(production.database_url, report, timeout=150)  # the reconcile: 60 s settle + 60 s turns
     report.follow_up_status = await asyncio.to_thread(
         _follow_up_status, production.database_url, list(report.follow_ups)
     )
