@@ -12,6 +12,10 @@ from bot.settings import PROJECT_ROOT
 
 MAX_HISTORY = "5"  # config.yml's policies look back 5 turns: story conflicts are judged over as many
 _RASA_PROBLEM = re.compile(r"\b(ERROR|UserWarning)\b")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Exception|Error): ")
+_NOISE = re.compile(r"Warning\b|^\s+(?:warnings\.warn|from |import )")
+MAX_REASON = 1500
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,17 @@ def _rasa_lines(text: str) -> tuple[list[str], list[str]]:
     return list(errors), list(warnings)
 
 
+def failure_reason(output: str) -> str:
+    """What a reader needs from a failed `rasa data validate`: the exception Rasa ended with (a YAML file it cannot
+    read says which file and line), else the end of its output without colour codes and library warnings."""
+    lines = _ANSI.sub("", output).splitlines()
+    starts = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
+    if starts:
+        return "\n".join(lines[starts[-1] :]).strip()[:MAX_REASON]
+    kept = [line for line in lines if line.strip() and not _NOISE.search(line)]
+    return "\n".join(kept).strip()[-MAX_REASON:]
+
+
 def validate(log: Path, timeout: float, root: Path = PROJECT_ROOT) -> ValidationResult:
     from bot.journeys.workflows.loader import DEFAULT_WORKFLOWS_DIR
     from bot.journeys.workflows.validator import DEFAULT_DOMAIN, validate_workflows
@@ -47,6 +62,6 @@ def validate(log: Path, timeout: float, root: Path = PROJECT_ROOT) -> Validation
     problems = [f"rasa data validate: {line}" for line in errors]
     if not run.ok and not problems:
         why = "ran out of time" if run.returncode == -1 else f"failed with exit code {run.returncode}"
-        problems.append(f"rasa data validate {why}: {output[-1500:].strip()}")
+        problems.append(f"rasa data validate {why}: {failure_reason(output)}")
     problems += [f"workflows: {p}" for p in validate_workflows([DEFAULT_WORKFLOWS_DIR], DEFAULT_DOMAIN)]
     return ValidationResult(not problems and run.ok, tuple(problems), tuple(warnings), log)

@@ -13,7 +13,7 @@ from bot.model_release.heldout import load_held_out
 from bot.model_release.progress import ProgressEvent, as_line
 from bot.model_release.registry import Registry
 from bot.model_release.train import _LogWatcher
-from bot.model_release.validation import _rasa_lines
+from bot.model_release.validation import _rasa_lines, failure_reason
 
 FAILED_STORIES = """version: "3.1"
 stories:
@@ -54,6 +54,25 @@ def test_rasa_validation_output_splits_into_errors_and_warnings_each_once():
     errors, warnings = _rasa_lines(output)
     assert warnings == ["The intent 'other_language' is listed in the domain file, but is not found"]
     assert errors == ["2026-12-03 22:00:11 ERROR rasa.validator - Story structure conflict after intent 'deny'"]
+
+
+def test_a_file_rasa_cannot_read_is_named_without_library_warnings_or_colour_codes():
+    """What `rasa data validate` printed for a story file with a broken list (captured from Rasa 3.6.21)."""
+    output = (
+        "/x/rasa/shared/utils/validation.py:134: DeprecationWarning: pkg_resources is deprecated as an API.\n"
+        "  import pkg_resources\n"
+        "/x/pkg_resources/__init__.py:3117: DeprecationWarning: Deprecated call to `declare_namespace('ruamel')`.\n"
+        "  declare_namespace(pkg)\n"
+        "\x1b[91mYamlSyntaxException: Failed to read 'data/stories/broken.yml'. while parsing a flow sequence\n"
+        "expected ',' or ']', but got '<stream end>'\n"
+        "\n"
+        "You can use https://yamlchecker.com/ to validate the YAML syntax of your file.\x1b[0m\n"
+    )
+    reason = failure_reason(output)
+    assert reason.startswith("YamlSyntaxException: Failed to read 'data/stories/broken.yml'.")
+    assert "Warning" not in reason and "\x1b" not in reason and "expected ',' or ']'" in reason
+    # No exception line: the end of the output, still without the warnings.
+    assert failure_reason("x.py:1: DeprecationWarning: old\n  import y\nKilled\n") == "Killed"
 
 
 def test_training_progress_is_told_from_rasas_real_log(tmp_path: Path):
