@@ -156,3 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annotate.add_argument("--domain-dir", help="the domain folder (default: domain)")
     add_database_url(annotate)
     set_handler(annotate, _cmd_annotate)
+
+    from bot.cli import review_conversations
+
+    review_conversations.register(commands)

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console import api, auth, insights, pages, privacy, review
+from bot.console import api, auth, editor, insights, models, pages, privacy, review
+from bot.console import conversations as review_conversations
 from bot.console.delivery import Delivery
 from bot.console.feed import POLL_SECONDS, Feed
 from bot.console.keys import (
@@ -23,6 +24,7 @@ from bot.console.keys import (
     DELIVERY,
     FEED,
     LOGIN_LIMIT,
+    MODEL_RELEASE,
     OWNS_RASA,
     PRIVACY,
     RASA,
@@ -32,6 +34,7 @@ from bot.console.keys import (
     TEMPLATES,
     THROTTLE,
 )
+from bot.console.model_jobs import ModelRelease, default_release
 from bot.console.responses import NO_STORE, json_error, wants_json
 from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.console.websocket import websocket
@@ -120,10 +123,12 @@ def create_app(
     poll_seconds: float = POLL_SECONDS,
     privacy_data: DataLocations | None = None,
     review_data: TrainingData | None = None,
+    model_release: ModelRelease | None = None,
 ) -> web.Application:
     """The console. `rasa`, `clock`, `rules`, `throttle` and `login_limit` default to the real ones (tests pass
     their own); `privacy_data`, what an admin's erasure clears, defaults to the stores `settings` name;
-    `review_data`, where the NLU inbox writes accepted examples, to the project's data/nlu and domain."""
+    `review_data`, where the NLU inbox writes accepted examples, to the project's data/nlu and domain;
+    `model_release`, the models the model page checks and publishes, to the settings' models and state folders."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, errors, auth.authenticate])
     url = database_url or settings.database_url
     clock = clock or utcnow
@@ -143,6 +148,7 @@ def create_app(
         secret_key=settings.secret_key,
     )
     app[REVIEW_DATA] = review_data or TrainingData()
+    app[MODEL_RELEASE] = model_release or default_release(settings)
     delivery = Delivery(url, app[RASA], clock)
     feed = Feed(url, app[RULES], delivery, clock, poll_seconds=poll_seconds)
     delivery.on_delivered = feed.delivered
@@ -177,6 +183,29 @@ def create_app(
     r.add_get("/api/review/inbox", review.inbox_json)
     r.add_post(f"/api/review/messages/{ID}/annotate", review.annotate)
     r.add_post("/api/review/groups/annotate", review.annotate_group)
+    r.add_get("/review/conversations", review_conversations.list_page)
+    r.add_get(f"/review/conversations/{ID}", review_conversations.transcript_page)
+    r.add_get("/api/review/conversations", review_conversations.list_json)
+    r.add_get(f"/api/review/conversations/{ID}", review_conversations.transcript_api)
+    r.add_post(f"/api/review/conversations/{ID}/tags", review_conversations.tags)
+    r.add_post(f"/api/review/conversations/{ID}/reviewed", review_conversations.reviewed)
+    r.add_post(f"/api/review/conversations/{ID}/note", review_conversations.note)
+    r.add_post(f"/api/review/conversations/{ID}/save-test", review_conversations.save_as_test)
+    r.add_get("/review/responses", editor.list_page)
+    r.add_get(editor.RESPONSE_PATH, editor.response_page)
+    r.add_get(editor.WORKFLOW_PATH, editor.workflow_page)
+    r.add_get("/api/review/responses", editor.responses_json)
+    r.add_get("/api" + editor.RESPONSE_PATH, editor.response_json_view)
+    r.add_post("/api" + editor.RESPONSE_PATH, editor.save_response)
+    r.add_get("/api/review/workflows", editor.workflows_json)
+    r.add_get("/api" + editor.WORKFLOW_PATH, editor.workflow_json_view)
+    r.add_post("/api" + editor.WORKFLOW_PATH, editor.save_workflow)
+    r.add_get("/review/models", models.page)
+    r.add_get("/api/review/models", models.models_json)
+    r.add_get("/api/review/models/job", models.job_status)
+    r.add_post("/api/review/models/check", models.start_check)
+    r.add_post("/api/review/models/publish", models.publish)
+    r.add_post("/api/review/models/rollback", models.rollback)
     r.add_static("/static/", pages.STATIC_DIR, name="static")
     # aiohttp 3.9's `Signal[Callable[[Application], ...]]` predates aiosignal 1.4 taking the callback's argument
     # types instead, so mypy misreads these signals' element type; the callbacks are what aiohttp calls.

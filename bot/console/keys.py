@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.console.delivery import Delivery
 from bot.console.feed import Feed
+from bot.console.model_jobs import ModelRelease
 from bot.console.throttle import LoginLimit, LoginThrottle
 from bot.handoff.routing import HandoffRules
 from bot.privacy.config import DataLocations
@@ -30,6 +31,7 @@ DELIVERY = web.AppKey("delivery", Delivery)
 FEED = web.AppKey("feed", Feed)
 PRIVACY = web.AppKey("privacy", DataLocations)  # the stores an erasure from the console clears
 REVIEW_DATA = web.AppKey("review_data", TrainingData)  # where the NLU inbox writes accepted examples
+MODEL_RELEASE = web.AppKey("model_release", ModelRelease)  # the models, Rasa servers and job record of /review/models
 
 # Per request, set by the authentication middleware.
 SIGNED_IN = "tandem_signed_in"

@@ -16,6 +16,7 @@ REVIEW_FILE = Path(__file__).resolve().parents[2] / "config" / "review.yml"
 CHECKSUMS = ("luhn",)
 # Why a message is in the NLU inbox (bot.review.inbox); here so that the CLI lists them without loading the inbox.
 REASONS = ("fallback", "low_confidence", "narrow_margin", "handoff")
+TAG = re.compile(r"[a-z0-9][a-z0-9_\-]{0,47}")  # a conversation's tag
 
 
 class ReviewConfigError(ConfigError):
@@ -67,10 +68,32 @@ class NameRules:
 
 
 @dataclass(frozen=True)
+class ConversationsConfig:
+    """The conversation review (bot.review.conversations): paging, the tags offered, where saved tests go."""
+
+    page_size: int = 25
+    max_page_size: int = 200
+    tag_suggestions: tuple[str, ...] = ()
+    test_file: str = "tests/conversations/test_reviewed.yml"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= self.max_page_size:
+            raise ReviewConfigError(
+                "conversations.page_size must be at least 1 and at most conversations.max_page_size"
+            )
+        for tag in self.tag_suggestions:
+            if not TAG.fullmatch(tag):
+                raise ReviewConfigError(f"conversations.tag_suggestions: {tag!r} is not a tag (a-z, 0-9, _ and -)")
+        if not re.fullmatch(r"[\w\-./]*test_[\w\-.]*\.ya?ml", self.test_file) or ".." in self.test_file:
+            raise ReviewConfigError("conversations.test_file must be a test_*.yml path inside the project")
+
+
+@dataclass(frozen=True)
 class ReviewConfig:
     inbox: InboxConfig
     rules: tuple[RedactionRule, ...]
     names: NameRules
+    conversations: ConversationsConfig = ConversationsConfig()
 
 
 def _pattern(text: Any, where: str) -> re.Pattern[str]:
@@ -146,8 +169,21 @@ def _names(raw: Any) -> NameRules:
     )
 
 
+def _conversations(raw: Any) -> ConversationsConfig:
+    body = _mapping(raw, "conversations", set(ConversationsConfig.__dataclass_fields__))
+    tags = body.get("tag_suggestions") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ReviewConfigError("conversations.tag_suggestions must be a list of tags")
+    return ConversationsConfig(
+        page_size=int(_number(body, "page_size", ConversationsConfig.page_size, "conversations")),
+        max_page_size=int(_number(body, "max_page_size", ConversationsConfig.max_page_size, "conversations")),
+        tag_suggestions=tuple(dict.fromkeys(tags)),
+        test_file=str(body.get("test_file") or ConversationsConfig.test_file),
+    )
+
+
 def parse_config(raw: Any) -> ReviewConfig:
-    body = _mapping(raw, "config/review.yml", {"inbox", "redaction"})
+    body = _mapping(raw, "config/review.yml", {"inbox", "redaction", "conversations"})
     inbox = _mapping(body.get("inbox"), "inbox", set(InboxConfig.__dataclass_fields__))
     values: dict[str, Any] = {}
     for key in ("low_confidence_below", "narrow_margin_below", "same_meaning"):
@@ -166,6 +202,7 @@ def parse_config(raw: Any) -> ReviewConfig:
         inbox=InboxConfig(**values),
         rules=tuple(_rule(rule, i) for i, rule in enumerate(rules)),
         names=_names(redaction.get("names")),
+        conversations=_conversations(body.get("conversations")),
     )
 
 

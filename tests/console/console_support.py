@@ -37,6 +37,7 @@ from tests.support.background_server import BackgroundServer
 
 TEST_SECRET = "tandem-console-tests-secret-" + "0123456789abcdef" * 2
 PASSWORD = "correct horse battery"
+CX_PAGES = ["Insights", "NLU inbox", "Conversations", "Responses", "Models"]  # the nav of the cx and admin roles
 RASA_TOKEN = "rasa-test-token"
 
 

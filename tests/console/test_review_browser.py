@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from bot.console.app import create_app
 from bot.db.session import dispose_engine
-from tests.console.console_support import PASSWORD, BackgroundApp, add_agent, make_settings
+from tests.console.console_support import CX_PAGES, PASSWORD, BackgroundApp, add_agent, make_settings
 from tests.console.review_support import PERSONAL_REDACTED, PERSONAL_VALUES, seed_inbox, training_copy
 from tests.console.test_browser import browser  # noqa: F401  (the module's Chromium)
 from tests.review.test_nlu_files import changes
@@ -80,7 +80,7 @@ def test_a_cx_user_annotates_inbox_messages_and_the_training_data_gains_exactly_
     try:
         _sign_in(page, base, "cara")
         nav = page.get_by_role("navigation", name="Console")
-        expect(nav.get_by_role("link")).to_have_text(["Insights", "NLU inbox"])
+        expect(nav.get_by_role("link")).to_have_text(CX_PAGES)
         nav.get_by_role("link", name="NLU inbox").click()
         expect(page).to_have_url(base + "/review/inbox")
         expect(page.get_by_role("heading", name="NLU inbox", exact=True)).to_be_visible()

@@ -1,7 +1,8 @@
 """SQLAlchemy ORM models (see docs/architecture.md, "Shop data model"), one module per domain.
 
 `base` holds what every table shares (the declarative base and its naming convention, money, UTC time);
-`shop`, `personalization`, `journeys`, `handoff`, `privacy`, `insights`, `surveys` and `review` hold their tables.
+`shop`, `personalization`, `journeys`, `handoff`, `privacy`, `insights`, `surveys`, `review` and
+`review_conversations` hold their tables.
 Importing this package registers every table on `Base.metadata` (Alembic's env.py relies on that), and every name
 is importable from here.
 """
@@ -52,6 +53,7 @@ from bot.db.models.personalization import (
 )
 from bot.db.models.privacy import PRIVACY_REQUEST_KINDS, PRIVACY_REQUEST_STATUSES, PrivacyErasure, PrivacyRequest
 from bot.db.models.review import ANNOTATION_ACTIONS, ReviewAnnotation, ReviewAudit, ReviewMessage
+from bot.db.models.review_conversations import ReviewConversation, ReviewConversationTag, ReviewSavedTest
 from bot.db.models.shop import (
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
@@ -125,7 +127,10 @@ __all__ = [
     "RecommendationExclusion",
     "ReviewAnnotation",
     "ReviewAudit",
+    "ReviewConversation",
+    "ReviewConversationTag",
     "ReviewMessage",
+    "ReviewSavedTest",
     "SurveyAsk",
     "utcnow",
 ]
