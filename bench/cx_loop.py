@@ -158,6 +158,7 @@ def through_the_console(state: dict, database: str, models: Path, message_id: in
 
     from bot.console.agents import create_agent
     from bot.db.session import session_scope
+    from bot.handoff.routing import default_rules
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support.servers import free_port, running
 
@@ -169,7 +170,7 @@ def through_the_console(state: dict, database: str, models: Path, message_id: in
         TANDEM_CONSOLE_PORT=str(port),
     )
     with session_scope(database) as session:
-        create_agent(session, "cx.bench", "Casey (CX)", password, role="cx")
+        create_agent(session, "cx.bench", "Casey (CX)", password, role="cx", known_queues=default_rules().queue_keys)
     base = f"http://127.0.0.1:{port}"
     figures: dict = {"through": "console"}
     long_job = 30 * 60 * 1000  # ms: a check trains a model
