@@ -173,7 +173,10 @@ class ActionJourneyStart(JourneyAction):
         message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
         if customer is None or workflow is None:
-            return self._without_workflow(dispatcher, tracker, domain, message.intent)
+            # A visitor's report is answered as its workflow's kind of problem: "I want my money back" is about
+            # returns (the return policy), whichever intent of the workflow it was worded as.
+            problem = default_service().problem_intents(workflow) if workflow else ()
+            return self._without_workflow(dispatcher, tracker, domain, (*problem, message.intent))
         return super().run(dispatcher, tracker, domain)
 
     @staticmethod
@@ -220,9 +223,9 @@ class ActionJourneyStart(JourneyAction):
 
     @staticmethod
     def _without_workflow(
-        dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], intent: str | None
+        dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], intents: tuple[str | None, ...]
     ) -> list[dict[str, Any]]:
-        fallback = _WITHOUT_WORKFLOW.get(intent or "")
+        fallback = next((_WITHOUT_WORKFLOW[i] for i in intents if i in _WITHOUT_WORKFLOW), None)
         if fallback is not None:
             return fallback().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_report_problem")

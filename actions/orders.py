@@ -16,6 +16,7 @@ from actions.base import ShopAction, failed
 from actions.context import order_buttons, requested_order_number, verified_customer
 from actions.surveys import REQUEST_DONE, ask_survey
 from bot.db.models import OPEN_ORDER_STATUSES
+from bot.shop import addresses
 from bot.shop import orders as shop_orders
 
 if TYPE_CHECKING:
@@ -190,6 +191,12 @@ class ActionChangeAddressCheck(OrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, customer: str, order: Any
     ) -> list[dict[str, Any]]:
         allowed, decision = shop_orders.can_change_address(order)
+        if allowed and (address := addresses.address_in_request(tracker.latest_message.get("text"))) is not None:
+            # "send TD106043 to 27 Harbour Street, Whitby YO21 3PU": the request says it all, nothing to ask.
+            return [
+                SlotSet("order_id", order.number),
+                *_store_address(dispatcher, tracker, session, order.number, address),
+            ]
         if allowed:
             return [SlotSet("order_id", order.number), SlotSet("new_address", None), SlotSet(AWAITING, NEW_ADDRESS)]
         dispatcher.utter_message(response=f"utter_cannot_change_address_{decision.value}", **fmt.order_values(order))
@@ -205,7 +212,7 @@ class ValidateChangeAddressForm(FormValidationAction):
     def validate_new_address(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if shop_orders.clean_address(slot_value if isinstance(slot_value, str) else None) is None:
+        if addresses.clean_address(slot_value if isinstance(slot_value, str) else None) is None:
             dispatcher.utter_message(response="utter_address_not_understood")
             return {"new_address": None}
         return {"new_address": slot_value}
@@ -219,32 +226,40 @@ class ActionChangeAddress(ShopAction):
         return "action_change_address"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, session: Session) -> list[dict[str, Any]]:
-        customer = verified_customer(tracker)
         number = tracker.get_slot("order_id")
         address = tracker.get_slot("new_address")
-        events: list[dict[str, Any]] = [SlotSet("new_address", None), SlotSet(AWAITING, None)]
-        if customer is None or not number or not address:
+        if verified_customer(tracker) is None or not number or not address:
             dispatcher.utter_message(response="utter_address_kept", order_id=number or "your order")
-            return events
-        result = shop_orders.change_shipping_address(session, customer, number, address)
-        if result.changed:
-            assert result.order is not None, "a changed order is there to show"
-            dispatcher.utter_message(
-                response="utter_address_changed", order_id=number, address=result.order.shipping_address
-            )
-            ask_survey(dispatcher, tracker, session, REQUEST_DONE, customer=customer)
-            return events
-        if result.order is None:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
-            return events + [failed("order_not_found")]
-        if result.decision is shop_orders.AddressDecision.NOT_AN_ADDRESS:
-            dispatcher.utter_message(response="utter_address_not_understood")
-            return events + [failed("not_an_address")]
-        # The order moved on (it shipped) between the question and the answer.
+            return [SlotSet("new_address", None), SlotSet(AWAITING, None)]
+        return _store_address(dispatcher, tracker, session, number, address)
+
+
+def _store_address(
+    dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, number: str, address: str
+) -> list[dict[str, Any]]:
+    """Sends the order to `address` under the shop's rules; "done" is said only once it is stored."""
+    customer = verified_customer(tracker)
+    assert customer is not None, "only a signed-in customer's order is changed"
+    events: list[dict[str, Any]] = [SlotSet("new_address", None), SlotSet(AWAITING, None)]
+    result = shop_orders.change_shipping_address(session, customer, number, address)
+    if result.changed:
+        assert result.order is not None, "a changed order is there to show"
         dispatcher.utter_message(
-            response=f"utter_cannot_change_address_{result.decision.value}", **fmt.order_values(result.order)
+            response="utter_address_changed", order_id=number, address=result.order.shipping_address
         )
-        return events + [failed(f"cannot_change_address_{result.decision.value}")]
+        ask_survey(dispatcher, tracker, session, REQUEST_DONE, customer=customer)
+        return events
+    if result.order is None:
+        dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+        return events + [failed("order_not_found")]
+    if result.decision is shop_orders.AddressDecision.NOT_AN_ADDRESS:
+        dispatcher.utter_message(response="utter_address_not_understood")
+        return events + [failed("not_an_address")]
+    # The order moved on (it shipped) between the question and the answer.
+    dispatcher.utter_message(
+        response=f"utter_cannot_change_address_{result.decision.value}", **fmt.order_values(result.order)
+    )
+    return events + [failed(f"cannot_change_address_{result.decision.value}")]
 
 
 def _just_asked_to_confirm(tracker: Tracker) -> bool:

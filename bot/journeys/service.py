@@ -129,6 +129,10 @@ class JourneyService:
         """Whether the workflow takes `key` (e.g. order_id) as an input when it starts."""
         return key in self.runner.workflow(workflow).inputs
 
+    def problem_intents(self, workflow: str) -> tuple[str, ...]:
+        """The intents a problem of this workflow is reported with, its own first."""
+        return tuple(self.runner.workflow(workflow).problem.intents)
+
     def workflow_reporting(self, intent: str) -> str | None:
         """The one workflow a problem of this intent starts (whatever the wording), or None when none or
         several list it."""

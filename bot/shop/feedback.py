@@ -9,10 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Feedback, Product, utcnow
+from bot.db.models import Customer, Feedback, Order, OrderLine, Product, utcnow
 from bot.shop.customers import customer_pk
+from bot.shop.words import FEEDBACK_REQUEST
 
 MAX_FEEDBACK_CHARS = 2000
+FEEDBACK_MIN_WORDS = 4  # what a request must say beyond asking, to be taken as the feedback itself
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 class FeedbackRejected(ValueError):
@@ -38,6 +41,40 @@ def clean_feedback(text: str | None) -> str | None:
     if len(re.findall(r"\w+", cleaned)) < 2:
         return None
     return cleaned[:MAX_FEEDBACK_CHARS]
+
+
+def feedback_in_request(text: str | None, product_name: str | None = None) -> str | None:
+    """The feedback a request to give some already carries ("some feedback: the checkout page is confusing"), or
+    None when it only asks ("i'd like to review the headphones i got"), so that the customer is asked for it."""
+    cleaned = clean_feedback(text)
+    if cleaned is None:
+        return None
+    _, colon, after = cleaned.partition(":")
+    if colon and len(_WORD.findall(after.lower())) >= FEEDBACK_MIN_WORDS:
+        return after.strip()
+    named = set(_WORD.findall((product_name or "").lower()))
+    said = [w for w in _WORD.findall(cleaned.lower()) if w not in FEEDBACK_REQUEST and w not in named]
+    return cleaned if len(said) >= FEEDBACK_MIN_WORDS else None
+
+
+def bought_product_named(session: Session, customer_external_id: str | None, text: str | None) -> str | None:
+    """The SKU of the one product the customer bought that their words name ("a review of the galaxy watch i
+    got"); None when they name none of them, or several equally."""
+    if not customer_external_id or not text:
+        return None
+    bought = session.execute(
+        select(Product.sku, Product.name)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Customer.external_id == customer_external_id)
+        .distinct()
+    ).all()
+    said = set(_WORD.findall(text.lower())) - FEEDBACK_REQUEST
+    scores = sorted(((len(said & set(_WORD.findall(name.lower()))), sku) for sku, name in bought), reverse=True)
+    if not scores or scores[0][0] == 0 or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+        return None
+    return scores[0][1]
 
 
 def record_feedback(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.db.models import OPEN_ORDER_STATUSES, Customer, Order, OrderLine, utcnow
+from bot.shop.addresses import clean_address
 from bot.shop.words import NOT_AN_ITEM
 
 RETURN_WINDOW_DAYS = 30
@@ -309,13 +310,6 @@ _ADDRESS_DECISION_BY_STATUS = {
     "cancelled": AddressDecision.CLOSED,
     "returned": AddressDecision.CLOSED,
 }
-MAX_ADDRESS_CHARS = 300
-# How customers lead into an address they type ("it's 9 Orchard Road ...", "the new address is ..."): not part of it.
-_ADDRESS_LEAD_IN = re.compile(
-    r"^(?:(?:ok|okay|sure|yes|yeah)[,!.]?\s+)?(?:(?:the\s+|my\s+)?(?:new\s+)?(?:address|addy)\s*(?:is\s*:?|:)\s*"
-    r"|it'?s\s+|it\s+is\s+|(?:please\s+)?(?:send|deliver)\s+it\s+to\s+)",
-    re.IGNORECASE,
-)
 
 
 def can_change_address(order: Any) -> tuple[bool, AddressDecision]:
@@ -324,20 +318,6 @@ def can_change_address(order: Any) -> tuple[bool, AddressDecision]:
         return False, AddressDecision.NOT_FOUND
     decision = _ADDRESS_DECISION_BY_STATUS.get(getattr(order, "status", ""), AddressDecision.NOT_FOUND)
     return decision is AddressDecision.CHANGEABLE, decision
-
-
-def clean_address(text: str | None) -> str | None:
-    """The address as it will be stored (one line, single spaces), or None when the text cannot be one: a
-    courier needs a number (house or postcode) and at least a street or town beside it."""
-    if not text:
-        return None
-    lines = (re.sub(r"\s+", " ", line).strip(" ,") for line in text.splitlines())
-    address = _ADDRESS_LEAD_IN.sub("", ", ".join(line for line in lines if line)).strip(" ,.")
-    words = re.findall(r"[^\W\d_]{2,}", address)
-    named = len(words) >= 2 and any(len(word) >= 3 for word in words)  # a street or town, not a postcode alone
-    if not (8 <= len(address) <= MAX_ADDRESS_CHARS) or not re.search(r"\d", address) or not named:
-        return None
-    return address
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.feedback import ActionRecordFeedback, ValidateFeedbackForm
+from actions.feedback import ActionFeedbackStart, ActionRecordFeedback, ValidateFeedbackForm
 from actions.recommendations import ActionUnsubscribe
-from bot.db.models import Customer, Feedback, MarketingPreference, Product
+from bot.db.models import Customer, Feedback, MarketingPreference, Order, OrderLine, Product
 from bot.db.session import session_scope
 from tests.actions.conftest import customer_with_orders, run_action, tracker
 
@@ -45,6 +45,51 @@ def test_a_review_of_a_named_product_is_linked_to_it(writable_shop_url):
     with session_scope(writable_shop_url) as session:
         row = session.execute(select(Feedback).where(Feedback.conversation_id == tr.sender_id)).scalar_one()
         assert row.topic == "product" and session.get(Product, row.product_id).name == name
+
+
+def _slots(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_feedback_said_with_the_request_is_kept_without_asking_for_it(writable_shop_url):
+    customer = customer_with_orders(writable_shop_url, 1)
+    text = "some feedback: the search on your site only finds things if i type the exact name"
+    messages, events = run_action(ActionFeedbackStart(), tracker(text, intent="leave_review", customer=customer))
+    assert responses(messages) == ["utter_feedback_recorded"]
+    assert _slots(events)["awaiting"] is None  # nothing to ask: the form does not start
+    with session_scope(writable_shop_url) as session:
+        row = session.execute(select(Feedback).where(Feedback.customer_id.is_not(None))).scalar_one()
+    assert (row.topic, row.text) == ("service", "the search on your site only finds things if i type the exact name")
+
+
+def test_a_request_to_review_something_bought_asks_for_the_review_and_links_it_to_that_product(writable_shop_url):
+    customer = customer_with_orders(writable_shop_url, 1)
+    with session_scope(writable_shop_url) as session:
+        bought = session.execute(
+            select(Product.name)
+            .join(OrderLine, OrderLine.product_id == Product.id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(Customer.external_id == customer)
+            .limit(1)
+        ).scalar_one()
+    request = tracker(f"wanna leave a reveiw on the {bought} i got", intent="leave_review", customer=customer)
+    messages, events = run_action(ActionFeedbackStart(), request)
+    assert messages == [] and _slots(events)["awaiting"] == "feedback_text"  # the form asks for it
+    with session_scope(writable_shop_url) as session:
+        assert session.execute(select(Feedback)).first() is None
+    answer = tracker(
+        "works fine but the cable is far too short",
+        intent="inform",
+        customer=customer,
+        slots={"feedback_text": "works fine but the cable is far too short"},
+        events=list(request.events),
+    )
+    messages, events = run_action(ActionRecordFeedback(), answer)
+    assert responses(messages) == ["utter_feedback_recorded"] and _slots(events)["awaiting"] is None
+    with session_scope(writable_shop_url) as session:
+        row = session.execute(select(Feedback)).scalar_one()
+        assert row.topic == "product" and session.get(Product, row.product_id).name == bought
 
 
 def test_the_form_asks_again_for_more_than_a_word():

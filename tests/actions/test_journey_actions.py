@@ -122,6 +122,22 @@ def test_a_visitor_who_is_not_signed_in_gets_the_answers_from_before_journeys(wr
     assert messages and messages[0]["response"] != "utter_report_problem"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i want my money back for the lamp", "want_refund"),
+        ("can u just send me a new one", "want_replacement"),
+        ("the kettle arrived broken", "report_problem"),
+    ],
+)
+def test_a_visitor_asking_for_money_back_gets_the_return_policy_not_troubleshooting(
+    writable_shop_url: str, text: str, intent: str
+) -> None:
+    messages, events = run_action(ActionJourneyStart(), tracker(text, intent=intent))
+    assert [m["response"] for m in messages] == ["utter_return_policy"]
+    assert not any(e.get("name") == JOURNEY_SLOT for e in events)  # nothing opened for someone unknown
+
+
 def test_customers_list_and_close_only_their_own_issues(writable_shop_url: str) -> None:
     customer = _internet_customer(writable_shop_url)
     _, events = _report(customer)

@@ -289,6 +289,44 @@ def test_an_order_still_in_the_warehouse_opens_the_address_form(shop_url):
     assert slot_events(events)["awaiting"] == "new_address"
 
 
+def test_a_request_that_already_gives_the_whole_address_changes_it_without_asking(writable_shop_url):
+    from actions.orders import ActionChangeAddressCheck
+
+    ref = find_order(writable_shop_url, status="placed")
+    text = f"pls send {ref.number} to my work instead its 3 station approach guildford gu1 4ex"
+    messages, events = run_action(
+        ActionChangeAddressCheck(),
+        tracker(text, intent="change_address", entities={"order_id": ref.number}, customer=ref.customer),
+    )
+    assert responses(messages)[0] == "utter_address_changed"
+    assert messages[0]["address"] == "3 station approach guildford gu1 4ex"
+    assert slot_events(events)["awaiting"] is None  # no form: nothing left to ask
+    with session_scope(writable_shop_url) as session:
+        stored = session.execute(select(Order.shipping_address).where(Order.order_number == ref.number)).scalar_one()
+    assert stored == "3 station approach guildford gu1 4ex"
+
+
+def test_a_shipped_order_keeps_its_address_even_when_the_request_gives_a_new_one(writable_shop_url):
+    from actions.orders import ActionChangeAddressCheck
+
+    ref = find_order(writable_shop_url, status="shipped")
+    with session_scope(writable_shop_url) as session:
+        before = session.execute(select(Order.shipping_address).where(Order.order_number == ref.number)).scalar_one()
+    messages, _ = run_action(
+        ActionChangeAddressCheck(),
+        tracker(
+            f"change {ref.number} to 27 Harbour Street, Whitby YO21 3PU",
+            intent="change_address",
+            entities={"order_id": ref.number},
+            customer=ref.customer,
+        ),
+    )
+    assert responses(messages) == ["utter_cannot_change_address_shipped"]
+    with session_scope(writable_shop_url) as session:
+        after = session.execute(select(Order.shipping_address).where(Order.order_number == ref.number)).scalar_one()
+    assert after == before
+
+
 def test_a_shipped_order_keeps_its_address_and_the_customer_hears_what_they_can_do(shop_url):
     from actions.orders import ActionChangeAddressCheck
 

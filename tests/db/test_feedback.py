@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Customer, Feedback, Product
-from bot.shop.feedback import FeedbackRejected, clean_feedback, record_feedback
+from bot.shop.feedback import FeedbackRejected, clean_feedback, feedback_in_request, record_feedback
 
 
 def test_a_review_is_kept_word_for_word_for_the_customer_and_the_product(session):
@@ -38,3 +38,27 @@ def test_a_bare_word_is_not_feedback(session, text):
     assert clean_feedback(text) is None
     with pytest.raises(FeedbackRejected):
         record_feedback(session, conversation_id="c", text=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "product", "expected"),
+    [
+        (
+            "feedback for the web team: the basket empties when i change page",
+            None,
+            "the basket empties when i change page",
+        ),
+        (
+            "just wanted to say the advisor this morning was brilliant and sorted it all",
+            None,
+            "just wanted to say the advisor this morning was brilliant and sorted it all",
+        ),
+        # only asking: the bot asks what the feedback is
+        ("i want to leave a review", None, None),
+        ("can i give you some feedback pls", None, None),
+        ("id like to write a review for the Sony WH-1000XM5 headphones i bought", "Sony WH-1000XM5 headphones", None),
+        ("", None, None),
+    ],
+)
+def test_feedback_is_taken_from_the_request_only_when_it_says_something(text, product, expected):
+    assert feedback_in_request(text, product) == expected

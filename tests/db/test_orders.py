@@ -19,7 +19,6 @@ from bot.shop.orders import (
     can_change_address,
     cancel_order,
     change_shipping_address,
-    clean_address,
     delivery_info,
     get_customer_order,
     normalize_order_number,
@@ -276,27 +275,6 @@ def test_a_customer_picks_an_order_by_what_is_in_it_or_as_the_other_one(text, di
 
 
 # --- the delivery address ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("12 Baker Street, London NW1 6XE", "12 Baker Street, London NW1 6XE"),
-        ("  flat 4,\n 27 high st\n  leeds LS1 4HT ", "flat 4, 27 high st, leeds LS1 4HT"),
-        ("Unit 3 Riverside Park, Bristol BS1 5TR.", "Unit 3 Riverside Park, Bristol BS1 5TR"),
-        ("it's 9 Orchard Road, Bath BA1 2QT", "9 Orchard Road, Bath BA1 2QT"),
-        ("ok the new address is: 2 Mill Lane York YO1 7HH", "2 Mill Lane York YO1 7HH"),
-        ("please send it to 14 Quay St, Bristol BS1 4DB", "14 Quay St, Bristol BS1 4DB"),
-        ("send it to my work instead", None),  # no number: not something a courier can find
-        ("12", None),
-        ("SW1A 1AA", None),  # a postcode alone needs a street or house too
-        ("", None),
-        (None, None),
-        ("1 " + "very long street " * 30, None),
-    ],
-)
-def test_clean_address(text, expected):
-    assert clean_address(text) == expected
 
 
 @pytest.mark.parametrize("status", ["placed", "processing"])

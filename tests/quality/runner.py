@@ -28,15 +28,18 @@ from bot.db.models import (
     Customer,
     CustomerDevice,
     CustomerPlan,
+    Feedback,
     Handoff,
     Journey,
     JourneyCsat,
     JourneyFollowUp,
+    MarketingPreference,
     Order,
     OrderLine,
     Product,
     ProductCompatibility,
     RecommendationExclusion,
+    SurveyAsk,
     utcnow,
 )
 from bot.db.session import session_scope
@@ -58,6 +61,23 @@ PROMISE = re.compile(
 NOT_UNDERSTOOD_RESPONSES = ("utter_default", "utter_out_of_scope", "utter_ask_rephrase")
 DEVICE_KINDS = {"phones": "phone", "laptops": "laptop", "tablets": "tablet", "smartwatches": "watch"}
 OPEN_ORDER = ("placed", "processing", "shipped", "out_for_delivery")
+# What `expect` may check (tests/quality/README.md says what each means).
+CHECKS = (
+    "journey",
+    "handoff",
+    "csat",
+    "cancelled",
+    "not_cancelled",
+    "follow_up",
+    "says",
+    "never_says",
+    "suggests",
+    "understood",
+    "address",
+    "address_unchanged",
+    "unsubscribed",
+    "feedback",
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,7 @@ class Actor:
     customer: str | None
     values: Mapping[str, str]
     cancelled_before: frozenset[str] = frozenset()  # their orders already cancelled when the conversation began
+    addresses: Mapping[str, str] = field(default_factory=dict)  # each order's delivery address when it began
 
     def fill(self, text: str) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: str(self.values.get(m.group(1), m.group(0))), text)
@@ -282,7 +303,7 @@ class Casting:
         self.database_url = database_url
         self.playing: set[str] = set()
         self.played: list[str] = []  # finished, oldest first
-        self._orders: dict[str, dict[int, tuple[str, dt.datetime | None]]] = {}  # as first cast
+        self._orders: dict[str, dict[int, _OrderAsCast]] = {}  # as first cast
         self._lock = threading.Lock()
         self._pickers = _personas()
 
@@ -308,9 +329,9 @@ class Casting:
             self._orders.setdefault(
                 actor.customer,
                 {
-                    order_id: (status, cancelled_at)
-                    for order_id, status, cancelled_at in session.execute(
-                        select(Order.id, Order.status, Order.cancelled_at)
+                    order_id: _OrderAsCast(status, cancelled_at, address)
+                    for order_id, status, cancelled_at, address in session.execute(
+                        select(Order.id, Order.status, Order.cancelled_at, Order.shipping_address)
                         .join(Customer)
                         .where(Customer.external_id == actor.customer)
                     )
@@ -328,7 +349,14 @@ class Casting:
                 .join(Customer)
                 .where(Customer.external_id == actor.customer, Order.status == "cancelled")
             ).scalars()
-            return Actor(actor.customer, dict(actor.values, other_order=other), frozenset(cancelled))
+            addresses = dict(
+                session.execute(
+                    select(Order.order_number, Order.shipping_address)
+                    .join(Customer)
+                    .where(Customer.external_id == actor.customer)
+                ).all()
+            )
+            return Actor(actor.customer, dict(actor.values, other_order=other), frozenset(cancelled), addresses)
 
     def release(self, actor: Actor) -> None:
         if actor.customer is not None:
@@ -337,17 +365,30 @@ class Casting:
                 self.played.append(actor.customer)
 
 
-def _forget(session: Session, customer: str, orders: Mapping[int, tuple[str, dt.datetime | None]]) -> None:
+@dataclass(frozen=True)
+class _OrderAsCast:
+    status: str
+    cancelled_at: dt.datetime | None
+    shipping_address: str
+
+
+def _forget(session: Session, customer: str, orders: Mapping[int, _OrderAsCast]) -> None:
     """What an earlier conversation left on a customer who plays again: issues, handoffs, "not interested",
-    cancellations, refunds and replacement orders (`orders`: each order's status and cancellation as first cast)."""
+    unsubscribing, feedback, surveys asked (their caps would silence the next), cancellations, new addresses,
+    refunds and replacement orders (`orders`: each order as first cast)."""
     customer_id = session.execute(select(Customer.id).where(Customer.external_id == customer)).scalar_one()
-    for model in (Journey, Handoff, RecommendationExclusion):
+    for model in (Journey, Handoff, RecommendationExclusion, MarketingPreference, Feedback, SurveyAsk):
         session.execute(delete(model).where(model.customer_id == customer_id))
     for order in session.execute(select(Order).where(Order.customer_id == customer_id)).scalars():
         if order.id not in orders:
             session.delete(order)
         else:
-            order.status, order.cancelled_at = orders[order.id]
+            was = orders[order.id]
+            order.status, order.cancelled_at, order.shipping_address = (
+                was.status,
+                was.cancelled_at,
+                was.shipping_address,
+            )
     session.flush()
 
 
@@ -431,8 +472,28 @@ class Judge:
         if check == "journey":
             return facts.check_journey(wanted, actor)
         if check == "handoff":
-            has = bool(facts.handoffs())
-            return [] if has == bool(wanted) else [f"handoff: expected {bool(wanted)}, got {has}"]
+            reasons = [h.reason for h in facts.handoffs()]
+            if isinstance(wanted, str):  # a person wanted for this reason (complaint, account_closure, asked, ...)
+                return [] if wanted in reasons else [f"handoff: expected one for {wanted}, got {reasons or 'none'}"]
+            return [] if bool(reasons) == bool(wanted) else [f"handoff: expected {bool(wanted)}, got {reasons}"]
+        if check == "address":
+            number = actor.fill(str(wanted["order"]))
+            address = facts.order_address(number) or ""
+            pattern = actor.fill(str(wanted["has"]))
+            return [] if re.search(pattern, address, re.IGNORECASE) else [f"address of {number} is {address!r}"]
+        if check == "address_unchanged":
+            number = actor.fill(str(wanted))
+            address = facts.order_address(number)
+            was = actor.addresses.get(number)
+            return [] if address == was else [f"address of {number} changed from {was!r} to {address!r}"]
+        if check == "unsubscribed":
+            has = facts.unsubscribed()
+            return [] if has == bool(wanted) else [f"unsubscribed: expected {bool(wanted)}, got {has}"]
+        if check == "feedback":
+            topics = facts.feedback_topics()
+            if isinstance(wanted, str):  # "product" or "service"
+                return [] if wanted in topics else [f"feedback: expected a {wanted} one, stored {topics or 'none'}"]
+            return [] if bool(topics) == bool(wanted) else [f"feedback: expected {bool(wanted)}, stored {topics}"]
         if check == "csat":
             scores = facts.csat_scores()
             return [] if int(wanted) in scores else [f"csat: expected {wanted}, stored {scores or 'none'}"]
@@ -519,6 +580,24 @@ class _Facts:
 
     def order_status(self, number: str) -> str | None:
         return self.session.execute(select(Order.status).where(Order.order_number == number)).scalar_one_or_none()
+
+    def order_address(self, number: str) -> str | None:
+        return self.session.execute(
+            select(Order.shipping_address).where(Order.order_number == number)
+        ).scalar_one_or_none()
+
+    def unsubscribed(self) -> bool:
+        if self.customer_pk is None:
+            return False
+        subscribed = self.session.execute(
+            select(MarketingPreference.subscribed).where(MarketingPreference.customer_id == self.customer_pk)
+        ).scalar_one_or_none()
+        return subscribed is False
+
+    def feedback_topics(self) -> list[str]:
+        return list(
+            self.session.execute(select(Feedback.topic).where(Feedback.conversation_id == self.sender)).scalars()
+        )
 
     def check_suggestions(
         self, wanted: Mapping[str, Any], actor: Actor, replies: list[list[dict[str, Any]]]

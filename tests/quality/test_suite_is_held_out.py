@@ -11,18 +11,7 @@ import yaml
 from tests.quality import runner
 
 NLU = Path(__file__).resolve().parents[2] / "data" / "nlu"
-CHECKS = {
-    "journey",
-    "handoff",
-    "csat",
-    "cancelled",
-    "not_cancelled",
-    "follow_up",
-    "says",
-    "never_says",
-    "suggests",
-    "understood",
-}
+CHECKS = set(runner.CHECKS)
 
 
 def _normal(text: str) -> str:
