@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 
 from bot import payloads
 from bot.identity import customer_from_metadata
 from bot.sentiment.trend import SentimentTrend, conversation_trend
-from bot.shop.orders import normalize_order_number
+from bot.shop.orders import normalize_order_number, order_meant, recent_orders
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def previous_bot_action(tracker: Tracker) -> str | None:
@@ -72,3 +75,18 @@ def order_buttons(orders: list[Any], intent: str) -> list[dict[str, str]]:
 def sentiment_trend(tracker: Tracker) -> SentimentTrend:
     """The conversation's sentiment so far (last, mean, worst, slope, negative streak)."""
     return conversation_trend(tracker.events)
+
+
+EARLIER_MESSAGES = 3  # how far back the customer's own words may name the order a report is about
+
+
+def order_named_earlier(session: Session, customer: str, tracker: Tracker) -> str | None:
+    """The one of the customer's recent orders that their latest messages name by what is in it, newest message
+    first ("I bought the Ugreen charger ..., it's not what I expected" before "just the money back")."""
+    orders = recent_orders(session, customer, limit=5)
+    contents = [(o.number, " ".join(line.product_name for line in o.lines)) for o in orders]
+    texts = [e.get("text") for e in reversed(tracker.events) if e.get("event") == "user" and e.get("text")]
+    for text in texts[:EARLIER_MESSAGES]:
+        if (meant := order_meant(contents, text)) is not None:
+            return meant
+    return None

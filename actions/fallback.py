@@ -13,6 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import failed
 from actions.handoff import BOT_STUCK, hand_off
 from actions.journeys import user_input
+from actions.order_edits import ActionChangeOrderCheck
+from actions.orders import (
+    ActionCancelOrderCheck,
+    ActionChangeAddressCheck,
+    ActionDeliveryProblem,
+    ActionOrderStatus,
+    OrderAction,
+)
 from bot.db.session import DatabaseUnavailable, unit_of_work
 from bot.handoff.routing import default_rules
 from bot.journeys.service import default_service
@@ -40,6 +48,28 @@ SUGGESTIONS_INTENT = "ask_recommendation"
 SUGGESTIONS_MIN_CONFIDENCE = 0.25
 
 
+# The actions that ask "which order?": an answer naming what is in one of the orders goes back to the one that asked.
+ORDER_QUESTIONS: tuple[OrderAction, ...] = (
+    ActionOrderStatus(),
+    ActionDeliveryProblem(),
+    ActionCancelOrderCheck(),
+    ActionChangeAddressCheck(),
+    ActionChangeOrderCheck(),
+)
+
+
+def order_question_answered(tracker: Tracker) -> str | None:
+    """The action whose "which order?" this message answers by the order's items, or None."""
+    asking = [action for action in ORDER_QUESTIONS if action.awaiting == tracker.get_slot("awaiting")]
+    if not asking:
+        return None
+    try:
+        with unit_of_work() as session:
+            return asking[0].name() if asking[0].answers_which_order(session, tracker) else None
+    except DatabaseUnavailable:
+        return None
+
+
 def asks_for_suggestions(message: UserInput) -> bool:
     """ "Might be time for a new phone": the NLU's first guess is a request for suggestions, close enough, and the
     message names the kind of product."""
@@ -63,6 +93,8 @@ class ActionHandleFallback(Action):
             return [FollowupAction(REPORT_HANDOVER)]
         if asks_for_suggestions(message):
             return [FollowupAction(SUGGESTIONS_HANDOVER)]
+        if (asked := order_question_answered(tracker)) is not None:  # "the Ugreen charger one" at "which order?"
+            return [FollowupAction(asked)]
         # The misunderstood message should not steer the dialogue that follows; the failure is kept
         # (after the revert) so the sentiment policy knows the conversation is going badly.
         events: list[dict[str, Any]] = [UserUtteranceReverted(), failed("not_understood")]

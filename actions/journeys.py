@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import formatting as fmt
 from actions.account import ActionBillingOverview
 from actions.base import ShopAction, failed
-from actions.context import verified_customer
+from actions.context import order_named_earlier, verified_customer
 from actions.handoff import WORKFLOW_ESCALATION, hand_off
 from actions.orders import AWAITING, ActionDeliveryProblem, ActionReturnInfo
 from actions.surveys import ACTION_ANSWER_SURVEY, JOURNEY_RESOLVED, ask_survey, offered_surveys
@@ -203,6 +203,11 @@ class ActionJourneyStart(JourneyAction):
         service = default_service()
         message, workflow = self._report(tracker)
         customer = verified_customer(tracker)
+        if customer and workflow and "order_id" not in message.entities and service.starts_from(workflow, "order_id"):
+            # "the Ugreen charger I bought ... is not what I expected", then "just the money back": that order.
+            named = order_named_earlier(session, customer, tracker)
+            if named is not None:
+                message = replace(message, entities={**message.entities, "order_id": named})
         result = (
             service.report(session, customer, message, conversation_id=tracker.sender_id, workflow=workflow)
             if customer is not None

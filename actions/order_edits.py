@@ -67,6 +67,9 @@ def _answer_to_which(
     return request, order_edits.edit_order(session, customer, number, request, dry_run=True)
 
 
+_LISTEN = FollowupAction("action_listen")
+
+
 def _latest_text(tracker: Tracker) -> str | None:
     return (tracker.latest_message or {}).get("text")
 
@@ -89,8 +92,9 @@ class ActionChangeOrderCheck(OrderAction):
     ) -> list[dict[str, Any]]:
         allowed, decision = order_edits.can_change_items(order)
         if not allowed:
+            # The order stays the one under discussion ("a new one then" starts its return), and the turn ends here.
             dispatcher.utter_message(response=f"utter_cannot_change_order_{decision.value}", **fmt.order_values(order))
-            return [failed(f"cannot_change_order_{decision.value}")]
+            return [SlotSet("order_id", order.number), failed(f"cannot_change_order_{decision.value}"), _LISTEN]
         events = [SlotSet("order_id", order.number), SlotSet(ORDER_CHANGE, None), SlotSet(PROBLEM, None)]
         text = _latest_text(tracker)
         if (tracker.latest_message or {}).get("intent", {}).get("name") == self.intent:

@@ -75,10 +75,7 @@ class OrderAction(ShopAction):
             )
         orders = self.candidates(session, customer)
         if tracker.get_slot(AWAITING) == self.awaiting:  # the bot asked which order: "the iPad one"
-            contents = [(o.number, " ".join(line.product_name for line in o.lines)) for o in orders]
-            meant = shop_orders.order_meant(
-                contents, (tracker.latest_message or {}).get("text"), discussed=tracker.get_slot("order_id")
-            )
+            meant = self._meant_by_words(tracker, orders)
             if meant is not None:
                 order = next(o for o in orders if o.number == meant)
                 return [SlotSet("order_id", meant), SlotSet(AWAITING, None)] + self.act_on(
@@ -93,6 +90,21 @@ class OrderAction(ShopAction):
             )
         dispatcher.utter_message(response="utter_which_order", buttons=order_buttons(orders, self.intent))
         return [SlotSet(AWAITING, self.awaiting)]
+
+    def answers_which_order(self, session: Session, tracker: Tracker) -> bool:
+        """Whether the message answers this action's "which order?" by what is in one of the orders offered ("the
+        Ugreen charger one"), however the NLU read it."""
+        customer = verified_customer(tracker)
+        if customer is None or tracker.get_slot(AWAITING) != self.awaiting:
+            return False
+        return self._meant_by_words(tracker, self.candidates(session, customer)) is not None
+
+    @staticmethod
+    def _meant_by_words(tracker: Tracker, orders: list[Any]) -> str | None:
+        contents = [(o.number, " ".join(line.product_name for line in o.lines)) for o in orders]
+        return shop_orders.order_meant(
+            contents, (tracker.latest_message or {}).get("text"), discussed=tracker.get_slot("order_id")
+        )
 
 
 class ActionOrderStatus(OrderAction):

@@ -35,7 +35,7 @@ from bot.personalization.engine import (
     default_engine,
 )
 from bot.settings import get_settings
-from bot.shop import catalog
+from bot.shop import catalog, kinds
 from bot.shop.customers import customer_plans
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ def _cards(result: RecommendationResult) -> dict[str, Any]:
     }
 
 
-def _remember(result: RecommendationResult, category: str | None = None, budget: float | None = None) -> dict[str, Any]:
+def _remember(
+    result: RecommendationResult, category: str | None = None, budget: float | None = None, kind: str | None = None
+) -> dict[str, Any]:
     return SlotSet(
         LAST_RECOMMENDATIONS,
         {
@@ -93,8 +95,19 @@ def _remember(result: RecommendationResult, category: str | None = None, budget:
             "skus": [r.sku for r in result.items],
             "category": category,
             "max_price": budget,
+            "kind": kind,
         },
     )
+
+
+def _kept_kind(tracker: Tracker, category: str | None) -> str | None:
+    """The kind of product of the last suggestions, while the customer goes on about the same category ("a
+    wireless mouse" then "bluetooth would be best": still mice)."""
+    last = tracker.get_slot(LAST_RECOMMENDATIONS)
+    if not isinstance(last, dict) or not category or last.get("category") != category:
+        return None
+    kind = last.get("kind")
+    return kind if isinstance(kind, str) else None
 
 
 def _kept_budget(tracker: Tracker, category: str | None) -> float | None:
@@ -185,6 +198,9 @@ class ActionRecommendProducts(ShopAction):
             # Nothing to go on: a visitor who is not signed in gets asked, not a random list.
             dispatcher.utter_message(response="utter_ask_recommendation_category")
             return []
+        # "a laptop bag": bags, not every laptop accessory
+        kind = kinds.kind_named(session, category, (tracker.latest_message or {}).get("text"))
+        kind = kind or _kept_kind(tracker, category)
         result = default_engine().recommend(
             session,
             customer,
@@ -195,6 +211,7 @@ class ActionRecommendProducts(ShopAction):
             n=3,
             solicited=True,
             channel=_channel(tracker),
+            within=kinds.product_ids_of_kind(session, category, kind) if category and kind else None,
         )
         if not result.items:
             what = brand or (catalog.CATEGORY_NAMES.get(category, "that").lower() if category else "that")
@@ -203,7 +220,7 @@ class ActionRecommendProducts(ShopAction):
         what = catalog.CATEGORY_NAMES.get(category, "").lower() if category else ""
         heading = f"Some {what} you might like" if what else "Some suggestions for you"
         _say(dispatcher, result, heading + (f" under {fmt.money(budget)}:" if budget else ":"))
-        return [SlotSet("product_category", category), _remember(result, category, budget)]
+        return [SlotSet("product_category", category), _remember(result, category, budget, kind)]
 
 
 _CHEAPER = re.compile(

@@ -15,7 +15,7 @@ trustworthy live here, in one place, whatever strategy ranks the items:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -91,9 +91,10 @@ class PersonalizationEngine:
         solicited: bool = True,
         channel: str = "chat",
         now: datetime | None = None,
+        within: Collection[int] | None = None,
     ) -> RecommendationResult:
-        """Up to `n` suggestions. `solicited=False` for suggestions the customer did not ask for: those are
-        frequency-capped and held back while the customer has an open issue."""
+        """Up to `n` suggestions, from the products `within` when given (the kind the customer named). Unasked-for
+        ones (`solicited=False`) are frequency-capped and held back while the customer has an open issue."""
         now = now or utcnow()
         customer_id = customer_pk(session, customer_external_id)
         if not solicited:
@@ -102,7 +103,7 @@ class PersonalizationEngine:
                 return RecommendationResult(withheld=withheld)
         bundle = self.models.get()
         if bundle is None:
-            return self._without_model(session, customer_id, category, brand, max_price, n, now)
+            return self._without_model(session, customer_id, category, brand, max_price, n, now, within)
         customer = self._customer(session, bundle, customer_id, customer_external_id, now)
         strategy = (
             assign_strategy(customer.external_id, self.config.strategies, self.config.experiment_salt)
@@ -111,6 +112,8 @@ class PersonalizationEngine:
         )
         context = self._context(bundle, customer, category, brand, max_price, focus_skus, now)
         exclude = self._exclude_mask(bundle, customer, asked_category=category)
+        if within is not None:
+            exclude |= ~np.isin(bundle.product_ids, list(within))
         scored = self._rank(bundle, strategy, customer, context, n, exclude)
         items = tuple(self._explain(bundle, customer, s) for s in scored)
         request_id = uuid.uuid4().hex if items else None
@@ -148,11 +151,12 @@ class PersonalizationEngine:
         max_price: float | Decimal | None,
         n: int,
         now: datetime,
+        within: Collection[int] | None = None,
     ) -> RecommendationResult:
-        """Before the first `tandem recs train`: the shop's best sellers (still minus what the customer turned
-        down), so the bot helps from the first minute."""
+        """Before the first `tandem recs train`: the best sellers minus what the customer turned down."""
         excluded = store.active_exclusions(session, customer_id, now) if customer_id else store.Exclusions()
         excluded_skus = set(store.skus_for(session, excluded.product_ids))
+        allowed = None if within is None else set(store.skus_for(session, within))
         blocked = excluded.categories - ({category} if category else set())
         found = [
             p
@@ -160,6 +164,7 @@ class PersonalizationEngine:
             if (max_price is None or float(p.price) <= max_price)
             and p.sku not in excluded_skus
             and p.category not in blocked
+            and (allowed is None or p.sku in allowed)
         ][:n]
         items = tuple(
             Recommendation(
@@ -470,16 +475,12 @@ class PersonalizationEngine:
         if planned is None:
             return Offer("none", "not segmented yet", withheld=WITHHELD_NOTHING_TO_OFFER)
         action, reason = planned.next_best_action, planned.next_best_action_reason
+        upsell = None
         if action == "upsell":
             upsell = self.recommend(session, customer_external_id, n=3, solicited=True, channel=channel, now=now)
-            return (
-                Offer("upsell", reason, upsell)
-                if upsell.items
-                else Offer("none", reason, withheld=WITHHELD_NOTHING_TO_OFFER)
-            )
-        if action == "none":
+        if action == "none" or (upsell is not None and not upsell.items):
             return Offer("none", reason, withheld=WITHHELD_NOTHING_TO_OFFER)
-        return Offer(action, reason)
+        return Offer(action, reason, upsell) if upsell is not None else Offer(action, reason)
 
 
 @lru_cache(maxsize=1)

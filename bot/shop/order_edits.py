@@ -171,6 +171,17 @@ def _line_scores(words: Sequence[str], lines: Sequence[OrderLineView]) -> tuple[
     return scores, unmatched, bool(matched) and all(normalize_category(w) for w in matched)
 
 
+def _without_name_digits(text: str, lines: Sequence[OrderLineView]) -> str:
+    """The text without the digits that are part of a product's name where they follow its word ("iphone 15",
+    "tour pro 2"), so they are not read as quantities; a count said elsewhere ("make it 2 of the tour pro 2") stays."""
+    for line in lines:
+        tokens = _words(line.product_name.lower())
+        for before, token in zip(tokens, tokens[1:]):
+            if token.isdigit():
+                text = re.sub(rf"\b{re.escape(before)}\s+{token}\b", before, text)
+    return text
+
+
 def _quantity_in(text: str) -> int | None:
     """The new quantity the words give: "3 not 2", "from 5 to 3", "make it 2", "just 1", or a lone number."""
     for index, pattern in enumerate(_TARGET):
@@ -191,8 +202,7 @@ def read_edit(text: str | None, lines: Sequence[OrderLineView], recent: str | No
     corrected = _CORRECTION.split(lowered)[-1]
     if _words(corrected):
         lowered = corrected
-    named_digits = {t for line in lines for t in _words(line.product_name.lower()) if t.isdigit()}
-    counting = " ".join(w for w in lowered.split() if w.strip(".,!?") not in named_digits)
+    counting = _without_name_digits(lowered, lines)
     words = [_singular(w) for w in _words(lowered) if w not in FILLER and not w.isdigit() and w not in _NUMBER_WORDS]
     scores, unmatched, only_kinds = _line_scores(words, lines)
     best = max(scores)

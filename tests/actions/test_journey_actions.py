@@ -318,6 +318,31 @@ def test_a_report_naming_no_order_is_about_the_order_under_discussion(writable_s
         assert ref.number in session.get(Journey, journey["id"]).problem_key
 
 
+def test_a_report_naming_no_order_is_about_the_order_the_customer_described_just_before(writable_shop_url: str) -> None:
+    """A long story the NLU could not settle names the product; "just the money back" then starts its return."""
+    from bot.shop.orders import recent_orders
+    from tests.actions.conftest import find_order
+
+    ref = find_order(writable_shop_url, status="delivered")
+    with session_scope(writable_shop_url) as session:
+        orders = recent_orders(session, ref.customer, limit=5)
+        item = next(o for o in orders if o.number == ref.number).lines[0].product_name
+    story = {
+        "event": "user",
+        "text": f"hiya, I got the {item} a couple of weeks ago and honestly it's just not what I expected",
+        "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.4}},
+    }
+    messages, events = run_action(
+        ActionJourneyStart(),
+        tracker("just the money back thanks", intent="want_refund", customer=ref.customer, events=[story]),
+    )
+    journey = _slot(events, JOURNEY_SLOT)
+    assert journey["workflow"] == "return_refund"
+    assert "utter_wf_return_ask_order" not in [m["response"] for m in messages]
+    with session_scope(writable_shop_url) as session:
+        assert ref.number in session.get(Journey, journey["id"]).problem_key
+
+
 def test_its_sorted_resolves_the_issue_by_the_customer_and_asks_for_a_rating(writable_shop_url: str) -> None:
     """ "never mind" withdraws an issue (closed); "it's sorted now" says it is fixed (resolved, then the survey)."""
     customer = _internet_customer(writable_shop_url)

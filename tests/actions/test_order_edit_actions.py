@@ -86,6 +86,9 @@ def test_a_shipped_order_keeps_its_items_and_the_customer_hears_why(shop_url):
     )
     assert responses(messages) == ["utter_cannot_change_order_shipped"]
     assert slot_events(events)["flow_failure"] == "cannot_change_order_shipped"
+    # It stays the order under discussion ("a new one then" is about it), and the bot's turn ends with the answer.
+    assert slot_events(events)["order_id"] == ref.number
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
 
 
 def test_the_question_lists_what_the_order_holds_and_is_not_repeated_after_a_problem(shop_url):

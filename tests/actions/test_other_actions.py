@@ -8,7 +8,7 @@ from actions.products import ActionProductLookup
 from actions.recommendations import ActionRecommendProducts
 from bot.db.session import session_scope
 from bot.shop.customers import get_customer
-from tests.actions.conftest import run_action, tracker
+from tests.actions.conftest import customer_with_orders, run_action, tracker
 
 
 def responses(messages):
@@ -184,3 +184,28 @@ def test_an_order_number_on_its_own_gets_the_order_status(shop_url):
     assert responses(messages) == ["utter_product_results"]
     messages, _ = run_action(ActionHandleInform(), tracker("blue", intent="inform"))
     assert responses(messages) == ["utter_ask_what_to_do"]
+
+
+def test_an_order_named_by_its_items_at_which_order_goes_back_to_the_question_however_the_nlu_read_it(shop_url):
+    """ "the Ugreen charger one" at "which order?" may read as nothing the NLU knows: it still picks the order."""
+    from bot.shop.orders import recent_orders
+
+    customer = customer_with_orders(shop_url, 2)
+    with session_scope(shop_url) as session:
+        offered = recent_orders(session, customer, limit=5)
+        words = {o.number: set(" ".join(line.product_name for line in o.lines).lower().split()) for o in offered}
+    number, own = next(
+        (n, w - set().union(*(v for k, v in words.items() if k != n))) for n, w in words.items() if len(words) > 1
+    )
+    assert own, "the seeded orders differ in what they hold"
+    answer = tracker(
+        f"the {sorted(own)[0]} one", intent="nlu_fallback", customer=customer, slots={"awaiting": "order_for_status"}
+    )
+    messages, events = run_action(ActionHandleFallback(), answer)
+    assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "action_order_status"}]
+    # Words that name none of them are asked to be put another way, as before.
+    answer = tracker(
+        "that thingamajig", intent="nlu_fallback", customer=customer, slots={"awaiting": "order_for_status"}
+    )
+    messages, _ = run_action(ActionHandleFallback(), answer)
+    assert responses(messages) == ["utter_ask_rephrase"]

@@ -608,3 +608,61 @@ def test_anything_cheaper_narrows_the_last_accessory_request(shop_url) -> None:
     )
     assert [m["response"] for m in messages] == ["utter_no_products"]
     assert messages[0]["query"] == f"cases for the iPhone 13 under £{cheapest - Decimal('0.01'):.2f}"
+
+
+def _types_of(url: str, skus: list[str]) -> set[str]:
+    with session_scope(url) as session:
+        return {
+            p.attributes.get("type") for p in session.execute(select(Product).where(Product.sku.in_(skus))).scalars()
+        }
+
+
+def _suggest_a_kind(url: str, customer: str | None) -> None:
+    messages, _ = run_action(
+        ActionRecommendProducts(),
+        tracker(
+            "looking for a laptop bag, nothing fancy",
+            intent="ask_recommendation",
+            entities={"product_category": "laptop_accessories"},
+            customer=customer,
+        ),
+    )
+    assert messages[0]["response"] == "utter_recommendations", [(m["response"], m.get("query")) for m in messages]
+    skus = [p["sku"] for p in messages[0]["custom"]["products"]]
+    assert skus and _types_of(url, skus) == {"bag"}
+    # Going on about the same category keeps the kind ("a wireless mouse", then "bluetooth would be best").
+    messages, _ = run_action(
+        ActionRecommendProducts(),
+        tracker(
+            "one with a padded strap would be best",
+            intent="ask_recommendation",
+            entities={"product_category": "laptop_accessories"},
+            customer=customer,
+            slots={LAST_RECOMMENDATIONS: {"category": "laptop_accessories", "kind": "bag", "skus": skus}},
+        ),
+    )
+    assert _types_of(url, [p["sku"] for p in messages[0]["custom"]["products"]]) == {"bag"}
+    # Words that name no kind of the category ("something for my laptop") keep the whole category.
+    messages, _ = run_action(
+        ActionRecommendProducts(),
+        tracker(
+            "something nice for my laptop",
+            intent="ask_recommendation",
+            entities={"product_category": "laptop_accessories"},
+            customer=customer,
+        ),
+    )
+    assert messages[0]["response"] == "utter_recommendations"
+    skus = [p["sku"] for p in messages[0]["custom"]["products"]]
+    assert len(_types_of(url, skus)) > 1
+
+
+def test_a_kind_named_within_a_category_is_what_is_suggested(recs_shop: str) -> None:
+    """ "a laptop bag" gets bags, not docks and sleeves (a visitor: no devices of theirs for bags to fit)."""
+    _suggest_a_kind(recs_shop, customer=None)
+
+
+def test_a_kind_named_within_a_category_is_what_is_suggested_before_the_first_training(
+    writable_shop_url: str,
+) -> None:
+    _suggest_a_kind(writable_shop_url, customer=CUSTOMER)

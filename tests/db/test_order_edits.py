@@ -34,6 +34,9 @@ PHONE = OrderLineView("Google Pixel 8 128GB Obsidian", 1, Decimal("599.00"), "PI
         # digits of a product's name are not quantities
         ("the pixel 8 case, 1 not 2", [CASE, PHONE], ItemEdit(EditKind.SET_QUANTITY, 1, sku="CASE8")),
         ("TD104233 make it 1", [CASE], ItemEdit(EditKind.SET_QUANTITY, 1, sku="CASE8")),
+        # ... but the same digit said as a count still is one
+        ("make it 2 of the pebble mouse 2", [CASE, MOUSE], ItemEdit(EditKind.SET_QUANTITY, 2, sku="PEBBLE")),
+        ("8 of the pixel 8 cases", [CASE, CHARGER], ItemEdit(EditKind.SET_QUANTITY, 8, sku="CASE8")),
         ("add a usb cable", [CASE, CHARGER], ItemEdit(EditKind.ADD, 1, query="usb cable")),
         ("i forgot to add airpods to my order", [PHONE], ItemEdit(EditKind.ADD, 1, query="airpod")),
         ("i want 3 screen protectors added", [PHONE], ItemEdit(EditKind.ADD, 3, query="screen protector")),
