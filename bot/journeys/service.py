@@ -177,7 +177,9 @@ class JourneyService:
         )
         if reopened is not None:
             context = {**reopened.context, **inputs}
-            result = self.runner.start(workflow, customer, context, session, journey_id=str(reopened.id))
+            result = self.runner.start(
+                workflow, customer, context, session, journey_id=str(reopened.id), said=user_input.text
+            )
             journey = store.record_turn(
                 session,
                 reopened.id,
@@ -189,7 +191,7 @@ class JourneyService:
                 expected_version=reopened.version,
             )
             return Turn(result.messages, journey, reopened=True)
-        result = self.runner.start(workflow, customer, inputs, session)
+        result = self.runner.start(workflow, customer, inputs, session, said=user_input.text)
         journey = store.open_journey(
             session,
             customer_id,

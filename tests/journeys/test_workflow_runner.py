@@ -346,3 +346,36 @@ def test_an_operation_already_run_in_the_journey_is_not_run_again(tmp_path: Path
 )
 def test_the_report_picks_the_workflow_that_fits(intent, text, entities, expected) -> None:
     assert match_workflow(WORKFLOWS.values(), UserInput(intent=intent, entities=entities, text=text)) == expected
+
+
+def test_a_fix_the_report_says_was_tried_already_is_not_asked_for_again(runner, session) -> None:
+    """ "Restarted the router twice already": the bot goes on to the next check instead of asking for it."""
+    said = "internet down since this morning, i've restarted the router twice already"
+    result = runner.start("no_internet", CUSTOMER, {}, session, journey_id="j1", said=said)
+    assert result.current_step == "lights" and "restart_router" in result.steps_taken
+    assert [m.response for m in result.messages][-2:] == [
+        "utter_workflow_already_tried",
+        "utter_wf_internet_ask_lights",
+    ]
+
+
+def test_not_having_tried_it_is_not_having_tried_it(runner, session) -> None:
+    said = "my internet is down, i haven't restarted the router yet"
+    assert at_restart(runner, session).current_step == "restart_router"
+    result = runner.start("no_internet", CUSTOMER, {}, session, journey_id="j2", said=said)
+    assert result.current_step == "restart_router"
+
+
+def test_tried_everything_passes_over_every_fix_and_an_answer_can_say_so_too(runner, session) -> None:
+    device = {"device_category": "phones"}
+    said = "phone wont turn on, i've tried everything, can i get a replacement?"
+    result = runner.start("device_wont_turn_on", CUSTOMER, device, session, journey_id="j3", said=said)
+    assert not {"charge", "other_charger", "forced_restart"} & {result.current_step}
+    assert {"charge", "other_charger", "forced_restart"} <= set(result.steps_taken)
+    assert [m.response for m in result.messages].count("utter_workflow_already_tried") == 1
+    # At a fix, "no, and I already tried a different charger" skips that one as well.
+    first = runner.start("device_wont_turn_on", CUSTOMER, device, session, journey_id="j4")
+    assert first.current_step == "charge"
+    answer = UserInput(intent="deny", text="no, and i already tried a different charger and cable")
+    moved = runner.advance("device_wont_turn_on", "charge", first.context, answer, CUSTOMER, session)
+    assert moved.current_step == "forced_restart" and "other_charger" in moved.steps_taken

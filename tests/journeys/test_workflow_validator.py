@@ -23,6 +23,8 @@ responses:
     - text: "Sorry?"
   utter_workflow_wait_for_outcome:
     - text: "Take your time."
+  utter_workflow_already_tried:
+    - text: "You tried that."
   utter_try:
     - text: "Try turning it off and on. Better?"
   utter_ask_order:

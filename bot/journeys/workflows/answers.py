@@ -98,6 +98,26 @@ def only_acknowledges(text: str | None) -> bool:
     return bool(words) and covered[-1]
 
 
+@cache
+def _tried_everything(path: Path = ANSWERS_FILE) -> tuple[str, ...]:
+    raw = yaml.safe_load(path.read_text()) or {}
+    return tuple(_phrase(str(a)) for a in raw.get("tried_everything") or ())
+
+
+_NEGATED = re.compile(r"\b(?:not|never|havent|haven't|didnt|didn't|cant|can't|yet to)\s+(?:\w+\s+){0,2}$")
+
+
+def already_tried(step: InstructStep, text: str | None) -> bool:
+    """Whether the customer's words say they already did what the step asks ("tried everything", "held the
+    power button"), not that they have not ("haven't tried charging it")."""
+    said = _phrase(text or "")
+    for phrase in (*_tried_everything(), *(_phrase(p) for p in step.already_tried)):
+        for match in re.finditer(rf"\b{re.escape(phrase)}\b", said):
+            if phrase and not _NEGATED.search(said[: match.start()]):
+                return True
+    return False
+
+
 # A runner-up intent answers a step when it is among the top few, confident enough, and not far behind.
 RUNNER_UP_DEPTH = 3
 RUNNER_UP_MIN_CONFIDENCE = 0.15

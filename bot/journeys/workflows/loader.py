@@ -54,7 +54,7 @@ COMMON_STEP_KEYS = ("kind", "description")
 STEP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (required, optional)
     "ask": (("response", "expect", "on_fail"), ("next", "retries")),
     "check": (("when", "then", "else"), ()),
-    "instruct": (("response", "next_if_fixed", "next_if_not", "on_fail"), ("retries",)),
+    "instruct": (("response", "next_if_fixed", "next_if_not", "on_fail"), ("retries", "already_tried")),
     "branch": (("cases", "default"), ()),
     "operation": (("operation", "next", "on_error"), ("params", "save_as", "response")),
     "follow_up": (("after",), ("next", "workflow", "response", "notice", "waiting")),
@@ -125,6 +125,13 @@ class _Reader:
                 f"(allowed: {', '.join(allowed)})",
                 line_of(node, unknown[0]),
             )
+
+    @staticmethod
+    def phrases(node: LineMap, key: str, where: str) -> tuple[str, ...]:
+        raw = node.get(key) or []
+        if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+            raise _StepError(f"{where} '{key}' is a list of words or phrases", line_of(node, key))
+        return tuple(k.lower() for k in raw)
 
     def retries(self, node: LineMap) -> int:
         value = node.get("retries", DEFAULT_RETRIES)
@@ -245,6 +252,7 @@ class _Reader:
                 next_if_not=self.text(node, "next_if_not"),
                 on_fail=self.text(node, "on_fail"),
                 retries=self.retries(node),
+                already_tried=self.phrases(node, "already_tried", "an instruct step's"),
             )
         if kind == "branch":
             return self.branch(base, node)
@@ -344,12 +352,7 @@ class _Reader:
             raise _StepError(
                 "problem 'intents' is a non-empty list of intent names", line_of(raw, "intents") or line_of(raw)
             )
-        keywords = raw.get("keywords") or []
-        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-            raise _StepError("problem 'keywords' is a list of words or phrases", line_of(raw, "keywords"))
-        unless = raw.get("unless") or []
-        if not isinstance(unless, list) or not all(isinstance(k, str) for k in unless):
-            raise _StepError("problem 'unless' is a list of words or phrases", line_of(raw, "unless"))
+        keywords, unless = self.phrases(raw, "keywords", "problem"), self.phrases(raw, "unless", "problem")
         entities_raw = raw.get("entities") or {}
         if not isinstance(entities_raw, Mapping):
             raise _StepError(
@@ -359,9 +362,7 @@ class _Reader:
             str(k): tuple(str(v) for v in (vals if isinstance(vals, list) else [vals]))
             for k, vals in entities_raw.items()
         }
-        return Trigger(
-            tuple(intents), tuple(k.lower() for k in keywords), entities, unless=tuple(k.lower() for k in unless)
-        )
+        return Trigger(tuple(intents), keywords, entities, unless=unless)
 
     def workflow(self, data: Any, stem: str) -> Workflow | None:
         if not isinstance(data, LineMap):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.journeys.types import BotMessage, FollowUpRequest, StepResult, UserInput
-from bot.journeys.workflows.answers import Accepts, Answer, interpret, only_acknowledges
+from bot.journeys.workflows.answers import Accepts, Answer, already_tried, interpret, only_acknowledges
 from bot.journeys.workflows.conditions import FactRef, evaluate
 from bot.journeys.workflows.facts import FactResolver, FactsFactory
 from bot.journeys.workflows.messages import prompt, say
@@ -46,7 +46,9 @@ from bot.shop.orders import order_meant
 REASK_RESPONSE = "utter_workflow_reask"  # "Sorry, I need ... to go on", said before asking again
 # "ok" to "try this; does it work now?": no failed answer, the bot waits for the outcome.
 WAIT_FOR_OUTCOME_RESPONSE = "utter_workflow_wait_for_outcome"
-RUNNER_RESPONSES = (REASK_RESPONSE, WAIT_FOR_OUTCOME_RESPONSE)
+# "I've tried everything": said once when the steps the customer already did are passed over.
+ALREADY_TRIED_RESPONSE = "utter_workflow_already_tried"
+RUNNER_RESPONSES = (REASK_RESPONSE, WAIT_FOR_OUTCOME_RESPONSE, ALREADY_TRIED_RESPONSE)
 MAX_AUTOMATIC_STEPS = 50
 STEP_LIMIT_REASON = "workflow_step_limit"
 RETRIES, OPERATIONS_DONE, JOURNEY_ID = "_retries", "_operations", "_journey_id"
@@ -67,8 +69,10 @@ class _Turn:
         session: Session | None,
         context: Mapping[str, Any],
         journey_id: str | None,
+        said: str | None = None,
     ) -> None:
         self.runner = runner
+        self.said = said  # the customer's words this turn: an instruct step they say they did is passed over
         self.workflow = workflow
         self.customer_id = customer_id
         self.session = session
@@ -108,6 +112,11 @@ class _Turn:
         for _ in range(self.runner.max_automatic_steps):
             step = self.workflow.step(step_id)
             self.taken.append(step.id)
+            if isinstance(step, InstructStep) and already_tried(step, self.said):
+                if ALREADY_TRIED_RESPONSE not in (m.response for m in self.messages):
+                    self.say(ALREADY_TRIED_RESPONSE)
+                step_id = step.next_if_not
+                continue
             if isinstance(step, (AskStep, InstructStep)):
                 self.messages.append(prompt(step, self.resolver))
                 return self.result(step.id, "waiting_for_customer")
@@ -239,8 +248,9 @@ class WorkflowRunner:
         session: Session | None,
         context: Mapping[str, Any],
         journey_id: str | None,
+        said: str | None = None,
     ) -> _Turn:
-        return _Turn(self, self.workflow(workflow_id), customer_id, session, context, journey_id)
+        return _Turn(self, self.workflow(workflow_id), customer_id, session, context, journey_id, said)
 
     def start(
         self,
@@ -250,9 +260,11 @@ class WorkflowRunner:
         session: Session | None,
         *,
         journey_id: str | None = None,
+        said: str | None = None,
     ) -> StepResult:
-        """Begin a journey at the workflow's start step; `context` holds its inputs (e.g. `order_id`)."""
-        turn = self._turn(workflow_id, customer_id, session, context or {}, journey_id)
+        """Begin a journey at the workflow's start step; `context` holds its inputs (e.g. `order_id`), `said` the
+        customer's report (a fix it says was tried already is not asked for)."""
+        turn = self._turn(workflow_id, customer_id, session, context or {}, journey_id, said)
         return turn.run_from(turn.workflow.start)
 
     def advance(
@@ -274,7 +286,7 @@ class WorkflowRunner:
         follow_up (the customer came back before it fired) the journey continues at its `next` at once; the
         message is not consumed, the next step asks its own question.
         """
-        turn = self._turn(workflow_id, customer_id, session, context, journey_id)
+        turn = self._turn(workflow_id, customer_id, session, context, journey_id, user_input.text)
         step = turn.workflow.step(current_step)
         if isinstance(step, (AskStep, InstructStep)):
             return turn.answer(step, user_input, retries_used)

@@ -129,6 +129,8 @@ class InstructStep(Step):
     next_if_not: str
     on_fail: str
     retries: int = DEFAULT_RETRIES
+    # Words that say the customer already did this ("held the power button"): the step is passed as not fixed.
+    already_tried: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
