@@ -602,14 +602,18 @@ class _Facts:
     def check_suggestions(
         self, wanted: Mapping[str, Any], actor: Actor, replies: list[list[dict[str, Any]]]
     ) -> list[str]:
-        skus = [
-            p.get("sku")
+        suggested = [
+            [
+                p.get("sku")
+                for r in turn
+                if isinstance(r.get("custom"), Mapping)
+                for p in r["custom"].get("products") or []
+                if isinstance(p, Mapping)
+            ]
             for turn in replies
-            for r in turn
-            if isinstance(r.get("custom"), Mapping)
-            for p in r["custom"].get("products") or []
-            if isinstance(p, Mapping)
         ]
+        # The last suggestions: a customer who narrows down ("show me chargers") judges what they end with.
+        skus = next((s for s in reversed(suggested) if s), [])
         if not skus:
             return ["suggests: nothing was suggested"]
         products = list(self.session.execute(select(Product).where(Product.sku.in_(skus))).scalars())
