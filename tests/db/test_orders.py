@@ -264,11 +264,12 @@ def test_customers(session, shop):
         ("the apple one", None, None),  # both hold Apple things: ask again
         ("the blue one", None, None),
         ("", None, None),
+        ("I want to return my order", None, None),  # "to" is in "USB-C to Lightning", but names nothing
     ],
 )
 def test_a_customer_picks_an_order_by_what_is_in_it_or_as_the_other_one(text, discussed, expected) -> None:
     orders = [
-        ("TD000001", "Sony WH-CH720N headphones and Apple USB-C cable"),
+        ("TD000001", "Sony WH-CH720N headphones and Apple USB-C to Lightning cable"),
         ("TD000002", "Apple iPad (10th generation) 256GB Wi-Fi Pink"),
     ]
     assert order_meant(orders, text, discussed=discussed) == expected
