@@ -130,6 +130,16 @@ def test_an_agent_works_a_handoff_and_customer_html_stays_text(browser, stack):
             "text": "Sorry about that, I'm refunding the second charge now.",
             "metadata": {"from": "agent", "agent_name": "Alice Smith", "reply_id": messages(url, h.id)[-1].id},
         } in rasa.events_for("c-browser")
+        # Replies typed one after another without waiting for the last to go: each is sent, in order, none lost
+        # (the box used to be emptied when a send came back, taking what was typed meanwhile with it).
+        for i in range(3):
+            page.locator("#composer-text").fill(f"Quick reply {i}")
+            page.locator("#composer-text").press("Control+Enter")
+        agent_texts = page.locator("#timeline .msg--agent .msg-text")
+        expect(agent_texts).to_have_count(4)
+        assert agent_texts.all_inner_texts()[1:] == ["Quick reply 0", "Quick reply 1", "Quick reply 2"]
+        assert [m.text for m in messages(url, h.id)][-3:] == ["Quick reply 0", "Quick reply 1", "Quick reply 2"]
+        expect(page.locator("#composer-text")).to_have_value("")
         expect(page.locator("#claim-button")).to_be_hidden()
         page.screenshot(path=str(SCREENSHOT))
         assert dialogs == []

@@ -237,35 +237,44 @@
     node.hidden = !text;
   }
 
-  async function submit(kind) {
+  // Replies go out one after another, in the order the agent sent them. The box is emptied at once so the agent
+  // can write the next one while this one is stored; a reply that fails comes back into the box, nothing is lost.
+  let sending = Promise.resolve();
+
+  function submit(kind) {
     const box = document.getElementById("composer-text");
     const text = box.value.trim();
     if (!text) {
       composerError(kind === "note" ? "Write the note first." : "Write a reply first.");
       box.focus();
-      return;
+      return sending;
     }
     if (text.length > data.max_chars) {
       composerError("That is too long: at most " + data.max_chars + " characters.");
-      return;
+      return sending;
     }
     composerError("");
-    const buttons = [document.getElementById("send-button"), document.getElementById("note-button")];
-    buttons.forEach(function (b) { b.disabled = true; });
+    box.value = "";
+    updateCount();
+    box.focus();
+    sending = sending.then(function () { return send(kind, text); });
+    return sending;
+  }
+
+  async function send(kind, text) {
     const result = await C.api("POST", base + (kind === "note" ? "/notes" : "/messages"), { text: text });
-    buttons.forEach(function (b) { b.disabled = false; });
     renderActions();
     if (result.ok) {
-      box.value = "";
-      updateCount();
       addMessage(result.data.message);
       if (result.status === 202) notice("action-notice", result.data.notice, "warn");
       else notice("action-notice", "");
-      box.focus();
-    } else {
-      composerError(result.data.error);
-      if (result.status === 409) reloadHandoff();
+      return;
     }
+    const box = document.getElementById("composer-text");
+    box.value = box.value ? text + "\n" + box.value : text;
+    updateCount();
+    composerError(result.data.error);
+    if (result.status === 409) reloadHandoff();
   }
 
   function updateCount() {
