@@ -238,8 +238,10 @@
   }
 
   // Replies go out one after another, in the order the agent sent them. The box is emptied at once so the agent
-  // can write the next one while this one is stored; a reply that fails comes back into the box, nothing is lost.
-  let sending = Promise.resolve();
+  // can write the next one while this one is stored. When one fails, it and those queued behind it come back into
+  // the box, in order and ahead of anything typed since: nothing the agent wrote is lost.
+  let queue = [];
+  let draining = false;
 
   function submit(kind) {
     const box = document.getElementById("composer-text");
@@ -247,34 +249,48 @@
     if (!text) {
       composerError(kind === "note" ? "Write the note first." : "Write a reply first.");
       box.focus();
-      return sending;
+      return;
     }
     if (text.length > data.max_chars) {
       composerError("That is too long: at most " + data.max_chars + " characters.");
-      return sending;
+      return;
     }
     composerError("");
     box.value = "";
     updateCount();
     box.focus();
-    sending = sending.then(function () { return send(kind, text); });
-    return sending;
+    queue.push({ kind: kind, text: text });
+    if (!draining) drain();
   }
 
-  async function send(kind, text) {
-    const result = await C.api("POST", base + (kind === "note" ? "/notes" : "/messages"), { text: text });
-    renderActions();
-    if (result.ok) {
-      addMessage(result.data.message);
-      if (result.status === 202) notice("action-notice", result.data.notice, "warn");
-      else notice("action-notice", "");
-      return;
+  async function drain() {
+    draining = true;
+    try {
+      while (queue.length) {
+        const next = queue[0];
+        const result = await C.api("POST", base + (next.kind === "note" ? "/notes" : "/messages"), { text: next.text });
+        renderActions();
+        if (!result.ok) {
+          giveBack(queue.map(function (item) { return item.text; }));
+          queue = [];
+          composerError(result.data.error);
+          if (result.status === 409) reloadHandoff();
+          return;
+        }
+        queue.shift();
+        addMessage(result.data.message);
+        if (result.status === 202) notice("action-notice", result.data.notice, "warn");
+        else notice("action-notice", "");
+      }
+    } finally {
+      draining = false;
     }
+  }
+
+  function giveBack(texts) {
     const box = document.getElementById("composer-text");
-    box.value = box.value ? text + "\n" + box.value : text;
+    box.value = texts.concat(box.value ? [box.value] : []).join("\n");
     updateCount();
-    composerError(result.data.error);
-    if (result.status === 409) reloadHandoff();
   }
 
   function updateCount() {
